@@ -1,0 +1,106 @@
+"""Options and helpers shared by the command modules (kept light: no database imports here)."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+from typing_extensions import Annotated
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..output import OutputSpec
+    from ..services.app import App, Settings
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Encoding(str, Enum):
+    utf8 = "utf-8"
+    gbk = "gbk"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of standard output.", dir_okay=False)]
+BomOpt = Annotated[bool, typer.Option("--bom", help="Start CSV with a UTF-8 byte-order mark (for Excel).")]
+EncodingOpt = Annotated[Encoding, typer.Option("--encoding", help="Text encoding of CSV output (gbk for older Excel).", case_sensitive=False)]
+AtOpt = Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date-time; default now; no offset = policy time zone).")]
+
+
+def settings(ctx: typer.Context) -> "Settings":
+    root = ctx.find_root()
+    if root.obj is None:
+        from ..services.app import Settings
+
+        root.obj = Settings()
+    return root.obj
+
+
+def open_app(ctx: typer.Context, *, need_actor: bool = True) -> "App":
+    """Open the database for a command; closed automatically when the command ends."""
+    from ..services.app import open_app as _open
+
+    app = _open(settings(ctx), need_actor=need_actor)
+    ctx.call_on_close(app.close)
+    return app
+
+
+def spec(format: Format = Format.table, output: Optional[Path] = None, bom: bool = False,
+         encoding: Encoding = Encoding.utf8) -> "OutputSpec":
+    from ..output import OutputSpec
+
+    return OutputSpec(format=format.value, output=str(output) if output else None, bom=bom, encoding=encoding.value)
+
+
+def print_created(out: "OutputSpec", obj: dict, key: str) -> None:
+    """A created thing: its id/code alone on stdout, or the whole object with --format json."""
+    from ..output import emit_object
+
+    if out.format == "json":
+        emit_object(out, obj)
+    else:
+        typer.echo(obj[key])
+
+
+def info(message: str) -> None:
+    """A human note on stderr (never mixed into data on stdout)."""
+    typer.echo(message, err=True)
+
+
+def parse_pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    """``K=V`` options into a dict; a malformed one refused."""
+    from ..errors import InvalidInput
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"{what} '{item}' is not KEY=VALUE")
+        key = key.strip()
+        if key in out:
+            raise InvalidInput(f"{what} '{key}' given twice")
+        out[key] = value.strip()
+    return out
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def parse_at(app, text: str | None, what: str = "--at"):
+    """An event time from ``--at`` (None = now), in the policy's time zone; refused if in the future."""
+    from ..errors import InvalidInput
+    from ..rules.times import parse_datetime
+
+    if not text:
+        return None
+    try:
+        return parse_datetime(text, app.tz, what)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None

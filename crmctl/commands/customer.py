@@ -1,0 +1,218 @@
+"""``crmctl customer``: the customer registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, parse_pairs,
+                      print_created, spec)
+
+app = typer.Typer(help="Add, find, show, edit and import customers; admission, disqualification, contacts.",
+                  no_args_is_help=True)
+
+SegmentOpt = Annotated[Optional[List[str]], typer.Option("--segment", "-s", help="KEY=VALUE by code or Chinese label; repeat.")]
+FieldOpt = Annotated[Optional[List[str]], typer.Option("--field", help="Custom field KEY=VALUE; repeat.")]
+CodeArg = Annotated[str, typer.Argument(help="Customer code, e.g. C000123.")]
+
+
+def customer_columns(app_, *, full: bool = True):
+    """Columns of the customer list: codes in json/csv, Chinese labels in tables."""
+    from ..output import Column
+
+    pol = app_.policy
+    status_labels = _status_labels(pol)
+    cols = [Column("code", "编号"), Column("name", "名称"),
+            Column("status", "状态", table_format=lambda v: status_labels.get(v, v or ""))]
+    for seg in pol.segments:
+        cols.append(Column(f"segments.{seg.key}", seg.label, table_format=lambda v, s=seg: s.values.get(v, v or "")))
+    for code, scale in (pol.grading.scales.items() if pol.grading else []):
+        labels = {g.code: g.label for g in scale.grades}
+        cols.append(Column(f"grades.{code}", scale.label, table_format=lambda v, lb=labels: lb.get(v, v or "")))
+    cols.append(Column("owner", "负责人"))
+    if full:
+        for f in pol.fields:
+            cols.append(Column(f"fields.{f.key}", f.label))
+        cols.append(Column("created_at", "建档时间"))
+    return cols
+
+
+def _status_labels(pol) -> dict:
+    labels = getattr(pol, "statuses", None)
+    if labels is None:
+        return {}
+    return dict(labels) if isinstance(labels, dict) else labels.model_dump()
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", "-n", help="Customer name, e.g. 河北华塑化工有限公司.")],
+    segment: SegmentOpt = None,
+    field: FieldOpt = None,
+    tax_id: Annotated[Optional[str], typer.Option("--tax-id", help="18-character unified social credit code.")] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Staff login keeping the customer (default: you).")] = None,
+    prospect: Annotated[bool, typer.Option("--prospect", help="Create as a prospect (potential customer).")] = False,
+    code: Annotated[Optional[str], typer.Option("--code", help="Use this code instead of the next one.")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Add a customer; prints the new code."""
+    from ..services.customers import add_customer
+
+    app_ = open_app(ctx)
+    result = add_customer(app_, name, parse_pairs(segment, "--segment"), parse_pairs(field, "--field"),
+                          tax_id=tax_id, owner=owner, prospect=prospect, code=code)
+    print_created(spec(format), result, "code")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[Optional[str], typer.Option("--status", help="prospect, pending, active, suspended or disqualified.")] = None,
+    grade: Annotated[Optional[str], typer.Option("--grade", help="Grade code or label (SCALE:GRADE when ambiguous).")] = None,
+    segment: SegmentOpt = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Only customers kept by this login.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Only names containing this text.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most N customers.")] = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
+) -> None:
+    """List customers (streamed; CSV columns are the JSON keys, nested ones flattened)."""
+    from ..output import emit_rows
+    from ..services.customers import list_customers
+
+    app_ = open_app(ctx)
+    rows = list_customers(app_, status=status, grade=grade, segment=parse_pairs(segment, "--segment"),
+                          owner=owner, name_like=name, limit=limit)
+    out = spec(format, output, bom, encoding)
+    emit_rows(out, rows, customer_columns(app_, full=out.format != "table"))
+
+
+@app.command("show")
+def show(ctx: typer.Context, code: CodeArg, format: FormatOpt = Format.table, output: OutputOpt = None) -> None:
+    """Everything about one customer: fields, grades, documents, approvals, contacts, recent notes."""
+    from ..services.customers import customer_dict
+
+    app_ = open_app(ctx)
+    data = customer_dict(app_, code, full=True)
+    out = spec(format, output)
+    if out.format != "table":
+        from ..output import emit_object
+
+        emit_object(out, data)
+        return
+    from .customer_view import render_customer
+
+    render_customer(app_, data, out)
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    code: CodeArg,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", help="New name.")] = None,
+    segment: SegmentOpt = None,
+    field: FieldOpt = None,
+    tax_id: Annotated[Optional[str], typer.Option("--tax-id", help="New tax id ('' clears it).")] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="New owner login.")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Change a customer's file (each change audited with before/after); empty VALUE clears a field."""
+    from ..services.customers import edit_customer
+
+    result = edit_customer(open_app(ctx), code, name=name, segments=parse_pairs(segment, "--segment"),
+                           fields=parse_pairs(field, "--field"), tax_id=tax_id, owner=owner)
+    print_created(spec(format), result, "code")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV with a header row: name, [code, tax_id, owner, status, created_at], segment and field keys.")],
+    encoding: Annotated[str, typer.Option("--encoding", help="utf-8 (with or without BOM) or gbk.")] = "utf-8",
+    allow_duplicates: Annotated[bool, typer.Option("--allow-duplicates", help="Import a file that was imported before.")] = False,
+) -> None:
+    """Import customers from CSV: all rows or none; a bad row is named with its reason."""
+    from ..services.customer_import import import_customers
+
+    result = import_customers(open_app(ctx), file, encoding=encoding, allow_duplicates=allow_duplicates)
+    typer.echo(result["imported"])
+    info(f"imported {result['imported']} customers from {result['file']} (batch {result['batch']})")
+
+
+@app.command("submit")
+def submit(ctx: typer.Context, code: CodeArg) -> None:
+    """Submit a prospect for admission: its required documents must be present and valid."""
+    from ..services.customers import submit as do_submit
+
+    r = do_submit(open_app(ctx), code)
+    typer.echo(r["status"])
+    if r["waiting_for"]:
+        info(f"{code} is pending; waiting for {r['waiting_for']}")
+
+
+@app.command("disqualify")
+def disqualify(
+    ctx: typer.Context,
+    code: CodeArg,
+    reason: Annotated[str, typer.Option("--reason", help="A reason of the policy (e.g. fraud, loss, violation).")],
+    note: Annotated[Optional[str], typer.Option("--note", help="Details for the file.")] = None,
+) -> None:
+    """Disqualify a customer (final unless the policy's reinstating role reinstates it)."""
+    from ..services.customers import disqualify as do
+
+    typer.echo(do(open_app(ctx), code, reason, note)["status"])
+
+
+@app.command("reinstate")
+def reinstate(ctx: typer.Context, code: CodeArg,
+              note: Annotated[Optional[str], typer.Option("--note", help="Why.")] = None) -> None:
+    """Reinstate a disqualified customer to its former status (the policy's role only, e.g. gm)."""
+    from ..services.customers import reinstate as do
+
+    typer.echo(do(open_app(ctx), code, note)["status"])
+
+
+contact_app = typer.Typer(help="Staff contacts of a customer (who deals with them).", no_args_is_help=True)
+app.add_typer(contact_app, name="contact")
+
+
+@contact_app.command("add")
+def contact_add(ctx: typer.Context, code: CodeArg,
+                staff: Annotated[str, typer.Option("--staff", help="Staff login.")]) -> None:
+    """Record that a staff member is in contact with the customer."""
+    from ..services.customers import add_contact
+
+    typer.echo(add_contact(open_app(ctx), code, staff)["contact"])
+
+
+@contact_app.command("check")
+def contact_check(ctx: typer.Context, format: FormatOpt = Format.table, output: OutputOpt = None,
+                  bom: BomOpt = False) -> None:
+    """Important customers with fewer staff contacts than the policy asks (manufacturer: 2)."""
+    from ..output import Column, emit_rows
+    from ..services.customers import contact_coverage
+
+    app_ = open_app(ctx)
+    emit_rows(spec(format, output, bom), contact_coverage(app_),
+              [Column("code", "编号"), Column("name", "名称"), Column("contacts", "联系人数"), Column("required", "要求")])
+
+
+@app.command("note")
+def note(
+    ctx: typer.Context,
+    code: CodeArg,
+    channel: Annotated[str, typer.Option("--channel", help="call, letter, fax, visit, email, sms, meeting or other.")],
+    text: Annotated[str, typer.Option("--text", help="What was said or sent.")],
+    at: Annotated[Optional[str], typer.Option("--at", help="When (default now).")] = None,
+) -> None:
+    """Log a business contact (letter, fax, call ...) in the customer's file; prints its id."""
+    from ..services.customers import add_note
+
+    app_ = open_app(ctx)
+    typer.echo(add_note(app_, code, channel, text, parse_at(app_, at))["id"])

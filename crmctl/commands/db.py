@@ -1,0 +1,41 @@
+"""``crmctl db``: schema upgrades, consistent backups and integrity checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from typing_extensions import Annotated
+
+from ._common import settings
+
+app = typer.Typer(help="Upgrade, back up and check the database.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade(ctx: typer.Context) -> None:
+    """Bring an older database to the current schema (a backup is made first)."""
+    from ..services.maintenance import upgrade_database
+
+    typer.echo(upgrade_database(settings(ctx)))
+
+
+@app.command("backup")
+def backup(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Where to write the copy.", dir_okay=False)],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Write a consistent copy of the live database (SQLite online backup API; safe while others write)."""
+    from ..services.maintenance import backup_database
+
+    typer.echo(backup_database(settings(ctx), file, force=force))
+
+
+@app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Check integrity, foreign keys and the schema version; exit 1 on any problem."""
+    from ..services.maintenance import check_database
+
+    for line in check_database(settings(ctx)):
+        typer.echo(line)

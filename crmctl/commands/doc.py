@@ -1,0 +1,68 @@
+"""``crmctl doc``: qualification documents and their expiry."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, print_created, spec
+
+app = typer.Typer(help="Add and list customer documents; suspend customers whose documents expired.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Customer code.")],
+    type_: Annotated[str, typer.Option("--type", "-t", help="Document type of the policy, by code or label.")],
+    number: Annotated[Optional[str], typer.Option("--number", help="Certificate or licence number.")] = None,
+    expires: Annotated[Optional[str], typer.Option("--expires", help="Expiry date YYYY-MM-DD (required for expiring types).")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Add a document to a customer's file; a renewal reactivates a suspended customer. Prints its id."""
+    from ..services.documents import add_document
+
+    r = add_document(open_app(ctx), code, type_, number, expires)
+    print_created(spec(format), r, "id")
+    if r["reactivated"] and format != Format.json:
+        info(f"{code} reactivated: its required documents are valid again")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    expiring_within: Annotated[Optional[int], typer.Option("--expiring-within", help="Only documents expiring within DAYS (expired ones included).", metavar="DAYS")] = None,
+    customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's documents.")] = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
+) -> None:
+    """List documents, soonest expiry first."""
+    from ..output import Column, emit_rows
+    from ..services.documents import list_documents
+
+    app_ = open_app(ctx)
+    emit_rows(spec(format, output, bom), list_documents(app_, expiring_within=expiring_within, customer=customer),
+              [Column("id"), Column("customer", "客户"), Column("name", "名称"), Column("type", "类型"),
+               Column("type_label", "文件"), Column("number", "编号"), Column("expires", "有效期至"),
+               Column("days_left", "剩余天数", justify="right"), Column("expired", "已过期"), Column("status", "客户状态")])
+
+
+@app.command("check")
+def check(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
+    """Suspend active customers whose required document expired; reactivate renewed ones."""
+    from ..output import emit_object
+    from ..services.documents import check_documents
+
+    r = check_documents(open_app(ctx))
+    out = spec(format)
+    if out.format == "json":
+        emit_object(out, r)
+        return
+    typer.echo(f"suspended {len(r['suspended'])}, reactivated {len(r['reactivated'])}")
+    for code in r["suspended"]:
+        typer.echo(f"  suspended   {code}")
+    for code in r["reactivated"]:
+        typer.echo(f"  reactivated {code}")

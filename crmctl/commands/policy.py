@@ -1,0 +1,99 @@
+"""``crmctl policy``: the company policy the database runs on, and its versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from typing_extensions import Annotated
+
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, spec
+
+app = typer.Typer(help="Show, check, compare and apply company policy files (every version is kept).", no_args_is_help=True)
+
+FileArg = Annotated[str, typer.Argument(help="A policy .toml file (or a built-in name).", metavar="FILE")]
+
+
+@app.command("list")
+def list_(format: FormatOpt = Format.table, output: OutputOpt = None, bom: BomOpt = False) -> None:
+    """Name the built-in policies."""
+    from ..output import Column, emit_rows
+    from ..policies import BUILTIN_NAMES, load_policy
+
+    rows = []
+    for name in BUILTIN_NAMES:
+        policy, _ = load_policy(name)
+        rows.append({"name": name, "title": policy.policy.name, "company": policy.policy.company})
+    emit_rows(spec(format, output, bom), rows, [Column("name", "名称"), Column("title", "管理办法"), Column("company", "公司")])
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    version: Annotated[int, typer.Option("--version", "-v", help="Show this stored version instead of the current one.")] = 0,
+    history: Annotated[bool, typer.Option("--history", help="List the stored versions instead.")] = False,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """Print the current policy as TOML (or --history: every stored version)."""
+    from ..errors import NotFound
+    from ..output import Column, emit_rows, emit_text
+    from ..services.policy import history as policy_history
+
+    app_ = open_app(ctx, need_actor=False)
+    if history:
+        emit_rows(spec(format, output), policy_history(app_),
+                  [Column("version"), Column("code"), Column("source"), Column("applied_at"), Column("applied_by"), Column("sha256")])
+        return
+    text = app_.policy_row.text
+    if version and version != app_.policy_version:
+        from sqlalchemy import select
+
+        from ..models import PolicyVersion
+
+        with app_.db.read() as s:
+            row = s.scalars(select(PolicyVersion).where(PolicyVersion.version == version)).first()
+        if row is None:
+            raise NotFound(f"no policy version {version} (current is {app_.policy_version})")
+        text = row.text
+    from ..policies import parse_policy, policy_to_toml
+
+    emit_text(spec(Format.table, output), policy_to_toml(parse_policy(text)))
+
+
+@app.command("check")
+def check(file: FileArg) -> None:
+    """Validate a policy file; print every problem with its TOML path (exit 1 if any)."""
+    from ..errors import PolicyInvalid
+    from ..policies import check_policy, read_policy_source
+
+    text, source = read_policy_source(file)
+    problems = check_policy(text, source)
+    if problems:
+        raise PolicyInvalid(source, problems)
+    typer.echo(f"{source}: ok")
+
+
+@app.command("diff")
+def diff(ctx: typer.Context, file: FileArg) -> None:
+    """Show what FILE would change against the current policy version."""
+    from ..policies import diff_policies, load_policy
+
+    app_ = open_app(ctx, need_actor=False)
+    _, text = load_policy(file)
+    changes = diff_policies(app_.policy_row.text, text)
+    if not changes:
+        typer.echo(f"no change against version {app_.policy_version}")
+        return
+    for line in changes:
+        typer.echo(line)
+
+
+@app.command("apply")
+def apply(ctx: typer.Context, file: FileArg) -> None:
+    """Store FILE as the new current policy version (audited; older versions are kept)."""
+    from ..services.policy import apply_policy
+
+    result = apply_policy(open_app(ctx), file)
+    typer.echo(result["version"])
+    typer.echo(f"policy version {result['version']} applied: {len(result['changes'])} change(s)", err=True)

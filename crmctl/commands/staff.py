@@ -1,0 +1,81 @@
+"""``crmctl staff``: who works with customers, their roles, and hand-over when they leave."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, print_created, spec
+
+app = typer.Typer(help="Add and list staff, and hand over a leaver's customers and open work.", no_args_is_help=True)
+
+STAFF_COLUMNS = None
+
+
+def _columns(app_):
+    from ..output import Column
+
+    roles = app_.policy.roles
+    return [
+        Column("login", "登录名"),
+        Column("name", "姓名"),
+        Column("roles", "角色", table_format=lambda v: "、".join(roles.get(r, r) for r in v or [])),
+        Column("unit", "单位"),
+        Column("active", "在职", table_format=lambda v: "是" if v else "否"),
+        Column("admin", "管理员", table_format=lambda v: "是" if v else ""),
+    ]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="Login name (letters, digits, . _ - @).")],
+    name: Annotated[str, typer.Option("--name", help="Full name, e.g. 张伟.")],
+    role: Annotated[List[str], typer.Option("--role", help="A role of the policy, by code or label; repeat for several.")],
+    unit: Annotated[Optional[str], typer.Option("--unit", help="Department or station.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="May manage staff and policies.")] = False,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Add a staff member with one or more of the policy's roles."""
+    from ..services.staff import add_staff
+
+    print_created(spec(format), add_staff(open_app(ctx), login, name, role, unit, admin), "login")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    role: Annotated[Optional[str], typer.Option("--role", help="Only staff holding this role.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include staff who have left.")] = False,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
+) -> None:
+    """List staff members and their roles."""
+    from ..output import emit_rows
+    from ..services.staff import list_staff
+
+    app_ = open_app(ctx)
+    emit_rows(spec(format, output, bom), list_staff(app_, role=role, include_left=all_), _columns(app_))
+
+
+@app.command("leave")
+def leave(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="The person leaving.")],
+    handover_to: Annotated[str, typer.Option("--handover-to", help="Who takes over their customers and open work.")],
+    format: FormatOpt = Format.table,
+) -> None:
+    """Record that LOGIN left; move their customers, contacts and open work to --handover-to."""
+    from ..output import emit_object
+    from ..services.staff import leave as staff_leave
+
+    result = staff_leave(open_app(ctx), login, handover_to)
+    out = spec(format)
+    if out.format == "json":
+        emit_object(out, result)
+        return
+    moved = ", ".join(f"{n} {what}" for what, n in result["moved"].items())
+    typer.echo(f"{login} left; handed over to {handover_to}: {moved}")

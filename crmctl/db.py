@@ -1,0 +1,243 @@
+"""Engine, sessions and schema versions.
+
+* A plain path is SQLite; an SQLAlchemy URL (``postgresql+psycopg://...``) selects that server.
+* SQLite connections get WAL, ``busy_timeout`` and foreign keys; write transactions start with
+  ``BEGIN IMMEDIATE`` (SQLAlchemy's pysqlite event-hook recipe) so two writers queue instead of
+  failing half-way with "database is locked".
+* Opening a database compares its schema revision with ``HEAD`` by one cheap query.  Alembic is
+  imported only when the schema is out of date; a backup is made first.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from sqlmodel import Session
+
+from .errors import DatabaseError, InvalidInput, NotFound
+from .migrations import HEAD, REVISIONS
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("crmctl", appauthor=False) / "crm.db"
+
+
+def resolve_db_url(value: str | None) -> tuple[str, bool]:
+    """(SQLAlchemy URL, whether it is the default location) for ``--db`` / ``CRMCTL_DB``."""
+    raw = value or os.environ.get("CRMCTL_DB") or ""
+    if not raw:
+        path = default_db_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}", True
+    if "://" in raw:
+        try:
+            url = make_url(raw)
+        except ArgumentError:
+            raise InvalidInput(f"'{raw}' is not a database URL (e.g. postgresql+psycopg://user@host/db)") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise InvalidInput(f"unsupported database '{url.get_backend_name()}': use a file path or postgresql+psycopg://")
+        return raw, False
+    path = Path(raw).expanduser()
+    if path.is_dir():
+        raise InvalidInput(f"database path {path} is a folder, not a file")
+    if not path.parent.exists():
+        raise InvalidInput(f"database folder {path.parent} does not exist")
+    return f"sqlite:///{path.resolve()}", False
+
+
+def sqlite_path(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy, not pysqlite, issue BEGIN (the documented recipe).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get("crm_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _install_sqlite_hooks(engine)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise DatabaseError(f"{exc.name} is not installed: pip install 'crmctl[postgres]'") from None
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stored in the database, or None for an empty database."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError) as exc:
+        msg = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
+        if "alembic_version" in msg and ("no such table" in msg or "does not exist" in msg):
+            return None
+        if "file is not a database" in msg or "not a database" in msg:
+            raise DatabaseError(f"{engine.url.database} is not a crmctl database (not SQLite)") from None
+        raise DatabaseError(f"cannot open the database: {msg.splitlines()[0]}") from None
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def run_upgrade(engine: Engine, target: str = "head") -> None:
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), target)
+
+
+def backup_sqlite(src: Path, dest: Path) -> None:
+    """A consistent copy of a live SQLite database (the online backup API), written atomically."""
+    if not dest.parent.exists():
+        raise InvalidInput(f"backup folder {dest.parent} does not exist")
+    if dest.exists() and dest.is_dir():
+        raise InvalidInput(f"{dest} is a folder")
+    tmp = dest.with_name(dest.name + ".partial")
+    try:
+        source = sqlite3.connect(str(src), timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            target = sqlite3.connect(str(tmp))
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+        os.replace(tmp, dest)
+    except (sqlite3.Error, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise DatabaseError(f"backup to {dest} failed: {exc}") from None
+
+
+class Database:
+    """An opened crmctl database: the engine and write/read units of work."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self._writer = self.engine.execution_options(crm_write=True)
+        self.path = sqlite_path(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: commit on success, roll back on any exception."""
+        with Session(self._writer, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        # Closing (not rolling back) ends the read transaction without expiring loaded objects.
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _check_exists(url: str, create: bool) -> None:
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if not create and not path.exists():
+        raise NotFound(f"no database at {path}: run 'crmctl init --policy NAME' first (or pass --db)")
+
+
+def open_database(url: str, *, create: bool = False, upgrade: bool = True) -> Database:
+    """Open (or, with ``create``, initialise) a database and make sure its schema is current."""
+    _check_exists(url, create)
+    db = Database(url)
+    rev = current_revision(db.engine)
+    if create:
+        if rev is not None:
+            where = db.path or url
+            raise DatabaseError(f"{where} already holds a crmctl database; choose another --db")
+        run_upgrade(db.engine)
+        return db
+    if rev is None:
+        raise DatabaseError(f"{db.path or url} is not a crmctl database: run 'crmctl init' first")
+    if rev == HEAD:
+        return db
+    if rev not in REVISIONS:
+        raise DatabaseError(
+            f"the database schema ({rev}) is newer than this crmctl knows ({HEAD}): upgrade crmctl"
+        )
+    if upgrade:
+        upgrade_with_backup(db, rev)
+        return db
+    raise DatabaseError(f"the database schema ({rev}) is out of date: run 'crmctl db upgrade'")
+
+
+def upgrade_with_backup(db: Database, rev: str) -> Path | None:
+    """Back up an older database, then migrate it to HEAD.  Returns the backup path (SQLite)."""
+    backup = None
+    if db.path is not None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        backup = db.path.with_name(f"{db.path.name}.before-{rev}-{stamp}.bak")
+        backup_sqlite(db.path, backup)
+    run_upgrade(db.engine)
+    return backup
+
+
+def integrity_problems(db: Database) -> list[str]:
+    """What ``db check`` reports: SQLite integrity and foreign keys, and the schema revision."""
+    problems: list[str] = []
+    rev = current_revision(db.engine)
+    if rev != HEAD:
+        problems.append(f"schema revision {rev} is not the current {HEAD}")
+    if db.is_sqlite:
+        with db.engine.connect() as conn:
+            rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
+            if rows != ["ok"]:
+                problems.extend(f"integrity: {r}" for r in rows)
+            for row in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall():
+                problems.append(f"foreign key: table {row[0]} row {row[1]} points to a missing {row[2]}")
+    return problems

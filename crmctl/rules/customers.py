@@ -1,0 +1,283 @@
+"""Customer records against the policy: segments, custom fields, constraints, codes, admission chain.
+
+Pure functions over the policy model and plain values; they raise ``ValueError`` with a message that
+names the field, and the services turn that into an ``Error:`` line (with the row for imports).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable, Mapping
+
+from .conditions import matches
+
+STATUSES = ("prospect", "pending", "active", "suspended", "disqualified")
+_TRUE = {"true", "yes", "y", "1", "是", "对", "有"}
+_FALSE = {"false", "no", "n", "0", "否", "无", ""}
+_PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-()]{3,30}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_TEXT = 2000
+
+
+def _labelled(values: Mapping[str, str]) -> str:
+    return ", ".join(f"{code} ({label})" for code, label in values.items())
+
+
+def clean_text(value: str, what: str, *, required: bool = True, max_len: int = MAX_TEXT) -> str | None:
+    """Trimmed text without control characters; empty refused when required."""
+    text = (value or "").strip()
+    if any(ord(c) < 32 and c not in "\t" for c in text) or "\x7f" in text:
+        raise ValueError(f"{what} contains control characters")
+    if not text:
+        if required:
+            raise ValueError(f"{what} must not be empty")
+        return None
+    if len(text) > max_len:
+        raise ValueError(f"{what} is longer than {max_len} characters")
+    return text
+
+
+class SegmentIndex:
+    """Look-ups by code or label for a policy's segments and fields (built once per command)."""
+
+    def __init__(self, policy):
+        self.policy = policy
+        self.segments = {s.key: s for s in policy.segments}
+        self.segment_by_label = {s.label: s.key for s in policy.segments}
+        self.fields = {f.key: f for f in policy.fields}
+        self.field_by_label = {f.label: f.key for f in policy.fields}
+        self.value_by_label = {
+            s.key: {label: code for code, label in s.values.items()} for s in policy.segments
+        }
+
+    def segment_key(self, name: str) -> str | None:
+        return name if name in self.segments else self.segment_by_label.get(name)
+
+    def field_key(self, name: str) -> str | None:
+        return name if name in self.fields else self.field_by_label.get(name)
+
+    def segment_value(self, key: str, value: str) -> str:
+        seg = self.segments[key]
+        v = (value or "").strip()
+        if v in seg.values:
+            return v
+        code = self.value_by_label[key].get(v)
+        if code is None:
+            raise ValueError(f"segment {key}: unknown value '{value}': use {_labelled(seg.values)}")
+        return code
+
+
+def split_attributes(index: SegmentIndex, given: Mapping[str, Any]) -> tuple[dict, dict, list[str]]:
+    """Sort ``key=value`` pairs (from options or CSV columns) into segments and fields.
+
+    Returns (segments, fields, unknown keys)."""
+    segments, fields, unknown = {}, {}, []
+    for name, value in given.items():
+        if (key := index.segment_key(name)) is not None:
+            segments[key] = value
+        elif (key := index.field_key(name)) is not None:
+            fields[key] = value
+        else:
+            unknown.append(name)
+    return segments, fields, unknown
+
+
+def normalise_segments(index: SegmentIndex, given: Mapping[str, str], *, base: Mapping[str, str] | None = None,
+                       complete: bool = True) -> dict:
+    """Segment codes for a customer: values by code or label, required ones present, constraints kept.
+
+    ``base`` holds the customer's current segments (for edits); ``complete`` checks required ones."""
+    out = dict(base or {})
+    for name, value in given.items():
+        key = index.segment_key(name)
+        if key is None:
+            raise ValueError(f"unknown segment '{name}': the policy has {', '.join(index.segments) or 'none'}")
+        if value is None or str(value).strip() == "":
+            out.pop(key, None)
+            continue
+        out[key] = index.segment_value(key, str(value))
+    for key, seg in index.segments.items():
+        applies = matches(seg.when, segments=out)
+        if key in out and not applies:
+            raise ValueError(f"segment {key} applies only to some customers ({describe_condition(seg.when)})")
+        if complete and applies and seg.required and key not in out:
+            raise ValueError(f"segment {key} ({seg.label}) is required: use {_labelled(seg.values)}")
+    for c in getattr(index.policy, "constraints", None) or []:
+        if matches(c.if_, segments=out) and not matches(c.then, segments=out):
+            raise ValueError(c.message or f"segments break the rule {describe_condition(c.if_)} -> {describe_condition(c.then)}")
+    return out
+
+
+def describe_condition(cond) -> str:
+    if cond is None:
+        return "always"
+    parts = []
+    for attr, sep in (("segments", "="), ("not_segments", "!="), ("fields", "="), ("grades", "=")):
+        for k, v in (getattr(cond, attr, None) or {}).items():
+            vv = "|".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+            parts.append(f"{k}{sep}{vv}")
+    if getattr(cond, "status", None):
+        parts.append("status=" + "|".join(cond.status))
+    return ", ".join(parts) or "always"
+
+
+def coerce_field(fdef, value: Any) -> Any:
+    """A custom field's value in its policy type (JSON-safe), or ValueError naming the field."""
+    key = fdef.key
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+    t = fdef.type
+    if t == "text":
+        return clean_text(str(value), f"field {key}")
+    if t == "int":
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            return int(str(value).replace(",", ""))
+        except ValueError:
+            raise ValueError(f"field {key}: '{value}' is not a whole number") from None
+    if t == "decimal":
+        try:
+            d = Decimal(str(value).replace(",", ""))
+        except InvalidOperation:
+            raise ValueError(f"field {key}: '{value}' is not a number") from None
+        if not d.is_finite():
+            raise ValueError(f"field {key}: '{value}' is not a finite number")
+        return float(d) if d != d.to_integral_value() else int(d)
+    if t == "date":
+        from .times import parse_date
+
+        return parse_date(str(value), f"field {key}").isoformat()
+    if t == "bool":
+        if isinstance(value, bool):
+            return value
+        s = str(value).lower()
+        if s in _TRUE:
+            return True
+        if s in _FALSE:
+            return False
+        raise ValueError(f"field {key}: '{value}' is not yes/no (true/false, 是/否)")
+    if t == "choice":
+        choices = fdef.choices or {}
+        if value in choices:
+            return value
+        by_label = {label: code for code, label in choices.items()}
+        if value in by_label:
+            return by_label[value]
+        raise ValueError(f"field {key}: unknown choice '{value}': use {_labelled(choices)}")
+    if t == "phone":
+        if not _PHONE_RE.match(str(value)):
+            raise ValueError(f"field {key}: '{value}' is not a phone number")
+        return str(value)
+    if t == "email":
+        if not _EMAIL_RE.match(str(value)):
+            raise ValueError(f"field {key}: '{value}' is not an e-mail address")
+        return str(value)
+    return clean_text(str(value), f"field {key}")
+
+
+def normalise_fields(index: SegmentIndex, given: Mapping[str, Any], *, base: Mapping[str, Any] | None = None,
+                     complete: bool = True) -> dict:
+    out = dict(base or {})
+    for name, value in given.items():
+        key = index.field_key(name)
+        if key is None:
+            raise ValueError(f"unknown field '{name}': the policy has {', '.join(index.fields) or 'none'}")
+        v = coerce_field(index.fields[key], value)
+        if v is None:
+            out.pop(key, None)
+        else:
+            out[key] = v
+    if complete:
+        for key, fdef in index.fields.items():
+            if fdef.required and key not in out:
+                raise ValueError(f"field {key} ({fdef.label}) is required")
+    return out
+
+
+def format_code(pattern: str, seq: int) -> str:
+    return pattern.format(seq=seq)
+
+
+def code_regex(pattern: str) -> re.Pattern:
+    """A regex matching codes the pattern makes, capturing the sequence number."""
+    m = re.search(r"\{seq(?::0?(\d+)d)?\}", pattern)
+    if not m:
+        return re.compile(r"^$")
+    head, tail = re.escape(pattern[: m.start()]), re.escape(pattern[m.end():])
+    return re.compile(f"^{head}(\\d+){tail}$")
+
+
+def clean_code(text: str) -> str:
+    code = (text or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-/]{0,31}", code):
+        raise ValueError(f"customer code '{text}' must be 1-32 letters, digits, '-', '_', '.', '/'")
+    return code
+
+
+# ----------------------------------------------------------------------------------------------
+# Admission chain
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """Where an admission stands: the steps approved so far in this round, and who approved them."""
+
+    chain: tuple[str, ...]
+    approved_by: tuple[str, ...]  # logins, one per approved step, in order
+
+    @property
+    def next_step(self) -> int | None:
+        """1-based number of the step waiting, or None when the chain is complete."""
+        n = len(self.approved_by)
+        return n + 1 if n < len(self.chain) else None
+
+    @property
+    def next_role(self) -> str | None:
+        step = self.next_step
+        return self.chain[step - 1] if step else None
+
+
+def check_approver(state: ChainState, login: str, roles: Iterable[str], *, is_admin: bool = False,
+                   one_person_one_step: bool = True) -> int:
+    """The step ``login`` may decide now, or ValueError saying why not."""
+    step = state.next_step
+    if step is None:
+        raise ValueError("every step of the admission chain is already approved")
+    role = state.chain[step - 1]
+    if role not in set(roles) and not is_admin:
+        raise ValueError(f"step {step} of {len(state.chain)} waits for role {role}; {login} does not hold it")
+    if one_person_one_step and login in state.approved_by:
+        raise ValueError(f"{login} already approved an earlier step of this admission; one person, one step")
+    return step
+
+
+def initial_grades(policy, segments: Mapping[str, str], fields: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The grade each scale gives a newly admitted customer: a fixed grade by segment, else the initial grade."""
+    out: dict[str, str] = {}
+    grading = getattr(policy, "grading", None)
+    for code, scale in ((grading.scales if grading else None) or {}).items():
+        if not matches(scale.applies_to, segments=segments, fields=fields):
+            continue
+        grade = None
+        for rule in scale.fixed or []:
+            if matches(rule.when, segments=segments, fields=fields):
+                grade = rule.grade
+                break
+        grade = grade or scale.initial_grade
+        if grade:
+            out[code] = grade
+    return out
+
+
+def document_problems(required: Iterable[str], docs: Iterable[tuple[str, date | None]], today: date,
+                      labels: Mapping[str, str] | None = None) -> list[str]:
+    """Required documents missing or expired, for ``customer submit``.  ``docs`` = (type, expires)."""
+    valid = {t for t, exp in docs if exp is None or exp >= today}
+    labels = labels or {}
+    return [f"{t} ({labels.get(t, t)})" for t in required if t not in valid]

@@ -1,0 +1,58 @@
+"""Durations as policies write them: ``"6 h"``, ``"1 working day"``, ``"7 working hours"``, ``"1 month"``.
+
+Pure: parsing only.  The arithmetic that applies a duration to a start time on the company
+calendar lives in ``crmctl.rules.calendar``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# unit -> accepted spellings (singular/plural, English and Chinese)
+_UNITS = {
+    "hours": ("h", "hour", "hours", "小时"),
+    "working_days": ("working day", "working days", "wd", "工作日", "个工作日"),
+    "working_hours": ("working hour", "working hours", "wh", "工作小时", "个工作小时"),
+    "days": ("day", "days", "d", "天", "日"),
+    "months": ("month", "months", "个月", "月"),
+    "years": ("year", "years", "年"),
+}
+_LOOKUP = {spelling: unit for unit, spellings in _UNITS.items() for spelling in spellings}
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([^\d\s].*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: float
+    unit: str  # one of: hours, working_days, working_hours, days, months, years
+
+    def __str__(self) -> str:
+        n = int(self.amount) if float(self.amount).is_integer() else self.amount
+        words = {
+            "hours": "h",
+            "working_days": "working day" if n == 1 else "working days",
+            "working_hours": "working hour" if n == 1 else "working hours",
+            "days": "day" if n == 1 else "days",
+            "months": "month" if n == 1 else "months",
+            "years": "year" if n == 1 else "years",
+        }
+        return f"{n} {words[self.unit]}"
+
+
+def parse_duration(text: str) -> Duration:
+    """Parse ``"3 working days"`` and friends; raise ``ValueError`` with a readable message."""
+    if not isinstance(text, str):
+        raise ValueError(f"a duration is text like '24 h' or '3 working days', not {text!r}")
+    m = _PATTERN.match(text)
+    unit = _LOOKUP.get(m.group(2).lower()) if m else None
+    if not m or unit is None:
+        raise ValueError(
+            f"'{text}' is not a duration: write e.g. '24 h', '3 working days', '6 working hours', '1 month'"
+        )
+    amount = float(m.group(1))
+    if amount <= 0:
+        raise ValueError(f"'{text}': a duration must be above zero")
+    if unit in ("working_days", "days", "months", "years") and not amount.is_integer():
+        raise ValueError(f"'{text}': {unit.replace('_', ' ')} must be a whole number")
+    return Duration(amount, unit)

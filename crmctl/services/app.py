@@ -1,0 +1,140 @@
+"""The application context every use case runs in: database, current policy, acting person, clock.
+
+Commands build a ``Settings`` from the global options and call ``open_app``; services take the
+``App`` and open units of work with ``app.db.write()`` (commit on success, roll back otherwise).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ..db import Database, open_database, resolve_db_url
+from ..errors import CrmError, NotFound, NotPermitted
+from ..models import PolicyVersion, Staff, StaffRole
+from ..rules import times
+
+
+@dataclass
+class Settings:
+    """What the global options say: ``--db`` and ``--as``."""
+
+    db: str | None = None
+    actor: str | None = None
+
+    def db_url(self) -> str:
+        return resolve_db_url(self.db)[0]
+
+    def acting_login(self) -> str:
+        if self.actor:
+            return self.actor
+        env = os.environ.get("CRMCTL_USER")
+        if env:
+            return env
+        try:
+            return getpass.getuser()
+        except Exception:  # no login name at all (some containers)
+            return "admin"
+
+
+@dataclass
+class Actor:
+    id: int
+    login: str
+    name: str
+    roles: frozenset[str]
+    is_admin: bool
+
+    def has_role(self, role: str) -> bool:
+        return self.is_admin or role in self.roles
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    policy_row: PolicyVersion
+    _actor: Actor | None = field(default=None, repr=False)
+
+    @cached_property
+    def policy(self):
+        from ..policies import parse_policy
+
+        return parse_policy(self.policy_row.text, f"policy version {self.policy_row.version}")
+
+    @property
+    def policy_version(self) -> int:
+        return self.policy_row.version
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.policy.policy.timezone)
+
+    def now(self) -> datetime:
+        try:
+            return times.now(self.tz).replace(microsecond=0)
+        except ValueError as exc:
+            raise CrmError(str(exc)) from None
+
+    @property
+    def actor(self) -> Actor:
+        if self._actor is None:
+            self._actor = load_actor(self.db, self.settings.acting_login())
+        return self._actor
+
+    def require_admin(self, what: str) -> Actor:
+        actor = self.actor
+        if not actor.is_admin:
+            raise NotPermitted(f"{actor.login} may not {what}: only an administrator may")
+        return actor
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def current_policy_row(db: Database) -> PolicyVersion:
+    with db.read() as s:
+        row = s.scalars(select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)).first()
+    if row is None:
+        raise CrmError("the database holds no policy: it was not initialised with 'crmctl init'")
+    return row
+
+
+def load_actor(db: Database, login: str) -> Actor:
+    with db.read() as s:
+        staff = s.scalars(select(Staff).where(Staff.login == login)).first()
+        if staff is None:
+            raise NotPermitted(
+                f"'{login}' is not a staff member: pass --as LOGIN or set CRMCTL_USER (see 'crmctl staff list')"
+            )
+        if not staff.active:
+            raise NotPermitted(f"'{login}' has left ({staff.left_at:%Y-%m-%d}) and may not act")
+        roles = s.scalars(select(StaffRole.role).where(StaffRole.staff_id == staff.id)).all()
+    return Actor(staff.id, staff.login, staff.name, frozenset(roles), staff.is_admin)
+
+
+def open_app(settings: Settings, *, need_actor: bool = True) -> App:
+    db = open_database(settings.db_url())
+    try:
+        app = App(settings, db, current_policy_row(db))
+        if need_actor:
+            app.actor  # noqa: B018 - checks the acting person now, before any work
+        return app
+    except BaseException:
+        db.dispose()
+        raise
+
+
+def find_staff(session, login: str, *, active_only: bool = True) -> Staff:
+    staff = session.scalars(select(Staff).where(Staff.login == login)).first()
+    if staff is None:
+        raise NotFound(f"no staff member '{login}'")
+    if active_only and not staff.active:
+        raise NotPermitted(f"staff member '{login}' has left")
+    return staff

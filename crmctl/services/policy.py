@@ -1,0 +1,107 @@
+"""Creating a database bound to a policy, and keeping every version of that policy."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from ..db import open_database, sqlite_path
+from ..errors import CrmError, RuleViolation
+from ..models import PolicyVersion, Staff, StaffRole
+from . import audit
+from .app import App, Settings
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def init_database(settings: Settings, policy_ref: str, admin_login: str | None, admin_name: str | None) -> dict:
+    """``crmctl init``: a new database, the policy as version 1 and the first administrator."""
+    from ..policies import load_policy
+    from ..rules import times
+
+    policy, text = load_policy(policy_ref)  # refuse a bad policy before anything is created
+    url = settings.db_url()
+    path = sqlite_path(url)
+    existed = path.exists() if path else False
+    if existed and path.stat().st_size > 0:
+        raise CrmError(f"{path} already exists; choose another --db or remove it")
+    login = admin_login or settings.acting_login()
+    _check_login(login)
+    try:
+        db = open_database(url, create=True)
+    except BaseException:
+        if path is not None and not existed:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        raise
+    try:
+        now = times.now(policy.policy.timezone)
+        with db.write() as s:
+            s.add(PolicyVersion(version=1, code=policy.policy.code, source=policy_ref, text=text,
+                                sha256=_sha(text), applied_at=now, applied_by=login))
+            staff = Staff(login=login, name=admin_name or login, active=True, is_admin=True, created_at=now)
+            s.add(staff)
+            s.flush()
+            for role in policy.roles:
+                s.add(StaffRole(staff_id=staff.id, role=role))
+            app = App(settings, db, PolicyVersion(version=1, code=policy.policy.code, source=policy_ref,
+                                                  text=text, sha256=_sha(text), applied_at=now, applied_by=login))
+            app.__dict__["policy"] = policy
+            audit.record(s, app, "init", "database", str(path or url), actor=login, at=now,
+                         after={"policy": policy.policy.code, "admin": login, "roles": sorted(policy.roles)})
+    finally:
+        db.dispose()
+    return {"database": str(path or url), "policy": policy.policy.code, "version": 1, "admin": login,
+            "roles": sorted(policy.roles)}
+
+
+def _check_login(login: str) -> None:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", login or ""):
+        raise CrmError(f"'{login}' is not a usable login: letters, digits, '.', '_', '-', '@' (1-64)")
+
+
+def history(app: App) -> list[dict]:
+    with app.db.read() as s:
+        rows = s.scalars(select(PolicyVersion).order_by(PolicyVersion.version)).all()
+    return [{"version": r.version, "code": r.code, "source": r.source, "sha256": r.sha256,
+             "applied_at": r.applied_at.astimezone(app.tz), "applied_by": r.applied_by} for r in rows]
+
+
+def apply_policy(app: App, policy_ref: str) -> dict:
+    """Store a new version of the policy (the old ones stay); audited with the diff."""
+    from ..policies import diff_policies, load_policy
+
+    app.require_admin("apply a policy")
+    policy, text = load_policy(policy_ref)
+    current = app.policy_row
+    changes = diff_policies(current.text, text)
+    if not changes:
+        raise RuleViolation(f"{policy_ref} does not change the current policy (version {current.version})")
+    _check_roles_still_defined(app, policy)
+    now = app.now()
+    with app.db.write() as s:
+        version = (s.scalar(select(func.max(PolicyVersion.version))) or 0) + 1
+        s.add(PolicyVersion(version=version, code=policy.policy.code, source=policy_ref, text=text,
+                            sha256=_sha(text), applied_at=now, applied_by=app.actor.login))
+        audit.record(s, app, "policy.apply", "policy", str(version),
+                     before={"version": current.version, "sha256": current.sha256},
+                     after={"version": version, "sha256": _sha(text)}, note="\n".join(changes)[:20000], at=now)
+    return {"version": version, "code": policy.policy.code, "changes": changes}
+
+
+def _check_roles_still_defined(app: App, policy) -> None:
+    """A new version may not drop a role that active staff still hold."""
+    with app.db.read() as s:
+        held = set(s.scalars(select(StaffRole.role).join(Staff, Staff.id == StaffRole.staff_id)
+                             .where(Staff.active.is_(True))).all())
+    missing = sorted(held - set(policy.roles))
+    if missing:
+        raise RuleViolation(
+            f"the new policy drops role(s) {', '.join(missing)} still held by active staff; reassign them first"
+        )
