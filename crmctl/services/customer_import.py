@@ -80,9 +80,9 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
         for n, *_rest, owner in records:
             if owner not in owner_ids:
                 raise InvalidInput(f"{f.path.name}: row {n}: owner '{owner}' is not an active staff member")
+        batch = register_import(s, "customer", f, len(records), now, app.actor.login, allow_duplicates)
         _refuse_taken(s, f.path.name, seen_codes, Customer.code, "code")
         _refuse_taken(s, f.path.name, seen_tax, Customer.tax_id, "tax id")
-        batch = register_import(s, "customer", f, len(records), now, app.actor.login, allow_duplicates)
         fresh = next_codes(s, app, sum(1 for r in records if r[1] is None))
         rows, grades_by_code, audit_rows = [], {}, []
         for n, code, name, tax, status, created, segments, fields, owner in records:

@@ -68,32 +68,24 @@ def snapshot(c: Customer, owner_login: str | None = None) -> dict:
             "fields": dict(c.fields or {}), "owner": owner_login, "tax_id": c.tax_id}
 
 
-def validate_new(app: App, name: str, attrs: Mapping[str, Any], tax_id: str | None) -> tuple[str, dict, dict, str | None]:
+def validate_new(app: App, name: str, segments: Mapping[str, Any], fields: Mapping[str, Any],
+                 tax_id: str | None) -> tuple[str, dict, dict, str | None]:
     """Name, segments, fields and tax id of a new customer, checked against the policy (pure)."""
     idx = index(app)
     try:
         name = rules.clean_text(name, "name", max_len=200)
-        segs, flds, unknown = rules.split_attributes(idx, attrs)
-        if unknown:
-            raise ValueError(f"unknown segment or field '{unknown[0]}': the policy has segments "
-                             f"{', '.join(idx.segments) or 'none'} and fields {', '.join(idx.fields) or 'none'}")
-        segments = rules.normalise_segments(idx, segs)
-        fields = rules.normalise_fields(idx, flds)
+        segs = rules.normalise_segments(idx, segments)
+        flds = rules.normalise_fields(idx, fields)
         tax = normalise_tax_id(tax_id) if tax_id else None
     except ValueError as exc:
         raise _bad(exc) from None
-    return name, segments, fields, tax
+    return name, segs, flds, tax
 
 
 def add_customer(app: App, name: str, segments: Mapping[str, str], fields: Mapping[str, str], *,
                  tax_id: str | None = None, owner: str | None = None, prospect: bool = False,
                  code: str | None = None, at: datetime | None = None) -> dict:
-    attrs = {**segments}
-    for k, v in fields.items():
-        if k in attrs:
-            raise InvalidInput(f"'{k}' given both as --segment and --field")
-        attrs[k] = v
-    name, segs, flds, tax = validate_new(app, name, attrs, tax_id)
+    name, segs, flds, tax = validate_new(app, name, segments, fields, tax_id)
     chain = app.policy.admission.chain if app.policy.admission else []
     status = "prospect" if (prospect or chain) else "active"
     now = at or app.now()

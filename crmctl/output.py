@@ -1,0 +1,680 @@
+"""The one output module every listing, show and report command uses.
+
+``--format table|json|csv``, ``--output FILE``, ``--bom`` and ``--encoding utf-8|gbk`` arrive here as
+an :class:`OutputSpec`; commands hand over rows (mappings, possibly nested, possibly a generator) and
+optionally the columns to show.  The rules (see docs/cli.md, "Conventions: output"):
+
+* json: an array for lists (streamed one object per line), an object for one thing; dates
+  ``YYYY-MM-DD``, date-times ISO 8601 with offset (a naive date-time is a programming error and
+  raises), ``Decimal`` as a number, enums as their value, sets as sorted lists.  Nested objects stay
+  nested; the ``columns`` given for the table/csv views do not cut down the JSON object.
+* csv: a header row always (also for zero rows), UTF-8 (``bom`` adds U+FEFF), nested objects
+  flattened to dotted keys (``segments.nature``), text cells starting with ``= + - @ TAB CR``
+  prefixed with ``'`` (numbers are never touched), ``None`` empty, booleans ``true``/``false``,
+  lists joined with ``;``.  Written row by row: constant memory for any number of rows.
+* table: a rich table for humans (at most 5 000 rows), codes turned into labels through
+  :attr:`Column.table_format`, cell values printed literally (no markup), no colour unless the
+  stream is a terminal.
+
+Only the standard library is imported at module level so that ``crmctl --help`` stays fast; rich is
+imported inside the table renderer.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import enum
+import errno
+import io
+import json
+import os
+import stat
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from itertools import chain
+from typing import IO, Any
+
+from crmctl.errors import InvalidInput
+
+__all__ = [
+    "FORMATS",
+    "ENCODINGS",
+    "TABLE_ROW_LIMIT",
+    "Column",
+    "OutputSpec",
+    "emit_rows",
+    "emit_object",
+    "emit_text",
+    "to_jsonable",
+    "escape_csv_cell",
+    "flatten",
+    "open_output",
+]
+
+FORMATS = ("table", "json", "csv")
+ENCODINGS = ("utf-8", "gbk")
+TABLE_ROW_LIMIT = 5_000
+
+# A text cell starting with one of these is read as a formula by Excel/LibreOffice.  A set, not a
+# string: ``"" in "=+-@"`` is True, ``"" in _DANGEROUS`` is not.
+_DANGEROUS = frozenset(("=", "+", "-", "@", "\t", "\r"))
+# Types csv.writer already renders correctly (None -> empty cell); exact types, so bool is not one.
+_CSV_AS_IS = frozenset((int, float, type(None)))
+_MISSING = object()
+_WIDE = 100_000  # console width for files and pipes: never wrap a line
+# errno values meaning "the output file could not be written" (EDQUOT is missing on Windows)
+_WRITE_FAILED = frozenset(getattr(errno, n) for n in ("ENOSPC", "EDQUOT", "EFBIG") if hasattr(errno, n))
+
+
+# --------------------------------------------------------------------------------------------------
+# What the CLI passes down
+
+
+@dataclass
+class Column:
+    key: str  # dotted key used for json/csv header and lookup, e.g. "segments.nature"
+    title: str | None = None  # table heading; defaults to key
+    justify: str = "left"  # table only: left | center | right
+    # Used by the table view only (e.g. grade code -> Chinese label); not called for None.
+    table_format: Callable[[Any], str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.title is None:
+            self.title = self.key
+
+
+@dataclass
+class OutputSpec:
+    format: str = "table"
+    output: str | None = None  # a path; None (or "-") = stdout
+    bom: bool = False  # csv with utf-8 only: write U+FEFF first (Excel)
+    encoding: str = "utf-8"  # "utf-8" or "gbk"
+
+    def __post_init__(self) -> None:
+        fmt = (self.format or "table").strip().lower()
+        if fmt not in FORMATS:
+            raise InvalidInput(f"unknown format {self.format!r}: use one of {', '.join(FORMATS)}")
+        self.format = fmt
+        enc = (self.encoding or "utf-8").strip().lower().replace("_", "-")
+        enc = {"utf8": "utf-8"}.get(enc, enc)
+        if enc not in ENCODINGS:
+            raise InvalidInput(f"unknown encoding {self.encoding!r}: use utf-8 or gbk")
+        self.encoding = enc
+        if self.output == "":
+            self.output = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Value conversion
+
+
+def _iso_datetime(value: datetime) -> str:
+    if value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r} given to output: date-times must carry a time zone")
+    return value.isoformat()
+
+
+def _sorted_set(value: set | frozenset) -> list:
+    try:
+        return sorted(value)
+    except TypeError:  # mixed types
+        return sorted(value, key=lambda v: (type(v).__name__, str(v)))
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data (dict, list, str, int, float, bool, None), recursively.
+
+    Dates -> ``YYYY-MM-DD``; aware date-times -> ISO 8601 with offset (naive ones raise ValueError);
+    Decimal -> int if integral else float; enums -> their value; sets -> sorted lists; tuples and other
+    iterables -> lists; mappings -> dicts with str keys.
+    """
+    t = type(value)
+    if t is str or t is int or t is float or t is bool or value is None:
+        return value
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, Decimal):
+        if value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        return float(value)
+    if isinstance(value, datetime):
+        return _iso_datetime(value)
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {_json_key(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return [to_jsonable(v) for v in _sorted_set(value)]
+    if isinstance(value, (list, tuple)) or (isinstance(value, Iterable) and not isinstance(value, (bytes, bytearray))):
+        return [to_jsonable(v) for v in value]
+    dump = getattr(value, "model_dump", None)  # pydantic / sqlmodel objects
+    if callable(dump):
+        return to_jsonable(dump(mode="python"))
+    return str(value)
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, str):
+        return str(key)
+    converted = to_jsonable(key)
+    return converted if isinstance(converted, str) else json.dumps(converted)
+
+
+def _json_default(value: Any) -> Any:
+    # Called by the C encoder only for what it cannot encode itself (Decimal, dates, sets, enums, ...).
+    converted = to_jsonable(value)
+    if converted is value:  # pragma: no cover - to_jsonable always converts what reaches here
+        raise TypeError(f"cannot write {type(value).__name__} as JSON")
+    return converted
+
+
+_JSON_LINE = json.JSONEncoder(ensure_ascii=False, default=_json_default)
+_JSON_PRETTY = json.JSONEncoder(ensure_ascii=False, default=_json_default, indent=2)
+
+
+def _json_encode(encoder: json.JSONEncoder, obj: Any) -> str:
+    try:
+        return encoder.encode(obj)
+    except TypeError:
+        # e.g. a nested dict keyed by dates, which the C encoder refuses; convert everything first.
+        return encoder.encode(to_jsonable(obj))
+
+
+def escape_csv_cell(value: Any) -> Any:
+    """The CSV cell for ``value``: text starting with = + - @ TAB CR gets a leading ``'``.
+
+    Numbers (int/float/Decimal) are never escaped (``-5`` stays ``-5``); None -> ""; bool ->
+    ``true``/``false``; dates/date-times as in JSON; lists/tuples/sets joined with ``;`` (the joined
+    text is escaped like any text); a nested mapping as JSON text.
+    """
+    t = type(value)
+    if t is str:
+        return "'" + value if value[:1] in _DANGEROUS else value
+    if t in _CSV_AS_IS:
+        return "" if value is None else value
+    return _csv_slow(value)
+
+
+def _csv_text(value: Any) -> str:
+    """Unescaped text of one element of a list cell."""
+    if value is None:
+        return ""
+    if isinstance(value, enum.Enum):
+        return _csv_text(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return _iso_datetime(value)
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, Mapping):
+        return json.dumps(to_jsonable(value), ensure_ascii=False)
+    return str(value)
+
+
+def _csv_slow(value: Any) -> Any:
+    """Everything that is not an exact str/int/float/None (those are handled inline)."""
+    if value is None:
+        return ""
+    if isinstance(value, enum.Enum):
+        return escape_csv_cell(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):  # str subclass
+        return escape_csv_cell(str(value))
+    if isinstance(value, (int, float)):  # int/float subclasses: numbers, never escaped
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return _iso_datetime(value)
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return escape_csv_cell(";".join(_csv_text(v) for v in _sorted_set(value)))
+    if isinstance(value, (list, tuple)):
+        return escape_csv_cell(";".join(_csv_text(v) for v in value))
+    return escape_csv_cell(_csv_text(value))
+
+
+def _table_text(value: Any) -> str:
+    """Text shown in a table cell (for humans: short date-times, Decimal as written)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return _table_text(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        _iso_datetime(value)  # naive: raise here too
+        whole = value.second == 0 and value.microsecond == 0
+        return value.isoformat(sep=" ", timespec="minutes" if whole else "seconds")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return ", ".join(_table_text(v) for v in _sorted_set(value))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_table_text(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_table_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Nested rows
+
+
+def flatten(d: Mapping, prefix: str = "") -> dict:
+    """Nested mappings -> one level with dotted keys: ``{"segments": {"nature": "big"}}`` ->
+    ``{"segments.nature": "big"}``.  ``prefix`` (without the dot) is put in front of every key.
+    An empty nested mapping contributes no key."""
+    out: dict = {}
+    lead = f"{prefix}." if prefix else ""
+    for k, v in d.items():
+        key = f"{lead}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+def _lookup(row: Mapping, key: str) -> Any:
+    """``row[key]``, following dotted keys into nested mappings; None when absent."""
+    value = row.get(key, _MISSING)
+    if value is not _MISSING:
+        return value
+    dot = key.find(".")
+    while dot != -1:
+        head = row.get(key[:dot], _MISSING)
+        if isinstance(head, Mapping):
+            value = _lookup(head, key[dot + 1 :])
+            if value is not None:
+                return value
+        dot = key.find(".", dot + 1)
+    return None
+
+
+def _values(row: Mapping, keys: list[str], nested: bool) -> Iterator[Any] | list[Any]:
+    if nested:
+        return [_lookup(row, k) for k in keys]
+    return map(row.get, keys)
+
+
+def _columns_from(first: Mapping | None) -> list[Column]:
+    if first is None:
+        return []
+    return [Column(k) for k in flatten(first)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Where the output goes
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a folder"
+    return exc.strerror.lower() if exc.strerror else str(exc)
+
+
+def _same_encoding(a: str | None, b: str) -> bool:
+    try:
+        return codecs.lookup(a or "").name == codecs.lookup(b).name
+    except LookupError:
+        return False
+
+
+@contextmanager
+def _stdout(spec: OutputSpec, *, binary: bool) -> Iterator[IO]:
+    out = sys.stdout
+    if binary:
+        buffer = getattr(out, "buffer", None)
+        if buffer is None:
+            raise InvalidInput("cannot write binary output to this stdout")
+        out.flush()
+        yield buffer
+        buffer.flush()
+        return
+    newline = "" if spec.format == "csv" else None
+    buffer = getattr(out, "buffer", None)
+    translates = spec.format == "csv" and os.linesep != "\n"  # csv's \r\n would become \r\r\n
+    if buffer is None or (_same_encoding(getattr(out, "encoding", None), spec.encoding) and not translates):
+        yield out
+        out.flush()
+        return
+    # stdout's own encoding differs from the one asked for (e.g. --encoding gbk): write the bytes.
+    out.flush()
+    wrapper = io.TextIOWrapper(buffer, encoding=spec.encoding, errors="replace", newline=newline, write_through=True)
+    try:
+        yield wrapper
+    finally:
+        try:
+            wrapper.flush()
+        finally:
+            wrapper.detach()  # leave sys.stdout's buffer open
+
+
+def _new_file_mode(target: str) -> int:
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+@contextmanager
+def open_output(spec: OutputSpec, *, binary: bool = False) -> Iterator[IO]:
+    """A stream for the command's output.
+
+    ``spec.output`` None (or ``-``): stdout.  A path: an atomic write -- a temporary file in the same
+    folder, renamed over the target when the block ends without an exception; on an exception (or
+    Ctrl-C) the temporary file is removed and the target is left as it was.  Text streams use the
+    spec's encoding (gbk: characters it lacks become ``?``) and ``newline=""`` for csv.
+    Problems with the path raise :class:`crmctl.errors.InvalidInput` with a one-line reason.
+    """
+    if spec.output is None or spec.output == "-":
+        with _stdout(spec, binary=binary) as stream:
+            yield stream
+        return
+
+    path = str(spec.output)
+    target = os.path.realpath(os.path.expanduser(path))  # write through a symlink, not over it
+    folder = os.path.dirname(target)
+    shown_folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        if os.path.exists(folder):
+            raise InvalidInput(f"cannot write {path}: {shown_folder} is not a folder")
+        raise InvalidInput(f"cannot write {path}: folder {shown_folder} does not exist")
+    if os.path.isdir(target):
+        raise InvalidInput(f"cannot write {path}: it is a folder")
+    if os.path.exists(target) and not os.access(target, os.W_OK):
+        raise InvalidInput(f"cannot write {path}: permission denied")
+
+    if binary:
+        kwargs: dict[str, Any] = {"mode": "wb"}
+    else:
+        kwargs = {
+            "mode": "w",
+            "encoding": spec.encoding,
+            "errors": "replace",
+            "newline": "" if spec.format == "csv" else None,
+        }
+    import tempfile  # only when writing a file
+
+    try:
+        tmp = tempfile.NamedTemporaryFile(
+            dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp", delete=False, **kwargs
+        )
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {_reason(exc)}") from None
+
+    done = False
+    try:
+        try:
+            yield tmp.file
+        except OSError as exc:
+            if exc.errno in _WRITE_FAILED:  # the write itself failed (disk full, quota)
+                raise InvalidInput(f"cannot write {path}: {_reason(exc)}") from None
+            raise
+        try:
+            tmp.file.flush()
+            os.fsync(tmp.file.fileno())
+            tmp.close()
+            os.chmod(tmp.name, _new_file_mode(target))
+            os.replace(tmp.name, target)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {path}: {_reason(exc)}") from None
+        done = True
+    finally:
+        if not done:
+            try:
+                tmp.close()
+            except Exception:  # pragma: no cover - best effort, the original error matters
+                pass
+            try:
+                os.unlink(tmp.name)
+            except OSError:
+                pass
+
+
+@contextmanager
+def _target(spec: OutputSpec, stream: IO | None) -> Iterator[IO]:
+    if stream is not None:
+        yield stream
+    else:
+        with open_output(spec) as out:
+            yield out
+
+
+# --------------------------------------------------------------------------------------------------
+# Writers
+
+
+def _write_bom(spec: OutputSpec, stream: IO) -> None:
+    if spec.bom and spec.encoding == "utf-8":  # a BOM has no place in GBK
+        stream.write("\ufeff")
+
+
+def _write_csv(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterable[Mapping]) -> int:
+    _write_bom(spec, stream)
+    writer = csv.writer(stream)
+    keys = [c.key for c in columns]
+    writer.writerow([escape_csv_cell(k) for k in keys])
+    writerow = writer.writerow
+    dangerous, as_is, slow = _DANGEROUS, _CSV_AS_IS, _csv_slow
+    nested = any("." in k for k in keys)
+    n = 0
+    if nested:
+        for row in rows:
+            writerow(
+                [
+                    (("'" + v) if v[:1] in dangerous else v) if type(v) is str else (v if type(v) in as_is else slow(v))
+                    for v in [_lookup(row, k) for k in keys]
+                ]
+            )
+            n += 1
+    else:
+        for row in rows:
+            writerow(
+                [
+                    (("'" + v) if v[:1] in dangerous else v) if type(v) is str else (v if type(v) in as_is else slow(v))
+                    for v in map(row.get, keys)
+                ]
+            )
+            n += 1
+    return n
+
+
+def _write_json_array(stream: IO, rows: Iterable[Mapping]) -> int:
+    write = stream.write
+    encode = _JSON_LINE.encode
+    n = 0
+    for row in rows:
+        try:
+            text = encode(row)
+        except TypeError:
+            text = _JSON_LINE.encode(to_jsonable(row))
+        write(",\n" if n else "[\n")
+        write(text)
+        n += 1
+    write("\n]\n" if n else "[]\n")
+    return n
+
+
+def _console(stream: IO):
+    from rich.console import Console
+
+    try:
+        tty = bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        tty = False
+    if tty:
+        return Console(file=stream, highlight=False, emoji=False, markup=False)
+    return Console(
+        file=stream,
+        width=_WIDE,
+        force_terminal=False,
+        force_interactive=False,
+        force_jupyter=False,
+        color_system=None,
+        no_color=True,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+        soft_wrap=False,
+    )
+
+
+def _text(text: str, encoding: str):
+    from rich.text import Text
+
+    if encoding != "utf-8":
+        # Replace what the encoding lacks before rich measures the width, so columns stay aligned.
+        text = text.encode(encoding, "replace").decode(encoding)
+    # Text is never parsed for markup or emoji codes: "[red]" in a name prints literally.
+    return Text(text)
+
+
+def _cell(value: Any, column: Column | None, encoding: str):
+    if value is not None and column is not None and column.table_format is not None:
+        value = column.table_format(value)
+    return _text(_table_text(value), encoding)
+
+
+def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterable[Mapping], title: str | None) -> int:
+    from rich.table import Table
+
+    enc = spec.encoding
+    console = _console(stream)
+    table = Table(title=_text(title, enc) if title else None)
+    for c in columns:
+        # fold, not the default ellipsis: a long Chinese name has no spaces to wrap at; show all of it
+        table.add_column(_text(c.title or c.key, enc), justify=c.justify, overflow="fold")  # type: ignore[arg-type]
+    keys = [c.key for c in columns]
+    nested = any("." in k for k in keys)
+    n = 0
+    it = iter(rows)
+    for row in it:
+        table.add_row(*[_cell(v, c, enc) for v, c in zip(_values(row, keys, nested), columns)])
+        n += 1
+        if n >= TABLE_ROW_LIMIT:
+            break
+    more = sum(1 for _ in it)
+    if columns:
+        console.print(table)
+    if more:
+        stream.write(f"… {more} more rows; use --format csv\n")
+    return n + more
+
+
+def _peek(rows: Iterable[Mapping]) -> tuple[Mapping | None, Iterable[Mapping]]:
+    it = iter(rows)
+    for first in it:
+        return first, chain((first,), it)
+    return None, ()
+
+
+def emit_rows(
+    spec: OutputSpec,
+    rows: Iterable[Mapping],
+    columns: list[Column] | None = None,
+    *,
+    title: str | None = None,
+    stream: IO | None = None,
+) -> int:
+    """Write a list of things in ``spec.format``; returns how many rows there were.
+
+    ``rows`` may be a generator: json and csv are written row by row in constant memory.
+    ``columns`` pick and order the csv/table columns (dotted keys reach into nested mappings); when
+    None they are taken from the first row (nested keys flattened), and csv with zero rows then has
+    no header.  json writes each row whole, nested.  ``stream`` (for tests/reuse) overrides
+    ``spec.output``.
+    """
+    if spec.format == "json":
+        with _target(spec, stream) as out:
+            return _write_json_array(out, rows)
+    if columns is None:
+        first, rows = _peek(rows)
+        columns = _columns_from(first)
+    with _target(spec, stream) as out:
+        if spec.format == "csv":
+            if not columns:
+                _write_bom(spec, out)
+                return 0
+            return _write_csv(spec, out, columns, rows)
+        return _write_table(spec, out, columns, rows, title)
+
+
+def _object_rows(obj: Mapping, fields: list[Column] | None) -> list[tuple[str, Any, Column | None]]:
+    if fields is None:
+        return [(k, v, None) for k, v in flatten(obj).items()]
+    out: list[tuple[str, Any, Column | None]] = []
+    for f in fields:
+        value = _lookup(obj, f.key)
+        if isinstance(value, Mapping) and f.table_format is None:
+            out.extend((f"{f.title}.{k}", v, None) for k, v in flatten(value).items())
+        else:
+            out.append((f.title or f.key, value, f))
+    return out
+
+
+def emit_object(
+    spec: OutputSpec,
+    obj: Mapping,
+    fields: list[Column] | None = None,
+    *,
+    title: str | None = None,
+    stream: IO | None = None,
+) -> None:
+    """Write one thing: json -> one (indented) object; csv -> header + one row; table -> a two-column
+    table of field title and value, nested mappings flattened to dotted keys."""
+    if spec.format == "json":
+        with _target(spec, stream) as out:
+            out.write(_json_encode(_JSON_PRETTY, obj))
+            out.write("\n")
+        return
+    if spec.format == "csv":
+        emit_rows(spec, [obj], fields, stream=stream)
+        return
+    from rich.table import Table
+
+    enc = spec.encoding
+    with _target(spec, stream) as out:
+        console = _console(out)
+        table = Table(title=_text(title, enc) if title else None, show_header=False)
+        table.add_column(style="bold" if console.is_terminal else None, overflow="fold")
+        table.add_column(overflow="fold")
+        for label, value, column in _object_rows(obj, fields):
+            table.add_row(_text(str(label), enc), _cell(value, column, enc))
+        console.print(table)
+
+
+def emit_text(spec: OutputSpec, text: str, stream: IO | None = None) -> None:
+    """Plain text (a newline added if missing), to stdout or ``--output``."""
+    with _target(spec, stream) as out:
+        out.write(text if text.endswith("\n") else text + "\n")

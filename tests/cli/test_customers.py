@@ -1,0 +1,303 @@
+"""CLI: the customer registry, admission chain, documents, disqualification, contacts, import."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crmctl.rules.taxid import make_tax_id
+from tests.conftest import Cli, assert_refused, fingerprint
+
+POLY = ["--segment", "product_line=polyolefin", "--segment", "channel=distributor", "--segment", "sales_form=auction"]
+TAX1 = "91350100M000100Y43"
+
+
+def _staff(cli: Cli):
+    cli.ok("staff", "add", "xiaoshou", "--name", "销售员", "--role", "sales")
+    cli.ok("staff", "add", "caiwu", "--name", "财务员", "--role", "finance")
+    cli.ok("staff", "add", "zongjingli", "--name", "总经理", "--role", "gm")
+    cli.ok("staff", "add", "xiaoshou2", "--name", "销售员二", "--role", "sales", "--role", "finance")
+
+
+def _docs(cli: Cli, code: str, license_expires="2027-06-30"):
+    cli.ok("doc", "add", code, "--type", "business_license", "--number", "L-1", "--expires", license_expires)
+    cli.ok("doc", "add", code, "--type", "税务登记证", "--number", "T-1", "--expires", "2028-01-01")
+    cli.ok("doc", "add", code, "--type", "org_code", "--expires", "2028-01-01")
+    cli.ok("doc", "add", code, "--type", "billing_info")
+
+
+def _status(cli: Cli, code: str) -> str:
+    return json.loads(cli.ok("customer", "show", code, "--format", "json"))["status"]
+
+
+def test_petrochem_admission_story(petrochem: Cli, monkeypatch):
+    _staff(petrochem)
+    code = petrochem.ok("customer", "add", "--name", "河北华塑化工有限公司", *POLY, "--tax-id", TAX1,
+                        "--owner", "xiaoshou").strip()
+    assert code == "C000001" and _status(petrochem, code) == "prospect"
+    petrochem.refused("customer", "submit", code, match="lacks valid documents")
+    _docs(petrochem, code)
+    assert petrochem.ok("customer", "submit", code).strip() == "pending"
+    # out of turn: finance before sales, gm before finance
+    petrochem.refused("approve", code, actor="caiwu", match="waits for role sales")
+    assert [r["code"] for r in json.loads(petrochem.ok("approve", "--list", "--format", "json", actor="xiaoshou"))] == [code]
+    assert json.loads(petrochem.ok("approve", "--list", "--format", "json", actor="caiwu")) == []
+    petrochem.ok("approve", code, "--comment", "资质齐全", actor="xiaoshou2")
+    # the same person may not take the finance step too
+    petrochem.refused("approve", code, actor="xiaoshou2", match="one person, one step")
+    petrochem.refused("approve", code, actor="zongjingli", match="waits for role finance")
+    petrochem.ok("approve", code, actor="caiwu")
+    assert petrochem.ok("approve", code, actor="zongjingli").strip() == "active"
+    shown = json.loads(petrochem.ok("customer", "show", code, "--format", "json"))
+    assert shown["status"] == "active" and shown["grades"] == {"polyolefin": "auction"}
+    assert [a["decision"] for a in shown["approvals"]] == ["submit", "approve", "approve", "approve"]
+    petrochem.refused("approve", code, actor="zongjingli", match="only a pending admission")
+
+    # the licence expires: the daily check suspends, a renewal reactivates
+    petrochem.ok("doc", "add", code, "--type", "business_license", "--expires", "2026-12-01")
+    monkeypatch.setenv("CRMCTL_NOW", "2027-07-02T09:00")
+    out = petrochem.ok("doc", "check")
+    assert "suspended 1" in out and _status(petrochem, code) == "suspended"
+    assert "suspended 0" in petrochem.ok("doc", "check")  # idempotent
+    expiring = json.loads(petrochem.ok("doc", "list", "--expiring-within", "0", "--format", "json"))
+    assert {d["type"] for d in expiring} == {"business_license"} and all(d["expired"] for d in expiring)
+    petrochem.ok("doc", "add", code, "--type", "business_license", "--number", "L-2", "--expires", "2030-06-30")
+    assert _status(petrochem, code) == "active"
+    actions = [e["action"] for e in json.loads(petrochem.ok("audit", "list", "--customer", code, "--format", "json"))]
+    assert actions[:2] == ["customer.add", "doc.add"] and "customer.suspend" in actions and actions[-1] == "customer.reactivate"
+
+
+def test_rejection_sends_back_to_prospect_with_reason(petrochem: Cli):
+    _staff(petrochem)
+    code = petrochem.ok("customer", "add", "--name", "沧州宏达塑业", *POLY).strip()
+    _docs(petrochem, code)
+    petrochem.ok("customer", "submit", code)
+    petrochem.ok("approve", code, actor="xiaoshou")
+    petrochem.refused("approve", code, "--reject", actor="caiwu", match="reason")
+    assert petrochem.ok("approve", code, "--reject", "--comment", "开票资料不全", actor="caiwu").strip() == "prospect"
+    shown = json.loads(petrochem.ok("customer", "show", code, "--format", "json"))
+    assert "开票资料不全" in shown["status_reason"]
+    # a new round starts from the first step again
+    petrochem.ok("customer", "submit", code)
+    petrochem.refused("approve", code, actor="caiwu", match="waits for role sales")
+    petrochem.ok("approve", code, actor="xiaoshou")
+
+
+def test_fuel_retail_add_is_active(fuel: Cli):
+    code = fuel.ok("customer", "add", "--name", "顺达物流车队", "--segment", "nature=big", "--segment", "card=unit",
+                   "--segment", "industry=logistics").strip()
+    shown = json.loads(fuel.ok("customer", "show", code, "--format", "json"))
+    assert shown["status"] == "active"
+    assert set(shown["grades"]) == {"big", "individual"}
+    prospect = fuel.ok("customer", "add", "--name", "张师傅", "--segment", "nature=individual", "--segment", "card=single",
+                       "--segment", "industry=taxi", "--prospect").strip()
+    assert _status(fuel, prospect) == "prospect"
+    assert fuel.ok("customer", "submit", prospect).strip() == "active"
+    fuel.refused("approve", prospect, match="no approval chain")
+
+
+def test_fuel_retail_nature_must_agree_with_card(fuel: Cli):
+    fuel.refused("customer", "add", "--name", "X", "--segment", "nature=individual", "--segment", "card=unit",
+                 "--segment", "industry=taxi")
+
+
+@pytest.mark.parametrize("extra,match", [
+    (["--segment", "colour=red"], "unknown segment"),
+    (["--tax-id", "91350100M000100Y44"], "check character"),
+    (["--tax-id", "123"], "18 characters"),
+    (["--tax-id", "91350100M000100YO3"], "contains"),
+    (["--owner", "ghost"], "ghost"),
+    (["--field", "nonsense=1"], "unknown field"),
+    (["--field", "billing_phone=call me"], "phone"),
+    (["--segment", "bad"], "KEY=VALUE"),
+])
+def test_customer_add_refusals(petrochem: Cli, extra, match):
+    petrochem.refused("customer", "add", "--name", "某公司", *POLY, *extra, match=match)
+
+
+def test_customer_add_unknown_segment_value(petrochem: Cli):
+    petrochem.refused("customer", "add", "--name", "某公司", "--segment", "product_line=polyolefin",
+                      "--segment", "channel=wholesale", "--segment", "sales_form=auction", match="unknown value")
+
+
+def test_customer_add_missing_required_segment(petrochem: Cli):
+    petrochem.refused("customer", "add", "--name", "某公司", "--segment", "product_line=polyolefin",
+                      match="channel")
+    petrochem.refused("customer", "add", "--name", "  ", *POLY, match="name")
+    # sales_form applies to polyolefin customers only
+    petrochem.refused("customer", "add", "--name", "某公司", "--segment", "product_line=other",
+                      "--segment", "channel=distributor", "--segment", "sales_form=plan", match="applies only")
+
+
+def test_duplicate_tax_id_and_code(petrochem: Cli):
+    petrochem.ok("customer", "add", "--name", "甲", *POLY, "--tax-id", TAX1)
+    petrochem.refused("customer", "add", "--name", "乙", *POLY, "--tax-id", TAX1.lower(), match="already belongs")
+    petrochem.refused("customer", "add", "--name", "乙", *POLY, "--code", "C000001", match="already taken")
+
+
+def test_customer_list_filters_and_formats(petrochem: Cli):
+    a = petrochem.ok("customer", "add", "--name", "甲公司", *POLY).strip()
+    b = petrochem.ok("customer", "add", "--name", "乙公司", "--segment", "product_line=other",
+                     "--segment", "channel=exclusive_agent").strip()
+    rows = json.loads(petrochem.ok("customer", "list", "--format", "json"))
+    assert [r["code"] for r in rows] == [a, b]
+    assert set(rows[0]) >= {"code", "name", "status", "segments", "fields", "owner", "grades", "created_at"}
+    assert [r["code"] for r in json.loads(petrochem.ok("customer", "list", "--segment", "channel=独家代理商", "--format", "json"))] == [b]
+    assert json.loads(petrochem.ok("customer", "list", "--status", "active", "--format", "json")) == []
+    csv_text = petrochem.ok("customer", "list", "--format", "csv")
+    header = csv_text.splitlines()[0].split(",")
+    assert header[:3] == ["code", "name", "status"] and "segments.channel" in header and "grades.polyolefin" in header
+    table = petrochem.ok("customer", "list")
+    assert "独家代理商" in table and "甲公司" in table
+    petrochem.refused("customer", "list", "--status", "happy", match="unknown status")
+    petrochem.refused("customer", "list", "--grade", "star9", match="unknown grade")
+
+
+def test_customer_edit_is_audited(petrochem: Cli):
+    petrochem.ok("staff", "add", "xiaoshou", "--name", "销售员", "--role", "sales")
+    code = petrochem.ok("customer", "add", "--name", "甲公司", *POLY).strip()
+    petrochem.ok("customer", "edit", code, "--name", "甲化工有限公司", "--segment", "sales_form=plan",
+                 "--owner", "xiaoshou", "--field", "pickup_depot=石家庄库")
+    shown = json.loads(petrochem.ok("customer", "show", code, "--format", "json"))
+    assert shown["name"] == "甲化工有限公司" and shown["owner"] == "xiaoshou"
+    assert shown["segments"]["sales_form"] == "plan" and shown["fields"]["pickup_depot"] == "石家庄库"
+    entry = json.loads(petrochem.ok("audit", "list", "--action", "customer.edit", "--format", "json"))[0]
+    assert entry["before"]["name"] == "甲公司" and entry["after"]["name"] == "甲化工有限公司"
+    assert entry["before"]["owner"] == "admin" and entry["after"]["owner"] == "xiaoshou"
+    petrochem.refused("customer", "edit", code, match="nothing to change")
+    petrochem.refused("customer", "edit", "C999999", "--name", "x", match="no customer")
+    petrochem.refused("customer", "edit", code, "--segment", "channel=exclusive_agent", match="聚烯烃")
+
+
+def test_documents_refusals(petrochem: Cli):
+    code = petrochem.ok("customer", "add", "--name", "甲公司", *POLY).strip()
+    petrochem.refused("doc", "add", code, "--type", "passport", match="unknown document type")
+    petrochem.refused("doc", "add", code, "--type", "business_license", "--expires", "2020-01-01", match="past")
+    petrochem.refused("doc", "add", code, "--type", "business_license", match="--expires")
+    petrochem.refused("doc", "add", code, "--type", "business_license", "--expires", "2027-02-30", match="real date")
+    petrochem.refused("doc", "add", "C404", "--type", "billing_info", match="no customer")
+    petrochem.refused("doc", "list", "--expiring-within", "-3", match="0 or more")
+
+
+def test_disqualify_and_reinstate(petrochem: Cli):
+    petrochem.ok("staff", "add", "xiaoshou", "--name", "销售员", "--role", "sales")
+    petrochem.ok("staff", "add", "zongjingli", "--name", "总经理", "--role", "gm")
+    code = petrochem.ok("customer", "add", "--name", "甲公司", *POLY).strip()
+    petrochem.refused("customer", "disqualify", code, "--reason", "dislike", match="unknown reason")
+    assert petrochem.ok("customer", "disqualify", code, "--reason", "fraud", "--note", "伪造营业执照").strip() == "disqualified"
+    petrochem.refused("customer", "disqualify", code, "--reason", "loss", match="already")
+    petrochem.refused("customer", "edit", code, "--name", "x", match="disqualified")
+    petrochem.refused("customer", "reinstate", code, actor="xiaoshou", match="gm")
+    assert petrochem.ok("customer", "reinstate", code, actor="zongjingli").strip() == "prospect"
+
+
+def test_contacts_notes_and_coverage(make_cli):
+    cli = make_cli("manufacturer")
+    pol_seg = ["--segment", "kind=supplier"]
+    cli.ok("staff", "add", "li", "--name", "李", "--role", cli_role(cli))
+    code = cli.ok("customer", "add", "--name", "华北机械", *pol_seg, "--field", "important=true", "--code", "M-1").strip()
+    cov = json.loads(cli.ok("customer", "contact", "check", "--format", "json"))
+    assert [r["code"] for r in cov] == [code]
+    cli.ok("customer", "contact", "add", code, "--staff", "li")
+    cli.ok("customer", "contact", "add", code, "--staff", "admin")
+    assert json.loads(cli.ok("customer", "contact", "check", "--format", "json")) == []
+    cli.refused("customer", "contact", "add", code, "--staff", "li", match="already")
+    nid = cli.ok("customer", "note", code, "--channel", "fax", "--text", "传真询价").strip()
+    assert nid.isdigit()
+    shown = json.loads(cli.ok("customer", "show", code, "--format", "json"))
+    assert shown["notes"][0]["text"] == "传真询价" and sorted(shown["contacts"]) == ["admin", "li"]
+    cli.refused("customer", "note", code, "--channel", "pigeon", "--text", "x", match="unknown channel")
+
+
+def cli_role(cli: Cli) -> str:
+    from crmctl.policies import load_policy
+
+    policy, _ = load_policy("manufacturer")
+    return next(iter(policy.roles))
+
+
+def test_read_permission_restricts_details(make_cli):
+    cli = make_cli("manufacturer")
+    from crmctl.policies import load_policy
+
+    policy, _ = load_policy("manufacturer")
+    if not policy.permissions or not policy.permissions.restrict_customer_details:
+        pytest.skip("manufacturer policy does not restrict reading")
+    plain_role = next(r for r in policy.roles if r not in (policy.permissions.readers_roles or []))
+    cli.ok("staff", "add", "owner1", "--name", "甲", "--role", plain_role)
+    cli.ok("staff", "add", "other1", "--name", "乙", "--role", plain_role)
+    code = cli.ok("customer", "add", "--name", "华北机械", "--segment", "kind=supplier", "--owner", "owner1",
+                  "--tax-id", TAX1).strip()
+    mine = json.loads(cli.ok("customer", "show", code, "--format", "json", actor="owner1"))
+    assert mine["tax_id"] == TAX1
+    theirs = json.loads(cli.ok("customer", "show", code, "--format", "json", actor="other1"))
+    assert theirs == {"code": code, "name": "华北机械", "restricted": True}
+    listed = json.loads(cli.ok("customer", "list", "--format", "json", actor="other1"))
+    assert listed[0]["status"] is None and listed[0]["segments"] == {}
+    cli.refused("customer", "edit", code, "--name", "x", actor="other1", match="may not")
+    cli.ok("customer", "contact", "add", code, "--staff", "other1")
+    assert json.loads(cli.ok("customer", "show", code, "--format", "json", actor="other1"))["tax_id"] == TAX1
+
+
+# -- import --------------------------------------------------------------------------------------
+
+HEADER = "name,code,tax_id,owner,product_line,channel,sales_form,pickup_depot\n"
+
+
+def test_import_all_or_nothing(petrochem: Cli, tmp_path):
+    good = tmp_path / "c.csv"
+    good.write_text(HEADER + f"甲公司,OLD-1,{TAX1},admin,polyolefin,distributor,auction,石家庄库\n"
+                    "乙公司,,,,其他产品,独家代理商,,\n", encoding="utf-8")
+    assert petrochem.ok("customer", "import", str(good)).strip() == "2"
+    rows = json.loads(petrochem.ok("customer", "list", "--format", "json"))
+    assert {r["code"] for r in rows} == {"OLD-1", "C000001"}
+    assert all(r["status"] == "active" for r in rows)
+    assert next(r for r in rows if r["code"] == "OLD-1")["grades"] == {"polyolefin": "auction"}
+    petrochem.refused("customer", "import", str(good), match="already imported")
+    # --allow-duplicates: the codes and tax id now clash, so still refused, with the row named
+    r = petrochem.refused("customer", "import", str(good), "--allow-duplicates", match="row 2")
+
+
+@pytest.mark.parametrize("body,match", [
+    ("甲,,,,polyolefin,distributor,auction,\n乙,,,,polyolefin,bogus,auction,\n", "row 3"),
+    ("甲,,,,polyolefin,distributor,auction,\n乙,,BADTAX,,polyolefin,distributor,auction,\n", "row 3: tax id"),
+    ("甲,,,ghost,polyolefin,distributor,auction,\n", "owner 'ghost'"),
+    ("甲,X1,,,polyolefin,distributor,auction,\n乙,X1,,,polyolefin,distributor,auction,\n", "repeats row 2"),
+    (",,,,polyolefin,distributor,auction,\n", "row 2: name"),
+    ("甲,,,,polyolefin,,auction,\n", "row 2: segment channel"),
+])
+def test_import_bad_rows(petrochem: Cli, tmp_path, body, match):
+    f = tmp_path / "bad.csv"
+    f.write_text(HEADER + body, encoding="utf-8")
+    petrochem.refused("customer", "import", str(f), match=match)
+    assert json.loads(petrochem.ok("customer", "list", "--format", "json")) == []
+
+
+def test_import_encodings_and_file_problems(petrochem: Cli, tmp_path):
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes((HEADER + "甲公司,,,,polyolefin,distributor,auction,\n").encode("gbk"))
+    petrochem.refused("customer", "import", str(gbk), match="gbk")
+    assert petrochem.ok("customer", "import", str(gbk), "--encoding", "gbk").strip() == "1"
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(("\ufeff" + HEADER + "乙公司,,,,polyolefin,distributor,auction,\n").encode("utf-8"))
+    assert petrochem.ok("customer", "import", str(bom)).strip() == "1"
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(HEADER.encode() + b"a\x00b,,,,,,,\n")
+    petrochem.refused("customer", "import", str(nul), match="NUL")
+    unknown = tmp_path / "unk.csv"
+    unknown.write_text("name,colour\n甲,red\n", encoding="utf-8")
+    petrochem.refused("customer", "import", str(unknown), match="colour")
+    petrochem.refused("customer", "import", str(tmp_path / "missing.csv"), match="no file")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    petrochem.refused("customer", "import", str(empty), match="empty")
+
+
+def test_gas_tiered_class_only_for_residential(make_cli):
+    cli = make_cli("gas-tiered")
+    cli.ok("customer", "add", "--name", "居民甲", "--segment", "supply=pipeline", "--segment", "sector=residential",
+           "--segment", "class=risk")
+    cli.refused("customer", "add", "--name", "工厂乙", "--segment", "supply=pipeline", "--segment", "sector=industrial",
+                "--segment", "class=risk", match="applies only")
+    cli.ok("customer", "add", "--name", "工厂乙", "--segment", "supply=pipeline", "--segment", "sector=industrial")

@@ -1,0 +1,452 @@
+"""crmctl.output: the json/csv/table writers and the atomic --output file."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import json
+import os
+import sys
+import tracemalloc
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from crmctl import output
+from crmctl.errors import InvalidInput
+from crmctl.output import (
+    FORMATS,
+    TABLE_ROW_LIMIT,
+    Column,
+    OutputSpec,
+    emit_object,
+    emit_rows,
+    emit_text,
+    escape_csv_cell,
+    flatten,
+    open_output,
+    to_jsonable,
+)
+
+CST = timezone(timedelta(hours=8))
+
+
+class Status(enum.Enum):
+    ACTIVE = "active"
+
+
+CUSTOMER = {
+    "code": "C001",
+    "name": "华北石化",
+    "status": Status.ACTIVE,
+    "segments": {"nature": "big", "card": "unit"},
+    "grades": {"big": "gold"},
+    "created_at": datetime(2026, 1, 5, 9, 30, tzinfo=CST),
+    "since": date(2025, 12, 1),
+    "credit": Decimal("1234.50"),
+    "qty": Decimal("20"),
+    "tags": {"b", "a"},
+}
+
+
+def run(fmt, rows, columns=None, title=None, **spec):
+    buf = io.StringIO()
+    n = emit_rows(OutputSpec(format=fmt, **spec), rows, columns, title=title, stream=buf)
+    return n, buf.getvalue()
+
+
+def csv_rows(text):
+    return list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+# ---------------------------------------------------------------------------------------- spec
+
+
+def test_spec_defaults_and_validation():
+    spec = OutputSpec()
+    assert (spec.format, spec.output, spec.bom, spec.encoding) == ("table", None, False, "utf-8")
+    assert FORMATS == ("table", "json", "csv")
+    assert OutputSpec(encoding="GBK").encoding == "gbk"
+    assert OutputSpec(encoding="utf8").encoding == "utf-8"
+    with pytest.raises(InvalidInput):
+        OutputSpec(format="xml")
+    with pytest.raises(InvalidInput):
+        OutputSpec(encoding="latin-1")
+
+
+def test_column_title_defaults_to_key():
+    assert Column("segments.nature").title == "segments.nature"
+    assert Column("code", "编码").title == "编码"
+
+
+# ---------------------------------------------------------------------------------------- json
+
+
+def test_json_array_shape_nested_dates_decimal():
+    n, text = run("json", iter([CUSTOMER, {"code": "C002", "name": "b"}]))
+    assert n == 2
+    assert text.startswith("[\n") and text.endswith("\n]\n")
+    assert len(text.splitlines()) == 4  # one object per line
+    data = json.loads(text)
+    assert isinstance(data, list) and len(data) == 2
+    first = data[0]
+    assert first["segments"] == {"nature": "big", "card": "unit"}  # kept nested
+    assert first["created_at"] == "2026-01-05T09:30:00+08:00"
+    assert first["since"] == "2025-12-01"
+    assert first["credit"] == 1234.5 and isinstance(first["credit"], float)
+    assert first["qty"] == 20 and isinstance(first["qty"], int)
+    assert first["status"] == "active"
+    assert first["tags"] == ["a", "b"]
+    assert "华北石化" in text  # ensure_ascii=False
+
+
+def test_json_zero_rows_is_an_empty_array():
+    n, text = run("json", iter([]))
+    assert n == 0 and json.loads(text) == []
+
+
+def test_json_naive_datetime_is_a_programming_error():
+    with pytest.raises(ValueError):
+        run("json", [{"at": datetime(2026, 1, 1, 8, 0)}])
+    with pytest.raises(ValueError):
+        to_jsonable(datetime(2026, 1, 1))
+
+
+def test_to_jsonable():
+    assert to_jsonable(CUSTOMER)["created_at"] == "2026-01-05T09:30:00+08:00"
+    assert to_jsonable({"d": {date(2026, 1, 1): Decimal("1.5")}}) == {"d": {"2026-01-01": 1.5}}
+    assert to_jsonable((1, {3, 2})) == [1, [2, 3]]
+    assert to_jsonable(datetime(2026, 1, 1, tzinfo=timezone.utc)) == "2026-01-01T00:00:00+00:00"
+    # a mapping keyed by dates cannot go through the C encoder directly: still written
+    _, text = run("json", [{"counts": {date(2026, 1, 1): 3}}])
+    assert json.loads(text) == [{"counts": {"2026-01-01": 3}}]
+
+
+# ---------------------------------------------------------------------------------------- csv
+
+
+def test_csv_header_with_zero_rows():
+    cols = [Column("code"), Column("segments.nature")]
+    n, text = run("csv", iter([]), cols)
+    assert n == 0
+    assert text == "code,segments.nature\r\n"
+
+
+def test_csv_bom_present_and_absent():
+    cols = [Column("code")]
+    _, with_bom = run("csv", [{"code": "C1"}], cols, bom=True)
+    _, without = run("csv", [{"code": "C1"}], cols)
+    assert with_bom.startswith("\ufeffcode\r\n")
+    assert without.startswith("code\r\n")
+    # no BOM in JSON (it would break JSON parsers)
+    _, js = run("json", [{"code": "C1"}], bom=True)
+    assert not js.startswith("\ufeff")
+
+
+def test_csv_bom_written_to_file(tmp_path):
+    target = tmp_path / "out.csv"
+    emit_rows(OutputSpec(format="csv", output=str(target), bom=True), [{"name": "张三"}])
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.decode("utf-8-sig") == "name\r\n张三\r\n"
+
+
+def test_csv_gbk_round_trip_and_unencodable_characters(tmp_path):
+    target = tmp_path / "gbk.csv"
+    rows = [{"name": "华北石化有限公司", "city": "石家庄"}, {"name": "表情😀", "city": "𠮷"}]
+    emit_rows(OutputSpec(format="csv", output=str(target), encoding="gbk", bom=True), rows)
+    raw = target.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")  # no BOM in GBK
+    back = csv_rows(raw.decode("gbk"))
+    assert back == [["name", "city"], ["华北石化有限公司", "石家庄"], ["表情?", "?"]]
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+86 138", "-x", "@a", "\tx", "\rx"])
+def test_csv_dangerous_leading_characters_escaped(text):
+    assert escape_csv_cell(text) == "'" + text
+    _, out = run("csv", [{"v": text}], [Column("v")])
+    assert csv_rows(out)[1] == ["'" + text]
+
+
+def test_csv_numbers_and_plain_text_untouched():
+    assert escape_csv_cell(-5) == -5
+    assert escape_csv_cell(3.5) == 3.5
+    assert escape_csv_cell("x-1") == "x-1"
+    assert escape_csv_cell("") == ""
+    row = {"a": -5, "b": 3.5, "c": Decimal("-2.50"), "d": None, "e": True, "f": False, "g": ["x", "y"], "h": "ok"}
+    _, out = run("csv", [row])
+    assert csv_rows(out) == [list(row), ["-5", "3.5", "-2.50", "", "true", "false", "x;y", "ok"]]
+
+
+def test_csv_joined_list_is_text_and_escaped():
+    assert escape_csv_cell(["-x", "y"]) == "'-x;y"
+    assert escape_csv_cell({"b", "a"}) == "a;b"
+
+
+def test_csv_dates_enum_and_nested_flattening():
+    n, out = run("csv", iter([CUSTOMER]))
+    assert n == 1
+    header, row = csv_rows(out)
+    assert header[:6] == ["code", "name", "status", "segments.nature", "segments.card", "grades.big"]
+    record = dict(zip(header, row))
+    assert record["segments.nature"] == "big"
+    assert record["status"] == "active"
+    assert record["created_at"] == "2026-01-05T09:30:00+08:00"
+    assert record["since"] == "2025-12-01"
+    assert record["credit"] == "1234.50"
+    assert record["tags"] == "a;b"
+
+
+def test_csv_columns_pick_nested_values_and_missing_ones():
+    cols = [Column("code"), Column("segments.nature"), Column("grades.big"), Column("absent")]
+    rows = [CUSTOMER, {"code": "C2", "segments": {}}, {"code": "C3", "segments.nature": "flat"}]
+    _, out = run("csv", rows, cols)
+    assert csv_rows(out) == [
+        ["code", "segments.nature", "grades.big", "absent"],
+        ["C001", "big", "gold", ""],
+        ["C2", "", "", ""],
+        ["C3", "flat", "", ""],
+    ]
+
+
+def test_flatten():
+    assert flatten({"a": 1, "segments": {"nature": "big", "x": {"y": 2}}}) == {
+        "a": 1,
+        "segments.nature": "big",
+        "segments.x.y": 2,
+    }
+    assert flatten({"nature": "big"}, "segments") == {"segments.nature": "big"}
+
+
+def test_csv_streams_in_constant_memory():
+    def rows():
+        for i in range(200_000):
+            yield {"code": f"C{i:06d}", "qty": i, "note": "-x" if i % 2 else "ok"}
+
+    buf = io.StringIO()
+    tracemalloc.start()
+    try:
+        n = emit_rows(OutputSpec(format="csv"), rows(), [Column("code"), Column("qty"), Column("note")], stream=buf)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert n == 200_000
+    assert peak < 20 * 1024 * 1024  # includes the StringIO holding the output itself
+    lines = buf.getvalue().split("\r\n")
+    assert lines[0] == "code,qty,note" and lines[2] == "C000001,1,'-x" and lines[200_000] == "C199999,199999,'-x"
+
+
+class _Sink:
+    """A stream that keeps nothing: measures the writer's own memory."""
+
+    def __init__(self):
+        self.chars = 0
+
+    def write(self, s):
+        self.chars += len(s)
+
+
+def test_json_streams_in_constant_memory():
+    rows = ({"code": f"C{i}", "segments": {"nature": "big"}, "at": date(2026, 1, 1)} for i in range(50_000))
+    sink = _Sink()
+    tracemalloc.start()
+    try:
+        n = emit_rows(OutputSpec(format="json"), rows, stream=sink)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert n == 50_000 and sink.chars > 50_000 * 40
+    assert peak < 2 * 1024 * 1024
+
+
+# ---------------------------------------------------------------------------------------- table
+
+
+def test_table_chinese_titles_labels_and_literal_markup():
+    labels = {"big": "大客户", "individual": "个人客户"}
+    cols = [
+        Column("code", "客户编码"),
+        Column("name", "名称"),
+        Column("segments.nature", "性质", table_format=labels.__getitem__),
+        Column("owner", "负责人", table_format=labels.__getitem__),  # None: not formatted
+    ]
+    rows = [{"code": "C001", "name": "[red]危险[/red] :smile:", "segments": {"nature": "big"}, "owner": None}]
+    n, out = run("table", iter(rows), cols, title="客户列表")
+    assert n == 1
+    for text in ("客户列表", "客户编码", "名称", "性质", "大客户", "[red]危险[/red] :smile:"):
+        assert text in out
+    assert "\x1b[" not in out  # not a terminal: no colour codes
+    assert "None" not in out
+
+
+def test_table_caps_rows(monkeypatch):
+    assert TABLE_ROW_LIMIT == 5_000
+    monkeypatch.setattr(output, "TABLE_ROW_LIMIT", 50)  # rendering 5 000 rows is slow, the rule is the same
+    n, out = run("table", ({"i": i} for i in range(57)))
+    assert n == 57
+    assert out.endswith("\n… 7 more rows; use --format csv\n")
+    assert " 49 " in out and " 50 " not in out
+
+
+def test_table_to_file_is_plain_text(tmp_path, monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    target = tmp_path / "t.txt"
+    emit_rows(OutputSpec(format="table", output=str(target)), [{"名称": "华北" * 40}], title="客户")
+    text = target.read_text("utf-8")
+    assert "\x1b[" not in text
+    assert "华北" * 40 in text  # no wrapping at 80 columns in a file
+
+
+def test_table_gbk_file_stays_aligned(tmp_path):
+    target = tmp_path / "t.txt"
+    emit_rows(OutputSpec(format="table", output=str(target), encoding="gbk"), [{"name": "张三😀", "v": 1}])
+    lines = target.read_text("gbk").splitlines()
+    assert any("张三?" in line for line in lines)
+    body = [line for line in lines if line.startswith("|")]
+    widths = {sum(2 if ord(ch) > 0x2E80 else 1 for ch in line) for line in body}
+    assert len(widths) == 1
+
+
+# ---------------------------------------------------------------------------------------- one object
+
+
+def test_emit_object_json():
+    buf = io.StringIO()
+    emit_object(OutputSpec(format="json"), CUSTOMER, stream=buf)
+    data = json.loads(buf.getvalue())
+    assert isinstance(data, dict)
+    assert data["segments"]["nature"] == "big" and data["created_at"] == "2026-01-05T09:30:00+08:00"
+
+
+def test_emit_object_csv():
+    buf = io.StringIO()
+    emit_object(OutputSpec(format="csv"), CUSTOMER, [Column("code"), Column("segments.nature")], stream=buf)
+    assert csv_rows(buf.getvalue()) == [["code", "segments.nature"], ["C001", "big"]]
+
+
+def test_emit_object_table():
+    buf = io.StringIO()
+    emit_object(OutputSpec(format="table"), CUSTOMER, title="客户 C001", stream=buf)
+    out = buf.getvalue()
+    lines = out.splitlines()
+    assert "客户 C001" in out
+    assert any("segments.nature" in line and "big" in line for line in lines)
+    assert any("created_at" in line and "2026-01-05 09:30+08:00" in line for line in lines)
+
+    buf = io.StringIO()
+    fields = [Column("code", "编码"), Column("segments", "分类"), Column("grades.big", "等级", table_format={"gold": "金卡"}.get)]
+    emit_object(OutputSpec(format="table"), CUSTOMER, fields, stream=buf)
+    out = buf.getvalue()
+    assert "编码" in out and "分类.nature" in out and "金卡" in out and "华北石化" not in out
+
+
+def test_emit_text(tmp_path):
+    buf = io.StringIO()
+    emit_text(OutputSpec(), "C001", stream=buf)
+    assert buf.getvalue() == "C001\n"
+    target = tmp_path / "x.txt"
+    emit_text(OutputSpec(output=str(target)), "第一行\n")
+    assert target.read_text("utf-8") == "第一行\n"
+
+
+def test_stdout_is_default(capsys):
+    emit_rows(OutputSpec(format="csv"), [{"a": 1}])
+    assert capsys.readouterr().out == "a\r\n1\r\n"
+
+
+# ---------------------------------------------------------------------------------------- files
+
+
+def test_open_output_success_replaces_existing_file(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old content\n")
+    emit_rows(OutputSpec(format="csv", output=str(target)), [{"code": "C1"}])
+    assert target.read_bytes() == b"code\r\nC1\r\n"
+    assert os.listdir(tmp_path) == ["out.csv"]
+
+
+def test_open_output_exception_leaves_nothing(tmp_path):
+    target = tmp_path / "out.csv"
+
+    def rows():
+        yield {"code": "C1"}
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        emit_rows(OutputSpec(format="csv", output=str(target)), rows())
+    assert os.listdir(tmp_path) == []
+
+    target.write_text("keep me")
+    with pytest.raises(KeyError):
+        with open_output(OutputSpec(format="csv", output=str(target))) as f:
+            f.write("partial")
+            raise KeyError("boom")
+    assert target.read_text() == "keep me"
+    assert os.listdir(tmp_path) == ["out.csv"]
+
+
+def test_open_output_missing_folder(tmp_path):
+    path = tmp_path / "nope" / "out.csv"
+    with pytest.raises(InvalidInput) as err:
+        with open_output(OutputSpec(format="csv", output=str(path))):
+            pass  # pragma: no cover
+    assert str(err.value) == f"cannot write {path}: folder {tmp_path / 'nope'} does not exist"
+
+
+def test_open_output_target_is_a_folder(tmp_path):
+    with pytest.raises(InvalidInput, match="it is a folder"):
+        emit_rows(OutputSpec(format="csv", output=str(tmp_path)), [{"a": 1}])
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="permissions do not apply")
+def test_open_output_not_writable(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(InvalidInput, match="permission denied"):
+            emit_rows(OutputSpec(format="csv", output=str(folder / "x.csv")), [{"a": 1}])
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_open_output_file_mode_follows_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "out.json"
+        emit_rows(OutputSpec(format="json", output=str(target)), [])
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644  # not the 0600 of a temporary file
+
+
+def test_open_output_binary(tmp_path):
+    target = tmp_path / "out.bin"
+    with open_output(OutputSpec(output=str(target)), binary=True) as f:
+        f.write(b"\x00\x01")
+    assert target.read_bytes() == b"\x00\x01"
+
+
+def test_open_output_permission_error_is_one_line(tmp_path, monkeypatch):
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    with pytest.raises(InvalidInput) as err:
+        emit_rows(OutputSpec(format="csv", output=str(tmp_path / "x.csv")), [{"a": 1}])
+    assert str(err.value) == f"cannot write {tmp_path / 'x.csv'}: permission denied"
+
+
+def test_open_output_failed_rename_leaves_no_temp_file(tmp_path, monkeypatch):
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(output.os, "replace", refuse)
+    with pytest.raises(InvalidInput, match="permission denied"):
+        emit_rows(OutputSpec(format="json", output=str(tmp_path / "x.json")), [{"a": 1}])
+    assert os.listdir(tmp_path) == []
