@@ -33,6 +33,17 @@ from .commands import doc as doc_cmd
 from .commands import policy as policy_cmd
 from .commands import setup as setup_cmd
 from .commands import staff as staff_cmd
+from .commands import volume as volume_cmd
+from .commands import score as score_cmd
+from .commands import plan as plan_cmd
+from .commands import grade as grade_cmd
+from .commands import calendar as calendar_cmd
+from .commands import complaint as complaint_cmd
+from .commands import service as service_cmd
+from .commands import proposal as proposal_cmd
+from .commands import visit as visit_cmd
+from .commands import survey as survey_cmd
+from .commands import target as target_cmd
 from .errors import CrmError
 
 
@@ -118,6 +129,17 @@ demo_cmd.register(app)
 app.add_typer(customer_cmd.app, name="customer")
 approve_cmd.register(app)
 app.add_typer(doc_cmd.app, name="doc")
+app.add_typer(volume_cmd.app, name="volume")
+app.add_typer(score_cmd.app, name="score")
+app.add_typer(plan_cmd.app, name="plan")
+app.add_typer(grade_cmd.app, name="grade")
+app.add_typer(calendar_cmd.app, name="calendar")
+app.add_typer(complaint_cmd.app, name="complaint")
+app.add_typer(service_cmd.app, name="service")
+app.add_typer(proposal_cmd.app, name="proposal")
+app.add_typer(visit_cmd.app, name="visit")
+app.add_typer(survey_cmd.app, name="survey")
+app.add_typer(target_cmd.app, name="target")
 app.add_typer(policy_cmd.app, name="policy")
 app.add_typer(staff_cmd.app, name="staff")
 app.add_typer(audit_cmd.app, name="audit")

@@ -1,4 +1,4 @@
-"""The database tables (SQLModel).
+"""Core tables: policy versions, staff, audit, customers, documents, approvals, imports.
 
 Every date-time column stores UTC (naive in the database, aware in Python) through
 ``UTCDateTime``; what a user sees is converted to the policy's time zone by the output layer.
@@ -13,6 +13,10 @@ from typing import Any, Optional
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+__all__ = ["UTCDateTime", "PolicyVersion", "Staff", "StaffRole", "AuditLog", "Customer", "CustomerGrade",
+           "Document", "Approval", "CustomerContact", "CustomerNote", "ImportBatch", "Counter", "ts_column",
+           "json_column"]
 
 
 class UTCDateTime(TypeDecorator):
@@ -36,11 +40,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc)
 
 
-def _ts(nullable: bool = False, index: bool = False) -> Any:
+def ts_column(nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
-def _json(nullable: bool = False) -> Any:
+def json_column(nullable: bool = False) -> Any:
     if nullable:
         return Field(default=None, sa_column=Column(JSON, nullable=True))
     return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -54,7 +58,7 @@ class PolicyVersion(SQLModel, table=True):
     source: str
     text: str
     sha256: str = Field(max_length=64)
-    applied_at: datetime = _ts()
+    applied_at: datetime = ts_column()
     applied_by: str
 
 
@@ -66,8 +70,8 @@ class Staff(SQLModel, table=True):
     unit: Optional[str] = None
     active: bool = True
     is_admin: bool = False
-    created_at: datetime = _ts()
-    left_at: Optional[datetime] = _ts(nullable=True)
+    created_at: datetime = ts_column()
+    left_at: Optional[datetime] = ts_column(nullable=True)
     handover_to: Optional[str] = None
 
 
@@ -81,14 +85,14 @@ class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_customer_at", "customer_code", "at"),)
     id: Optional[int] = Field(default=None, primary_key=True)
-    at: datetime = _ts(index=True)
+    at: datetime = ts_column(index=True)
     actor: str
     action: str = Field(index=True)
     entity: str
     entity_key: str
     customer_code: Optional[str] = None
-    before: Optional[dict] = _json(nullable=True)
-    after: Optional[dict] = _json(nullable=True)
+    before: Optional[dict] = json_column(nullable=True)
+    after: Optional[dict] = json_column(nullable=True)
     policy_version: Optional[int] = None
     note: Optional[str] = None
 
@@ -102,14 +106,14 @@ class Customer(SQLModel, table=True):
     status: str = "active"
     status_reason: Optional[str] = None
     previous_status: Optional[str] = None  # what a gm reinstatement restores
-    status_changed_at: Optional[datetime] = _ts(nullable=True)
+    status_changed_at: Optional[datetime] = ts_column(nullable=True)
     owner_id: Optional[int] = Field(default=None, sa_column=Column(Integer, ForeignKey("staff.id"), nullable=True))
     tax_id: Optional[str] = Field(default=None, sa_column=Column(String(18), nullable=True, unique=True))
-    segments: dict = _json()
-    fields: dict = _json()
+    segments: dict = json_column()
+    fields: dict = json_column()
     admission_round: int = 0
-    created_at: datetime = _ts(index=True)
-    updated_at: datetime = _ts()
+    created_at: datetime = ts_column(index=True)
+    updated_at: datetime = ts_column()
     import_id: Optional[int] = None
 
 
@@ -122,7 +126,7 @@ class CustomerGrade(SQLModel, table=True):
     scale: str = Field(sa_column=Column(String(32), primary_key=True))
     grade: str
     label: Optional[str] = None  # the period label of the run that set it; None for an initial grade
-    since: datetime = _ts()
+    since: datetime = ts_column()
 
 
 class Document(SQLModel, table=True):
@@ -133,7 +137,7 @@ class Document(SQLModel, table=True):
     type: str
     number: Optional[str] = None
     expires: Optional[date] = None
-    added_at: datetime = _ts()
+    added_at: datetime = ts_column()
     added_by: str
 
 
@@ -150,14 +154,14 @@ class Approval(SQLModel, table=True):
     staff_login: str
     decision: str  # submit | approve | reject
     comment: Optional[str] = None
-    at: datetime = _ts()
+    at: datetime = ts_column()
 
 
 class CustomerContact(SQLModel, table=True):
     __tablename__ = "customer_contact"
     customer_id: int = Field(sa_column=Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True))
     staff_id: int = Field(sa_column=Column(Integer, ForeignKey("staff.id"), primary_key=True, index=True))
-    since: datetime = _ts()
+    since: datetime = ts_column()
 
 
 class CustomerNote(SQLModel, table=True):
@@ -168,7 +172,7 @@ class CustomerNote(SQLModel, table=True):
     staff_login: str
     channel: str
     text: str
-    at: datetime = _ts()
+    at: datetime = ts_column()
 
 
 class ImportBatch(SQLModel, table=True):
@@ -182,7 +186,7 @@ class ImportBatch(SQLModel, table=True):
     seq: int = 0  # >0 when imported again with --allow-duplicates
     filename: str
     rows: int
-    at: datetime = _ts()
+    at: datetime = ts_column()
     actor: str
 
 

@@ -1,0 +1,83 @@
+"""Synthetic data for the benchmarks: a crmctl database with N customers, written with plain sqlite3.
+
+Used by every benchmark; fast on purpose (executemany), independent of the code being measured.
+Generated files live under benchmarks/data/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+
+
+def segment_combos(policy_name: str, rng: random.Random, n: int = 64) -> list[dict]:
+    """Valid segment combinations for the policy (checked by the policy's own rules)."""
+    from crmctl.policies import load_policy
+    from crmctl.rules import customers as rules
+    from crmctl.rules.conditions import matches
+
+    policy, _ = load_policy(policy_name)
+    idx = rules.SegmentIndex(policy)
+    out = []
+    tries = 0
+    while len(out) < n and tries < n * 50:
+        tries += 1
+        chosen = {s.key: rng.choice(list(s.values)) for s in policy.segments}
+        for key, seg in idx.segments.items():
+            if not matches(seg.when, segments=chosen):
+                chosen.pop(key, None)
+        try:
+            out.append(rules.normalise_segments(idx, chosen))
+        except ValueError:
+            continue
+    return out
+
+
+def init_db(path: Path, policy: str = "petrochem") -> Path:
+    from crmctl.services.app import Settings
+    from crmctl.services.policy import init_database
+
+    path = Path(path)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    init_database(Settings(db=str(path), actor="admin"), policy, "admin", "admin")
+    return path
+
+
+def add_customers(path: Path, n: int, policy: str = "petrochem", seed: int = 1) -> None:
+    """N active customers C000001.. owned by admin, with valid segments; counter advanced."""
+    rng = random.Random(seed)
+    combos = segment_combos(policy, rng)
+    now = datetime(2026, 11, 1, tzinfo=timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    conn = sqlite3.connect(path)
+    owner = conn.execute("select id from staff where login='admin'").fetchone()[0]
+    rows = ((f"C{i:06d}", f"客户{i}", "active", owner, json.dumps(rng.choice(combos), ensure_ascii=False), "{}",
+             0, now, now, now) for i in range(1, n + 1))
+    conn.executemany(
+        "insert into customer(code, name, status, owner_id, segments, fields, admission_round, created_at, updated_at,"
+        " status_changed_at) values (?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.execute("insert or replace into counter(name, value) values ('customer_code', ?)", (n,))
+    conn.commit()
+    conn.close()
+
+
+def customer_csv(path: Path, n: int, policy: str = "petrochem", seed: int = 2) -> Path:
+    """A customer import file of N rows (name, tax-less, segment columns)."""
+    rng = random.Random(seed)
+    combos = segment_combos(policy, rng)
+    keys = sorted({k for c in combos for k in c})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", *keys])
+        for i in range(n):
+            c = rng.choice(combos)
+            w.writerow([f"导入客户{i}", *[c.get(k, "") for k in keys]])
+    return path
