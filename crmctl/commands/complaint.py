@@ -1,0 +1,10 @@
+"""``crmctl complaint``: Open, extend, escalate and close customer complaints against the policy's deadlines."""
+
+from __future__ import annotations
+
+import typer
+from typing_extensions import Annotated
+
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+
+app = typer.Typer(help="Open, extend, escalate and close customer complaints against the policy's deadlines.", no_args_is_help=True)

@@ -1,0 +1,10 @@
+"""``crmctl proposal``: Customer proposals: open, decide, share the benefit."""
+
+from __future__ import annotations
+
+import typer
+from typing_extensions import Annotated
+
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+
+app = typer.Typer(help="Customer proposals: open, decide, share the benefit.", no_args_is_help=True)

@@ -1,0 +1,10 @@
+"""``crmctl survey``: Record yearly satisfaction surveys and evaluations."""
+
+from __future__ import annotations
+
+import typer
+from typing_extensions import Annotated
+
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+
+app = typer.Typer(help="Record yearly satisfaction surveys and evaluations.", no_args_is_help=True)
