@@ -1,0 +1,100 @@
+"""Company policies: built-in lookup, reading, parsing, checking, dumping and diffing.
+
+Import-light on purpose: ``crmctl --help`` imports this package, so pydantic (``schema``) and the
+loader are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import TYPE_CHECKING
+
+from crmctl.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:  # pragma: no cover
+    from crmctl.policies.schema import Policy
+
+BUILTIN_NAMES: tuple[str, ...] = ("petrochem", "gas-service", "manufacturer", "fuel-retail", "gas-tiered")
+MAX_POLICY_BYTES = 5 * 1024 * 1024
+
+__all__ = [
+    "BUILTIN_NAMES", "builtin_dir", "read_policy_source", "parse_policy", "check_policy", "load_policy",
+    "policy_to_toml", "diff_policies",
+]
+
+
+def builtin_dir() -> pathlib.Path:
+    """The folder holding the five built-in ``.toml`` files.
+
+    Installed from a wheel they are in ``crmctl/policies/builtin`` (setuptools package-dir mapping);
+    in a source checkout or editable install they are in ``<repo>/policies``."""
+    here = pathlib.Path(__file__).resolve().parent
+    candidates = [here / "builtin", here.parents[1] / "policies"]
+    for folder in candidates:
+        if (folder / "petrochem.toml").is_file():
+            return folder
+    return candidates[0]
+
+
+def read_policy_source(name_or_file: str) -> tuple[str, str]:
+    """``(toml_text, source_label)`` for a built-in name or a path to a policy file."""
+    if name_or_file in BUILTIN_NAMES:
+        path = builtin_dir() / f"{name_or_file}.toml"
+        label = name_or_file
+    else:
+        path = pathlib.Path(name_or_file).expanduser()
+        label = str(name_or_file)
+        if not path.exists():
+            raise NotFound(
+                f"unknown policy '{name_or_file}': use one of {', '.join(BUILTIN_NAMES)} "
+                "or a path to a .toml file"
+            )
+    if not path.is_file():
+        raise InvalidInput(f"{label}: not a file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_POLICY_BYTES:
+            raise InvalidInput(f"{label}: the file is larger than 5 MB ({size} bytes); is it really a policy?")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{label}: cannot read the file ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{label}: not UTF-8 text (bad byte at position {exc.start}); save it as UTF-8") from None
+    return text, label
+
+
+def parse_policy(text: str, source: str = "policy") -> "Policy":
+    """A ``Policy`` from TOML text; ``PolicyInvalid(source, problems)`` listing every located problem."""
+    from crmctl.policies.loader import parse_policy as _parse
+
+    return _parse(text, source)
+
+
+def check_policy(text: str, source: str = "policy") -> list[str]:
+    """Every problem of a policy text (``[]`` when it is valid)."""
+    from crmctl.policies.loader import check_policy as _check
+
+    return _check(text, source)
+
+
+def load_policy(name_or_file: str) -> tuple["Policy", str]:
+    """Read and parse a built-in or a file: ``(policy, text)``."""
+    text, label = read_policy_source(name_or_file)
+    return parse_policy(text, label), text
+
+
+def policy_to_toml(policy: "Policy") -> str:
+    """TOML text of a policy (comments are not kept); ``parse_policy(policy_to_toml(p)) == p``."""
+    from crmctl.policies.loader import policy_to_toml as _dump
+
+    return _dump(policy)
+
+
+def diff_policies(old_text: str, new_text: str) -> list[str]:
+    """Differences between two policy texts, one line per changed value:
+    ``~ path: old -> new``, ``+ path: value``, ``- path: value``; ``[]`` when equal."""
+    from crmctl.policies.loader import diff_policies as _diff
+
+    return _diff(old_text, new_text)
