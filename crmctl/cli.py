@@ -25,25 +25,8 @@ from typing_extensions import Annotated
 
 from . import __version__
 from .commands import approve as approve_cmd
-from .commands import audit as audit_cmd
-from .commands import customer as customer_cmd
-from .commands import db as db_cmd
 from .commands import demo as demo_cmd
-from .commands import doc as doc_cmd
-from .commands import policy as policy_cmd
 from .commands import setup as setup_cmd
-from .commands import staff as staff_cmd
-from .commands import volume as volume_cmd
-from .commands import score as score_cmd
-from .commands import plan as plan_cmd
-from .commands import grade as grade_cmd
-from .commands import calendar as calendar_cmd
-from .commands import complaint as complaint_cmd
-from .commands import service as service_cmd
-from .commands import proposal as proposal_cmd
-from .commands import visit as visit_cmd
-from .commands import survey as survey_cmd
-from .commands import target as target_cmd
 from .errors import CrmError
 
 
@@ -58,8 +41,49 @@ _PASS_THROUGH = tuple(
 )
 
 
+# Command groups, loaded only when used: `crmctl --help` lists them from this table without
+# importing their modules.  name -> (module in crmctl.commands, one-line help).
+GROUPS: dict[str, tuple[str, str]] = {
+    "customer": ("customer", "Add, find, show, edit and import customers; admission, disqualification, contacts."),
+    "doc": ("doc", "Customer documents and their expiry (suspends customers whose documents lapsed)."),
+    "volume": ("volume", "Record customer usage (tonnes, litres, m³) one by one or from CSV."),
+    "score": ("score", "Set manual grading factors (credit, influence ...) on a 1-10 scale."),
+    "plan": ("plan", "Monthly sales plans of exclusive agents and distributors (plan completion)."),
+    "grade": ("grade", "Grade customers for a period, explain a grade, show grade history."),
+    "complaint": ("complaint", "Open, extend, escalate and close complaints against the policy's deadlines."),
+    "service": ("service", "Repair, inquiry and emergency tickets with response and resolution clocks."),
+    "proposal": ("proposal", "Customer proposals: open, decide, share the benefit."),
+    "calendar": ("calendar", "The company calendar: working days, holidays, make-up days, deadlines."),
+    "visit": ("visit", "Plan, log and list visits, calls, inspections and greetings by the policy's cadences."),
+    "survey": ("survey", "Record yearly satisfaction surveys and evaluations."),
+    "target": ("target", "Market-development targets per customer manager per quarter."),
+    "staff": ("staff", "Add and list staff, and hand over a leaver's customers and open work."),
+    "policy": ("policy", "Show, check, compare and apply company policy files (every version is kept)."),
+    "audit": ("audit", "Read the audit trail of every change."),
+    "db": ("db", "Upgrade, back up and check the database."),
+}
+_LOADED: dict = {}
+
+
 class CrmGroup(TyperGroup):
-    """Maps every exception raised by a command to the contract's exit codes."""
+    """The root group: lazy command groups, and every exception mapped to the contract's exit codes."""
+
+    def list_commands(self, ctx):
+        return list(super().list_commands(ctx)) + [n for n in GROUPS if n not in self.commands]
+
+    def get_command(self, ctx, cmd_name):
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None or cmd_name not in GROUPS:
+            return cmd
+        if cmd_name in _LOADED or ctx.resilient_parsing:  # loaded, or shell completion needs the real one
+            return load_group(cmd_name)
+        # Listing for --help: a light stand-in carrying the name and help line only.
+        return TyperGroup(name=cmd_name, help=GROUPS[cmd_name][1])
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] in GROUPS:
+            load_group(args[0])
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -119,31 +143,36 @@ def root(
     as_: Annotated[Optional[str], typer.Option("--as", help="Act as this staff login (else $CRMCTL_USER, else the OS login).", metavar="LOGIN")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
-    from .services.app import Settings
+    from .settings import Settings
 
     ctx.obj = Settings(db=db, actor=as_)
 
 
 setup_cmd.register(app)
 demo_cmd.register(app)
-app.add_typer(customer_cmd.app, name="customer")
 approve_cmd.register(app)
-app.add_typer(doc_cmd.app, name="doc")
-app.add_typer(volume_cmd.app, name="volume")
-app.add_typer(score_cmd.app, name="score")
-app.add_typer(plan_cmd.app, name="plan")
-app.add_typer(grade_cmd.app, name="grade")
-app.add_typer(calendar_cmd.app, name="calendar")
-app.add_typer(complaint_cmd.app, name="complaint")
-app.add_typer(service_cmd.app, name="service")
-app.add_typer(proposal_cmd.app, name="proposal")
-app.add_typer(visit_cmd.app, name="visit")
-app.add_typer(survey_cmd.app, name="survey")
-app.add_typer(target_cmd.app, name="target")
-app.add_typer(policy_cmd.app, name="policy")
-app.add_typer(staff_cmd.app, name="staff")
-app.add_typer(audit_cmd.app, name="audit")
-app.add_typer(db_cmd.app, name="db")
+
+
+def load_group(name: str):
+    """Import a command group's module and turn its Typer app into a Click group (cached)."""
+    cached = _LOADED.get(name)
+    if cached is None:
+        import importlib
+
+        from typer.main import get_group
+
+        module = importlib.import_module(f"crmctl.commands.{GROUPS[name][0]}")
+        cached = get_group(module.app)
+        cached.name = name
+        cached.help = GROUPS[name][1]
+        _LOADED[name] = cached
+    return cached
+
+
+def load_all() -> None:
+    """Load every command group (tests, documentation)."""
+    for name in GROUPS:
+        load_group(name)
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ from typing_extensions import Annotated
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..output import OutputSpec
-    from ..services.app import App, Settings
+    from ..services.app import App
+    from ..settings import Settings
 
 
 class Format(str, Enum):
@@ -36,7 +37,7 @@ AtOpt = Annotated[Optional[str], typer.Option("--at", help="When it happened (IS
 def settings(ctx: typer.Context) -> "Settings":
     root = ctx.find_root()
     if root.obj is None:
-        from ..services.app import Settings
+        from ..settings import Settings
 
         root.obj = Settings()
     return root.obj

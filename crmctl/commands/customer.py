@@ -146,11 +146,15 @@ def import_(
 
 
 @app.command("submit")
-def submit(ctx: typer.Context, code: CodeArg) -> None:
+def submit(
+    ctx: typer.Context,
+    code: CodeArg,
+    criterion: Annotated[Optional[List[str]], typer.Option("--criterion", help="Admission criterion KEY=SCORE where the policy scores them; repeat.")] = None,
+) -> None:
     """Submit a prospect for admission: its required documents must be present and valid."""
     from ..services.customers import submit as do_submit
 
-    r = do_submit(open_app(ctx), code)
+    r = do_submit(open_app(ctx), code, criteria=parse_pairs(criterion, "--criterion"))
     typer.echo(r["status"])
     if r["waiting_for"]:
         info(f"{code} is pending; waiting for {r['waiting_for']}")

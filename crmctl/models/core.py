@@ -154,6 +154,7 @@ class Approval(SQLModel, table=True):
     staff_login: str
     decision: str  # submit | approve | reject
     comment: Optional[str] = None
+    details: Optional[dict] = json_column(nullable=True)  # e.g. admission criteria scored at submission
     at: datetime = ts_column()
 
 

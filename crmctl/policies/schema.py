@@ -198,7 +198,7 @@ IsoDate = Annotated[date, Strict(False), PlainSerializer(lambda d: d.isoformat()
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------------------------------

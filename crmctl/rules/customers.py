@@ -86,10 +86,11 @@ def split_attributes(index: SegmentIndex, given: Mapping[str, Any]) -> tuple[dic
 
 
 def normalise_segments(index: SegmentIndex, given: Mapping[str, str], *, base: Mapping[str, str] | None = None,
-                       complete: bool = True) -> dict:
+                       complete: bool = True, fields: Mapping[str, Any] | None = None) -> dict:
     """Segment codes for a customer: values by code or label, required ones present, constraints kept.
 
-    ``base`` holds the customer's current segments (for edits); ``complete`` checks required ones."""
+    ``base`` holds the customer's current segments (for edits); ``complete`` checks required ones;
+    ``fields`` are the customer's (normalised) custom fields, which constraints may look at."""
     out = dict(base or {})
     for name, value in given.items():
         key = index.segment_key(name)
@@ -106,7 +107,7 @@ def normalise_segments(index: SegmentIndex, given: Mapping[str, str], *, base: M
         if complete and applies and seg.required and key not in out:
             raise ValueError(f"segment {key} ({seg.label}) is required: use {_labelled(seg.values)}")
     for c in getattr(index.policy, "constraints", None) or []:
-        if matches(c.if_, segments=out) and not matches(c.then, segments=out):
+        if matches(c.if_, segments=out, fields=fields) and not matches(c.then, segments=out, fields=fields):
             raise ValueError(c.message or f"segments break the rule {describe_condition(c.if_)} -> {describe_condition(c.then)}")
     return out
 
@@ -272,6 +273,31 @@ def initial_grades(policy, segments: Mapping[str, str], fields: Mapping[str, Any
         grade = grade or scale.initial_grade
         if grade:
             out[code] = grade
+    return out
+
+
+def criteria_scores(criteria: Mapping[str, str], given: Mapping[str, str], scale_max: int) -> dict[str, int]:
+    """Admission criteria scored at application (manufacturer: six criteria, 1..scale_max each)."""
+    if not criteria:
+        if given:
+            raise ValueError("this policy scores no admission criteria")
+        return {}
+    by_label = {label: code for code, label in criteria.items()}
+    out: dict[str, int] = {}
+    for name, value in given.items():
+        key = name if name in criteria else by_label.get(name)
+        if key is None:
+            raise ValueError(f"unknown criterion '{name}': use {_labelled(criteria)}")
+        try:
+            n = int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"criterion {key}: '{value}' is not a whole number") from None
+        if not 1 <= n <= scale_max:
+            raise ValueError(f"criterion {key}: {n} is outside 1..{scale_max}")
+        out[key] = n
+    missing = [k for k in criteria if k not in out]
+    if missing:
+        raise ValueError(f"score every admission criterion: missing {', '.join(missing)} (--criterion KEY=1..{scale_max})")
     return out
 
 

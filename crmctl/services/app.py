@@ -6,8 +6,6 @@ Commands build a ``Settings`` from the global options and call ``open_app``; ser
 
 from __future__ import annotations
 
-import getpass
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -19,28 +17,7 @@ from ..db import Database, open_database, resolve_db_url
 from ..errors import CrmError, NotFound, NotPermitted
 from ..models import PolicyVersion, Staff, StaffRole
 from ..rules import times
-
-
-@dataclass
-class Settings:
-    """What the global options say: ``--db`` and ``--as``."""
-
-    db: str | None = None
-    actor: str | None = None
-
-    def db_url(self) -> str:
-        return resolve_db_url(self.db)[0]
-
-    def acting_login(self) -> str:
-        if self.actor:
-            return self.actor
-        env = os.environ.get("CRMCTL_USER")
-        if env:
-            return env
-        try:
-            return getpass.getuser()
-        except Exception:  # no login name at all (some containers)
-            return "admin"
+from ..settings import Settings  # noqa: F401  (re-exported: services take Settings from here)
 
 
 @dataclass

@@ -56,8 +56,8 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                     raise ValueError(f"created_at {cells['created_at']} is in the future")
                 attrs = {h: cells[h] for h in extra if cells[h] != ""}
                 segs, flds, _ = rules.split_attributes(idx, attrs)
-                segments = rules.normalise_segments(idx, segs)
                 fields = rules.normalise_fields(idx, flds)
+                segments = rules.normalise_segments(idx, segs, fields=fields)
             except ValueError as exc:
                 raise InvalidInput(f"{f.path.name}: row {n}: {exc}") from None
             if code:

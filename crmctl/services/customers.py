@@ -74,8 +74,8 @@ def validate_new(app: App, name: str, segments: Mapping[str, Any], fields: Mappi
     idx = index(app)
     try:
         name = rules.clean_text(name, "name", max_len=200)
-        segs = rules.normalise_segments(idx, segments)
         flds = rules.normalise_fields(idx, fields)
+        segs = rules.normalise_segments(idx, segments, fields=flds)
         tax = normalise_tax_id(tax_id) if tax_id else None
     except ValueError as exc:
         raise _bad(exc) from None
@@ -138,10 +138,10 @@ def edit_customer(app: App, code: str, *, name: str | None = None, segments: Map
         try:
             if name is not None:
                 c.name = rules.clean_text(name, "name", max_len=200)
-            if segments:
-                c.segments = rules.normalise_segments(idx, segments, base=c.segments)
             if fields:
                 c.fields = rules.normalise_fields(idx, fields, base=c.fields)
+            if segments or fields:
+                c.segments = rules.normalise_segments(idx, segments or {}, base=c.segments, fields=c.fields)
             if tax_id is not None:
                 c.tax_id = normalise_tax_id(tax_id) if tax_id.strip() else None
         except ValueError as exc:
@@ -212,7 +212,7 @@ def customer_dict(app: App, code: str, *, full: bool = False) -> dict:
             ]
             out["approvals"] = [
                 {"round": a.round, "step": a.step, "role": a.role, "by": a.staff_login, "decision": a.decision,
-                 "comment": a.comment, "at": a.at.astimezone(app.tz)}
+                 "comment": a.comment, "details": a.details, "at": a.at.astimezone(app.tz)}
                 for a in s.scalars(select(Approval).where(Approval.customer_id == c.id)
                                    .order_by(Approval.at, Approval.id)).all()
             ]
@@ -351,10 +351,15 @@ def chain_state(session, app: App, c: Customer) -> rules.ChainState:
     return rules.ChainState(chain, tuple(approved))
 
 
-def submit(app: App, code: str, at: datetime | None = None) -> dict:
+def submit(app: App, code: str, at: datetime | None = None, criteria: Mapping[str, str] | None = None) -> dict:
     """prospect -> pending (or active where the policy has no chain): required documents present?"""
     now = at or app.now()
     adm = app.policy.admission
+    try:
+        scores = rules.criteria_scores(adm.criteria if adm else {}, criteria or {},
+                                       adm.criteria_scale_max if adm else 10)
+    except ValueError as exc:
+        raise _bad(exc) from None
     with app.db.write() as s:
         c = get_customer(s, code)
         if c.status != "prospect":
@@ -369,7 +374,7 @@ def submit(app: App, code: str, at: datetime | None = None) -> dict:
         c.status = "pending" if chain else "active"
         c.status_changed_at = c.updated_at = now
         s.add(Approval(customer_id=c.id, round=c.admission_round, step=0, role=None, staff_login=app.actor.login,
-                       decision="submit", at=now))
+                       decision="submit", details={"criteria": scores} if scores else None, at=now))
         if c.status == "active":
             _set_initial_grades(s, app, c, now)
         s.add(c)
@@ -403,6 +408,13 @@ def approve(app: App, code: str, *, reject: bool = False, comment: str | None = 
         except ValueError as exc:
             raise RuleViolation(f"customer {c.code}: {exc}") from None
         role = state.chain[step - 1]
+        if not reject:
+            needed = (adm.step_documents or {}).get(role, [])
+            docs = s.execute(select(Document.type, Document.expires).where(Document.customer_id == c.id)).all()
+            labels = {k: d.label for k, d in (app.policy.documents or {}).items()}
+            missing = rules.document_problems(needed, docs, now.date(), labels)
+            if missing:
+                raise RuleViolation(f"customer {c.code}: step {step} ({role}) needs valid documents: {', '.join(missing)}")
         s.add(Approval(customer_id=c.id, round=c.admission_round, step=step, role=role, staff_login=actor.login,
                        decision="reject" if reject else "approve", comment=comment, at=now))
         before = {"status": c.status}

@@ -197,11 +197,13 @@ def _populate(app, rng: random.Random, n: int) -> Iterator[str]:
         flds = {f.key: _field_value(rng, f, 10**6 + j) for f in pol.fields if f.required}
         c = add_customer(app, company_name(rng, 10**6 + j), segs, flds, tax_id=_tax_id(rng, 10**6 + j),
                          prospect=True, owner=rng.choice(keepers))
-        for t in required:
+        step_docs = [t for docs in (pol.admission.step_documents or {}).values() for t in docs] if pol.admission else []
+        for t in dict.fromkeys(required + step_docs):
             spec = pol.documents[t]
             add_document(app, c["code"], t, f"{rng.randrange(10**9, 10**10)}",
                          (now.date() + timedelta(days=700)).isoformat() if spec.expires else None)
-        submit(app, c["code"])
+        criteria = pol.admission.criteria if pol.admission else {}
+        submit(app, c["code"], criteria={k: str(rng.randint(6, pol.admission.criteria_scale_max)) for k in criteria})
         for step, role in enumerate(chain, start=1):
             login = staff_by_role[role][0]
             app._actor = None

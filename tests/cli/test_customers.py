@@ -301,3 +301,34 @@ def test_gas_tiered_class_only_for_residential(make_cli):
     cli.refused("customer", "add", "--name", "工厂乙", "--segment", "supply=pipeline", "--segment", "sector=industrial",
                 "--segment", "class=risk", match="applies only")
     cli.ok("customer", "add", "--name", "工厂乙", "--segment", "supply=pipeline", "--segment", "sector=industrial")
+
+
+def test_manufacturer_development_stages(make_cli):
+    cli = make_cli("manufacturer")
+    for login, role in [("cg", "purchasing"), ("zl", "quality"), ("sc", "market_head"), ("wz", "materials_head")]:
+        cli.ok("staff", "add", login, "--name", login, "--role", role)
+    code = cli.ok("customer", "add", "--name", "华北精密铸造", "--segment", "kind=supplier").strip()
+    for t in ("company_profile", "financial_statements", "product_catalogue"):
+        cli.ok("doc", "add", code, "--type", t)
+    cli.refused("customer", "submit", code, match="missing")
+    crit = [f"--criterion={k}=8" for k in ("quality_equipment", "on_time_delivery", "management_credit",
+                                           "cooperation", "confidentiality")]
+    cli.refused("customer", "submit", code, *crit, "--criterion", "cost_level=11", match="outside 1..10")
+    cli.refused("customer", "submit", code, *crit, "--criterion", "price=5", match="unknown criterion")
+    assert cli.ok("customer", "submit", code, *crit, "--criterion", "成本管理和成本水平=7").strip() == "pending"
+    for who in ("cg", "zl", "sc"):
+        cli.ok("approve", code, actor=who)
+    cli.refused("approve", code, actor="wz", match="supply_contract")
+    cli.ok("doc", "add", code, "--type", "supply_contract", "--expires", "2028-01-01")
+    cli.ok("doc", "add", code, "--type", "quality_contract", "--expires", "2028-01-01")
+    assert cli.ok("approve", code, actor="wz").strip() == "active"
+    shown = json.loads(cli.ok("customer", "show", code, "--format", "json"))
+    assert shown["approvals"][0]["details"]["criteria"]["cost_level"] == 7
+
+
+def test_gas_tiered_flags_force_special_class(make_cli):
+    cli = make_cli("gas-tiered")
+    cli.refused("customer", "add", "--name", "居民丙", "--segment", "supply=pipeline", "--segment", "sector=residential",
+                "--segment", "class=general", "--field", "refuses_inspection=true", match="特殊客户")
+    cli.ok("customer", "add", "--name", "居民丙", "--segment", "supply=pipeline", "--segment", "sector=residential",
+           "--segment", "class=special", "--field", "refuses_inspection=是")

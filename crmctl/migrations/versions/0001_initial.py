@@ -121,6 +121,7 @@ def upgrade() -> None:
     sa.Column('staff_login', sa.String(), nullable=False),
     sa.Column('decision', sa.String(), nullable=False),
     sa.Column('comment', sa.String(), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=True),
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
