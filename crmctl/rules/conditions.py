@@ -7,13 +7,13 @@ Duck-typed: works on the pydantic model or a plain dict.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping  # noqa: F401
 
 
 def _get(cond: Any, name: str):
     if cond is None:
         return None
-    if isinstance(cond, Mapping):
+    if type(cond) is dict:  # fast path first: this runs for every customer of an import
         return cond.get(name)
     return getattr(cond, name, None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from ..errors import InvalidInput, RuleViolation
 from ..models import AuditLog, Customer, CustomerGrade, Staff
@@ -102,15 +102,15 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                                "policy_version": app.policy_version, "note": f"{f.path.name} row {n}"})
         with progress("writing customers", total=len(rows)) as bar:
             for i in range(0, len(rows), 5000):
-                s.execute(insert(Customer), rows[i:i + 5000])
-                s.execute(insert(AuditLog), audit_rows[i:i + 5000])
+                s.execute(Customer.__table__.insert(), rows[i:i + 5000])
+                s.execute(AuditLog.__table__.insert(), audit_rows[i:i + 5000])
                 bar.advance(len(rows[i:i + 5000]))
         if grades_by_code:
             ids = dict(s.execute(select(Customer.code, Customer.id).where(Customer.import_id == batch.id)).all())
             grade_rows = [{"customer_id": ids[code], "scale": scale, "grade": grade, "label": None, "since": now}
                           for code, g in grades_by_code.items() for scale, grade in g.items()]
             for i in range(0, len(grade_rows), 5000):
-                s.execute(insert(CustomerGrade), grade_rows[i:i + 5000])
+                s.execute(CustomerGrade.__table__.insert(), grade_rows[i:i + 5000])
     return {"imported": len(rows), "batch": batch.id, "file": f.path.name}
 
 
