@@ -198,12 +198,13 @@ def open_database(url: str, *, create: bool = False, upgrade: bool = True) -> Da
     rev = current_revision(db.engine)
     if create:
         if rev is not None:
-            where = db.path or url
+            where = db.path or make_url(url).render_as_string(hide_password=True)
             raise DatabaseError(f"{where} already holds a crmctl database; choose another --db")
         run_upgrade(db.engine)
         return db
     if rev is None:
-        raise DatabaseError(f"{db.path or url} is not a crmctl database: run 'crmctl init' first")
+        raise DatabaseError(f"{db.path or make_url(url).render_as_string(hide_password=True)} is not a crmctl "
+                            "database: run 'crmctl init' first")
     if rev == HEAD:
         return db
     if rev not in REVISIONS:

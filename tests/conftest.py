@@ -1,15 +1,62 @@
-"""Shared fixtures: every test runs with its own user folder, clock and database (never real data)."""
+"""Shared fixtures: every test runs with its own user folder, clock and database (never real data).
+
+Set ``CRMCTL_TEST_PG=postgresql+psycopg://postgres@127.0.0.1/test`` (or pass ``--pg URL``) to run
+the database tests against PostgreSQL: each test then gets a schema of its own, dropped afterwards.
+Tests marked ``sqlite_only`` (file backups, raw sqlite3 checks) are skipped there.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 NOW = "2026-11-22T10:00:00"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--pg", default=None, metavar="URL",
+                     help="run database tests against this PostgreSQL URL (default: $CRMCTL_TEST_PG)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: the test checks SQLite files directly")
+
+
+def pg_url(config) -> str | None:
+    return config.getoption("--pg") or os.environ.get("CRMCTL_TEST_PG") or None
+
+
+def pytest_collection_modifyitems(config, items):
+    if not pg_url(config):
+        return
+    skip = pytest.mark.skip(reason="SQLite-only test (PostgreSQL run)")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def pg_server(pytestconfig):
+    """The PostgreSQL URL for this run, checked once; None on a SQLite run."""
+    url = pg_url(pytestconfig)
+    if not url:
+        return None
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(url)
+        with engine.connect() as c:
+            c.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means: no server to test against
+        pytest.skip(f"PostgreSQL at {url} is not reachable: {str(exc).splitlines()[0]}")
+    return url
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +75,7 @@ def isolated_env(tmp_path, monkeypatch):
 class Cli:
     """Runs crmctl in-process through Typer's CliRunner against one database file."""
 
-    def __init__(self, db: Path, actor: str = "admin"):
+    def __init__(self, db, actor: str = "admin"):
         self.db = db
         self.actor = actor
         self.runner = CliRunner()
@@ -67,8 +114,10 @@ def assert_refused(r, match: str | None = None) -> None:
         assert match.lower() in lines[0].lower(), f"{match!r} not in {lines[0]!r}"
 
 
-def fingerprint(db: Path) -> str | None:
-    """A digest of every row of every table (None when there is no file)."""
+def fingerprint(db) -> str | None:
+    """A digest of every row of every table (None when there is no SQLite file)."""
+    if isinstance(db, str) and "://" in db:
+        return _pg_fingerprint(db)
     if not Path(db).exists():
         return None
     conn = sqlite3.connect(str(db))
@@ -81,9 +130,59 @@ def fingerprint(db: Path) -> str | None:
         conn.close()
 
 
+def execute_sql(db, sql: str, params: dict | None = None) -> None:
+    """Run one statement against the test database (SQLite file or PostgreSQL URL) and commit."""
+    from sqlalchemy import create_engine, text
+
+    url = db if isinstance(db, str) and "://" in db else f"sqlite:///{db}"
+    engine = create_engine(url)
+    try:
+        with engine.begin() as c:
+            c.execute(text(sql), params or {})
+    finally:
+        engine.dispose()
+
+
+def _pg_fingerprint(url: str) -> str:
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url)
+    h = hashlib.sha256()
+    try:
+        with engine.connect() as c:
+            for table in sorted(inspect(c).get_table_names()):
+                h.update(table.encode())
+                for row in c.execute(text(f'select * from "{table}" order by 1')):
+                    h.update(repr(tuple(row)).encode())
+    finally:
+        engine.dispose()
+    return h.hexdigest()
+
+
 @pytest.fixture
-def db_path(tmp_path) -> Path:
-    return tmp_path / "crm.db"
+def db_path(tmp_path, pg_server):
+    """Where the test's database lives: a SQLite file, or a fresh PostgreSQL schema on a --pg run."""
+    if not pg_server:
+        yield tmp_path / "crm.db"
+        return
+    yield from _pg_schema(pg_server)
+
+
+def _pg_schema(server: str):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"t_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'create schema "{schema}"'))
+    url = make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'drop schema "{schema}" cascade'))
+        admin.dispose()
 
 
 def _init(db_path: Path, policy: str) -> Cli:
@@ -103,8 +202,18 @@ def fuel(db_path) -> Cli:
 
 
 @pytest.fixture
-def make_cli(tmp_path):
-    def make(policy: str, name: str = "crm.db") -> Cli:
-        return _init(tmp_path / name, policy)
+def make_cli(tmp_path, pg_server):
+    """Initialise a database with a policy (a SQLite file, or a PostgreSQL schema on a --pg run)."""
+    cleanups = []
 
-    return make
+    def make(policy: str, name: str = "crm.db") -> Cli:
+        if not pg_server:
+            return _init(tmp_path / name, policy)
+        gen = _pg_schema(pg_server)
+        cleanups.append(gen)
+        return _init(next(gen), policy)
+
+    yield make
+    for gen in cleanups:
+        for _ in gen:
+            pass

@@ -51,12 +51,18 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
             app = App(settings, db, PolicyVersion(version=1, code=policy.policy.code, source=policy_ref,
                                                   text=text, sha256=_sha(text), applied_at=now, applied_by=login))
             app.__dict__["policy"] = policy
-            audit.record(s, app, "init", "database", str(path or url), actor=login, at=now,
+            audit.record(s, app, "init", "database", str(path or _safe_url(url)), actor=login, at=now,
                          after={"policy": policy.policy.code, "admin": login, "roles": sorted(policy.roles)})
     finally:
         db.dispose()
-    return {"database": str(path or url), "policy": policy.policy.code, "version": 1, "admin": login,
+    return {"database": str(path or _safe_url(url)), "policy": policy.policy.code, "version": 1, "admin": login,
             "roles": sorted(policy.roles)}
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _check_login(login: str) -> None:

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from crmctl.policies import BUILTIN_NAMES
-from tests.conftest import Cli, assert_refused, fingerprint
+from tests.conftest import Cli, assert_refused, execute_sql, fingerprint
 
 
 def test_every_command_has_help_text():
@@ -254,6 +254,7 @@ def test_audit_list_filters(petrochem: Cli):
 
 # -- db ------------------------------------------------------------------------------------------
 
+@pytest.mark.sqlite_only
 def test_db_check_backup(petrochem: Cli, tmp_path):
     assert "ok" in petrochem.ok("db", "check")
     dest = tmp_path / "copy.db"
@@ -267,16 +268,14 @@ def test_db_check_backup(petrochem: Cli, tmp_path):
 
 
 def test_newer_schema_refused(petrochem: Cli):
-    conn = sqlite3.connect(petrochem.db)
-    conn.execute("update alembic_version set version_num = '9999'")
-    conn.commit()
-    conn.close()
+    execute_sql(petrochem.db, "update alembic_version set version_num = '9999'")
     before = fingerprint(petrochem.db)
     r = petrochem("staff", "list")
     assert_refused(r, "newer")
     assert fingerprint(petrochem.db) == before
 
 
+@pytest.mark.sqlite_only
 def test_db_check_reports_damage(petrochem: Cli):
     conn = sqlite3.connect(petrochem.db)
     conn.execute("PRAGMA foreign_keys=OFF")
@@ -309,6 +308,12 @@ def test_older_schema_is_upgraded_with_backup(petrochem: Cli):
 
 
 # -- output options ------------------------------------------------------------------------------
+
+def test_backup_on_postgresql_points_to_pg_dump(petrochem: Cli, tmp_path):
+    if "://" not in str(petrochem.db):
+        pytest.skip("PostgreSQL run only")
+    petrochem.refused("db", "backup", str(tmp_path / "x.db"), match="pg_dump")
+
 
 def test_output_file_and_bom(petrochem: Cli, tmp_path):
     out = tmp_path / "staff.csv"

@@ -16,6 +16,9 @@ from crmctl.services.app import Settings, open_app
 from crmctl.services.policy import init_database
 
 
+pytestmark = pytest.mark.sqlite_only
+
+
 def test_sqlite_pragmas(tmp_path):
     init_database(Settings(db=str(tmp_path / "a.db"), actor="admin"), "petrochem", "admin", None)
     db = open_database(f"sqlite:///{tmp_path / 'a.db'}")
