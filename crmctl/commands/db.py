@@ -39,3 +39,27 @@ def check(ctx: typer.Context) -> None:
 
     for line in check_database(settings(ctx)):
         typer.echo(line)
+
+
+@app.command("copy")
+def copy(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", help="Target database: an empty PostgreSQL URL or a new SQLite file.", metavar="URL")],
+) -> None:
+    """Copy everything into a new database (e.g. move a team from the SQLite file to PostgreSQL), verified by counts."""
+    from ..services.maintenance import copy_database
+
+    report = copy_database(settings(ctx), to)
+    total = sum(r["rows"] for r in report)
+    typer.echo(f"copied {total} rows in {len(report)} tables; every table's count verified")
+
+
+@app.command("restore")
+def restore(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A file made by 'crmctl db backup'.", dir_okay=False)],
+) -> None:
+    """Replace the database with a backup (checked first; the current file is kept as a .bak)."""
+    from ..services.maintenance import restore_database
+
+    typer.echo(restore_database(settings(ctx), file))

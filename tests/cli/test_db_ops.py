@@ -1,0 +1,75 @@
+"""CLI: moving a database (db copy), backups and restores."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.conftest import Cli, _pg_schema, assert_refused, fingerprint
+
+POLY = ["--segment", "product_line=polyolefin", "--segment", "channel=distributor", "--segment", "sales_form=auction"]
+
+
+def _some_data(cli: Cli) -> str:
+    cli.ok("staff", "add", "xs", "--name", "销售", "--role", "sales")
+    code = cli.ok("customer", "add", "--name", "甲公司", *POLY, "--owner", "xs").strip()
+    cli.ok("doc", "add", code, "--type", "billing_info")
+    return code
+
+
+@pytest.mark.sqlite_only
+def test_copy_to_new_sqlite_file(petrochem: Cli, tmp_path):
+    code = _some_data(petrochem)
+    target = tmp_path / "copy.db"
+    out = petrochem.ok("db", "copy", "--to", str(target))
+    assert "verified" in out
+    copy = Cli(target)
+    assert json.loads(copy.ok("customer", "show", code, "--format", "json"))["owner"] == "xs"
+    # the copy keeps working: new rows get fresh ids
+    assert copy.ok("customer", "add", "--name", "乙公司", *POLY).strip() == "C000002"
+    petrochem.refused("db", "copy", "--to", str(target), match="already")
+    petrochem.refused("db", "copy", "--to", str(petrochem.db), match="being copied")
+
+
+@pytest.mark.sqlite_only
+def test_copy_sqlite_to_postgresql(petrochem: Cli, pytestconfig):
+    from tests.conftest import pg_url
+
+    url = pg_url(pytestconfig) or "postgresql+psycopg://postgres@127.0.0.1/test"
+    try:
+        gen = _pg_schema(url)
+        target = next(gen)
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no PostgreSQL server: {str(exc).splitlines()[0]}")
+    try:
+        code = _some_data(petrochem)
+        petrochem.ok("db", "copy", "--to", target)
+        pg = Cli(target)
+        assert json.loads(pg.ok("customer", "show", code, "--format", "json"))["name"] == "甲公司"
+        assert pg.ok("customer", "add", "--name", "乙公司", *POLY).strip() == "C000002"
+        audit = json.loads(pg.ok("audit", "list", "--format", "json"))
+        assert audit[0]["action"] == "init"
+    finally:
+        for _ in gen:
+            pass
+
+
+@pytest.mark.sqlite_only
+def test_backup_and_restore(petrochem: Cli, tmp_path):
+    code = _some_data(petrochem)
+    bak = tmp_path / "weekly.bak"
+    petrochem.ok("db", "backup", str(bak))
+    before = fingerprint(petrochem.db)
+    petrochem.ok("customer", "edit", code, "--name", "改名公司")
+    assert "restored" in petrochem.ok("db", "restore", str(bak))
+    assert fingerprint(petrochem.db) == before
+    assert list(tmp_path.glob("crm.db.before-restore-*.bak"))
+    junk = tmp_path / "junk.bak"
+    junk.write_bytes(b"not a database" * 50)
+    petrochem.refused("db", "restore", str(junk), match="not a crmctl backup")
+    petrochem.refused("db", "restore", str(tmp_path / "missing.bak"), match="no backup file")
+    empty = tmp_path / "empty.bak"
+    sqlite3.connect(empty).close()
+    petrochem.refused("db", "restore", str(empty), match="not a crmctl backup")
