@@ -8,11 +8,11 @@ from typing import Any, Iterator, Mapping
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 
 from ..errors import InvalidInput, NotFound, NotPermitted, RuleViolation
-from ..models import (Approval, Counter, Customer, CustomerContact, CustomerGrade, CustomerNote, Document,
+from ..models import (Approval, Customer, CustomerContact, CustomerGrade, CustomerNote, Document,
                       Staff, StaffRole)
 from ..rules import customers as rules
 from ..rules.taxid import normalise_tax_id
-from . import audit
+from . import audit, counters
 from .app import App, find_staff
 
 NOTE_CHANNELS = ("call", "letter", "fax", "visit", "email", "sms", "meeting", "other")
@@ -30,24 +30,20 @@ def index(app: App) -> rules.SegmentIndex:
 
 
 def next_codes(session, app: App, n: int) -> Iterator[str]:
-    """``n`` fresh customer codes from the policy's pattern, skipping codes already taken."""
+    """``n`` fresh customer codes from the policy's pattern, skipping codes already taken (imports)."""
     pattern = app.policy.policy.customer_code_pattern
-    counter = session.get(Counter, "customer_code")
-    if counter is None:
-        counter = Counter(name="customer_code", value=0)
-        session.add(counter)
     produced = 0
     while produced < n:
-        batch = [rules.format_code(pattern, counter.value + i + 1) for i in range(max(n - produced, 1))]
+        want = n - produced
+        first = counters.advance(session, "customer_code", want)
+        batch = [rules.format_code(pattern, first + i) for i in range(want)]
         taken = set()
         for i in range(0, len(batch), 500):
             taken.update(session.scalars(select(Customer.code).where(Customer.code.in_(batch[i:i + 500]))).all())
-        counter.value += len(batch)
         for code in batch:
-            if code not in taken and produced < n:
+            if code not in taken:
                 produced += 1
                 yield code
-    session.add(counter)
 
 
 def get_customer(session, code: str) -> Customer:
