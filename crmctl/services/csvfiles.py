@@ -61,7 +61,8 @@ def read_csv(path: Path, encoding: str = "utf-8") -> CsvFile:
             if row and any(c.strip() for c in row):
                 rows.append(row)
     except csv.Error as exc:
-        raise InvalidInput(f"{path.name}: line {reader.line_num}: {exc}") from None
+        reason = f"a cell is longer than {MAX_FIELD} characters" if "field limit" in str(exc) else str(exc)
+        raise InvalidInput(f"{path.name}: line {reader.line_num}: {reason}") from None
     header = [h.strip() for h in header]
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
