@@ -49,7 +49,30 @@ def open_app(ctx: typer.Context, *, need_actor: bool = True) -> "App":
 
     app = _open(settings(ctx), need_actor=need_actor)
     ctx.call_on_close(app.close)
+    warn_calendar_fallback(ctx)
     return app
+
+
+def warn_calendar_fallback(ctx: typer.Context) -> None:
+    """While this command runs, a year without official holiday data is one ``Warning:`` line on stderr
+    (once per year per command; the deadline is still computed from weekends + the policy's holidays)."""
+    from ..rules import calendar as cal
+
+    previous = cal.on_fallback
+    cal.reset_fallback_warnings()
+
+    def warn(year: int) -> None:
+        prefix = f"no official holiday data for {year} "
+        message = next((m for m in cal.fallback_warnings() if m.startswith(prefix)),
+                       f"no official holiday data for {year}: weekends and the policy's holidays only")
+        typer.echo(f"Warning: {message}", err=True)
+
+    cal.on_fallback = warn
+
+    def restore() -> None:
+        cal.on_fallback = previous
+
+    ctx.call_on_close(restore)
 
 
 def spec(format: Format = Format.table, output: Optional[Path] = None, bom: bool = False,

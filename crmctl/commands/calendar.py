@@ -2,9 +2,115 @@
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Optional
+
 import typer
 from typing_extensions import Annotated
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, parse_at, spec
 
 app = typer.Typer(help="The company calendar: working days, holidays, make-up days, deadlines.", no_args_is_help=True)
+
+_KIND_MARK = {"holiday": "*", "makeup_workday": "+", "weekend": "-", "workday": " "}
+_KIND_WORDS = {"holiday": "holiday 休", "makeup_workday": "make-up working day 班", "weekend": "weekend",
+               "workday": "working day"}
+
+
+class Clock(str, Enum):
+    working = "working"
+    x24x7 = "24x7"
+
+
+def _grid(year: int, month: int, days) -> list[str]:
+    lines = [f"{year:04d}-{month:02d}", "  Mon  Tue  Wed  Thu  Fri  Sat  Sun"]
+    row = ["     "] * days[0].date.weekday()
+    for d in days:
+        row.append(f"{d.date.day:4d}{_KIND_MARK.get(d.kind, ' ')}")
+        if len(row) == 7:
+            lines.append("".join(row).rstrip())
+            row = []
+    if row:
+        lines.append("".join(row).rstrip())
+    lines.append("* holiday   + make-up working day   - weekend")
+    return lines
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: this month).")] = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
+) -> None:
+    """Show a month: working days, holidays and make-up working days (调休) with their names."""
+    import re
+
+    from ..errors import InvalidInput
+    from ..output import Column, emit_rows, emit_text
+    from ..services.service_desk import company_calendar
+
+    app_ = open_app(ctx, need_actor=False)
+    if month is None:
+        now = app_.now()
+        year, mon = now.year, now.month
+    else:
+        m = re.fullmatch(r"(\d{4})-(\d{2})", month.strip())
+        if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
+            raise InvalidInput(f"--month '{month}' is not a month: write YYYY-MM, e.g. 2026-10")
+        year, mon = int(m.group(1)), int(m.group(2))
+    cal = company_calendar(app_)
+    try:
+        days = cal.month(year, mon)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    rows = [{"date": d.date, "weekday": d.date.strftime("%a"), "working": d.working, "kind": d.kind,
+             "name": d.name, "source": d.source} for d in days]
+    out = spec(format, output, bom)
+    if out.format != "table":
+        emit_rows(out, rows, [Column(k) for k in ("date", "weekday", "working", "kind", "name", "source")])
+        return
+    lines = _grid(year, mon, days)
+    marked = [d for d in days if d.kind in ("holiday", "makeup_workday")]
+    if marked:
+        lines.append("")
+    for d in marked:
+        extra = " (policy)" if d.source == "policy" else ""
+        lines.append(f"{d.date.isoformat()} {d.date:%a}  {_KIND_WORDS[d.kind]}  {d.name or ''}{extra}".rstrip())
+    if any(d.source == "fallback" for d in days):
+        lines.append(f"{year}: no official holiday data; weekends and the policy's own holidays only")
+    working = sum(d.working for d in days)
+    lines.append(f"{working} working days, {len(days) - working} days off ({cal.timezone})")
+    emit_text(out, "\n".join(lines))
+
+
+@app.command("due")
+def due(
+    ctx: typer.Context,
+    in_: Annotated[str, typer.Option("--in", help="A duration: '24 h', '3 working days', '6 working hours', '1 month'.")],
+    from_: Annotated[Optional[str], typer.Option("--from", help="Start (ISO date-time; default now; no offset = policy time zone).")] = None,
+    clock: Annotated[Optional[Clock], typer.Option("--clock", help="Count on the working calendar (default) or 24x7.",
+                                                   case_sensitive=False)] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Print the deadline DURATION after a start on the company calendar, with the steps that made it."""
+    from ..errors import InvalidInput
+    from ..output import emit_object
+    from ..services.service_desk import clock_calendar, company_calendar
+
+    app_ = open_app(ctx, need_actor=False)
+    start = parse_at(app_, from_, "--from") or app_.now()
+    cal = clock_calendar(app_) if clock == Clock.x24x7 else company_calendar(app_)
+    try:
+        steps = cal.explain(start, in_)
+        deadline = cal.add(start, in_)
+    except ValueError as exc:
+        raise InvalidInput(f"--in: {exc}") from None
+    out = spec(format)
+    if out.format != "table":
+        emit_object(out, {"from": start.astimezone(app_.tz), "in": in_.strip(), "due": deadline, "steps": steps})
+        return
+    typer.echo(deadline.isoformat())
+    for step in steps:
+        typer.echo(f"  {step}")

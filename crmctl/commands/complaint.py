@@ -2,9 +2,184 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 from typing_extensions import Annotated
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+from ._common import AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
 
 app = typer.Typer(help="Open, extend, escalate and close customer complaints against the policy's deadlines.", no_args_is_help=True)
+
+IdArg = Annotated[str, typer.Argument(help="Complaint number (e.g. TS-2026-0001) or its integer id.")]
+NoteOpt = Annotated[Optional[str], typer.Option("--note", help="A note for the history.")]
+
+
+# ---- small shared view helpers (also used by the service and proposal commands) -----------------
+
+def fmt_dt(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+def fmt_bool(value) -> str:
+    return "" if value is None else ("是" if value else "否")
+
+
+def emit_detail(out, data: dict, rows: list[tuple[str, object]], extra: list[str] | None = None) -> None:
+    """``show`` in table format: aligned label/value lines (then ``extra`` lines); json/csv as usual."""
+    from ..output import emit_object, emit_text
+
+    if out.format != "table":
+        emit_object(out, data)
+        return
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{label.ljust(width)}  {'' if value is None else value}".rstrip() for label, value in rows]
+    emit_text(out, "\n".join(lines + (extra or [])))
+
+
+def _columns(app_):
+    from ..output import Column
+
+    sev = app_.policy.complaints.severities if app_.policy.complaints else {}
+    return [
+        Column("id", "编号"), Column("customer", "客户"),
+        Column("severity", "性质", table_format=lambda v: sev.get(v, v)),
+        Column("opened_at", "受理时间", table_format=fmt_dt), Column("due_at", "处理期限", table_format=fmt_dt),
+        Column("closed_at", "结案时间", table_format=fmt_dt), Column("status", "状态"),
+        Column("overdue", "超期", table_format=fmt_bool), Column("satisfied", "满意", table_format=fmt_bool),
+        Column("owner", "负责人"),
+    ]
+
+
+def _echo_result(out, data: dict, text: str) -> None:
+    from ..output import emit_object
+
+    if out.format == "json":
+        emit_object(out, data)
+    else:
+        typer.echo(text)
+
+
+# ---- commands -----------------------------------------------------------------------------------
+
+@app.command("open")
+def open_(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Customer code.")],
+    summary: Annotated[str, typer.Option("--summary", help="What the customer complains about.")],
+    severity: Annotated[Optional[str], typer.Option("--severity", help="A severity of the policy, by code or label (default: the policy's).")] = None,
+    at: AtOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Record a complaint; prints its number. The deadline comes from the policy's SLA rules."""
+    from ..services.complaints import open_complaint
+
+    app_ = open_app(ctx)
+    result = open_complaint(app_, code, summary, severity=severity, at=parse_at(app_, at))
+    print_created(spec(format), result, "id")
+    info(f"{result['id']}: due {fmt_dt(result['due_at'])} ({result['sla']})"
+         + (f"; to be escalated to {result['escalate_to']}" if result.get("escalate_to") else ""))
+
+
+@app.command("close")
+def close(
+    ctx: typer.Context,
+    ident: IdArg,
+    resolution: Annotated[str, typer.Option("--resolution", help="How it was resolved (the answer to the customer).")],
+    satisfied: Annotated[Optional[bool], typer.Option("--satisfied/--unsatisfied", help="Whether the customer was satisfied (omit if not asked).")] = None,
+    at: AtOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Close a complaint with its resolution; says whether it was closed within the deadline."""
+    from ..services.complaints import close_complaint
+
+    app_ = open_app(ctx)
+    r = close_complaint(app_, ident, resolution, satisfied, at=parse_at(app_, at))
+    _echo_result(spec(format), r, r["status"])
+    info(f"{r['id']} closed {'LATE' if r['overdue'] else 'on time'} (due {fmt_dt(r['due_at'])})"
+         + (f"; follow-up: {r['follow_up']['kind']}" if r.get("follow_up") else ""))
+
+
+@app.command("extend")
+def extend(
+    ctx: typer.Context,
+    ident: IdArg,
+    working_days: Annotated[int, typer.Option("--working-days", help="Working days to add to the deadline in force.")],
+    approved_by: Annotated[str, typer.Option("--approved-by", help="Login of the approver (the policy's role, e.g. gm).")],
+    note: NoteOpt = None,
+    at: AtOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Extend a complaint's deadline (approver role and total cap from the policy); prints the new deadline."""
+    from ..services.complaints import extend_complaint
+
+    app_ = open_app(ctx)
+    r = extend_complaint(app_, ident, working_days, approved_by, note=note, at=parse_at(app_, at))
+    _echo_result(spec(format), r, r["due_at"].isoformat())
+
+
+@app.command("escalate")
+def escalate(
+    ctx: typer.Context,
+    ident: IdArg,
+    note: NoteOpt = None,
+    at: AtOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Refer a complaint to the policy's escalation role (e.g. a gm meeting); prints that role."""
+    from ..services.complaints import escalate_complaint
+
+    app_ = open_app(ctx)
+    r = escalate_complaint(app_, ident, note=note, at=parse_at(app_, at))
+    _echo_result(spec(format), r, r["escalated_to"])
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    open_only: Annotated[bool, typer.Option("--open", help="Only open complaints.")] = False,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue ones: open past the deadline, or closed after it.")] = False,
+    customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's.")] = None,
+    severity: Annotated[Optional[str], typer.Option("--severity", help="Only this severity.")] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Only those handled by this login.")] = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
+) -> None:
+    """List complaints, oldest first (overdue against the deadline in force)."""
+    from ..output import emit_rows
+    from ..services.complaints import list_complaints
+
+    app_ = open_app(ctx)
+    rows = list_complaints(app_, open_only=open_only, overdue=overdue, customer=customer, severity=severity, owner=owner)
+    emit_rows(spec(format, output, bom, encoding), rows, _columns(app_))
+
+
+@app.command("show")
+def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, output: OutputOpt = None) -> None:
+    """One complaint with its whole history: opening, extensions, escalation, closing."""
+    from ..services.complaints import complaint_dict
+
+    app_ = open_app(ctx)
+    d = complaint_dict(app_, ident)
+    sev = app_.policy.complaints.severities.get(d["severity"], d["severity"])
+    status = d["status"] + (" (overdue)" if d["overdue"] else "")
+    rows = [
+        ("编号 id", d["id"]), ("客户 customer", f"{d['customer']} {d['customer_name']}"),
+        ("性质 severity", f"{d['severity']} ({sev})"), ("内容 summary", d["summary"]),
+        ("受理 opened", fmt_dt(d["opened_at"])),
+        ("期限 due", f"{fmt_dt(d['due_at'])}  (SLA {d['sla']}: {fmt_dt(d['sla_due_at'])}"
+                     + (f", extended {d['extended_days']} working days)" if d["extended_days"] else ")")),
+        ("状态 status", status), ("负责人 owner", d["owner"]),
+    ]
+    if d["escalated_at"]:
+        rows.append(("上报 escalated", f"{fmt_dt(d['escalated_at'])} to {d['escalated_to']}"))
+    if d["closed_at"]:
+        rows += [("结案 closed", fmt_dt(d["closed_at"])), ("处理结果 resolution", d["resolution"]),
+                 ("满意 satisfied", fmt_bool(d["satisfied"]) or "-")]
+    extra = ["", "history:"]
+    for e in d["history"]:
+        details = " ".join(f"{k}={v}" for k, v in e["details"].items() if v is not None)
+        extra.append(f"  {fmt_dt(e['at'])}  {e['event']:<9} {e['by']:<12} {details}".rstrip())
+    emit_detail(spec(format, output), d, rows, extra)

@@ -2,9 +2,126 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 from typing_extensions import Annotated
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+from ._common import (AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at,
+                      print_created, spec)
+from .complaint import emit_detail, fmt_bool, fmt_dt
 
 app = typer.Typer(help="Customer proposals: open, decide, share the benefit.", no_args_is_help=True)
+
+IdArg = Annotated[str, typer.Argument(help="Proposal number (e.g. TA-2026-0001) or its integer id.")]
+
+
+def _columns(app_):
+    from ..output import Column
+
+    cats = app_.policy.proposals.categories if app_.policy.proposals else {}
+    return [Column("id", "编号"), Column("customer", "客户"),
+            Column("category", "类别", table_format=lambda v: cats.get(v, v)),
+            Column("summary", "内容"), Column("opened_at", "受理时间", table_format=fmt_dt),
+            Column("due_at", "答复期限", table_format=fmt_dt), Column("closed_at", "答复时间", table_format=fmt_dt),
+            Column("outcome", "结果"), Column("saving", "降低成本", justify="right"),
+            Column("overdue", "超期", table_format=fmt_bool)]
+
+
+@app.command("open")
+def open_(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Customer code.")],
+    category: Annotated[str, typer.Option("--category", help="A category of the policy, by code or label.")],
+    summary: Annotated[str, typer.Option("--summary", help="The proposal.")],
+    at: AtOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Record a customer's proposal; prints its number. The answer is due per the policy (e.g. 1 month)."""
+    from ..services.proposals import open_proposal
+
+    app_ = open_app(ctx)
+    r = open_proposal(app_, code, category, summary, at=parse_at(app_, at))
+    print_created(spec(format), r, "id")
+    info(f"{r['id']}: answer due {fmt_dt(r['due_at'])}")
+
+
+@app.command("close")
+def close(
+    ctx: typer.Context,
+    ident: IdArg,
+    adopted: Annotated[Optional[bool], typer.Option("--adopted/--rejected", help="The decision (one of them is required).")] = None,
+    saving: Annotated[Optional[str], typer.Option("--saving", help="Cost reduction of an adopted proposal (money, e.g. 120000).")] = None,
+    implement_by: Annotated[Optional[str], typer.Option("--implement-by", help="Date it is put into effect (YYYY-MM-DD).")] = None,
+    note: Annotated[Optional[str], typer.Option("--note", help="What the customer is told.")] = None,
+    at: AtOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Decide a proposal: --adopted (with its saving; the benefit split is stored) or --rejected."""
+    from ..errors import InvalidInput
+    from ..output import emit_object
+    from ..services.proposals import close_proposal
+
+    if adopted is None:
+        raise InvalidInput("give --adopted or --rejected")
+    app_ = open_app(ctx)
+    r = close_proposal(app_, ident, adopted=adopted, saving=saving, implement_by=implement_by, note=note,
+                       at=parse_at(app_, at))
+    out = spec(format)
+    if out.format == "json":
+        emit_object(out, r)
+    else:
+        typer.echo(r["outcome"])
+    b = r.get("benefit")
+    if b and r["outcome"] == "adopted":
+        info(f"{r['id']}: benefit shared {b['company_pct']:g}% company / {b['customer_pct']:g}% customer "
+             f"until {b['until']}")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    open_only: Annotated[bool, typer.Option("--open", help="Only undecided proposals.")] = False,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only those past the answer deadline (open or answered late).")] = False,
+    customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's.")] = None,
+    category: Annotated[Optional[str], typer.Option("--category", help="Only this category.")] = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
+) -> None:
+    """List proposals, oldest first."""
+    from ..output import emit_rows
+    from ..services.proposals import list_proposals
+
+    app_ = open_app(ctx)
+    rows = list_proposals(app_, open_only=open_only, overdue=overdue, customer=customer, category=category)
+    emit_rows(spec(format, output, bom, encoding), rows, _columns(app_))
+
+
+@app.command("show")
+def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, output: OutputOpt = None) -> None:
+    """One proposal: its deadline, the decision, the saving and how the benefit is shared."""
+    from ..services.proposals import proposal_dict
+
+    app_ = open_app(ctx)
+    d = proposal_dict(app_, ident)
+    cats = app_.policy.proposals.categories
+    rows = [("编号 id", d["id"]), ("客户 customer", f"{d['customer']} {d['customer_name']}"),
+            ("类别 category", f"{d['category']} ({cats.get(d['category'], d['category'])})"),
+            ("内容 summary", d["summary"]), ("受理 opened", fmt_dt(d["opened_at"])),
+            ("答复期限 due", fmt_dt(d["due_at"])),
+            ("状态 status", d["status"] + (" (overdue)" if d["overdue"] else ""))]
+    if d["closed_at"]:
+        rows += [("答复 decided", fmt_dt(d["closed_at"])), ("结果 outcome", d["outcome"])]
+    if d["saving"] is not None:
+        rows.append(("降低成本 saving", f"{d['saving']:,.2f}"))
+    if d["implement_by"]:
+        rows.append(("实施 implement by", d["implement_by"].isoformat()))
+    if d["benefit"]:
+        b = d["benefit"]
+        rows.append(("收益分享 benefit", f"{b['company_pct']:g}% company / {b['customer_pct']:g}% customer, "
+                                        f"{b['months']} months until {b['until']}"))
+    if d["note"]:
+        rows.append(("备注 note", d["note"]))
+    emit_detail(spec(format, output), d, rows)

@@ -1,0 +1,341 @@
+"""Service-desk rules: which deadline applies, when it falls, whether it was kept.
+
+Pure functions over policy sections (pydantic models or anything with the same attributes), plain
+values and a ``CompanyCalendar``; no I/O, no database.  The calendar arithmetic itself lives in
+``crmctl.rules.calendar``.
+
+- Complaints (``[complaints]``): the SLA rule is the **first** of ``complaints.sla`` whose
+  ``severity`` (if given) equals the complaint's and whose ``when`` (if given) matches the
+  customer; its ``due`` counted from the opening on the company calendar is the deadline.  An
+  extension adds N working days to the deadline in force, approved by the policy's
+  ``extension.approver_role``; the extended deadline may not lie beyond ``extension.max_total``
+  counted from the opening.
+- Service tickets (``[service]``): up to three clocks (``respond``, ``arrive``, ``resolve``); per
+  kind and clock the first matching rule wins; ``calendar = "24x7"`` counts every hour of every day,
+  ``"working"`` the company's working days and business hours.
+- Proposals (``[proposals]``): answer due ``proposals.due`` after opening (``"1 month"``:
+  calendar months, dateutil), benefit shared per ``proposals.benefit``.
+- Overdue: an open item is overdue once ``now`` is past its deadline; a closed one when it was
+  closed after it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+
+from crmctl.rules import conditions
+from crmctl.rules.calendar import CompanyCalendar
+from crmctl.rules.durations import Duration, parse_duration
+
+CLOCKS = ("respond", "arrive", "resolve")
+#: the event that stops each service clock
+CLOCK_EVENTS = {"respond": "dispatched_at", "arrive": "arrived_at", "resolve": "resolved_at"}
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if obj is None:
+        return default
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+# --------------------------------------------------------------------------- codes and labels
+
+
+def pick_code(table: Mapping[str, str], value: str | None, what: str, option: str) -> str:
+    """``value`` by code or by label in a policy label table; ValueError naming ``option`` otherwise."""
+    text = (value or "").strip()
+    if text in table:
+        return text
+    for code, label in table.items():
+        if text == label:
+            return code
+    lowered = {c.lower(): c for c in table}
+    if text.lower() in lowered:
+        return lowered[text.lower()]
+    known = ", ".join(f"{c} ({lb})" for c, lb in table.items()) or "none"
+    raise ValueError(f"{option}: unknown {what} '{value}': the policy has {known}")
+
+
+# --------------------------------------------------------------------------- complaints
+
+
+@dataclass(frozen=True)
+class SlaChoice:
+    index: int  # position in complaints.sla
+    due: str  # the duration text, e.g. "3 working days"
+    severity: str | None  # the rule's severity condition
+    when: Any  # the rule's customer condition (or None)
+
+    def describe(self) -> str:
+        parts = []
+        if self.severity:
+            parts.append(f"severity {self.severity}")
+        if self.when is not None and not _is_empty(self.when):
+            parts.append("customer condition")
+        return f"sla[{self.index}] ({', '.join(parts) or 'default'}): {self.due}"
+
+
+def _is_empty(cond: Any) -> bool:
+    empty = _get(cond, "is_empty")
+    if isinstance(empty, bool):
+        return empty
+    return not any(_get(cond, k) for k in ("segments", "not_segments", "fields", "grades", "status"))
+
+
+def complaint_sla(complaints: Any, severity: str, *, segments: Mapping | None = None,
+                  fields: Mapping | None = None, grades: Mapping | None = None,
+                  status: str | None = None) -> SlaChoice:
+    """The first SLA rule of ``complaints.sla`` for this severity and customer (first match wins)."""
+    for i, rule in enumerate(_get(complaints, "sla") or []):
+        sev = _get(rule, "severity")
+        if sev is not None and sev != severity:
+            continue
+        when = _get(rule, "when")
+        if when is not None and not conditions.matches(when, segments=segments, fields=fields,
+                                                        grades=grades, status=status):
+            continue
+        return SlaChoice(i, _get(rule, "due"), sev, when)
+    raise ValueError(f"no SLA rule of the policy applies to a '{severity}' complaint of this customer")
+
+
+def due_at(cal: CompanyCalendar, start: datetime, due: str | Duration) -> datetime:
+    """``due`` after ``start`` on ``cal`` (ValueError for a bad duration)."""
+    return cal.add(start, due)
+
+
+def extend_deadline(cal: CompanyCalendar, opened_at: datetime, current_due: datetime, working_days: int,
+                    max_total: str | None) -> datetime:
+    """The deadline ``working_days`` working days after the deadline in force.
+
+    ValueError when ``working_days`` is not a whole number ≥ 1, or when the result lies beyond
+    ``max_total`` counted from ``opened_at`` (None: the policy allows no extension).
+    """
+    if max_total is None:
+        raise ValueError("the policy allows no extension of complaint deadlines")
+    if isinstance(working_days, bool) or not isinstance(working_days, int) or working_days < 1:
+        raise ValueError(f"--working-days: {working_days!r} is not a whole number of at least 1")
+    new_due = cal.add(current_due, Duration(working_days, "working_days"))
+    cap = cal.add(opened_at, max_total)
+    if new_due > cap:
+        raise ValueError(
+            f"extending by {working_days} working day{'s' if working_days != 1 else ''} would make the "
+            f"deadline {new_due:%Y-%m-%d %H:%M}, past the cap of {max_total} from opening "
+            f"({cap:%Y-%m-%d %H:%M})"
+        )
+    return new_due
+
+
+def extension_cap(cal: CompanyCalendar, opened_at: datetime, max_total: str) -> datetime:
+    return cal.add(opened_at, max_total)
+
+
+def is_overdue(due: datetime | None, done: datetime | None, now: datetime) -> bool:
+    """Past the deadline: still open after it, or done after it.  No deadline: never overdue."""
+    if due is None:
+        return False
+    if done is not None:
+        return done > due
+    return now > due
+
+
+def check_event_time(at: datetime, after: datetime, what: str, after_what: str) -> None:
+    """ValueError when an event is recorded before the event it follows."""
+    if at < after:
+        raise ValueError(f"{what} {at:%Y-%m-%d %H:%M} is before {after_what} {after:%Y-%m-%d %H:%M}")
+
+
+# --------------------------------------------------------------------------- service clocks
+
+
+@dataclass(frozen=True)
+class ClockChoice:
+    clock: str  # respond | arrive | resolve
+    due: str  # duration text
+    calendar: str  # 24x7 | working
+
+
+def service_clocks(service: Any, kind: str, *, location: str | None = None, service_type: str | None = None,
+                   segments: Mapping | None = None, fields: Mapping | None = None,
+                   grades: Mapping | None = None, status: str | None = None) -> dict[str, ClockChoice]:
+    """The clocks that run for a ticket: per clock the first matching rule of ``service.clocks``."""
+    out: dict[str, ClockChoice] = {}
+    for rule in _get(service, "clocks") or []:
+        clock = _get(rule, "clock")
+        if _get(rule, "kind") != kind or clock in out:
+            continue
+        when = _get(rule, "when")
+        if when is not None:
+            locs = _get(when, "location") or []
+            types = _get(when, "service_type") or []
+            if isinstance(locs, str):
+                locs = [locs]
+            if isinstance(types, str):
+                types = [types]
+            if locs and location not in locs:
+                continue
+            if types and service_type not in types:
+                continue
+            if not conditions.matches(when, segments=segments, fields=fields, grades=grades, status=status):
+                continue
+        due = _get(rule, "due")
+        cal = _get(rule, "calendar")
+        if cal is None:
+            cal = "working" if parse_duration(due).unit.startswith("working") else "24x7"
+        out[clock] = ClockChoice(clock, due, cal)
+    return {c: out[c] for c in CLOCKS if c in out}
+
+
+def clock_deadlines(choices: Mapping[str, ClockChoice], opened_at: datetime, working: CompanyCalendar,
+                    round_the_clock: CompanyCalendar) -> dict[str, datetime]:
+    """Each clock's deadline from the opening: on ``round_the_clock`` (24x7) or ``working``."""
+    return {c: (round_the_clock if ch.calendar == "24x7" else working).add(opened_at, ch.due)
+            for c, ch in choices.items()}
+
+
+def missed_clocks(deadlines: Mapping[str, datetime | None], events: Mapping[str, datetime | None],
+                  now: datetime) -> list[str]:
+    """The clocks whose deadline passed without (or before) their event."""
+    return [c for c in CLOCKS if is_overdue(deadlines.get(c), events.get(CLOCK_EVENTS[c]), now)]
+
+
+def round_the_clock_calendar(timezone: str) -> CompanyCalendar:
+    return CompanyCalendar(timezone=timezone, base="none", business_hours=())
+
+
+# --------------------------------------------------------------------------- numbering
+
+
+def number_counter(kind: str, pattern: str, year: int) -> str:
+    """The name of the counter a number is drawn from: per year when the pattern shows the year."""
+    fields = {f.split(":")[0].split("!")[0] for _, f, _, _ in string.Formatter().parse(pattern) if f}
+    return f"{kind}:{year}" if "year" in fields else kind
+
+
+def format_number(pattern: str, year: int, seq: int) -> str:
+    """``"TS-{year}-{seq:04d}"`` with year 2026, seq 1 -> ``TS-2026-0001``."""
+    return pattern.format(year=year, seq=seq)
+
+
+# --------------------------------------------------------------------------- ratings, satisfaction
+
+
+def parse_rating(values: Mapping[str, str], items: Mapping[str, str], levels: Mapping[str, str]) -> dict[str, int]:
+    """``{"attitude": "4", …}`` checked against the policy: every item once, each a level.
+
+    Items by code or label; levels by key ("1".."4") or label.  ValueError naming the item.
+    """
+    if not items:
+        raise ValueError("the policy defines no rating items")
+    by_label = {label: code for code, label in items.items()}
+    level_by_label = {label: key for key, label in levels.items()}
+    out: dict[str, int] = {}
+    for key, raw in values.items():
+        code = key if key in items else by_label.get(key)
+        if code is None:
+            raise ValueError(f"unknown rating item '{key}': the policy rates "
+                             + ", ".join(f"{c} ({lb})" for c, lb in items.items()))
+        if code in out:
+            raise ValueError(f"rating item '{code}' given twice")
+        text = str(raw).strip()
+        level = text if text in levels else level_by_label.get(text)
+        if level is None:
+            known = ", ".join(f"{k} ({lb})" for k, lb in levels.items())
+            raise ValueError(f"rating {code}={raw}: not a level; use {known}")
+        try:
+            out[code] = int(level)
+        except ValueError:
+            raise ValueError(f"rating level '{level}' of the policy is not a number") from None
+    missing = [c for c in items if c not in out]
+    if missing:
+        raise ValueError(f"rating lacks {', '.join(missing)}: give every item "
+                         + " ".join(f"{c}=N" for c in items))
+    return out
+
+
+def satisfaction_pct(satisfied: int, answered: int) -> float | None:
+    """Share of satisfied among the closures that were asked (None when none was)."""
+    if answered <= 0:
+        return None
+    return round(100.0 * satisfied / answered, 1)
+
+
+def meets_target(pct: float | None, target: float | None) -> bool | None:
+    if pct is None or target is None:
+        return None
+    return pct >= target
+
+
+# --------------------------------------------------------------------------- proposals
+
+
+_MONEY_RE = re.compile(r"^\s*[+-]?(\d[\d,]*)(\.\d+)?\s*$")
+
+
+def parse_money(text: str | float | int | Decimal, what: str = "--saving") -> Decimal:
+    """A non-negative finite amount with at most 2 decimals (``"12,500.50"`` allowed)."""
+    if isinstance(text, bool):
+        raise ValueError(f"{what}: {text!r} is not an amount")
+    if isinstance(text, (int, float, Decimal)):
+        raw = str(text)
+    else:
+        raw = (text or "").strip().replace("¥", "").replace("￥", "")
+    if isinstance(text, float) and not math.isfinite(text):
+        raise ValueError(f"{what}: {text} is not a finite amount")
+    if not _MONEY_RE.match(raw):
+        raise ValueError(f"{what}: '{text}' is not an amount of money (write e.g. 12500 or 12500.50)")
+    try:
+        value = Decimal(raw.replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(f"{what}: '{text}' is not an amount of money") from None
+    if not value.is_finite():
+        raise ValueError(f"{what}: '{text}' is not a finite amount")
+    if value < 0:
+        raise ValueError(f"{what}: {text} is negative")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError(f"{what}: {text} has more than 2 decimals")
+    if value >= Decimal("1e14"):
+        raise ValueError(f"{what}: {text} is too large")
+    return value.quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class BenefitShare:
+    company_pct: float
+    customer_pct: float
+    months: int
+    start: date
+    until: date  # first day after the shared period
+    company_amount: Decimal | None
+    customer_amount: Decimal | None
+
+
+def benefit_share(benefit: Any, start: date, saving: Decimal | None) -> BenefitShare | None:
+    """How an adopted proposal's saving is shared for ``benefit.months`` from ``start``."""
+    if benefit is None:
+        return None
+    cpct, upct, months = _get(benefit, "company_pct"), _get(benefit, "customer_pct"), int(_get(benefit, "months"))
+    until = start + relativedelta(months=months)
+    ca = ua = None
+    if saving is not None:
+        ca = (saving * Decimal(str(cpct)) / 100).quantize(Decimal("0.01"))
+        ua = saving - ca
+    return BenefitShare(float(cpct), float(upct), months, start, until, ca, ua)
+
+
+__all__ = [
+    "BenefitShare", "CLOCKS", "CLOCK_EVENTS", "ClockChoice", "SlaChoice", "benefit_share", "check_event_time",
+    "clock_deadlines", "complaint_sla", "due_at", "extend_deadline", "extension_cap", "format_number",
+    "is_overdue", "meets_target", "missed_clocks", "number_counter", "parse_money", "parse_rating",
+    "pick_code", "round_the_clock_calendar", "satisfaction_pct", "service_clocks",
+]

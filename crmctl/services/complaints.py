@@ -1,0 +1,249 @@
+"""Customer complaints: open (SLA from the policy), extend, escalate, close, list, show.
+
+Every change is one unit of work with its history event and its audit entry; everything is checked
+before anything is written, so a refused command changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterator
+
+from sqlalchemy import and_, or_, select
+
+from ..errors import InvalidInput, NotFound, NotPermitted, RuleViolation
+from ..models import Complaint, ComplaintEvent, Customer, Staff, StaffRole
+from ..rules import sla as rules
+from ..rules.customers import clean_text
+from . import audit
+from .app import App, find_staff
+from .service_desk import (check_after, company_calendar, customer_context, customer_for_work, deadline,
+                           event_time, find_record, local, next_number, staff_logins)
+
+
+def _policy(app: App):
+    pol = app.policy.complaints
+    if pol is None:
+        raise RuleViolation(f"policy {app.policy.code} has no complaints section")
+    return pol
+
+
+def _text(value: str | None, what: str, *, required: bool = True, max_len: int = 2000) -> str | None:
+    if value is None or not value.strip():
+        if required:
+            raise InvalidInput(f"{what} must not be empty")
+        return None
+    try:
+        return clean_text(value, what, max_len=max_len)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _dict(app: App, c: Complaint, customer: str, owner: str | None, now: datetime) -> dict:
+    return {
+        "id": c.number,
+        "customer": customer,
+        "severity": c.severity,
+        "summary": c.summary,
+        "opened_at": local(app, c.opened_at),
+        "due_at": local(app, c.due_at),
+        "closed_at": local(app, c.closed_at),
+        "status": c.status,
+        "overdue": rules.is_overdue(c.due_at, c.closed_at, now),
+        "satisfied": c.satisfied,
+        "sla": c.sla,
+        "sla_due_at": local(app, c.sla_due_at),
+        "extended_days": c.extended_days,
+        "escalated_at": local(app, c.escalated_at),
+        "escalated_to": c.escalated_to,
+        "owner": owner,
+        "resolution": c.resolution,
+        "ref": c.id,
+    }
+
+
+def _load(session, app: App, ident: str) -> tuple[Complaint, Customer]:
+    c = find_record(session, Complaint, ident, "complaint")
+    return c, session.get(Customer, c.customer_id)
+
+
+def _event(session, c: Complaint, kind: str, at: datetime, actor: str, **details) -> None:
+    session.add(ComplaintEvent(complaint_id=c.id, kind=kind, at=at, actor=actor,
+                               details={k: (v.isoformat() if isinstance(v, datetime) else v)
+                                        for k, v in details.items()}))
+
+
+def open_complaint(app: App, code: str, summary: str, *, severity: str | None = None,
+                   at: datetime | None = None) -> dict:
+    """Record a complaint; its deadline is the first matching SLA rule counted from ``at``."""
+    pol = _policy(app)
+    summary = _text(summary, "--summary")
+    try:
+        sev = rules.pick_code(pol.severities, severity or pol.default_severity, "severity", "--severity")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    opened = event_time(app, at)
+    cal = company_calendar(app)
+    actor = app.actor
+    with app.db.write() as s:
+        cust = customer_for_work(s, code)
+        ctx = customer_context(s, cust)
+        try:
+            choice = rules.complaint_sla(pol, sev, **ctx)
+        except ValueError as exc:
+            raise RuleViolation(str(exc)) from None
+        due = deadline(cal, opened, choice.due)
+        number = next_number(s, "complaint", pol.number_pattern, opened, Complaint)
+        c = Complaint(number=number, customer_id=cust.id, severity=sev, summary=summary, opened_at=opened,
+                      opened_by=actor.login, sla=choice.due, sla_due_at=due, due_at=due, status="open",
+                      policy_version=app.policy_version, owner_id=cust.owner_id or actor.id)
+        s.add(c)
+        s.flush()
+        _event(s, c, "open", opened, actor.login, severity=sev, sla=choice.due, rule=choice.describe(), due_at=due)
+        owner = staff_logins(s, [c.owner_id]).get(c.owner_id)
+        out = _dict(app, c, cust.code, owner, app.now())
+        audit.record(s, app, "complaint.open", "complaint", number, customer_code=cust.code,
+                     after={k: out[k] for k in ("severity", "summary", "opened_at", "due_at", "sla", "owner")})
+    if pol.escalate_role and sev in pol.escalate:
+        out["escalate_to"] = pol.escalate_role
+    return out
+
+
+def extend_complaint(app: App, ident: str, working_days: int, approved_by: str, *, note: str | None = None,
+                     at: datetime | None = None) -> dict:
+    """Push the deadline in force back by N working days, with the approval of the policy's role."""
+    pol = _policy(app)
+    ext = pol.extension
+    if ext is None:
+        raise RuleViolation(f"policy {app.policy.code} allows no extension of complaint deadlines")
+    note = _text(note, "--note", required=False)
+    when = event_time(app, at)
+    cal = company_calendar(app)
+    with app.db.write() as s:
+        c, cust = _load(s, app, ident)
+        if c.status != "open":
+            raise RuleViolation(f"complaint {c.number} is closed; only an open complaint can be extended")
+        approver = find_staff(s, approved_by)
+        roles = set(s.scalars(select(StaffRole.role).where(StaffRole.staff_id == approver.id)).all())
+        if ext.approver_role not in roles:
+            raise NotPermitted(f"--approved-by {approved_by}: an extension must be approved by role "
+                               f"{ext.approver_role} ({app.policy.role_label(ext.approver_role)})")
+        try:
+            new_due = rules.extend_deadline(cal, c.opened_at, c.due_at, working_days, ext.max_total)
+        except ValueError as exc:
+            raise RuleViolation(f"complaint {c.number}: {exc}") from None
+        before = local(app, c.due_at)
+        c.due_at = new_due
+        c.extended_days += working_days
+        s.add(c)
+        _event(s, c, "extend", when, app.actor.login, working_days=working_days, approved_by=approver.login,
+               before=before, due_at=local(app, new_due), note=note)
+        audit.record(s, app, "complaint.extend", "complaint", c.number, customer_code=cust.code,
+                     before={"due_at": before}, after={"due_at": local(app, new_due), "approved_by": approver.login,
+                                                       "working_days": working_days})
+        out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), app.now())
+    return out
+
+
+def escalate_complaint(app: App, ident: str, *, note: str | None = None, at: datetime | None = None) -> dict:
+    """Refer a complaint to the policy's escalation role (e.g. a gm meeting); recorded once."""
+    pol = _policy(app)
+    if not pol.escalate_role:
+        raise RuleViolation(f"policy {app.policy.code} names no role complaints are escalated to")
+    note = _text(note, "--note", required=False)
+    when = event_time(app, at)
+    with app.db.write() as s:
+        c, cust = _load(s, app, ident)
+        if c.status != "open":
+            raise RuleViolation(f"complaint {c.number} is closed; it cannot be escalated")
+        if c.escalated_at is not None:
+            raise RuleViolation(f"complaint {c.number} was already escalated to {c.escalated_to} "
+                                f"on {local(app, c.escalated_at):%Y-%m-%d %H:%M}")
+        check_after(when, c.opened_at, "--at", "the opening")
+        c.escalated_at = when
+        c.escalated_to = pol.escalate_role
+        s.add(c)
+        _event(s, c, "escalate", when, app.actor.login, to=pol.escalate_role, note=note)
+        audit.record(s, app, "complaint.escalate", "complaint", c.number, customer_code=cust.code,
+                     after={"escalated_to": pol.escalate_role, "escalated_at": when, "note": note})
+        out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), app.now())
+    return out
+
+
+def close_complaint(app: App, ident: str, resolution: str, satisfied: bool | None = None, *,
+                    at: datetime | None = None) -> dict:
+    """Close with the resolution and whether the customer was satisfied (None: not asked)."""
+    pol = _policy(app)
+    resolution = _text(resolution, "--resolution")
+    when = event_time(app, at)
+    with app.db.write() as s:
+        c, cust = _load(s, app, ident)
+        if c.status != "open":
+            raise RuleViolation(f"complaint {c.number} is already closed "
+                                f"({local(app, c.closed_at):%Y-%m-%d %H:%M})")
+        check_after(when, c.opened_at, "close time", "the opening")
+        c.closed_at = when
+        c.resolution = resolution
+        c.satisfied = satisfied
+        c.status = "closed"
+        s.add(c)
+        late = rules.is_overdue(c.due_at, when, when)
+        _event(s, c, "close", when, app.actor.login, resolution=resolution, satisfied=satisfied, late=late)
+        audit.record(s, app, "complaint.close", "complaint", c.number, customer_code=cust.code,
+                     before={"status": "open"},
+                     after={"status": "closed", "closed_at": when, "satisfied": satisfied, "late": late})
+        out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), app.now())
+    if pol.follow_up is not None:
+        out["follow_up"] = {"kind": pol.follow_up.kind, "role": pol.follow_up.role, "due": pol.follow_up.due}
+    return out
+
+
+def complaint_dict(app: App, ident: str, *, history: bool = True) -> dict:
+    """One complaint with its whole history (open, extensions, escalation, close)."""
+    now = app.now()
+    with app.db.read() as s:
+        c, cust = _load(s, app, ident)
+        out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), now)
+        out["customer_name"] = cust.name
+        if history:
+            out["history"] = [
+                {"at": local(app, e.at), "event": e.kind, "by": e.actor, "details": dict(e.details or {})}
+                for e in s.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)
+                                   .order_by(ComplaintEvent.at, ComplaintEvent.id)).all()
+            ]
+    return out
+
+
+def overdue_clause(now: datetime):
+    return or_(and_(Complaint.status == "open", Complaint.due_at < now),
+               and_(Complaint.status == "closed", Complaint.closed_at > Complaint.due_at))
+
+
+def list_complaints(app: App, *, open_only: bool = False, overdue: bool = False, customer: str | None = None,
+                    severity: str | None = None, owner: str | None = None) -> Iterator[dict]:
+    """Complaints, oldest first, streamed; ``overdue``: open past the deadline or closed after it."""
+    pol = _policy(app)
+    now = app.now()
+    q = (select(Complaint, Customer.code, Staff.login)
+         .join(Customer, Customer.id == Complaint.customer_id)
+         .outerjoin(Staff, Staff.id == Complaint.owner_id)
+         .order_by(Complaint.opened_at, Complaint.id))
+    if open_only:
+        q = q.where(Complaint.status == "open")
+    if overdue:
+        q = q.where(overdue_clause(now))
+    if severity:
+        try:
+            q = q.where(Complaint.severity == rules.pick_code(pol.severities, severity, "severity", "--severity"))
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+    with app.db.read() as s:
+        if customer:
+            cid = s.scalars(select(Customer.id).where(Customer.code == customer.strip())).first()
+            if cid is None:
+                raise NotFound(f"no customer '{customer}'")
+            q = q.where(Complaint.customer_id == cid)
+        if owner:
+            q = q.where(Complaint.owner_id == find_staff(s, owner, active_only=False).id)
+        for c, code, login in s.execute(q.execution_options(yield_per=1000)):
+            yield _dict(app, c, code, login, now)

@@ -1,0 +1,164 @@
+"""Customer proposals (提案): open in a category of the policy, answer by the deadline, adopt or reject.
+
+An adopted proposal keeps its saving and the policy's benefit split (company / customer share and
+for how many months, from the implementation date or else the decision) for the benefit report.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterator
+
+from sqlalchemy import and_, or_, select
+
+from ..errors import InvalidInput, NotFound, RuleViolation
+from ..models import Customer, Proposal, Staff
+from ..rules import sla as rules
+from ..rules.customers import clean_text
+from ..rules.times import parse_date
+from . import audit
+from .app import App
+from .service_desk import (check_after, company_calendar, customer_for_work, deadline, event_time, find_record,
+                           local, next_number)
+
+
+def _policy(app: App):
+    pol = app.policy.proposals
+    if pol is None:
+        raise RuleViolation(f"policy {app.policy.code} has no customer proposals")
+    return pol
+
+
+def _dict(app: App, p: Proposal, customer: str, owner: str | None, now: datetime) -> dict:
+    return {
+        "id": p.number,
+        "customer": customer,
+        "category": p.category,
+        "summary": p.summary,
+        "opened_at": local(app, p.opened_at),
+        "due_at": local(app, p.due_at),
+        "closed_at": local(app, p.closed_at),
+        "status": p.status,
+        "overdue": rules.is_overdue(p.due_at, p.closed_at, now),
+        "outcome": p.outcome,
+        "saving": p.saving,
+        "implement_by": p.implement_by,
+        "benefit": ({"company_pct": p.benefit_company_pct, "customer_pct": p.benefit_customer_pct,
+                     "months": p.benefit_months, "until": p.benefit_until}
+                    if p.benefit_months is not None else None),
+        "note": p.note,
+        "owner": owner,
+        "ref": p.id,
+    }
+
+
+def _load(session, ident: str) -> tuple[Proposal, Customer]:
+    p = find_record(session, Proposal, ident, "proposal")
+    return p, session.get(Customer, p.customer_id)
+
+
+def _owner(session, p: Proposal) -> str | None:
+    return session.scalars(select(Staff.login).where(Staff.id == p.owner_id)).first() if p.owner_id else None
+
+
+def open_proposal(app: App, code: str, category: str, summary: str, *, at: datetime | None = None) -> dict:
+    """Record a proposal; the answer is due ``proposals.due`` later (e.g. one calendar month)."""
+    pol = _policy(app)
+    try:
+        cat = rules.pick_code(pol.categories, category, "category", "--category")
+        summary = clean_text(summary, "--summary", max_len=2000)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    opened = event_time(app, at)
+    due = deadline(company_calendar(app), opened, pol.due)
+    actor = app.actor
+    with app.db.write() as s:
+        cust = customer_for_work(s, code)
+        number = next_number(s, "proposal", pol.number_pattern, opened, Proposal)
+        p = Proposal(number=number, customer_id=cust.id, category=cat, summary=summary, opened_at=opened,
+                     opened_by=actor.login, due_at=due, status="open", policy_version=app.policy_version,
+                     owner_id=actor.id)
+        s.add(p)
+        s.flush()
+        out = _dict(app, p, cust.code, actor.login, app.now())
+        audit.record(s, app, "proposal.open", "proposal", number, customer_code=cust.code,
+                     after={k: out[k] for k in ("category", "summary", "opened_at", "due_at")})
+    return out
+
+
+def close_proposal(app: App, ident: str, *, adopted: bool, saving: str | None = None,
+                   implement_by: str | None = None, note: str | None = None, at: datetime | None = None) -> dict:
+    """Decide: adopted (optionally with the yearly saving and an implementation date) or rejected."""
+    pol = _policy(app)
+    try:
+        amount = rules.parse_money(saving, "--saving") if saving is not None else None
+        impl = parse_date(implement_by, "--implement-by") if implement_by else None
+        note = clean_text(note or "", "--note", required=False, max_len=2000)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if not adopted and (amount is not None or impl is not None):
+        raise InvalidInput("--saving and --implement-by apply to an adopted proposal only")
+    when = event_time(app, at)
+    with app.db.write() as s:
+        p, cust = _load(s, ident)
+        if p.status != "open":
+            raise RuleViolation(f"proposal {p.number} is already closed ({p.outcome})")
+        check_after(when, p.opened_at, "close time", "the opening")
+        if impl is not None and impl < local(app, p.opened_at).date():
+            raise InvalidInput(f"--implement-by {impl} is before the proposal was opened")
+        p.status = "closed"
+        p.closed_at = when
+        p.outcome = "adopted" if adopted else "rejected"
+        p.note = note
+        if adopted:
+            p.saving = amount
+            p.implement_by = impl
+            share = rules.benefit_share(pol.benefit, impl or when.date(), amount)
+            if share is not None:
+                p.benefit_company_pct = share.company_pct
+                p.benefit_customer_pct = share.customer_pct
+                p.benefit_months = share.months
+                p.benefit_until = share.until
+        s.add(p)
+        out = _dict(app, p, cust.code, _owner(s, p), app.now())
+        audit.record(s, app, "proposal.close", "proposal", p.number, customer_code=cust.code,
+                     before={"status": "open"},
+                     after={"status": "closed", "outcome": p.outcome, "saving": str(amount) if amount is not None else None,
+                            "implement_by": impl, "closed_at": when})
+    return out
+
+
+def proposal_dict(app: App, ident: str) -> dict:
+    with app.db.read() as s:
+        p, cust = _load(s, ident)
+        out = _dict(app, p, cust.code, _owner(s, p), app.now())
+        out["customer_name"] = cust.name
+    return out
+
+
+def list_proposals(app: App, *, open_only: bool = False, overdue: bool = False,
+                   customer: str | None = None, category: str | None = None) -> Iterator[dict]:
+    pol = _policy(app)
+    now = app.now()
+    q = (select(Proposal, Customer.code, Staff.login)
+         .join(Customer, Customer.id == Proposal.customer_id)
+         .outerjoin(Staff, Staff.id == Proposal.owner_id)
+         .order_by(Proposal.opened_at, Proposal.id))
+    if open_only:
+        q = q.where(Proposal.status == "open")
+    if overdue:
+        q = q.where(or_(and_(Proposal.status == "open", Proposal.due_at < now),
+                        and_(Proposal.status == "closed", Proposal.closed_at > Proposal.due_at)))
+    if category:
+        try:
+            q = q.where(Proposal.category == rules.pick_code(pol.categories, category, "category", "--category"))
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+    with app.db.read() as s:
+        if customer:
+            cid = s.scalars(select(Customer.id).where(Customer.code == customer.strip())).first()
+            if cid is None:
+                raise NotFound(f"no customer '{customer}'")
+            q = q.where(Proposal.customer_id == cid)
+        for p, code, login in s.execute(q.execution_options(yield_per=1000)):
+            yield _dict(app, p, code, login, now)

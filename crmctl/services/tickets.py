@@ -1,0 +1,324 @@
+"""Service tickets: open (clocks from the policy), dispatch, arrive, take back, resolve, rate, list, show.
+
+States: ``open`` → ``dispatched`` → ``arrived`` (→ ``taken_back``: repaired in the workshop with a
+receipt) → ``resolved``.  Up to three clocks run from the opening: ``respond`` (met by the dispatch),
+``arrive`` (met by the arrival) and ``resolve`` (met by the resolution).  A ticket is overdue when any
+of its clocks was missed, or is running past its deadline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterator, Mapping
+
+from sqlalchemy import and_, func, or_, select
+
+from ..errors import InvalidInput, NotFound, RuleViolation
+from ..models import Customer, ServiceTicket, Staff, TicketRating
+from ..rules import sla as rules
+from ..rules.customers import clean_text
+from . import audit
+from .app import App, find_staff
+from .service_desk import (check_after, clock_calendar, company_calendar, customer_context, customer_for_work,
+                           event_time, find_record, local, next_number, staff_logins)
+
+STATUSES = ("open", "dispatched", "arrived", "taken_back", "resolved")
+
+
+def _policy(app: App):
+    pol = app.policy.service
+    if pol is None:
+        raise RuleViolation(f"policy {app.policy.code} has no service tickets")
+    return pol
+
+
+def _text(value: str | None, what: str, *, required: bool = False, max_len: int = 2000) -> str | None:
+    try:
+        return clean_text(value or "", what, required=required, max_len=max_len)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _pick(table, value, what, option):
+    try:
+        return rules.pick_code(table, value, what, option)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _deadlines(t: ServiceTicket) -> dict:
+    return {"respond": t.respond_by, "arrive": t.arrive_by, "resolve": t.resolve_by}
+
+
+def _events(t: ServiceTicket) -> dict:
+    return {"dispatched_at": t.dispatched_at, "arrived_at": t.arrived_at, "resolved_at": t.resolved_at}
+
+
+def _dict(app: App, t: ServiceTicket, customer: str, logins: Mapping[int, str], now: datetime,
+          rating: dict | None = None) -> dict:
+    missed = rules.missed_clocks(_deadlines(t), _events(t), now)
+    out = {
+        "id": t.number,
+        "customer": customer,
+        "kind": t.kind,
+        "opened_at": local(app, t.opened_at),
+        "respond_by": local(app, t.respond_by),
+        "resolve_by": local(app, t.resolve_by),
+        "status": t.status,
+        "arrive_by": local(app, t.arrive_by),
+        "location": t.location,
+        "service_type": t.service_type,
+        "summary": t.summary,
+        "technician": logins.get(t.technician_id),
+        "dispatched_at": local(app, t.dispatched_at),
+        "arrived_at": local(app, t.arrived_at),
+        "taken_back_at": local(app, t.taken_back_at),
+        "receipt": t.receipt,
+        "resolved_at": local(app, t.resolved_at),
+        "note": t.note,
+        "overdue": bool(missed),
+        "missed": missed,
+        "owner": logins.get(t.owner_id),
+        "ref": t.id,
+    }
+    if rating is not None:
+        out["rating"] = rating
+    return out
+
+
+def _load(session, ident: str) -> tuple[ServiceTicket, Customer]:
+    t = find_record(session, ServiceTicket, ident, "service ticket")
+    return t, session.get(Customer, t.customer_id)
+
+
+def _finish(session, app: App, t: ServiceTicket, cust: Customer) -> dict:
+    return _dict(app, t, cust.code, staff_logins(session, [t.technician_id, t.owner_id]), app.now())
+
+
+def _not_resolved(t: ServiceTicket) -> None:
+    if t.status == "resolved":
+        raise RuleViolation(f"service ticket {t.number} is already resolved")
+
+
+def open_ticket(app: App, code: str, kind: str, *, location: str | None = None, service_type: str | None = None,
+                summary: str | None = None, at: datetime | None = None) -> dict:
+    """Register a call; the policy's clocks for its kind, location, service type and customer start."""
+    pol = _policy(app)
+    kind = _pick(pol.kinds, kind, "kind", "--kind")
+    if pol.locations:
+        if not location and not pol.default_location:
+            raise InvalidInput("--location is required: " + ", ".join(f"{c} ({lb})" for c, lb in pol.locations.items()))
+        location = _pick(pol.locations, location or pol.default_location, "location", "--location")
+    elif location:
+        raise InvalidInput(f"--location: policy {app.policy.code} has no location classes")
+    if pol.service_types:
+        service_type = _pick(pol.service_types, service_type, "service type", "--service-type") if service_type else None
+    elif service_type:
+        raise InvalidInput(f"--service-type: policy {app.policy.code} has no service types")
+    summary = _text(summary, "--summary")
+    opened = event_time(app, at)
+    actor = app.actor
+    with app.db.write() as s:
+        cust = customer_for_work(s, code)
+        ctx = customer_context(s, cust)
+        try:
+            choices = rules.service_clocks(pol, kind, location=location, service_type=service_type, **ctx)
+            due = rules.clock_deadlines(choices, opened, company_calendar(app), clock_calendar(app))
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        number = next_number(s, "ticket", pol.number_pattern, opened, ServiceTicket)
+        t = ServiceTicket(number=number, customer_id=cust.id, kind=kind, location=location, service_type=service_type,
+                          summary=summary, opened_at=opened, opened_by=actor.login, respond_by=due.get("respond"),
+                          arrive_by=due.get("arrive"), resolve_by=due.get("resolve"),
+                          clocks={c: {"due": ch.due, "calendar": ch.calendar} for c, ch in choices.items()},
+                          status="open", policy_version=app.policy_version, owner_id=actor.id)
+        s.add(t)
+        s.flush()
+        out = _finish(s, app, t, cust)
+        audit.record(s, app, "ticket.open", "service_ticket", number, customer_code=cust.code,
+                     after={k: out[k] for k in ("kind", "location", "service_type", "opened_at", "respond_by",
+                                                "arrive_by", "resolve_by")})
+    return out
+
+
+def dispatch(app: App, ident: str, technician: str, *, at: datetime | None = None) -> dict:
+    """Send a technician (again, as long as nobody has arrived yet); stops the respond clock."""
+    _policy(app)
+    when = event_time(app, at)
+    with app.db.write() as s:
+        t, cust = _load(s, ident)
+        _not_resolved(t)
+        if t.status not in ("open", "dispatched"):
+            raise RuleViolation(f"service ticket {t.number} is {t.status}; a technician is already on it")
+        tech = find_staff(s, technician)
+        check_after(when, t.opened_at, "dispatch time", "the opening")
+        before = {"technician": staff_logins(s, [t.technician_id]).get(t.technician_id), "status": t.status}
+        t.technician_id = tech.id
+        if t.dispatched_at is None:
+            t.dispatched_at = when
+        t.status = "dispatched"
+        s.add(t)
+        audit.record(s, app, "ticket.dispatch", "service_ticket", t.number, customer_code=cust.code, before=before,
+                     after={"technician": tech.login, "status": "dispatched", "at": when})
+        return _finish(s, app, t, cust)
+
+
+def arrive(app: App, ident: str, *, at: datetime | None = None) -> dict:
+    """The technician is on site; stops the arrive clock."""
+    _policy(app)
+    when = event_time(app, at)
+    with app.db.write() as s:
+        t, cust = _load(s, ident)
+        _not_resolved(t)
+        if t.status != "dispatched":
+            raise RuleViolation(f"service ticket {t.number} is {t.status}: "
+                                + ("dispatch a technician first" if t.status == "open" else "the technician already arrived"))
+        check_after(when, t.dispatched_at, "arrival time", "the dispatch")
+        t.arrived_at = when
+        t.status = "arrived"
+        s.add(t)
+        audit.record(s, app, "ticket.arrive", "service_ticket", t.number, customer_code=cust.code,
+                     before={"status": "dispatched"}, after={"status": "arrived", "at": when})
+        return _finish(s, app, t, cust)
+
+
+def take_back(app: App, ident: str, receipt: str, *, at: datetime | None = None) -> dict:
+    """The item goes to the workshop for repair, against a receipt (number) given to the customer."""
+    _policy(app)
+    receipt = _text(receipt, "--receipt", required=True, max_len=64)
+    when = event_time(app, at)
+    with app.db.write() as s:
+        t, cust = _load(s, ident)
+        _not_resolved(t)
+        if t.status != "arrived":
+            raise RuleViolation(f"service ticket {t.number} is {t.status}: only after the technician arrived "
+                                "can the item be taken back")
+        check_after(when, t.arrived_at, "take-back time", "the arrival")
+        t.receipt = receipt
+        t.taken_back_at = when
+        t.status = "taken_back"
+        s.add(t)
+        audit.record(s, app, "ticket.take_back", "service_ticket", t.number, customer_code=cust.code,
+                     before={"status": "arrived"}, after={"status": "taken_back", "receipt": receipt, "at": when})
+        return _finish(s, app, t, cust)
+
+
+def resolve(app: App, ident: str, *, at: datetime | None = None, note: str | None = None) -> dict:
+    """Done (an inquiry may be resolved without a dispatch); stops the resolve clock."""
+    _policy(app)
+    note = _text(note, "--note")
+    when = event_time(app, at)
+    with app.db.write() as s:
+        t, cust = _load(s, ident)
+        _not_resolved(t)
+        last, what = max(((v, k) for k, v in (("the opening", t.opened_at), ("the dispatch", t.dispatched_at),
+                                               ("the arrival", t.arrived_at), ("the take-back", t.taken_back_at))
+                          if v is not None), key=lambda p: p[0])
+        check_after(when, last, "resolve time", what)
+        before = t.status
+        t.resolved_at = when
+        t.note = note or t.note
+        t.status = "resolved"
+        s.add(t)
+        audit.record(s, app, "ticket.resolve", "service_ticket", t.number, customer_code=cust.code,
+                     before={"status": before}, after={"status": "resolved", "at": when, "note": note})
+        return _finish(s, app, t, cust)
+
+
+def rate_ticket(app: App, ident: str, values: Mapping[str, str], *, at: datetime | None = None) -> dict:
+    """The customer's survey card: every rating item of the policy on its levels (e.g. 4 × 1..4)."""
+    pol = _policy(app)
+    if not pol.rating_items:
+        raise RuleViolation(f"policy {app.policy.code} has no rating items for service tickets")
+    try:
+        scores = rules.parse_rating(values, pol.rating_items, pol.rating_levels)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    when = event_time(app, at)
+    with app.db.write() as s:
+        t, cust = _load(s, ident)
+        if pol.rate_kinds and t.kind not in pol.rate_kinds:
+            raise RuleViolation(f"service ticket {t.number} is a {t.kind} call; the policy rates "
+                                + ", ".join(pol.rate_kinds) + " calls only")
+        if t.status != "resolved":
+            raise RuleViolation(f"service ticket {t.number} is {t.status}; rate it once it is resolved")
+        if t.technician_id is None:
+            raise RuleViolation(f"service ticket {t.number} had no technician to rate")
+        if s.scalars(select(TicketRating.id).where(TicketRating.ticket_id == t.id)).first() is not None:
+            raise RuleViolation(f"service ticket {t.number} is already rated")
+        check_after(when, t.resolved_at, "rating time", "the resolution")
+        month = f"{when.year:04d}-{when.month:02d}"
+        for item, score in scores.items():
+            s.add(TicketRating(ticket_id=t.id, technician_id=t.technician_id, month=month, item=item, score=score,
+                               rated_at=when, rated_by=app.actor.login))
+        audit.record(s, app, "ticket.rate", "service_ticket", t.number, customer_code=cust.code,
+                     after={"rating": scores, "at": when})
+        out = _finish(s, app, t, cust)
+    out["rating"] = scores
+    return out
+
+
+def _rating(session, t: ServiceTicket) -> dict | None:
+    rows = session.execute(select(TicketRating.item, TicketRating.score).where(TicketRating.ticket_id == t.id)).all()
+    return {item: score for item, score in rows} or None
+
+
+def ticket_dict(app: App, ident: str) -> dict:
+    with app.db.read() as s:
+        t, cust = _load(s, ident)
+        out = _dict(app, t, cust.code, staff_logins(s, [t.technician_id, t.owner_id]), app.now(), _rating(s, t))
+        out["customer_name"] = cust.name
+        out["clocks"] = dict(t.clocks or {})
+        out.setdefault("rating", None)
+    return out
+
+
+def _clock_missed(due_col, event_col, now: datetime):
+    return and_(due_col.is_not(None), or_(and_(event_col.is_(None), due_col < now), event_col > due_col))
+
+
+def overdue_clause(now: datetime):
+    T = ServiceTicket
+    return or_(_clock_missed(T.respond_by, T.dispatched_at, now), _clock_missed(T.arrive_by, T.arrived_at, now),
+               _clock_missed(T.resolve_by, T.resolved_at, now))
+
+
+def list_tickets(app: App, *, open_only: bool = False, overdue: bool = False, customer: str | None = None,
+                 technician: str | None = None, kind: str | None = None) -> Iterator[dict]:
+    """Tickets, oldest first, streamed; ``overdue``: a clock missed or running past its deadline."""
+    pol = _policy(app)
+    now = app.now()
+    tech = Staff.__table__.alias("tech")
+    own = Staff.__table__.alias("own")
+    q = (select(ServiceTicket, Customer.code, tech.c.login, own.c.login)
+         .join(Customer, Customer.id == ServiceTicket.customer_id)
+         .outerjoin(tech, tech.c.id == ServiceTicket.technician_id)
+         .outerjoin(own, own.c.id == ServiceTicket.owner_id)
+         .order_by(ServiceTicket.opened_at, ServiceTicket.id))
+    if open_only:
+        q = q.where(ServiceTicket.status != "resolved")
+    if overdue:
+        q = q.where(overdue_clause(now))
+    if kind:
+        q = q.where(ServiceTicket.kind == _pick(pol.kinds, kind, "kind", "--kind"))
+    with app.db.read() as s:
+        if customer:
+            cid = s.scalars(select(Customer.id).where(Customer.code == customer.strip())).first()
+            if cid is None:
+                raise NotFound(f"no customer '{customer}'")
+            q = q.where(ServiceTicket.customer_id == cid)
+        if technician:
+            q = q.where(ServiceTicket.technician_id == find_staff(s, technician, active_only=False).id)
+        for t, code, tech_login, owner_login in s.execute(q.execution_options(yield_per=1000)):
+            yield _dict(app, t, code, {t.technician_id: tech_login, t.owner_id: owner_login}, now)
+
+
+def technician_ratings(app: App, month: str) -> list[dict]:
+    """Average score per technician and item for one month (``YYYY-MM``): one GROUP BY."""
+    with app.db.read() as s:
+        rows = s.execute(select(Staff.login, TicketRating.item, func.count(TicketRating.id), func.avg(TicketRating.score))
+                         .join(Staff, Staff.id == TicketRating.technician_id)
+                         .where(TicketRating.month == month)
+                         .group_by(Staff.login, TicketRating.item).order_by(Staff.login, TicketRating.item)).all()
+    return [{"technician": login, "item": item, "ratings": n, "average": round(float(avg), 2)}
+            for login, item, n, avg in rows]
