@@ -67,8 +67,9 @@ def _field_value(rng: random.Random, f, i: int):
         else f"{person_name(rng)}"
 
 
-def _segments(rng: random.Random, idx: rules.SegmentIndex) -> dict:
-    for _ in range(50):
+def _segments(rng: random.Random, idx: rules.SegmentIndex, fields: dict | None = None) -> dict:
+    """Random segment values that satisfy the policy (its constraints may look at ``fields``)."""
+    for _ in range(200):
         chosen = {}
         for seg in idx.segments.values():
             values = list(seg.values)
@@ -81,7 +82,7 @@ def _segments(rng: random.Random, idx: rules.SegmentIndex) -> dict:
             if not matches(seg.when, segments=chosen):
                 chosen.pop(key, None)
         try:
-            return rules.normalise_segments(idx, chosen)
+            return rules.normalise_segments(idx, chosen, fields=fields)
         except ValueError:
             continue
     raise InvalidInput("the demo could not find segment values that satisfy the policy's constraints")
@@ -155,11 +156,13 @@ def _populate(app, rng: random.Random, n: int) -> Iterator[str]:
             w = csv.writer(fh)
             w.writerow(header)
             for i in range(1, n + 1):
-                segs = _segments(rng, idx)
+                raw_fields = {f.key: _field_value(rng, f, i) for f in pol.fields}
+                fields = rules.normalise_fields(idx, raw_fields, complete=False)
+                segs = _segments(rng, idx, fields)
                 created = now - timedelta(days=rng.randrange(30, 900))
                 row = [company_name(rng, i), _tax_id(rng, i), rng.choice(keepers), created.strftime("%Y-%m-%dT%H:%M")]
                 row += [segs.get(key, "") for key in idx.segments]
-                row += [_field_value(rng, f, i) for f in pol.fields]
+                row += [raw_fields[f.key] for f in pol.fields]
                 w.writerow(row)
         result = import_customers(app, path)
     yield f"customers: {result['imported']} imported as admitted customers"
@@ -193,8 +196,8 @@ def _populate(app, rng: random.Random, n: int) -> Iterator[str]:
     chain = list(pol.admission.chain) if pol.admission else []
     admitted = rejected = 0
     for j in range(min(5, max(1, n // 50))):
-        segs = _segments(rng, idx)
         flds = {f.key: _field_value(rng, f, 10**6 + j) for f in pol.fields if f.required}
+        segs = _segments(rng, idx, rules.normalise_fields(idx, flds, complete=False))
         c = add_customer(app, company_name(rng, 10**6 + j), segs, flds, tax_id=_tax_id(rng, 10**6 + j),
                          prospect=True, owner=rng.choice(keepers))
         step_docs = [t for docs in (pol.admission.step_documents or {}).values() for t in docs] if pol.admission else []

@@ -14,9 +14,11 @@ from .app import App, find_staff
 
 LOGIN_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
-# Each later feature that keeps open work per person (complaints, planned visits, ...) registers a
-# function (session, from_staff, to_staff) -> (what, count) here, so `staff leave` moves it too.
-HANDOVER_STEPS: list = []
+def _handover_steps():
+    """Every feature that keeps open work per person: (session, leaver, heir, now) -> (what, count)."""
+    from . import service_desk
+
+    return [service_desk.handover]
 
 
 def resolve_roles(app: App, roles: Iterable[str]) -> list[str]:
@@ -101,7 +103,7 @@ def leave(app: App, login: str, handover_to: str) -> dict:
                 s.add(CustomerContact(customer_id=c.customer_id, staff_id=heir.id, since=now))
             s.delete(c)
         moved["contacts"] = len(mine)
-        for step in HANDOVER_STEPS:
+        for step in _handover_steps():
             what, count = step(s, person, heir, now)
             moved[what] = count
         person.active = False

@@ -310,10 +310,9 @@ def test_handover_moves_open_work_only(desk):
     assert tickets.ticket_dict(app, t["id"])["technician"] == heir
 
 
-def test_handover_through_staff_leave(desk, monkeypatch):
+def test_handover_through_staff_leave(desk):
     from crmctl.services import staff
 
-    monkeypatch.setattr(staff, "HANDOVER_STEPS", [service_desk.handover])
     app = desk("petrochem")
     leaver, heir = login_with_role(app, "sales"), login_with_role(app, "gm")
     with app.db.write() as s:
