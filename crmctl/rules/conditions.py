@@ -24,8 +24,19 @@ def _accepts(expected: Any, actual: Any) -> bool:
     return actual == expected
 
 
+def _has_bool(expected: Any) -> bool:
+    if isinstance(expected, (list, tuple, set, frozenset)):
+        return any(isinstance(v, bool) for v in expected)
+    return isinstance(expected, bool)
+
+
 def matches(cond: Any, *, segments: Mapping | None = None, fields: Mapping | None = None,
             grades: Mapping | None = None, status: str | None = None) -> bool:
+    """Whether a customer with these segments, custom fields, current grades and status is selected.
+
+    A missing segment or grade never matches a ``segments``/``grades`` key and always passes a
+    ``not_segments`` key; a missing bool field counts as ``false``.
+    """
     if cond is None:
         return True
     segments, fields, grades = segments or {}, fields or {}, grades or {}
@@ -36,7 +47,10 @@ def matches(cond: Any, *, segments: Mapping | None = None, fields: Mapping | Non
         if _accepts(expected, segments.get(key)):
             return False
     for key, expected in (_get(cond, "fields") or {}).items():
-        if not _accepts(expected, fields.get(key)):
+        have = fields.get(key)
+        if have is None and _has_bool(expected):
+            have = False
+        if not _accepts(expected, have):
             return False
     for scale, expected in (_get(cond, "grades") or {}).items():
         if not _accepts(expected, grades.get(scale)):
