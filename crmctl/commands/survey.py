@@ -2,9 +2,54 @@
 
 from __future__ import annotations
 
+from typing import List, Optional
+
 import typer
 from typing_extensions import Annotated
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, parse_pairs, print_created, spec
 
 app = typer.Typer(help="Record yearly satisfaction surveys and evaluations.", no_args_is_help=True)
+
+SurveyOpt = Annotated[Optional[str], typer.Option("--survey", help="Survey code of the policy (needed when it has several).")]
+
+
+@app.command("record")
+def record(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Customer code.")],
+    answers: Annotated[List[str], typer.Argument(help="ITEM=SCORE for every item of the survey (scores 1 … the policy's scale_max).", metavar="ITEM=SCORE...")],
+    label: Annotated[str, typer.Option("--label", help="The survey's year, YYYY.", metavar="YYYY")],
+    survey: SurveyOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Record one customer's scores for a year's survey (petrochem: product, service, image); prints its id."""
+    from ..services.activities import record_survey
+
+    r = record_survey(open_app(ctx), code, label, parse_pairs(answers, "score"), survey=survey)
+    print_created(spec(format), r, "id")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    survey: SurveyOpt = None,
+    label: Annotated[Optional[str], typer.Option("--label", help="Only this year.", metavar="YYYY")] = None,
+    customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")] = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
+) -> None:
+    """List survey results (CSV: one column per item, scores.ITEM)."""
+    from ..output import Column, emit_rows
+    from ..services.activities import list_surveys
+
+    app_ = open_app(ctx)
+    items: dict[str, str] = {}
+    for sv in app_.policy.surveys.values():
+        for k, v in sv.items.items():
+            items.setdefault(k, v)
+    cols = [Column("id", justify="right"), Column("customer", "客户"), Column("survey", "调查"), Column("label", "年度")]
+    cols += [Column(f"scores.{k}", v, justify="right") for k, v in items.items()]
+    cols += [Column("average", "平均分", justify="right"), Column("recorded_at", "记录时间"), Column("recorded_by", "记录人")]
+    emit_rows(spec(format, output, bom), list_surveys(app_, survey=survey, label=label, customer=customer), cols)

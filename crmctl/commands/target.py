@@ -2,9 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 from typing_extensions import Annotated
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, print_created, spec
 
 app = typer.Typer(help="Market-development targets per customer manager per quarter.", no_args_is_help=True)
+
+
+def _columns():
+    from ..output import Column
+
+    return [Column("login", "客户经理"), Column("name", "姓名"), Column("label", "期间"),
+            Column("prospects", "开发目标（潜在客户）", justify="right"), Column("admitted", "准入目标", justify="right"),
+            Column("set_at", "设定时间"), Column("set_by", "设定人")]
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="The customer manager's login.")],
+    quarter: Annotated[str, typer.Option("--quarter", "--label", help="The period, e.g. 2026-Q4 (the policy's development.targets_per).")],
+    prospects: Annotated[int, typer.Option("--prospects", help="Prospects to develop (files opened) in the period.")],
+    admitted: Annotated[int, typer.Option("--admitted", help="Prospects to bring to admission in the period.")],
+    format: FormatOpt = Format.table,
+) -> None:
+    """Set (or replace) a manager's development targets for a quarter (petrochem Art. 6); prints the login."""
+    from ..services.activities import set_target
+
+    print_created(spec(format), set_target(open_app(ctx), login, quarter, prospects, admitted), "login")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    quarter: Annotated[Optional[str], typer.Option("--quarter", "--label", help="Only this period.")] = None,
+    login: Annotated[Optional[str], typer.Option("--login", help="Only this manager.")] = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
+) -> None:
+    """List development targets by period and manager."""
+    from ..output import emit_rows
+    from ..services.activities import list_targets
+
+    emit_rows(spec(format, output, bom), list_targets(open_app(ctx), label=quarter, login=login), _columns())

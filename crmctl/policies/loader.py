@@ -433,6 +433,10 @@ class _Checker:
                 self.add(f"{dp}.suspends_on_expiry", "needs expires = true")
             if d.renew_notice_days is not None and not d.expires:
                 self.add(f"{dp}.renew_notice_days", "needs expires = true")
+            if d.notice_kind is not None:
+                self.kind(f"{dp}.notice_kind", d.notice_kind)
+                if d.renew_notice_days is None:
+                    self.add(f"{dp}.notice_kind", "needs renew_notice_days")
 
     def check_disqualification(self, d: S.Disqualification) -> None:
         if not d.reasons:

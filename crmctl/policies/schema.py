@@ -230,30 +230,11 @@ class Condition(_Model):
         grades: Mapping[str, Any] | None = None,
         status: str | None = None,
     ) -> bool:
-        """Whether a customer with these segments, custom fields, current grades and status is selected.
+        """Whether a customer with these segments, custom fields, current grades and status is selected
+        (the rule itself lives in ``crmctl.rules.conditions.matches``)."""
+        from ..rules.conditions import matches
 
-        A missing segment or grade never matches a ``segments``/``grades`` key and always passes a
-        ``not_segments`` key; a missing bool field counts as ``false``.
-        """
-        segments, fields, grades = segments or {}, fields or {}, grades or {}
-        for key, values in self.segments.items():
-            if segments.get(key) not in values:
-                return False
-        for key, values in self.not_segments.items():
-            if segments.get(key) in values:
-                return False
-        for key, values in self.fields.items():
-            have = fields.get(key)
-            if have is None and any(isinstance(v, bool) for v in values):
-                have = False
-            if have not in values:
-                return False
-        for scale, values in self.grades.items():
-            if grades.get(scale) not in values:
-                return False
-        if self.status and status not in self.status:
-            return False
-        return True
+        return matches(self, segments=segments, fields=fields, grades=grades, status=status)
 
 
 class ClockCondition(Condition):
@@ -368,6 +349,7 @@ class DocumentType(_Model):
     expires: Annotated[bool, Strict()] = False
     suspends_on_expiry: Annotated[bool, Strict()] = False
     renew_notice_days: PosInt | None = None
+    notice_kind: Code | None = None  # `visit plan` plans an activity of this kind renew_notice_days before expiry
 
     @model_serializer(mode="wrap")
     def _keep_suspends(self, handler: Any) -> Any:
