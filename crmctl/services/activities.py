@@ -525,7 +525,7 @@ def list_visits(app: App, *, month: str | None = None, status: str | None = None
 
 
 # ----------------------------------------------------------------------------------------------
-# Hand-over when staff leave (wired into `staff leave` by HANDOVER_STEPS)
+# Hand-over when staff leave (called by services.staff.leave)
 
 
 def handover(session, from_staff: Staff, to_staff: Staff, now: datetime) -> tuple[str, int]:

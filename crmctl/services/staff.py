@@ -16,9 +16,9 @@ LOGIN_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 def _handover_steps():
     """Every feature that keeps open work per person: (session, leaver, heir, now) -> (what, count)."""
-    from . import service_desk
+    from . import activities, service_desk
 
-    return [service_desk.handover]
+    return [service_desk.handover, activities.handover]
 
 
 def resolve_roles(app: App, roles: Iterable[str]) -> list[str]:

@@ -184,6 +184,7 @@ def test_staff_leave_hands_over_customers(petrochem: Cli):
     assert next(r for r in left if r["login"] == "zhangwei")["active"] is False
     audit = json.loads(petrochem.ok("audit", "list", "--action", "staff.leave", "--format", "json"))
     assert audit[0]["after"]["handover_to"] == "wangfang" and audit[0]["after"]["moved_customers"] == 1
+    assert {"moved_activities", "moved_open complaints/tickets/proposals"} <= set(audit[0]["after"])
 
 
 # -- policy --------------------------------------------------------------------------------------
