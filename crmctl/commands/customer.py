@@ -33,6 +33,9 @@ def customer_columns(app_, *, full: bool = True):
         labels = {g.code: g.label for g in scale.grades}
         cols.append(Column(f"grades.{code}", scale.label, table_format=lambda v, lb=labels: lb.get(v, v or "")))
     cols.append(Column("owner", "负责人"))
+    if pol.stability is not None:
+        st = pol.stability.labels
+        cols.append(Column("stability", "稳定性", table_format=lambda v: getattr(st, v, v or "") if v else ""))
     if full:
         for f in pol.fields:
             cols.append(Column(f"fields.{f.key}", f.label))
@@ -77,6 +80,7 @@ def list_(
     owner: Annotated[Optional[str], typer.Option("--owner", help="Only customers kept by this login.")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Only names containing this text.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most N customers.")] = None,
+    stability: Annotated[Optional[str], typer.Option("--stability", help="existing, lost or potential (where the policy defines stability).")] = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
@@ -88,7 +92,7 @@ def list_(
 
     app_ = open_app(ctx)
     rows = list_customers(app_, status=status, grade=grade, segment=parse_pairs(segment, "--segment"),
-                          owner=owner, name_like=name, limit=limit)
+                          owner=owner, name_like=name, limit=limit, stability=stability)
     out = spec(format, output, bom, encoding)
     emit_rows(out, rows, customer_columns(app_, full=out.format != "table"))
 
@@ -108,6 +112,10 @@ def show(ctx: typer.Context, code: CodeArg, format: FormatOpt = Format.table, ou
         return
     from .customer_view import render_customer
 
+    if data.get("stability") and app_.policy.stability is not None:
+        # shown with the custom fields (customer_view renders those rows as label -> value)
+        label = getattr(app_.policy.stability.labels, data["stability"], data["stability"])
+        data = {**data, "fields": {**data["fields"], "稳定性 stability": f"{label} ({data['stability']})"}}
     render_customer(app_, data, out)
 
 

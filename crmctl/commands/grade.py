@@ -2,9 +2,140 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 from typing_extensions import Annotated
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, spec
 
 app = typer.Typer(help="Grade customers for a period, explain a grade, show grade history.", no_args_is_help=True)
+
+ScaleOpt = Annotated[Optional[str], typer.Option("--scale", "-s", help="Grading scale of the policy (default: every scale graded by the period).")]
+
+
+def _grade_labels(policy, scale: str) -> dict:
+    sc = policy.grading.scales.get(scale) if policy.grading else None
+    return {g.code: g.label for g in sc.grades} if sc else {}
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    period: Annotated[Optional[str], typer.Option("--period", "-p", help="month, quarter, half-year or year.")] = None,
+    label: Annotated[Optional[str], typer.Option("--label", "-l", help="Which period: 2026-11, 2026-Q4, 2026-H2, 2026 (default: the last one completed).")] = None,
+    scale: ScaleOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and report; write nothing.")] = False,
+    policy: Annotated[Optional[Path], typer.Option("--policy", help="Grade with this candidate policy file instead (a what-if; writes nothing).", dir_okay=False)] = None,
+    reassign: Annotated[bool, typer.Option("--reassign", help="Move customers whose grade needs another keeper role to the least-loaded staff member holding it.")] = False,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """Grade customers for a period (cron: 'crmctl grade run --period half-year'); prints a summary."""
+    from ..output import emit_object, emit_rows, emit_text
+    from ..services.grading import grade_customers
+
+    app_ = open_app(ctx)
+    text = None
+    pol = app_.policy
+    if policy is not None:
+        from ..policies import load_policy
+
+        pol, text = load_policy(str(policy))
+    summaries = grade_customers(app_, period, label, scale, dry_run, text, reassign, policy_source=str(policy or ""))
+    out = spec(format, output)
+    if out.format == "json":
+        if len(summaries) == 1:
+            emit_object(out, summaries[0])
+        else:
+            emit_rows(out, summaries)
+        return
+    if out.format == "csv":
+        emit_rows(out, [{k: v for k, v in s.items() if k != "reassign"} for s in summaries])
+        return
+    emit_text(out, "\n".join(_summary_lines(pol, s) for s in summaries))
+
+
+def _summary_lines(pol, s: dict) -> str:
+    sc = pol.grading.scales[s["scale"]]
+    labels = _grade_labels(pol, s["scale"])
+    lines = [f"{s['scale']} {sc.label} {s['label']}: graded {s['graded']}, changed {s['changed']} "
+             f"(up {s['up']}, down {s['down']}, new {s['new']}, unchanged {s['unchanged']})"
+             + (" — dry run, nothing written" if s["dry_run"] else "")]
+    width = max((len(code) for code in s["counts"]), default=0)
+    for code in reversed(list(s["counts"])):
+        lines.append(f"  {code:<{width}}  {labels.get(code, code)}\t{s['counts'][code]}")
+    if s["reassign"]:
+        roles = pol.roles
+        if s["reassigned"]:
+            lines.append(f"  keepers: {s['reassigned']} of {len(s['reassign'])} customers moved to the role their grade needs")
+        else:
+            need = {}
+            for r in s["reassign"]:
+                need[r["role"]] = need.get(r["role"], 0) + 1
+            detail = ", ".join(f"{n} → {roles.get(role, role)}" for role, n in need.items())
+            lines.append(f"  keepers: {len(s['reassign'])} customers need another keeper ({detail}); "
+                         "'grade run --reassign' moves them")
+    docs = s.get("doc_check") or {}
+    if docs.get("suspended") or docs.get("reactivated"):
+        lines.append(f"  documents: {docs['suspended']} suspended, {docs['reactivated']} reactivated before grading")
+    return "\n".join(lines)
+
+
+@app.command("explain")
+def explain(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Customer code.")],
+    label: Annotated[Optional[str], typer.Option("--label", "-l", help="Period label (default: the latest graded).")] = None,
+    scale: ScaleOpt = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """Why a customer has its grade: the metric, the band, score and rank, the step limit."""
+    from ..output import Column, emit_object
+    from ..services.grading import explain as do_explain
+
+    app_ = open_app(ctx)
+    data = do_explain(app_, code, label, scale)
+    out = spec(format, output)
+    if out.format != "table":
+        emit_object(out, data)
+        return
+    labels = _grade_labels(app_.policy, data["scale"])
+    show = lambda v: f"{labels.get(v, v)} ({v})" if v else "-"  # noqa: E731
+    fields = [Column("customer", "客户"), Column("name", "名称"), Column("scale", "分级"), Column("label", "期间"),
+              Column("grade", "等级", table_format=show), Column("previous", "上期等级", table_format=show),
+              Column("metrics", "指标"), Column("factor_scores", "因素得分"), Column("score", "综合得分"),
+              Column("rank", "排名"), Column("reason", "依据"), Column("current_grade", "当前等级", table_format=show),
+              Column("graded_at", "评定时间"), Column("graded_by", "评定人")]
+    if data["factor_scores"] is None:
+        fields = [f for f in fields if f.key not in ("factor_scores", "score", "rank")]
+    emit_object(out, data, fields)
+
+
+@app.command("history")
+def history(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Customer code.")],
+    scale: ScaleOpt = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
+) -> None:
+    """A customer's grade for every graded period, oldest first."""
+    from ..output import Column, emit_rows
+    from ..services.grading import history as do_history
+
+    app_ = open_app(ctx)
+    rows = do_history(app_, code, scale)
+    scales = app_.policy.grading.scales if app_.policy.grading else {}
+    labels = {sc: {g.code: g.label for g in s.grades} for sc, s in scales.items()}
+    fmt = lambda v: next((lb[v] for lb in labels.values() if v in lb), v)  # noqa: E731
+    out = spec(format, output, bom)
+    columns = [Column("scale", "分级"), Column("label", "期间"), Column("grade", "等级", table_format=fmt),
+               Column("previous", "上期等级", table_format=fmt), Column("volume", "量", justify="right"),
+               Column("score", "得分", justify="right"), Column("rank", "排名", justify="right"),
+               Column("graded_at", "评定时间"), Column("graded_by", "评定人")]
+    # csv: every key of the JSON rows (the contract); the table: the columns above
+    emit_rows(out, rows, columns if out.format == "table" else None)

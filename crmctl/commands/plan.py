@@ -1,10 +1,53 @@
-"""``crmctl plan``: Monthly sales plans of exclusive agents and distributors (plan completion)."""
+"""``crmctl plan``: Monthly sales plans of exclusive agents (for the completion rate)."""
 
 from __future__ import annotations
+
+from typing import Optional
 
 import typer
 from typing_extensions import Annotated
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, spec
 
-app = typer.Typer(help="Monthly sales plans of exclusive agents and distributors (plan completion).", no_args_is_help=True)
+app = typer.Typer(help="Monthly sales plans of exclusive agents (for the completion rate).", no_args_is_help=True)
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Customer code.")],
+    month: Annotated[str, typer.Option("--month", "-m", help="Plan month YYYY-MM.")],
+    qty: Annotated[str, typer.Option("--qty", "-q", help="Planned volume in the policy's unit; not negative.")],
+    format: FormatOpt = Format.table,
+) -> None:
+    """Set (or replace) a customer's plan for one month."""
+    from ..services.volumes import set_plan
+
+    result = set_plan(open_app(ctx), code, month, qty)
+    out = spec(format)
+    if out.format == "json":
+        from ..output import emit_object
+
+        emit_object(out, result)
+        return
+    typer.echo(f"{result['customer']} {result['month']} {result['qty']:g} {result['unit']}")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    month: Annotated[Optional[str], typer.Option("--month", "-m", help="Only plans of this month YYYY-MM.")] = None,
+    customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's plans.")] = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
+) -> None:
+    """Plans with the actual volume of their month and the completion rate (%)."""
+    from ..output import Column, emit_rows
+    from ..services.volumes import list_plans
+
+    app_ = open_app(ctx)
+    emit_rows(spec(format, output, bom), list_plans(app_, month=month, customer=customer),
+              [Column("customer", "客户"), Column("name", "名称"), Column("month", "月份"),
+               Column("planned", "计划量", justify="right"), Column("actual", "实际量", justify="right"),
+               Column("completion_pct", "完成率%", justify="right")])

@@ -2,9 +2,50 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 from typing_extensions import Annotated
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+from ._common import Format, FormatOpt, info, open_app, print_created, spec
 
 app = typer.Typer(help="Record customer usage (tonnes, litres, m³) one by one or from CSV.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Customer code.")],
+    qty: Annotated[str, typer.Option("--qty", "-q", help="Quantity in the policy's unit (t, L, m³); not negative.")],
+    date: Annotated[Optional[str], typer.Option("--date", "-d", help="Day of the purchase YYYY-MM-DD (default today).")] = None,
+    product: Annotated[Optional[str], typer.Option("--product", "-p", help="Product, e.g. 聚乙烯 or 92#.")] = None,
+    amount: Annotated[Optional[str], typer.Option("--amount", "-a", help="Money paid (yuan); not negative.")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Record one usage record (a lifting, a refuelling, a meter reading); prints its id."""
+    from ..services.volumes import add_volume
+
+    print_created(spec(format), add_volume(open_app(ctx), code, qty, day=date, product=product, amount=amount), "id")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV with a header row: customer,date,qty[,product,amount].")],
+    encoding: Annotated[str, typer.Option("--encoding", help="utf-8 (with or without BOM) or gbk.")] = "utf-8",
+    allow_duplicates: Annotated[bool, typer.Option("--allow-duplicates", help="Import a file that was imported before.")] = False,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Import usage records from CSV: all rows or none; a bad row is named with its reason. Prints the count."""
+    from ..services.volumes import import_volumes
+
+    result = import_volumes(open_app(ctx), file, encoding=encoding, allow_duplicates=allow_duplicates)
+    out = spec(format)
+    if out.format == "json":
+        from ..output import emit_object
+
+        emit_object(out, result)
+        return
+    typer.echo(result["imported"])
+    info(f"imported {result['imported']} usage records from {result['file']} (batch {result['batch']})")

@@ -193,7 +193,12 @@ def customer_dict(app: App, code: str, *, full: bool = False) -> dict:
         grades = dict(s.execute(select(CustomerGrade.scale, CustomerGrade.grade)
                                 .where(CustomerGrade.customer_id == c.id)).all())
         readable = _can_read_all(s, app, c)
-        out = _public_dict(app, c, owner, grades)
+        last = None
+        if app.policy.stability is not None:
+            from .volumes import last_purchase
+
+            last = last_purchase(s, c.id)
+        out = _public_dict(app, c, owner, grades, last)
         if not readable:
             return {"code": c.code, "name": c.name, "restricted": True}
         if full:
@@ -231,9 +236,10 @@ def customer_dict(app: App, code: str, *, full: bool = False) -> dict:
     return out
 
 
-def _public_dict(app: App, c: Customer, owner: str | None, grades: Mapping[str, str]) -> dict:
+def _public_dict(app: App, c: Customer, owner: str | None, grades: Mapping[str, str],
+                 last_purchase: date | None = None) -> dict:
     scales = list(app.policy.grading.scales) if app.policy.grading else []
-    return {
+    out = {
         "code": c.code,
         "name": c.name,
         "status": c.status,
@@ -241,8 +247,13 @@ def _public_dict(app: App, c: Customer, owner: str | None, grades: Mapping[str, 
         "fields": dict(c.fields or {}),
         "owner": owner,
         "grades": {sc: grades.get(sc) for sc in scales},
-        "created_at": c.created_at.astimezone(app.tz),
     }
+    if app.policy.stability is not None:  # fuel-retail Art. 6: existing / lost / potential
+        from .grading import stability_of
+
+        out["stability"] = stability_of(app, c.status, last_purchase)
+    out["created_at"] = c.created_at.astimezone(app.tz)
+    return out
 
 
 def _admission_summary(session, app: App, c: Customer) -> dict | None:
@@ -256,11 +267,29 @@ def _admission_summary(session, app: App, c: Customer) -> dict | None:
 
 def list_customers(app: App, *, status: str | None = None, grade: str | None = None,
                    segment: Mapping[str, str] | None = None, owner: str | None = None,
-                   name_like: str | None = None, limit: int | None = None) -> Iterator[dict]:
-    """Customers matching the filters, streamed in code order (one query; grades by a second per batch)."""
+                   name_like: str | None = None, limit: int | None = None,
+                   stability: str | None = None) -> Iterator[dict]:
+    """Customers matching the filters, streamed in code order (one query; grades by a second per batch).
+
+    Where the policy defines stability, the query joins one aggregate (last purchase per customer)
+    and ``stability`` filters on it."""
     idx = index(app)
     q = select(Customer.id, Customer.code, Customer.name, Customer.status, Customer.segments, Customer.fields,
                Customer.created_at, Customer.owner_id).order_by(Customer.code)
+    with_stability = app.policy.stability is not None
+    if stability and not with_stability:
+        raise InvalidInput("this policy does not define stability ([stability]); --stability cannot be used")
+    if with_stability:
+        from ..rules.grading import stability as stability_rule
+        from .grading import stability_clause
+        from .volumes import last_purchase_subquery
+
+        today = app.now().date()
+        lost_after = app.policy.stability.lost_after_months
+        last_sub = last_purchase_subquery()
+        q = q.add_columns(last_sub.c.last).outerjoin(last_sub, last_sub.c.customer_id == Customer.id)
+        if stability:
+            q = q.where(stability_clause(app, stability, last_sub.c.last))
     if status:
         if status not in rules.STATUSES:
             raise InvalidInput(f"unknown status '{status}': use {', '.join(rules.STATUSES)}")
@@ -301,14 +330,21 @@ def list_customers(app: App, *, status: str | None = None, grade: str | None = N
                     grades.setdefault(cid, {})[sc] = gr
             for r in part:
                 if restricted and r.owner_id != app.actor.id and r.id not in visible:
-                    yield {"code": r.code, "name": r.name, "status": None, "segments": {}, "fields": {},
-                           "owner": None, "grades": {sc: None for sc in scales}, "created_at": None}
+                    row = {"code": r.code, "name": r.name, "status": None, "segments": {}, "fields": {},
+                           "owner": None, "grades": {sc: None for sc in scales}}
+                    if with_stability:
+                        row["stability"] = None
+                    row["created_at"] = None
+                    yield row
                     continue
                 g = grades.get(r.id, {})
-                yield {"code": r.code, "name": r.name, "status": r.status, "segments": r.segments or {},
+                row = {"code": r.code, "name": r.name, "status": r.status, "segments": r.segments or {},
                        "fields": r.fields or {}, "owner": logins.get(r.owner_id),
-                       "grades": {sc: g.get(sc) for sc in scales},
-                       "created_at": r.created_at.astimezone(app.tz)}
+                       "grades": {sc: g.get(sc) for sc in scales}}
+                if with_stability:
+                    row["stability"] = stability_rule(r.status, r.last, today, lost_after)
+                row["created_at"] = r.created_at.astimezone(app.tz)
+                yield row
 
 
 def resolve_grade(app: App, text: str) -> tuple[str, str]:

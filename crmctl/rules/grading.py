@@ -1,0 +1,528 @@
+"""Grading, stability, churn and allocation rules: pure functions over plain values and the policy.
+
+Nothing here reads a database or a clock.  The service (``crmctl.services.grading``) loads the
+aggregates, hands them over, and stores what comes back.
+
+Threshold scales
+    A metric (volume summed over the period, or the best single calendar month of it) falls in the
+    band ``[min, max)`` of one grade (:func:`threshold_band`).
+
+Rank scales
+    Each factor is scored 1-10: measured factors (``volume``, ``spread``, ``growth``) through their
+    bands, linearly inside a band (:func:`factor_score`); manual factors by ``score set`` or the
+    policy's default.  The weighted score is Σ weight % × score (:func:`weighted_score`).  Customers
+    are ranked by score, best first, equal scores sharing the best rank of their group
+    (:func:`competition_ranks`); rank r of n falls in the first band whose cumulative limit
+    ``ceil(cumulative share × n / 100)`` is ≥ r (:func:`rank_band_limits`), so equal scores always
+    share the better band.
+
+Both
+    A ``fixed`` rule (first match) gives its grade outright.  Otherwise the step limit moves a
+    customer at most ``step_limit`` grades from the grade it had *before this label*
+    (:func:`limit_steps`), so grading the same label twice gives the same answer.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any, Iterable, Mapping, Sequence
+
+from dateutil.relativedelta import relativedelta
+
+from .conditions import matches as _plain_matches
+
+MAX_QTY = 1e12  # anything larger is a typing mistake, not a purchase
+SCORE_DIGITS = 4  # weighted scores are compared (ties) and stored rounded to this many decimals
+STABILITIES = ("existing", "lost", "potential")
+
+
+def matches(cond: Any, **customer: Any) -> bool:
+    """A policy condition against a customer (the policy model's own rule when it has one)."""
+    if cond is None:
+        return True
+    own = getattr(cond, "matches", None)
+    if own is not None:
+        return own(**customer)
+    return _plain_matches(cond, **customer)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading numbers users type
+
+
+def parse_quantity(text: Any, what: str = "qty", *, allow_zero: bool = True, maximum: float = MAX_QTY) -> float:
+    """A finite, non-negative number (``1.5``, ``2000``); ValueError naming ``what`` otherwise."""
+    if isinstance(text, bool):
+        raise ValueError(f"{what} '{text}' is not a number")
+    if isinstance(text, (int, float)):
+        value = float(text)
+    else:
+        s = str(text or "").strip()
+        if not s:
+            raise ValueError(f"{what} is empty")
+        try:
+            value = float(s)
+        except ValueError:
+            raise ValueError(f"{what} '{text}' is not a number") from None
+    if value != value or value in (math.inf, -math.inf):
+        raise ValueError(f"{what} '{text}' is not a finite number")
+    if value < 0:
+        raise ValueError(f"{what} {text} is negative")
+    if value == 0 and not allow_zero:
+        raise ValueError(f"{what} must be above 0")
+    if value > maximum:
+        raise ValueError(f"{what} {text} is implausibly large (more than {maximum:g})")
+    return value
+
+
+def parse_factor_value(text: str, factor: str) -> int:
+    """A manual factor score: a whole number 1-10."""
+    s = (text or "").strip()
+    try:
+        value = int(s)
+    except ValueError:
+        raise ValueError(f"factor {factor}: '{text}' is not a whole number from 1 to 10") from None
+    if not 1 <= value <= 10:
+        raise ValueError(f"factor {factor}: {value} is outside 1-10")
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# Threshold bands
+
+
+def threshold_band(bands: Sequence[Any], value: float) -> int:
+    """Index of the band ``[min, max)`` holding ``value`` (below the first min: the first band)."""
+    mins = [b.min for b in bands]
+    return max(bisect_right(mins, value) - 1, 0)
+
+
+class ThresholdIndex:
+    """``threshold_band`` for many values: the band minimums computed once."""
+
+    def __init__(self, bands: Sequence[Any]):
+        self.bands = list(bands)
+        self.mins = [b.min for b in self.bands]
+        self.grades = [b.grade for b in self.bands]
+
+    def grade(self, value: float) -> str:
+        i = bisect_right(self.mins, value) - 1
+        return self.grades[i if i > 0 else 0]
+
+
+def describe_band(band: Any, unit: str = "") -> str:
+    hi = "∞" if band.max is None else _num(band.max)
+    return f"[{_num(band.min)}, {hi}){(' ' + unit) if unit else ''}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Factor scores and the weighted score
+
+
+def factor_score(bands: Sequence[Any], value: float | None, default: int | None = None) -> tuple[float, bool]:
+    """(score 1-10, whether the default was used) of a measured factor.
+
+    Inside ``[min, max)`` the score runs linearly from ``score_min`` to ``score_max``; below the first
+    band it is the first ``score_min``; from the last ``max`` up the last ``score_max``.  A value that
+    cannot be computed (``None``) scores ``default``, or the lowest score when there is no default.
+    """
+    if value is None:
+        if default is not None:
+            return float(default), True
+        return float(bands[0].score_min), True
+    first = bands[0]
+    if value < first.min:
+        return float(first.score_min), False
+    for b in bands:
+        if b.max is None or value < b.max:
+            if b.max is None or b.score_min == b.score_max:
+                return float(b.score_min), False
+            frac = (value - b.min) / (b.max - b.min)
+            return round(b.score_min + frac * (b.score_max - b.score_min), SCORE_DIGITS), False
+    return float(bands[-1].score_max), False
+
+
+def weighted_score(scores: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """Σ weight % × score over the factors, rounded to ``SCORE_DIGITS`` decimals."""
+    return round(sum(weights[k] * scores[k] for k in weights) / 100.0, SCORE_DIGITS)
+
+
+def growth_pct(this: float, last: float | None) -> float | None:
+    """(this − last) / last × 100; None when last is 0 or unknown (cannot be computed)."""
+    if not last:
+        return None
+    return round((this - last) / last * 100.0, 2)
+
+
+def unit_price(amount: float | None, qty: float | None) -> float | None:
+    """Average unit price = amount / qty over the records that carry an amount; None without any."""
+    if amount is None or not qty:
+        return None
+    return round(amount / qty, 4)
+
+
+# --------------------------------------------------------------------------------------------------
+# Ranking
+
+
+def competition_ranks(scores: Sequence[float]) -> list[int]:
+    """Rank of each score, best (highest) first; equal scores share the best rank ("1224")."""
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    ranks = [0] * len(scores)
+    prev = None
+    rank = 0
+    for pos, i in enumerate(order, start=1):
+        if scores[i] != prev:
+            rank = pos
+            prev = scores[i]
+        ranks[i] = rank
+    return ranks
+
+
+def rank_band_limits(shares: Sequence[float], n: int) -> list[int]:
+    """Cumulative rank limits: band k holds ranks up to ``ceil(Σ shares[:k+1] × n / 100)``.
+
+    Computed exactly (10 % of 40 is 4, never 4.000000001); the last limit is always n.
+    """
+    limits = []
+    total = Fraction(0)
+    for s in shares:
+        total += Fraction(str(s))
+        limits.append(min(n, math.ceil(total * n / 100)))
+    if limits:
+        limits[-1] = n
+    return limits
+
+
+def rank_band(limits: Sequence[int], rank: int) -> int:
+    """Index of the first band whose limit is ≥ rank."""
+    for k, lim in enumerate(limits):
+        if rank <= lim:
+            return k
+    return len(limits) - 1
+
+
+def rank_grades(scores: Sequence[float], bands: Sequence[Any]) -> list[tuple[int, int]]:
+    """(rank, band index) for each score; ties share the better band (their common best rank)."""
+    ranks = competition_ranks(scores)
+    limits = rank_band_limits([b.share for b in bands], len(scores))
+    return [(r, rank_band(limits, r)) for r in ranks]
+
+
+# --------------------------------------------------------------------------------------------------
+# Step limit and fixed grades
+
+
+def limit_steps(grade_codes: Sequence[str], previous: str | None, computed: str, step_limit: int | None) -> str:
+    """``computed``, moved at most ``step_limit`` grades away from ``previous`` (None: no limit)."""
+    if not step_limit or previous is None or previous not in grade_codes:
+        return computed
+    a, b = grade_codes.index(previous), grade_codes.index(computed)
+    if abs(b - a) <= step_limit:
+        return computed
+    return grade_codes[a + step_limit if b > a else a - step_limit]
+
+
+def fixed_grade(scale: Any, *, segments: Mapping | None = None, fields: Mapping | None = None,
+                grades: Mapping | None = None, status: str | None = None) -> tuple[str, int] | None:
+    """(grade, rule index) of the first ``fixed`` rule that matches, or None."""
+    for i, rule in enumerate(getattr(scale, "fixed", None) or []):
+        if matches(rule.when, segments=segments, fields=fields, grades=grades, status=status):
+            return rule.grade, i
+    return None
+
+
+def direction(grade_codes: Sequence[str], before: str | None, after: str) -> int:
+    """+1 up, -1 down, 0 unchanged (a grade outside the scale counts as the lowest)."""
+    if before == after:
+        return 0
+    a = grade_codes.index(before) if before in grade_codes else -1
+    b = grade_codes.index(after) if after in grade_codes else -1
+    return (b > a) - (b < a)
+
+
+# --------------------------------------------------------------------------------------------------
+# Grading a whole scale
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One customer to grade, with what the service measured."""
+
+    key: int
+    baseline: str | None = None  # the grade before this label (step limit)
+    fixed: tuple[str, int] | None = None  # from fixed_grade()
+    volume: float = 0.0  # the threshold metric, or the rank scale's period volume
+    total: float | None = None  # period sum when the metric is the best month
+    priced_qty: float | None = None  # qty of the records that carry an amount
+    amount: float | None = None
+    last_volume: float | None = None  # same period a year before (growth)
+    manual: dict[str, int] | None = None  # manual factor scores that were set
+    manual_labels: dict[str, str] | None = None  # the label each manual score was set for
+
+
+@dataclass(slots=True)
+class Outcome:
+    key: int
+    grade: str
+    computed: str  # before the step limit
+    previous: str | None
+    metrics: dict
+    factor_scores: dict | None
+    score: float | None
+    rank: int | None
+    reason: str
+
+
+def grade_threshold_many(scale: Any, values: Sequence[float], baselines: Sequence[str | None],
+                         fixed: Sequence[tuple[str, int] | None] | None = None
+                         ) -> tuple[list[str], list[str], list[str | None]]:
+    """(computed grades, grades, notes) of a threshold scale for parallel lists of customers.
+
+    ``values``: the metric (volume, or the best month's volume); ``baselines``: the grade before this
+    label (step limit); ``fixed``: each customer's fixed rule from :func:`fixed_grade`, or None.
+    A note says what the band alone does not (a step limit, a fixed grade); None when the band says
+    it all — :func:`threshold_reason` writes the whole sentence.  Column-wise on purpose: cron grades a
+    hundred thousand customers with it.
+    """
+    mins = [b.min for b in scale.bands]
+    band_grades = [b.grade for b in scale.bands]
+    codes = scale.grade_codes
+    limit = scale.step_limit
+    computed = [band_grades[i if i > 0 else 0] for i in [bisect_right(mins, v) - 1 for v in values]]
+    grades = list(computed)
+    notes: list[str | None] = [None] * len(grades)
+    if limit or fixed:
+        for j, base in enumerate(baselines):
+            fx = fixed[j] if fixed else None
+            if fx is not None:
+                grades[j] = computed[j] = fx[0]
+                notes[j] = f"fixed grade {fx[0]} (fixed[{fx[1]}] of the policy)"
+            elif limit and base is not None and base != grades[j]:
+                g = limit_steps(codes, base, grades[j], limit)
+                if g != grades[j]:
+                    notes[j] = f"step limit {limit} from {base} → {g}"
+                    grades[j] = g
+    return computed, grades, notes
+
+
+def threshold_reason(scale: Any, value: float, note: str | None = None, unit: str = "") -> str:
+    """Why a threshold grade: ``best month 3500 in [3000, ∞) t → star3; step limit 1 from auction → ordinary``."""
+    if note and note.startswith("fixed grade"):
+        return note
+    band = scale.bands[threshold_band(scale.bands, value)]
+    what = "best month" if getattr(scale, "aggregate", "sum") == "max_month" else "volume"
+    text = f"{what} {_num(value)} in {describe_band(band, unit)} → {band.grade}"
+    return f"{text}; {note}" if note else text
+
+
+def grade_threshold(scale: Any, candidates: Sequence[Candidate], unit: str = "") -> list[Outcome]:
+    """:func:`grade_threshold_many` for candidate objects."""
+    best_month = getattr(scale, "aggregate", "sum") == "max_month"
+    computed, grades, notes = grade_threshold_many(
+        scale, [c.volume for c in candidates], [c.baseline for c in candidates], [c.fixed for c in candidates])
+    out = []
+    for c, comp, g, note in zip(candidates, computed, grades, notes):
+        metrics = {"volume": c.volume}
+        if best_month:
+            metrics["total"] = c.total if c.total is not None else c.volume
+        out.append(Outcome(c.key, g, comp, c.baseline, metrics, None, None, None,
+                           threshold_reason(scale, c.volume, note, unit)))
+    return out
+
+
+def grade_rank(scale: Any, candidates: Sequence[Candidate]) -> list[Outcome]:
+    codes = scale.grade_codes
+    factors = scale.factors
+    weights = {k: f.weight for k, f in factors.items()}
+    ranked: list[Candidate] = []
+    fixed_out: list[Outcome] = []
+    computed_rows = []
+    for c in candidates:
+        growth = growth_pct(c.volume, c.last_volume)
+        spread = unit_price(c.amount, c.priced_qty)
+        metrics: dict[str, Any] = {"volume": c.volume, "growth_pct": growth, "spread": spread}
+        if c.fixed is not None:
+            g = c.fixed[0]
+            fixed_out.append(Outcome(c.key, g, g, c.baseline, metrics, None, None, None,
+                                     f"fixed grade {g} (fixed[{c.fixed[1]}] of the policy); not ranked"))
+            continue
+        scores: dict[str, float] = {}
+        defaulted: list[str] = []
+        manual: dict[str, int | None] = {}
+        for code, f in factors.items():
+            if f.source == "manual":
+                v = (c.manual or {}).get(code)
+                manual[code] = v
+                if v is None:
+                    scores[code] = float(f.default_score)
+                    defaulted.append(code)
+                else:
+                    scores[code] = float(v)
+                continue
+            value = c.volume if f.source == "volume" else spread if f.source == "spread" else growth
+            s, used_default = factor_score(f.bands, value, f.default_score)
+            scores[code] = s
+            if used_default:
+                defaulted.append(code)
+        if manual:
+            metrics["manual"] = manual
+        if defaulted:
+            metrics["defaulted"] = defaulted
+        ranked.append(c)
+        computed_rows.append((c, metrics, scores, weighted_score(scores, weights), defaulted))
+    placed = rank_grades([row[3] for row in computed_rows], scale.bands)
+    limits = rank_band_limits([b.share for b in scale.bands], len(computed_rows))
+    n = len(computed_rows)
+    out = list(fixed_out)
+    for (c, metrics, scores, total, defaulted), (rank, k) in zip(computed_rows, placed):
+        computed = scale.bands[k].grade
+        grade = limit_steps(codes, c.baseline, computed, scale.step_limit)
+        reason = (f"score {_num(total)}, rank {rank} of {n}: band {computed} holds ranks ≤ {limits[k]} "
+                  f"(ceil({_num(sum(b.share for b in scale.bands[:k + 1]))}% × {n}))")
+        if grade != computed:
+            reason += f"; step limit {scale.step_limit} from {c.baseline} → {grade}"
+        if defaulted:
+            reason += "; default score for " + ", ".join(
+                f"{d} ({'never scored' if factors[d].source == 'manual' else 'cannot be computed'})" for d in defaulted)
+        out.append(Outcome(c.key, grade, computed, c.baseline, metrics, scores, total, rank, reason))
+    return out
+
+
+def grade_scale(scale: Any, candidates: Sequence[Candidate], unit: str = "") -> list[Outcome]:
+    """Grade every candidate on one scale (threshold or rank)."""
+    if scale.method == "rank":
+        return grade_rank(scale, candidates)
+    return grade_threshold(scale, candidates, unit)
+
+
+# --------------------------------------------------------------------------------------------------
+# Periods: which result came before which
+
+
+def period_key(start: date, end: date) -> tuple[date, int]:
+    """Sort key of a graded period: by end; for the same end the shorter (later start) first.
+
+    So a December month review comes before the Q4 review, which comes before the year review.
+    """
+    return (end, -start.toordinal())
+
+
+# --------------------------------------------------------------------------------------------------
+# Stability (fuel-retail Art. 6) and churn
+
+
+def lost_cutoff(today: date, lost_after_months: int) -> date:
+    """A customer whose last purchase is before this day has bought nothing for the whole span."""
+    return today - relativedelta(months=lost_after_months)
+
+
+def stability(status: str | None, last_purchase: date | None, today: date, lost_after_months: int = 1) -> str:
+    """existing / lost / potential.
+
+    * potential: a prospect or pending customer, or one that never bought anything;
+    * lost: bought before, but nothing for ``lost_after_months`` full months (dateutil months:
+      last purchase before today − N months);
+    * existing: otherwise.
+    """
+    if status in ("prospect", "pending") or last_purchase is None:
+        return "potential"
+    if last_purchase < lost_cutoff(today, lost_after_months):
+        return "lost"
+    return "existing"
+
+
+def drop_pct(this: float, base: float | None) -> float | None:
+    """How far ``this`` fell below ``base``, in percent (negative = growth); None without a base."""
+    if not base:
+        return None
+    return round((base - this) / base * 100.0, 2)
+
+
+def churn_warning(this: float, base: float | None, warn_drop_pct: float) -> bool:
+    """True when usage fell by at least ``warn_drop_pct`` % against the base period."""
+    d = drop_pct(this, base)
+    return d is not None and d >= warn_drop_pct
+
+
+# --------------------------------------------------------------------------------------------------
+# Allocation priority (petrochem Art. 10)
+
+
+def completion_rate(actual: float, planned: float | None) -> float | None:
+    """actual / planned × 100 (percent); None without a plan."""
+    if not planned:
+        return None
+    return round(actual / planned * 100.0, 2)
+
+
+def week_index(day: date, start: date) -> int:
+    return (day - start).days // 7
+
+
+def weekly_volumes(daily: Mapping[date, float], start: date, end: date) -> list[float]:
+    """Volume of each 7-day block from ``start`` (exclusive ``end``); a short last block is pro-rated
+    to 7 days so that it compares with the others.  Weeks without volume count as 0."""
+    days = (end - start).days
+    if days <= 0:
+        return []
+    n = -(-days // 7)
+    weeks = [0.0] * n
+    for d, q in daily.items():
+        if start <= d < end:
+            weeks[(d - start).days // 7] += q
+    tail = days - (n - 1) * 7
+    if tail < 7 and n > 1:
+        weeks[-1] = weeks[-1] * 7 / tail
+    return weeks
+
+
+def coefficient_of_variation(values: Sequence[float]) -> float | None:
+    """Population standard deviation / mean (0 = perfectly even); None when the mean is 0."""
+    if not values:
+        return None
+    mean = sum(values) / len(values)
+    if mean <= 0:
+        return None
+    return round(statistics.pstdev(values) / mean, 4)
+
+
+def allocation_order(rows: Sequence[Mapping[str, Any]], priority: Sequence[str], by_completion: Iterable[str],
+                     by_evenness: Iterable[str]) -> list[Mapping[str, Any]]:
+    """Rows (``group``, ``completion_pct``, ``weekly_cv``, ``actual``, ``customer``) in allocation order.
+
+    Groups follow ``priority``.  Inside a group listed in ``by_completion`` the higher completion
+    comes first; inside one listed in ``by_evenness`` the lower weekly CV (more even) comes first —
+    after completion when both apply.  Unknown values go last; ties by volume, then customer code.
+    """
+    pos = {g: i for i, g in enumerate(priority)}
+    comp, even = set(by_completion), set(by_evenness)
+    big = float("inf")
+
+    def key(r):
+        g = r["group"]
+        c = r.get("completion_pct")
+        v = r.get("weekly_cv")
+        return (pos.get(g, len(pos)),
+                -(c if c is not None else -big) if g in comp else 0,
+                (v if v is not None else big) if g in even else 0,
+                -(r.get("actual") or 0), r.get("customer") or "")
+
+    return sorted(rows, key=key)
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def _num(x: float | None) -> str:
+    """A number for a reason text: no exponent, no trailing zeros, at most 4 decimals."""
+    if x is None:
+        return "-"
+    if float(x).is_integer():
+        return str(int(x))
+    return f"{x:.4f}".rstrip("0").rstrip(".")
