@@ -222,3 +222,15 @@ def _populate(app, rng: random.Random, n: int) -> Iterator[str]:
         app.settings.actor = "admin"
     if chain:
         yield f"admission: {admitted} prospects admitted through {' → '.join(chain)}, {rejected} rejected"
+
+    # The rest of the pipeline, in the order a company lives it: usage and grades, then service
+    # work, then the relationship plan that depends on the grades; each step is generic over the policy.
+    from . import activities, grading, reports, service_desk
+
+    for step in (grading.demo_step, service_desk.demo_step, activities.demo_step):
+        app._actor = None
+        app.settings.actor = "admin"
+        yield from step(app, rng)
+    yield ""
+    yield "management summary"
+    yield from ("  " + line for line in reports.management_summary(app))
