@@ -19,9 +19,10 @@ from typing import Any, Iterator
 from sqlalchemy import and_, case, func, select, update
 
 from ..errors import InvalidInput, NotFound, RuleViolation
-from ..models import Complaint, Counter, Customer, CustomerGrade, Proposal, ServiceTicket, Staff, StaffRole
+from ..models import Complaint, Customer, CustomerGrade, Proposal, ServiceTicket, Staff, StaffRole
 from ..rules import sla as rules
 from ..rules.calendar import CompanyCalendar, calendar_from_policy
+from . import counters
 from .app import App
 
 # ----------------------------------------------------------------------------------------------
@@ -81,15 +82,9 @@ def next_number(session, kind: str, pattern: str, at: datetime, model) -> str:
     """The next free number from ``pattern`` for the year of ``at`` (company zone)."""
     year = at.year
     name = rules.number_counter(kind, pattern, year)
-    counter = session.get(Counter, name)
-    if counter is None:
-        counter = Counter(name=name, value=0)
-        session.add(counter)
     while True:
-        counter.value += 1
-        number = rules.format_number(pattern, year, counter.value)
+        number = rules.format_number(pattern, year, counters.advance(session, name))
         if session.scalars(select(model.id).where(model.number == number)).first() is None:
-            session.add(counter)
             return number
 
 
