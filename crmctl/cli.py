@@ -59,6 +59,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "target": ("target", "Market-development targets per customer manager per quarter."),
     "staff": ("staff", "Add and list staff, and hand over a leaver's customers and open work."),
     "policy": ("policy", "Show, check, compare and apply company policy files (every version is kept)."),
+    "report": ("report", "Management reports and exports: customers, grades, complaints, visits, documents, allocation ..."),
     "audit": ("audit", "Read the audit trail of every change."),
     "db": ("db", "Upgrade, back up and check the database."),
 }
