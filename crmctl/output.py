@@ -316,6 +316,24 @@ def _lookup(row: Mapping, key: str) -> Any:
     return None
 
 
+def _getter(key: str) -> Callable[[Mapping], Any]:
+    """A fast lookup for one column: plain keys use ``dict.get``; ``a.b`` looks one level down."""
+    if "." not in key:
+        return lambda row: row.get(key)
+    head, _, tail = key.partition(".")
+
+    def get(row: Mapping) -> Any:
+        value = row.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        inner = row.get(head)
+        if type(inner) is dict and "." not in tail:
+            return inner.get(tail)
+        return _lookup(row, key)
+
+    return get
+
+
 def _values(row: Mapping, keys: list[str], nested: bool) -> Iterator[Any] | list[Any]:
     if nested:
         return [_lookup(row, k) for k in keys]
@@ -489,11 +507,12 @@ def _write_csv(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterab
     nested = any("." in k for k in keys)
     n = 0
     if nested:
+        getters = [_getter(k) for k in keys]
         for row in rows:
             writerow(
                 [
                     (("'" + v) if v[:1] in dangerous else v) if type(v) is str else (v if type(v) in as_is else slow(v))
-                    for v in [_lookup(row, k) for k in keys]
+                    for v in [g(row) for g in getters]
                 ]
             )
             n += 1

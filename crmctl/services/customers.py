@@ -320,31 +320,68 @@ def list_customers(app: App, *, status: str | None = None, grade: str | None = N
             visible = set(s.scalars(select(CustomerContact.customer_id).where(CustomerContact.staff_id == app.actor.id)).all())
         if limit:
             q = q.limit(limit)
-        result = s.execute(q.execution_options(yield_per=2000))
-        for part in result.partitions(2000):
-            ids = [r.id for r in part]
+        # The export path: driver rows (plain tuples, no ORM wrapping) in chunks; grades by one query
+        # per chunk.  Column order: id, code, name, status, segments, fields, created_at, owner_id[, last].
+        decode_json = _json_decoder(s)
+        to_time = _utc_decoder(s)
+        to_day = _day_decoder(s)
+        for part in _driver_chunks(s, q, 2000):
+            ids = [r[0] for r in part]
             grades: dict[int, dict[str, str]] = {}
             if scales:
                 for cid, sc, gr in s.execute(select(CustomerGrade.customer_id, CustomerGrade.scale, CustomerGrade.grade)
                                              .where(CustomerGrade.customer_id.in_(ids))):
                     grades.setdefault(cid, {})[sc] = gr
             for r in part:
-                if restricted and r.owner_id != app.actor.id and r.id not in visible:
-                    row = {"code": r.code, "name": r.name, "status": None, "segments": {}, "fields": {},
+                cid, code, name, status_, segs, flds, created, owner_id = r[:8]
+                if restricted and owner_id != app.actor.id and cid not in visible:
+                    row = {"code": code, "name": name, "status": None, "segments": {}, "fields": {},
                            "owner": None, "grades": {sc: None for sc in scales}}
                     if with_stability:
                         row["stability"] = None
                     row["created_at"] = None
                     yield row
                     continue
-                g = grades.get(r.id, {})
-                row = {"code": r.code, "name": r.name, "status": r.status, "segments": r.segments or {},
-                       "fields": r.fields or {}, "owner": logins.get(r.owner_id),
+                g = grades.get(cid, {})
+                row = {"code": code, "name": name, "status": status_, "segments": decode_json(segs) or {},
+                       "fields": decode_json(flds) or {}, "owner": logins.get(owner_id),
                        "grades": {sc: g.get(sc) for sc in scales}}
                 if with_stability:
-                    row["stability"] = stability_rule(r.status, r.last, today, lost_after)
-                row["created_at"] = r.created_at.astimezone(app.tz)
+                    row["stability"] = stability_rule(status_, to_day(r[8]), today, lost_after)
+                row["created_at"] = to_time(created).astimezone(app.tz)
                 yield row
+
+
+def _driver_chunks(session, query, size: int):
+    """Run a Core query on the unit of work's connection (no ORM layer) and yield chunks of rows;
+    streamed (server-side cursor on PostgreSQL)."""
+    result = session.connection().execute(query.execution_options(stream_results=True, yield_per=size))
+    try:
+        yield from result.partitions(size)
+    finally:
+        result.close()
+
+
+def _json_decoder(session):
+    import json
+
+    loads = json.loads
+    return lambda v: loads(v) if isinstance(v, (str, bytes)) else v
+
+
+def _utc_decoder(session):
+    from datetime import timezone
+
+    def to_time(v):
+        if isinstance(v, str):
+            v = datetime.fromisoformat(v)
+        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v
+
+    return to_time
+
+
+def _day_decoder(session):
+    return lambda v: date.fromisoformat(v[:10]) if isinstance(v, str) else v
 
 
 def resolve_grade(app: App, text: str) -> tuple[str, str]:
