@@ -98,3 +98,41 @@ def diff_policies(old_text: str, new_text: str) -> list[str]:
     from crmctl.policies.loader import diff_policies as _diff
 
     return _diff(old_text, new_text)
+
+
+def parse_policy_cached(text: str, source: str = "policy"):
+    """``parse_policy`` with a per-user cache of the validated model, keyed by the text's hash.
+
+    Validating a policy builds pydantic's validators (a quarter of a second); every command needs
+    the policy, so the validated model is kept as a pickle in the user cache folder.  The key
+    includes the versions of crmctl and pydantic; any problem with the cache falls back to parsing.
+    """
+    import hashlib
+    import os
+    import pickle
+
+    try:
+        from platformdirs import user_cache_path
+
+        import pydantic
+
+        from .. import __version__
+
+        key = hashlib.sha256(f"{__version__}|{pydantic.VERSION}|{text}".encode("utf-8")).hexdigest()
+        path = user_cache_path("crmctl", appauthor=False) / "policies" / f"{key}.pickle"
+        if path.exists():
+            with path.open("rb") as fh:
+                return pickle.load(fh)
+    except Exception:  # noqa: BLE001 - a damaged or foreign cache entry is simply ignored
+        path = None
+    policy = parse_policy(text, source)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(policy, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except Exception:  # noqa: BLE001 - a read-only home folder just means no cache
+            pass
+    return policy

@@ -41,9 +41,9 @@ class App:
 
     @cached_property
     def policy(self):
-        from ..policies import parse_policy
+        from ..policies import parse_policy_cached
 
-        return parse_policy(self.policy_row.text, f"policy version {self.policy_row.version}")
+        return parse_policy_cached(self.policy_row.text, f"policy version {self.policy_row.version}")
 
     @property
     def policy_version(self) -> int:
