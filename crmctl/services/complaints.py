@@ -214,9 +214,10 @@ def complaint_dict(app: App, ident: str, *, history: bool = True) -> dict:
     return out
 
 
-def overdue_clause(now: datetime):
-    return or_(and_(Complaint.status == "open", Complaint.due_at < now),
-               and_(Complaint.status == "closed", Complaint.closed_at > Complaint.due_at))
+def overdue_clause(now: datetime, model=Complaint):
+    """SQL: open past the deadline in force, or closed after it (complaints and proposals alike)."""
+    return or_(and_(model.status == "open", model.due_at < now),
+               and_(model.status == "closed", model.closed_at > model.due_at))
 
 
 def list_complaints(app: App, *, open_only: bool = False, overdue: bool = False, customer: str | None = None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterator
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..models import Customer, Proposal, Staff
@@ -18,6 +18,7 @@ from ..rules.customers import clean_text
 from ..rules.times import parse_date
 from . import audit
 from .app import App
+from .complaints import overdue_clause
 from .service_desk import (check_after, company_calendar, customer_for_work, deadline, event_time, find_record,
                            local, next_number)
 
@@ -147,8 +148,7 @@ def list_proposals(app: App, *, open_only: bool = False, overdue: bool = False,
     if open_only:
         q = q.where(Proposal.status == "open")
     if overdue:
-        q = q.where(or_(and_(Proposal.status == "open", Proposal.due_at < now),
-                        and_(Proposal.status == "closed", Proposal.closed_at > Proposal.due_at)))
+        q = q.where(overdue_clause(now, Proposal))
     if category:
         try:
             q = q.where(Proposal.category == rules.pick_code(pol.categories, category, "category", "--category"))
