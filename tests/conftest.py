@@ -59,9 +59,16 @@ def pg_server(pytestconfig):
     return url
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory):
+    """One user cache folder for the run (the validated-policy cache), outside each test's tmp_path."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
+def isolated_env(tmp_path, monkeypatch, shared_cache):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("CRMCTL_NOW", NOW)
     for var in ("CRMCTL_DB", "CRMCTL_USER", "CRMCTL_DEBUG"):

@@ -2,7 +2,9 @@
 
 from alembic import context
 
-from crmctl import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from crmctl import models
+
+models.load_all()  # every table on SQLModel.metadata
 from sqlmodel import SQLModel
 
 config = context.config

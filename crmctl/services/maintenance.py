@@ -67,10 +67,11 @@ def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000) -> list
     from sqlalchemy import func, select, text
     from sqlmodel import SQLModel
 
-    from .. import models  # noqa: F401  (registers every table)
+    from .. import models
     from ..db import resolve_db_url
     from ..progress import progress
 
+    models.load_all()
     src = open_database(settings.db_url())
     target_url, _ = resolve_db_url(to_url)
     if target_url == src.url:
