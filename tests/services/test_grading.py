@@ -35,12 +35,16 @@ def _petro_customers(cli, tmp_path: Path, n: int = 6) -> list[str]:
 
 
 def _grades(cli, scale: str) -> dict:
-    conn = sqlite3.connect(cli.db)
+    from sqlalchemy import create_engine, text
+
+    db = str(cli.db)
+    engine = create_engine(db if "://" in db else f"sqlite:///{db}")
     try:
-        return dict(conn.execute("select c.code, g.grade from customer_grade g join customer c on c.id = g.customer_id "
-                                 "where g.scale = ?", (scale,)).fetchall())
+        with engine.connect() as conn:
+            return dict(conn.execute(text("select c.code, g.grade from customer_grade g join customer c "
+                                          "on c.id = g.customer_id where g.scale = :s"), {"s": scale}).all())
     finally:
-        conn.close()
+        engine.dispose()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,6 +159,7 @@ def test_dry_run_and_candidate_policy_write_nothing(make_cli, tmp_path):
     app.close()
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file directly
 def test_rerun_rewrites_only_what_moved(make_cli, tmp_path):
     from crmctl.services.customers import disqualify
     from crmctl.services.grading import grade_customers, history
@@ -308,6 +313,7 @@ def test_allocation_priority(make_cli, tmp_path):
 # Concurrency: a second writer waits for a running grade run
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file directly
 def test_grade_run_waits_for_another_writer(make_cli, tmp_path):
     from crmctl.services.grading import grade_customers
 
@@ -360,6 +366,7 @@ def test_demo_step(make_cli, tmp_path, policy):
     assert set(g.values()) == {"ordinary", "silver", "gold", "diamond"}
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file directly
 def test_migration_matches_models_and_downgrades(make_cli, tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
