@@ -33,6 +33,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from crmctl.rules import conditions
+from crmctl.rules.codes import pick_code  # noqa: F401  (re-exported: services call rules.pick_code)
 from crmctl.rules.calendar import CompanyCalendar
 from crmctl.rules.durations import Duration, parse_duration
 
@@ -50,21 +51,6 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 
 # --------------------------------------------------------------------------- codes and labels
-
-
-def pick_code(table: Mapping[str, str], value: str | None, what: str, option: str) -> str:
-    """``value`` by code or by label in a policy label table; ValueError naming ``option`` otherwise."""
-    text = (value or "").strip()
-    if text in table:
-        return text
-    for code, label in table.items():
-        if text == label:
-            return code
-    lowered = {c.lower(): c for c in table}
-    if text.lower() in lowered:
-        return lowered[text.lower()]
-    known = ", ".join(f"{c} ({lb})" for c, lb in table.items()) or "none"
-    raise ValueError(f"{option}: unknown {what} '{value}': the policy has {known}")
 
 
 # --------------------------------------------------------------------------- complaints

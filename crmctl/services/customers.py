@@ -11,6 +11,7 @@ from ..errors import InvalidInput, NotFound, NotPermitted, RuleViolation
 from ..models import (Approval, Customer, CustomerContact, CustomerGrade, CustomerNote, Document,
                       Staff, StaffRole)
 from ..rules import customers as rules
+from ..rules.codes import pick_code
 from ..rules.taxid import normalise_tax_id
 from . import audit, counters
 from .app import App, find_staff
@@ -537,11 +538,10 @@ def disqualify(app: App, code: str, reason: str, note: str | None = None) -> dic
     dq = app.policy.disqualification
     reasons = dict(dq.reasons) if dq and dq.reasons else {}
     if reasons:
-        by_label = {label: k for k, label in reasons.items()}
-        key = reason if reason in reasons else by_label.get(reason)
-        if key is None:
-            raise InvalidInput(f"unknown reason '{reason}': use " + ", ".join(f"{k} ({v})" for k, v in reasons.items()))
-        reason = key
+        try:
+            reason = pick_code(reasons, reason, "reason", "--reason")
+        except ValueError as exc:
+            raise _bad(exc) from None
     else:
         try:
             reason = rules.clean_text(reason, "--reason", max_len=200)

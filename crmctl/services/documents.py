@@ -9,6 +9,7 @@ from sqlalchemy import and_, exists, not_, or_, select, update
 
 from ..errors import InvalidInput, RuleViolation
 from ..models import Customer, Document
+from ..rules.codes import pick_code
 from ..rules.customers import clean_text
 from ..rules.times import parse_date
 from . import audit
@@ -19,14 +20,11 @@ SUSPEND_REASON = "document_expired"
 
 
 def _doc_type(app: App, text: str) -> str:
-    docs = app.policy.documents or {}
-    if text in docs:
-        return text
-    for code, d in docs.items():
-        if d.label == text:
-            return code
-    known = ", ".join(f"{k} ({d.label})" for k, d in docs.items()) or "none"
-    raise InvalidInput(f"unknown document type '{text}': the policy has {known}")
+    labels = {k: d.label for k, d in (app.policy.documents or {}).items()}
+    try:
+        return pick_code(labels, text, "document type", "--type")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def add_document(app: App, code: str, type_: str, number: str | None = None, expires: str | None = None) -> dict:
