@@ -25,10 +25,11 @@ from ..models import (Activity, ActivityPlanRun, Customer, CustomerGrade, Develo
                       StaffRole, SurveyResult)
 from ..rules import calendar as calendar_rules
 from ..rules.cadence import EMPTY_HISTORY, History, MonthPlanner
+from ..rules.codes import pick_code
 from ..rules.customers import clean_text
 from ..rules.periods import Period, parse_label, period_containing
 from . import audit
-from .app import App, find_staff
+from .app import App, find_staff, parse_month
 from .customers import get_customer
 
 CHUNK = 5000
@@ -41,23 +42,11 @@ _YEAR_RE = re.compile(r"^\d{4}$")
 # Parsing what users type
 
 
-def parse_month(text: str | None, what: str = "--month") -> Period:
-    try:
-        return parse_label((text or "").strip(), "month")
-    except ValueError as exc:
-        raise InvalidInput(f"{what}: {exc}") from None
-
-
 def resolve_kind(app: App, text: str) -> str:
-    kinds = app.policy.activities.kinds
-    t = (text or "").strip()
-    if t in kinds:
-        return t
-    for code, label in kinds.items():
-        if label == t:
-            return code
-    known = ", ".join(f"{k} ({v})" for k, v in kinds.items())
-    raise InvalidInput(f"unknown activity kind '{text}': the policy has {known}")
+    try:
+        return pick_code(app.policy.activities.kinds, text, "activity kind", "--kind")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def _company_kinds(app: App) -> set[str]:

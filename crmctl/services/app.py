@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..db import Database, open_database, resolve_db_url
-from ..errors import CrmError, NotFound, NotPermitted
+from ..errors import CrmError, InvalidInput, NotFound, NotPermitted
 from ..models import PolicyVersion, Staff, StaffRole
 from ..rules import times
 from ..settings import Settings  # noqa: F401  (re-exported: services take Settings from here)
@@ -115,3 +115,13 @@ def find_staff(session, login: str, *, active_only: bool = True) -> Staff:
     if active_only and not staff.active:
         raise NotPermitted(f"staff member '{login}' has left")
     return staff
+
+
+def parse_month(text: str | None, what: str = "--month"):
+    """A month label typed by a user (``2026-11``) as a Period; InvalidInput naming the option."""
+    from ..rules.periods import parse_label
+
+    try:
+        return parse_label((text or "").strip(), "month")
+    except ValueError as exc:
+        raise InvalidInput(f"{what}: {exc}") from None

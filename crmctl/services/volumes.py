@@ -24,7 +24,7 @@ from ..rules.customers import clean_text
 from ..rules.periods import parse_label
 from ..rules.times import parse_date
 from . import audit
-from .app import App
+from .app import App, parse_month
 from .csvfiles import CsvFile, register_import
 from .customers import get_customer
 
@@ -242,13 +242,6 @@ def last_purchase(session, customer_id: int) -> date | None:
 # Sales plans
 
 
-def _month(text: str) -> str:
-    try:
-        return parse_label((text or "").strip(), "month").label
-    except ValueError as exc:
-        raise InvalidInput(f"--month: {exc}") from None
-
-
 def plan_applies(policy, segments: dict, fields: dict) -> bool:
     """Who submits plans: the policy's ``[sales_plans].when``, and the groups the allocation report
     ranks by completion rate (their completion needs a plan)."""
@@ -266,7 +259,7 @@ def set_plan(app: App, code: str, month: str, qty: str | float) -> dict:
     pol = app.policy
     if pol.sales_plans is None:
         raise RuleViolation("this policy has no sales plans ([sales_plans] is not defined)")
-    m = _month(month)
+    m = parse_month(month).label
     try:
         q = rules.parse_quantity(qty, "--qty")
     except ValueError as exc:
@@ -294,7 +287,7 @@ def set_plan(app: App, code: str, month: str, qty: str | float) -> dict:
 
 def list_plans(app: App, *, month: str | None = None, customer: str | None = None) -> Iterator[dict]:
     """Plans with the actual volume of their month and the completion rate (two aggregates)."""
-    m = _month(month) if month else None
+    m = parse_month(month).label if month else None
     q = (select(SalesPlan.customer_id, Customer.code, Customer.name, SalesPlan.month, SalesPlan.qty)
          .join(Customer, Customer.id == SalesPlan.customer_id).order_by(SalesPlan.month, Customer.code))
     if m:
