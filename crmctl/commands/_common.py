@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Annotated, Optional, TYPE_CHECKING
 
 import typer
-from typing_extensions import Annotated
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..output import OutputSpec

@@ -2,50 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
-from typing_extensions import Annotated
 
 from ._common import Format, FormatOpt, OutputOpt, info, open_app, spec
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("approve")
-    def approve(
-        ctx: typer.Context,
-        code: Annotated[Optional[str], typer.Argument(help="Customer code awaiting your step.")] = None,
-        reject: Annotated[bool, typer.Option("--reject", help="Reject: the customer goes back to prospect.")] = False,
-        comment: Annotated[Optional[str], typer.Option("--comment", "-m", help="Opinion; required with --reject.")] = None,
-        list_: Annotated[bool, typer.Option("--list", help="List the admissions waiting for you.")] = False,
-        format: FormatOpt = Format.table,
-        output: OutputOpt = None,
-    ) -> None:
-        """Approve (or --reject) your step of a customer's admission; --list shows what waits for you."""
-        from ..errors import InvalidInput
+app = typer.Typer()  # one command; crmctl.cli loads it on first use
 
-        app_ = open_app(ctx)
-        if list_:
-            if code or reject or comment:
-                raise InvalidInput("--list takes no customer code, --reject or --comment")
-            from ..output import Column, emit_rows
-            from ..services.customers import waiting_for
 
-            emit_rows(spec(format, output), waiting_for(app_),
-                      [Column("code", "编号"), Column("name", "名称"), Column("step", "步骤"), Column("role", "角色"),
-                       Column("submitted_at", "提交时间")])
-            return
-        if not code:
-            raise InvalidInput("give a customer code, or --list")
-        from ..services.customers import approve as do_approve
+@app.command("approve")
+def approve(
+    ctx: typer.Context,
+    code: Annotated[Optional[str], typer.Argument(help="Customer code awaiting your step.")] = None,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject: the customer goes back to prospect.")] = False,
+    comment: Annotated[Optional[str], typer.Option("--comment", "-m", help="Opinion; required with --reject.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the admissions waiting for you.")] = False,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """Approve (or --reject) your step of a customer's admission; --list shows what waits for you."""
+    from ..errors import InvalidInput
 
-        r = do_approve(app_, code, reject=reject, comment=comment)
-        out = spec(format)
-        if out.format == "json":
-            from ..output import emit_object
+    app_ = open_app(ctx)
+    if list_:
+        if code or reject or comment:
+            raise InvalidInput("--list takes no customer code, --reject or --comment")
+        from ..output import Column, emit_rows
+        from ..services.customers import waiting_for
 
-            emit_object(out, r)
-            return
-        typer.echo(r["status"])
-        if r["waiting_for"]:
-            info(f"step {r['step']} ({r['role']}) approved; waiting for {r['waiting_for']}")
+        emit_rows(spec(format, output), waiting_for(app_),
+                  [Column("code", "编号"), Column("name", "名称"), Column("step", "步骤"), Column("role", "角色"),
+                   Column("submitted_at", "提交时间")])
+        return
+    if not code:
+        raise InvalidInput("give a customer code, or --list")
+    from ..services.customers import approve as do_approve
+
+    r = do_approve(app_, code, reject=reject, comment=comment)
+    out = spec(format)
+    if out.format == "json":
+        from ..output import emit_object
+
+        emit_object(out, r)
+        return
+    typer.echo(r["status"])
+    if r["waiting_for"]:
+        info(f"step {r['step']} ({r['role']}) approved; waiting for {r['waiting_for']}")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
-from typing_extensions import Annotated
 
 from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, parse_at, spec
 

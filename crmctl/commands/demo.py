@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
-from typing_extensions import Annotated
 
 from ._common import settings
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("demo")
-    def demo(
-        ctx: typer.Context,
-        policy: Annotated[str, typer.Option("--policy", "-p", help="Built-in policy to run the demo on.")] = "petrochem",
-        customers: Annotated[int, typer.Option("--customers", "-n", min=1, max=1_000_000, help="How many customers to generate.")] = 200,
-        seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 7,
-        replace: Annotated[bool, typer.Option("--replace", help="Delete an existing database file at --db first.")] = False,
-    ) -> None:
-        """Build a sample database (Chinese names, 18 months of volumes) and run the pipeline on it."""
-        from ..services.demo import run_demo
+app = typer.Typer()  # one command; crmctl.cli loads it on first use
 
-        for line in run_demo(settings(ctx), policy, customers, seed=seed, replace=replace):
-            typer.echo(line)
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    policy: Annotated[str, typer.Option("--policy", "-p", help="Built-in policy to run the demo on.")] = "petrochem",
+    customers: Annotated[int, typer.Option("--customers", "-n", min=1, max=1_000_000, help="How many customers to generate.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 7,
+    replace: Annotated[bool, typer.Option("--replace", help="Delete an existing database file at --db first.")] = False,
+) -> None:
+    """Build a sample database (Chinese names, 18 months of volumes) and run the pipeline on it."""
+    from ..services.demo import run_demo
+
+    for line in run_demo(settings(ctx), policy, customers, seed=seed, replace=replace):
+        typer.echo(line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from typing_extensions import Annotated
+from typing import Annotated
 
 from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, spec
 

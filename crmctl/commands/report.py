@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from typer.core import TyperGroup
-from typing_extensions import Annotated
 
 from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, info, open_app, parse_pairs, spec
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
-from typing_extensions import Annotated
 
 from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, print_created, spec
 

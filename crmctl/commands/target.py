@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
-from typing_extensions import Annotated
 
 from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, print_created, spec
 

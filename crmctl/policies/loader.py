@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable
 
 try:  # Python >= 3.11
     import tomllib
@@ -171,8 +171,6 @@ _ADAPTERS: dict[str, Any] = {}
 
 def _section_adapter(name: str):
     if name not in _ADAPTERS:
-        from typing import Annotated
-
         from pydantic import TypeAdapter
 
         f = S.Policy.model_fields[name]

@@ -16,12 +16,14 @@ from tests.conftest import Cli, assert_refused, execute_sql, fingerprint
 def test_every_command_has_help_text():
     from typer.main import get_command
 
-    from crmctl.cli import GROUPS, app, load_all
+    from crmctl.cli import COMMANDS, GROUPS, app, load_all, load_group
 
     load_all()
     root = get_command(app)
     names = root.list_commands(None)
-    assert set(GROUPS) <= set(names) and {"init", "demo", "approve"} <= set(names)
+    assert set(GROUPS) <= set(names) and {"init", "demo", "approve"} == set(COMMANDS)
+    for name, (_, line) in COMMANDS.items():  # the --help listing's line is the command's own help
+        assert load_group(name).help.strip() == line, name
 
     def walk(cmd, path):
         assert (cmd.help or "").strip(), f"no help text for {' '.join(path) or 'crmctl'}"
