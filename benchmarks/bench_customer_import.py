@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from datagen import customer_csv, init_db
+from datagen import compile_crmctl, customer_csv, init_db
 
 
 def plain_loader(db: Path, csv_path: Path) -> None:
@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--policy", default="petrochem")
     args = ap.parse_args()
+    compile_crmctl()
     from crmctl.services.app import Settings, open_app
     from crmctl.services.customer_import import import_customers
 

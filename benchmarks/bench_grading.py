@@ -136,6 +136,7 @@ def main() -> None:
     ap.add_argument("--skip-import", action="store_true")
     ap.add_argument("--reps", type=int, default=3, help="repetitions of the grading timings (medians)")
     args = ap.parse_args()
+    datagen.compile_crmctl()
     os.environ["CRMCTL_NOW"] = NOW
     data = datagen.DATA
     data.mkdir(parents=True, exist_ok=True)

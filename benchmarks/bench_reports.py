@@ -161,6 +161,7 @@ def main() -> None:
         build(Path(args.build), args.customers, args.policy)
         return
     n = args.customers
+    datagen.compile_crmctl()
     db = datagen.DATA / f"reports-{args.policy}-{n}.db"
     if not db.exists():  # built by a child: a big parent would lend its peak RSS to every child it forks
         subprocess.run([sys.executable, __file__, "--customers", str(n), "--policy", args.policy, "--build", str(db)],

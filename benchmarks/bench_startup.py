@@ -21,6 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.datagen import compile_crmctl  # noqa: E402
+
 
 BARE_APP = """
 import typer
@@ -59,11 +63,7 @@ def main() -> None:
     args = ap.parse_args()
     py = sys.executable
     crmctl = [py, "-m", "crmctl.cli"] if not shutil.which("crmctl") else [shutil.which("crmctl")]
-    import compileall
-
-    import crmctl as package
-
-    compileall.compile_dir(str(Path(package.__file__).parent), quiet=1)
+    compile_crmctl()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         bare = Path(tmp) / "bare_app.py"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from datagen import add_customers, init_db  # noqa: E402
+from datagen import add_customers, compile_crmctl, init_db  # noqa: E402
 
 
 def add_grades(db: Path, policy: str, seed: int = 3) -> int:
@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--history", type=float, default=0.3, help="share of customers with a done visit last month")
     ap.add_argument("--db", type=Path, default=None, help="keep the database here instead of a temp folder")
     args = ap.parse_args()
+    compile_crmctl()
 
     import os
 

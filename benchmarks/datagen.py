@@ -17,6 +17,16 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data"
 
 
+def compile_crmctl() -> None:
+    """Byte-compile crmctl's modules, as ``pip install`` does for a wheel: a checkout run with
+    PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every changed module on every start."""
+    import compileall
+
+    import crmctl
+
+    compileall.compile_dir(str(Path(crmctl.__file__).parent), quiet=1)
+
+
 def segment_combos(policy_name: str, rng: random.Random, n: int = 64) -> list[dict]:
     """Valid segment combinations for the policy (checked by the policy's own rules)."""
     from crmctl.policies import load_policy

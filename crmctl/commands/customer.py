@@ -18,37 +18,6 @@ FieldOpt = Annotated[Optional[List[str]], typer.Option("--field", help="Custom f
 CodeArg = Annotated[str, typer.Argument(help="Customer code, e.g. C000123.")]
 
 
-def customer_columns(app_, *, full: bool = True):
-    """Columns of the customer list: codes in json/csv, Chinese labels in tables."""
-    from ..output import Column
-
-    pol = app_.policy
-    status_labels = _status_labels(pol)
-    cols = [Column("code", "编号"), Column("name", "名称"),
-            Column("status", "状态", table_format=lambda v: status_labels.get(v, v or ""))]
-    for seg in pol.segments:
-        cols.append(Column(f"segments.{seg.key}", seg.label, table_format=lambda v, s=seg: s.values.get(v, v or "")))
-    for code, scale in (pol.grading.scales.items() if pol.grading else []):
-        labels = {g.code: g.label for g in scale.grades}
-        cols.append(Column(f"grades.{code}", scale.label, table_format=lambda v, lb=labels: lb.get(v, v or "")))
-    cols.append(Column("owner", "负责人"))
-    if pol.stability is not None:
-        st = pol.stability.labels
-        cols.append(Column("stability", "稳定性", table_format=lambda v: getattr(st, v, v or "") if v else ""))
-    if full:
-        for f in pol.fields:
-            cols.append(Column(f"fields.{f.key}", f.label))
-        cols.append(Column("created_at", "建档时间"))
-    return cols
-
-
-def _status_labels(pol) -> dict:
-    labels = getattr(pol, "statuses", None)
-    if labels is None:
-        return {}
-    return dict(labels) if isinstance(labels, dict) else labels.model_dump()
-
-
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -86,14 +55,18 @@ def list_(
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List customers (streamed; CSV columns are the JSON keys, nested ones flattened)."""
-    from ..output import emit_rows
-    from ..services.customers import list_customers
+    from ..output import emit_rows, emit_tuples
+    from ..services.customers import customer_columns, export_customers, list_customers
 
     app_ = open_app(ctx)
-    rows = list_customers(app_, status=status, grade=grade, segment=parse_pairs(segment, "--segment"),
-                          owner=owner, name_like=name, limit=limit, stability=stability)
+    filters = dict(status=status, grade=grade, segment=parse_pairs(segment, "--segment"), owner=owner,
+                   name_like=name, limit=limit, stability=stability)
     out = spec(format, output, bom, encoding)
-    emit_rows(out, rows, customer_columns(app_, full=out.format != "table"))
+    if out.format == "csv":  # the export path: flat rows straight from one query
+        columns, rows = export_customers(app_, **filters)
+        emit_tuples(out, columns, rows)
+    else:
+        emit_rows(out, list_customers(app_, **filters), customer_columns(app_, full=out.format != "table"))
 
 
 @app.command("show")

@@ -290,7 +290,7 @@ def big_customers(
 def _render(out, result, chart_path: Optional[str]) -> None:
     from itertools import groupby
 
-    from ..output import emit_rows, open_output
+    from ..output import emit_rows, emit_tuples, open_output
 
     if not result.applies:
         if out.format == "table":
@@ -303,7 +303,9 @@ def _render(out, result, chart_path: Optional[str]) -> None:
     rows = result.rows
     if result.chart is not None and (chart_path or out.format == "table"):
         rows = _collect(rows, result.chart, points)
-    if out.format != "table":
+    if out.format == "csv" and result.flat_rows is not None and result.chart is None:
+        emit_tuples(out, result.columns, result.flat_rows())
+    elif out.format != "table":
         emit_rows(out, rows, result.columns)
     else:
         by_key = {c.key: c for c in result.columns}

@@ -30,7 +30,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from dateutil.relativedelta import relativedelta
 
@@ -430,11 +430,19 @@ def stability(status: str | None, last_purchase: date | None, today: date, lost_
       last purchase before today − N months);
     * existing: otherwise.
     """
-    if status in ("prospect", "pending") or last_purchase is None:
-        return "potential"
-    if last_purchase < lost_cutoff(today, lost_after_months):
-        return "lost"
-    return "existing"
+    return stability_classifier(today, lost_after_months)(status, last_purchase)
+
+
+def stability_classifier(today: date, lost_after_months: int = 1) -> Callable[[str | None, date | None], str]:
+    """:func:`stability` for many customers on one day: the cut-off is worked out once."""
+    cutoff = lost_cutoff(today, lost_after_months)
+
+    def classify(status: str | None, last_purchase: date | None) -> str:
+        if status in ("prospect", "pending") or last_purchase is None:
+            return "potential"
+        return "lost" if last_purchase < cutoff else "existing"
+
+    return classify
 
 
 def drop_pct(this: float, base: float | None) -> float | None:

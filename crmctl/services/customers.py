@@ -266,63 +266,121 @@ def _admission_summary(session, app: App, c: Customer) -> dict | None:
             "waiting_for": state.next_role if c.status == "pending" else None}
 
 
-def list_customers(app: App, *, status: str | None = None, grade: str | None = None,
-                   segment: Mapping[str, str] | None = None, owner: str | None = None,
-                   name_like: str | None = None, limit: int | None = None,
-                   stability: str | None = None) -> Iterator[dict]:
-    """Customers matching the filters, streamed in code order (one query; grades by a second per batch).
+def customer_columns(app: App, *, full: bool = True) -> list:
+    """The columns of the customer list (json/csv keys; Chinese labels for tables), in the contract's
+    order: code, name, status, segments.*, grades.*, owner[, stability][, fields.*, created_at]."""
+    from ..output import Column
+
+    pol = app.policy
+    statuses = pol.statuses.model_dump() if getattr(pol, "statuses", None) is not None else {}
+
+    def labelled(labels: Mapping) -> Any:
+        return lambda v: labels.get(v, v or "")
+
+    cols = [Column("code", "编号"), Column("name", "名称"), Column("status", "状态", table_format=labelled(statuses))]
+    for seg in pol.segments:
+        cols.append(Column(f"segments.{seg.key}", seg.label, table_format=labelled(seg.values)))
+    for code, scale in (pol.grading.scales.items() if pol.grading else []):
+        cols.append(Column(f"grades.{code}", scale.label,
+                           table_format=labelled({g.code: g.label for g in scale.grades})))
+    cols.append(Column("owner", "负责人"))
+    if pol.stability is not None:
+        cols.append(Column("stability", "稳定性", table_format=labelled(pol.stability.labels.model_dump())))
+    if full:
+        for f in pol.fields:
+            cols.append(Column(f"fields.{f.key}", f.label))
+        cols.append(Column("created_at", "建档时间"))
+    return cols
+
+
+class _CustomerQuery:
+    """The customer list's query, filters checked before anything is read: shared by the nested rows
+    (json, tables, reports) and the flat export (csv)."""
+
+    def __init__(self, app: App, *, status: str | None = None, grade: str | None = None,
+                 segment: Mapping[str, str] | None = None, owner: str | None = None,
+                 name_like: str | None = None, limit: int | None = None, stability: str | None = None):
+        idx = index(app)
+        self.app = app
+        self.scales = list(app.policy.grading.scales) if app.policy.grading else []
+        self.with_stability = app.policy.stability is not None
+        if stability and not self.with_stability:
+            raise InvalidInput("this policy does not define stability ([stability]); --stability cannot be used")
+        self.last = None
+        self.where: list = []
+        if self.with_stability:
+            from .volumes import last_purchase_subquery
+
+            self.last = last_purchase_subquery()
+            if stability:
+                from .grading import stability_clause
+
+                self.where.append(stability_clause(app, stability, self.last.c.last))
+        if status:
+            if status not in rules.STATUSES:
+                raise InvalidInput(f"unknown status '{status}': use {', '.join(rules.STATUSES)}")
+            self.where.append(Customer.status == status)
+        for key, value in (segment or {}).items():
+            k = idx.segment_key(key)
+            if k is None:
+                raise InvalidInput(f"unknown segment '{key}': the policy has {', '.join(idx.segments) or 'none'}")
+            try:
+                v = idx.segment_value(k, value)
+            except ValueError as exc:
+                raise _bad(exc) from None
+            self.where.append(Customer.segments[k].as_string() == v)
+        if grade:
+            scale, g = resolve_grade(app, grade)
+            self.where.append(exists().where(CustomerGrade.customer_id == Customer.id, CustomerGrade.scale == scale,
+                                             CustomerGrade.grade == g))
+        if name_like:
+            self.where.append(Customer.name.contains(name_like))
+        self.owner = owner
+        self.limit = limit
+
+    def select(self, session, *columns):
+        """``columns`` of the matching customers in code order (last purchase joined where needed)."""
+        q = select(*columns).select_from(Customer)
+        if self.last is not None:
+            q = q.outerjoin(self.last, self.last.c.customer_id == Customer.id)
+        if self.owner:
+            q = q.where(Customer.owner_id == find_staff(session, self.owner, active_only=False).id)
+        q = q.where(*self.where).order_by(Customer.code)
+        return q.limit(self.limit) if self.limit else q
+
+    def visibility(self, session) -> tuple[bool, set[int]]:
+        """(restricted, customers the actor keeps contact with): who may read every detail."""
+        if _can_read_all(session, self.app):
+            return False, set()
+        return True, set(session.scalars(select(CustomerContact.customer_id)
+                                         .where(CustomerContact.staff_id == self.app.actor.id)).all())
+
+
+def list_customers(app: App, **filters: Any) -> Iterator[dict]:
+    """Customers matching the filters (see :class:`_CustomerQuery`), streamed in code order as the
+    customer objects of the JSON contract: one query, grades by a second per batch.
 
     Where the policy defines stability, the query joins one aggregate (last purchase per customer)
     and ``stability`` filters on it."""
-    idx = index(app)
-    q = select(Customer.id, Customer.code, Customer.name, Customer.status, Customer.segments, Customer.fields,
-               Customer.created_at, Customer.owner_id).order_by(Customer.code)
-    with_stability = app.policy.stability is not None
-    if stability and not with_stability:
-        raise InvalidInput("this policy does not define stability ([stability]); --stability cannot be used")
-    if with_stability:
-        from ..rules.grading import stability as stability_rule
-        from .grading import stability_clause
-        from .volumes import last_purchase_subquery
+    cq = _CustomerQuery(app, **filters)
+    return _nested_rows(app, cq)
 
-        today = app.now().date()
-        lost_after = app.policy.stability.lost_after_months
-        last_sub = last_purchase_subquery()
-        q = q.add_columns(last_sub.c.last).outerjoin(last_sub, last_sub.c.customer_id == Customer.id)
-        if stability:
-            q = q.where(stability_clause(app, stability, last_sub.c.last))
-    if status:
-        if status not in rules.STATUSES:
-            raise InvalidInput(f"unknown status '{status}': use {', '.join(rules.STATUSES)}")
-        q = q.where(Customer.status == status)
-    for key, value in (segment or {}).items():
-        k = idx.segment_key(key)
-        if k is None:
-            raise InvalidInput(f"unknown segment '{key}': the policy has {', '.join(idx.segments) or 'none'}")
-        try:
-            v = idx.segment_value(k, value)
-        except ValueError as exc:
-            raise _bad(exc) from None
-        q = q.where(Customer.segments[k].as_string() == v)
-    if grade:
-        scale, g = resolve_grade(app, grade)
-        q = q.where(exists().where(CustomerGrade.customer_id == Customer.id, CustomerGrade.scale == scale,
-                                   CustomerGrade.grade == g))
-    if name_like:
-        q = q.where(Customer.name.contains(name_like))
-    scales = list(app.policy.grading.scales) if app.policy.grading else []
+
+def _nested_rows(app: App, cq: _CustomerQuery) -> Iterator[dict]:
+    scales, with_stability = cq.scales, cq.with_stability
+    cols = [Customer.id, Customer.code, Customer.name, Customer.status, Customer.segments, Customer.fields,
+            Customer.created_at, Customer.owner_id]
+    if with_stability:
+        from ..rules.grading import stability_classifier
+
+        classify = stability_classifier(app.now().date(), app.policy.stability.lost_after_months)
+        cols.append(cq.last.c.last)
     with app.db.read() as s:
-        if owner:
-            q = q.where(Customer.owner_id == find_staff(s, owner, active_only=False).id)
+        q = cq.select(s, *cols)
         logins = dict(s.execute(select(Staff.id, Staff.login)).all())
-        restricted = not _can_read_all(s, app)
-        visible: set[int] = set()
-        if restricted:
-            visible = set(s.scalars(select(CustomerContact.customer_id).where(CustomerContact.staff_id == app.actor.id)).all())
-        if limit:
-            q = q.limit(limit)
-        # The export path: driver rows (plain tuples, no ORM wrapping) in chunks; grades by one query
-        # per chunk.  Column order: id, code, name, status, segments, fields, created_at, owner_id[, last].
+        restricted, visible = cq.visibility(s)
+        # Driver rows (plain tuples, no ORM wrapping) in chunks; grades by one query per chunk.
+        # Column order: id, code, name, status, segments, fields, created_at, owner_id[, last].
         decode_json = _json_decoder(s)
         to_time = _utc_decoder(s)
         to_day = _day_decoder(s)
@@ -348,9 +406,104 @@ def list_customers(app: App, *, status: str | None = None, grade: str | None = N
                        "fields": decode_json(flds) or {}, "owner": logins.get(owner_id),
                        "grades": {sc: g.get(sc) for sc in scales}}
                 if with_stability:
-                    row["stability"] = stability_rule(status_, to_day(r[8]), today, lost_after)
+                    row["stability"] = classify(status_, to_day(r[8]))
                 row["created_at"] = to_time(created).astimezone(app.tz)
                 yield row
+
+
+def export_customers(app: App, *, full: bool = True, **filters: Any) -> tuple[list, Iterator[tuple]]:
+    """The customer list flat, for csv: (columns, rows), each row a tuple in the columns' order
+    (``customer_columns``) holding exactly what the nested objects of :func:`list_customers` hold.
+
+    Everything a row needs comes from one query: segments and fields taken out of their JSON by the
+    database (typed by the policy: numbers stay numbers, yes/no fields come back as booleans), one
+    LEFT JOIN per grading scale, the owner's login, the last purchase where stability is defined.
+    The filters are checked here, before anything is read or written."""
+    cq = _CustomerQuery(app, **filters)
+    return customer_columns(app, full=full), _flat_rows(app, cq, full)
+
+
+def _flat_rows(app: App, cq: _CustomerQuery, full: bool) -> Iterator[tuple]:
+    from sqlalchemy import String, type_coerce
+    from sqlalchemy.orm import aliased
+
+    pol = app.policy
+    cols: list = [Customer.code, Customer.name, Customer.status]
+    cols += [Customer.segments[seg.key].as_string() for seg in pol.segments]
+    joins = []
+    for i, sc in enumerate(cq.scales):
+        g = aliased(CustomerGrade, name=f"grade_{i}")
+        joins.append((g, and_(g.customer_id == Customer.id, g.scale == sc)))
+        cols.append(g.grade)
+    cols.append(Staff.login)
+    n_head = len(cols)  # code .. owner: as the database gives them
+    if cq.with_stability:
+        cols.append(type_coerce(cq.last.c.last, String))
+    fixes: list = []  # (position, converter) for the few cells the database cannot type portably
+    if full:
+        for f in pol.fields:
+            item = Customer.fields[f.key]
+            if f.type == "bool":
+                cols.append(item.as_boolean())
+            elif f.type == "int":
+                cols.append(item.as_integer())
+            elif f.type == "decimal":  # stored as an int when whole, else a float (rules.coerce_field)
+                fixes.append((len(cols), _whole_as_int))
+                cols.append(item.as_float())
+            else:
+                cols.append(item.as_string())
+        # ISO text in the company's zone, as the json shows it: converted below from what the driver
+        # gives (no per-row regex parse of SQLAlchemy's date-time type)
+        cols.append(type_coerce(Customer.created_at, String))
+    with app.db.read() as s:
+        restricted, visible = cq.visibility(s)
+        if restricted:
+            cols += [Customer.id, Customer.owner_id]
+        q = cq.select(s, *cols).outerjoin(Staff, Staff.id == Customer.owner_id)
+        for g, on in joins:
+            q = q.outerjoin(g, on)
+        actor_id = app.actor.id
+        classify = None
+        if cq.with_stability:
+            from ..rules.grading import stability_classifier
+
+            classify = stability_classifier(app.now().date(), pol.stability.lost_after_months)
+        to_day = _day_decoder(s)
+        iso_time = _iso_time_decoder(s, app.tz)
+        width = len(cols) - (2 if restricted else 0)  # the row as the database gives it
+        hidden_tail = (None,) * (width - 2)  # a restricted row: code and name only
+        fields_at = n_head + (classify is not None)
+        fixes = [(at - fields_at, fix) for at, fix in fixes]  # positions within the fields part
+        plain = classify is None and not fixes and full  # the common case: only created_at to convert
+        for part in _driver_chunks(s, q, 2000):
+            for r in part:
+                if restricted:
+                    if r[-1] != actor_id and r[-2] not in visible:
+                        yield (r[0], r[1]) + hidden_tail
+                        continue
+                    r = r[:-2]
+                if plain:
+                    created = r[-1]
+                    yield r[:-1] + (iso_time(created) if created is not None else None,)
+                    continue
+                row = r[:n_head]
+                if classify is not None:
+                    last = r[n_head]  # the ISO day from SQLite, a date from PostgreSQL
+                    row += (classify(r[2], to_day(last) if last else None),)
+                if full:
+                    fields = r[fields_at:-1]
+                    if fixes:
+                        fields = list(fields)
+                        for at, fix in fixes:
+                            fields[at] = fix(fields[at])
+                        fields = tuple(fields)
+                    created = r[-1]
+                    row += fields + (iso_time(created) if created is not None else None,)
+                yield row
+
+
+def _whole_as_int(value: Any) -> Any:
+    return int(value) if type(value) is float and value.is_integer() else value
 
 
 def _driver_chunks(session, query, size: int):
@@ -379,6 +532,21 @@ def _utc_decoder(session):
         return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v
 
     return to_time
+
+
+def _iso_time_decoder(session, tz):
+    """A stored UTC date-time (ISO text from SQLite, a naive datetime from PostgreSQL) -> ISO 8601
+    text in ``tz`` with its offset."""
+    from datetime import timezone
+
+    parse = datetime.fromisoformat
+
+    def iso_time(v):
+        if type(v) is str:
+            return parse(v + "+00:00").astimezone(tz).isoformat()
+        return (v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v).astimezone(tz).isoformat()
+
+    return iso_time
 
 
 def _day_decoder(session):

@@ -131,6 +131,8 @@ class ReportResult:
     chart: ChartSpec | None = None
     notes: list[str] = field(default_factory=list)
     applies: bool = True
+    # csv: the same rows as tuples in the order of ``columns``, from an export query (None: use rows)
+    flat_rows: Callable[[], Iterable[tuple]] | None = None
 
 
 @dataclass(frozen=True)
@@ -324,40 +326,23 @@ def _staff_names(s) -> dict[int, tuple[str, str]]:
 
 
 def _customer_columns(app: App, params: Params) -> list[Column]:
-    pol = app.policy
-    st = _status_labels(app)
-    cols = [Column("code", "编号"), Column("name", "名称"), Column("status", "状态", table_format=_labeller(st))]
-    for seg in pol.segments:
-        cols.append(Column(f"segments.{seg.key}", seg.label, table_format=_labeller(seg.values)))
-    for code, scale in _scales(app).items():
-        cols.append(Column(f"grades.{code}", scale.label, table_format=_labeller(_grade_labels(scale))))
-    cols.append(Column("owner", "负责人"))
-    if pol.stability is not None:
-        cols.append(Column("stability", "稳定性", table_format=_labeller(pol.stability.labels.model_dump())))
-    for f in pol.fields:
-        cols.append(Column(f"fields.{f.key}", f.label))
-    cols.append(Column("created_at", "建档时间"))
-    return cols
+    from .customers import customer_columns
+
+    return customer_columns(app)
 
 
 @_register("customers", "The customer master list: status, segments, grades, owner, file fields (sent to finance).",
            (), _customer_columns)
 def _customers(app: App, params: Params) -> ReportResult:
-    from .customers import list_customers
+    from .customers import export_customers, list_customers
 
-    rows = list_customers(app, status=params.status, grade=params.grade, segment=params.segment,
-                          owner=params.owner, stability=params.stability)
-    # list_customers validates its filters when first advanced: do it now, before any output
-    first = next(rows, None)
-    gen = rows if first is None else _chain_first(first, rows)
+    filters = dict(status=params.status, grade=params.grade, segment=params.segment, owner=params.owner,
+                   stability=params.stability)
+    rows = list_customers(app, **filters)  # the filters are checked here; nothing is read yet
     cols = _customer_columns(app, params)
     narrow = [c.key for c in cols if not c.key.startswith("fields.") and c.key != "created_at"]
-    return ReportResult("customers", cols, gen, title="客户名册", table_columns=narrow)
-
-
-def _chain_first(first, rest):
-    yield first
-    yield from rest
+    return ReportResult("customers", cols, rows, title="客户名册", table_columns=narrow,
+                        flat_rows=lambda: export_customers(app, **filters)[1])
 
 
 # ----------------------------------------------------------------------------------------------

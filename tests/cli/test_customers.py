@@ -332,3 +332,45 @@ def test_gas_tiered_flags_force_special_class(make_cli):
                 "--segment", "class=general", "--field", "refuses_inspection=true", match="特殊客户")
     cli.ok("customer", "add", "--name", "居民丙", "--segment", "supply=pipeline", "--segment", "sector=residential",
            "--segment", "class=special", "--field", "refuses_inspection=是")
+
+
+@pytest.mark.parametrize("policy", ["gas-tiered", "fuel-retail"])
+def test_list_csv_is_the_json_flattened(make_cli, policy):
+    """`customer list --format csv` (the flat export query) and `report customers --format csv` hold the
+    json objects' values cell for cell: yes/no fields as true/false, whole decimals without .0, times
+    in the company zone; a refused filter writes nothing, not even a header."""
+    import csv
+    import io
+    import random
+
+    from crmctl.services import demo
+    from crmctl.services.app import Settings, open_app
+
+    cli = make_cli(policy)
+    app = open_app(Settings(db=str(cli.db), actor="admin"))
+    try:
+        for _line in demo._populate(app, random.Random(9), 30):
+            pass
+    finally:
+        app.close()
+    objects = json.loads(cli.ok("customer", "list", "--format", "json"))
+    table = list(csv.reader(io.StringIO(cli.ok("customer", "list", "--format", "csv"))))
+    header, rows = table[0], table[1:]
+    assert len(rows) == len(objects) >= 30
+
+    def cell(obj, key):
+        head, _, tail = key.partition(".")
+        value = obj.get(head) if not tail else (obj.get(head) or {}).get(tail)
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        text = str(value)
+        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not isinstance(value, (int, float)) else text
+
+    assert rows == [[cell(o, k) for k in header] for o in objects]
+    assert any(v in ("true", "false") for r in rows for v in r) or policy == "fuel-retail"
+    report = list(csv.reader(io.StringIO(cli.ok("report", "customers", "--format", "csv"))))
+    assert report == table
+    r = cli("customer", "list", "--format", "csv", "--grade", "nonesuch")
+    assert r.exit_code == 1 and r.stdout == "" and r.stderr.startswith("Error:")

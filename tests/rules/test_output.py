@@ -24,6 +24,7 @@ from crmctl.output import (
     emit_object,
     emit_rows,
     emit_text,
+    emit_tuples,
     escape_csv_cell,
     flatten,
     open_output,
@@ -209,6 +210,58 @@ def test_csv_columns_pick_nested_values_and_missing_ones():
         ["C2", "", "", ""],
         ["C3", "flat", "", ""],
     ]
+
+
+def test_tuples_csv_same_escaping_as_rows():
+    """The flat export path writes what the dict path writes: formula-like text escaped, numbers,
+    booleans, empty cells and dates as everywhere else; a header even without rows."""
+    cols = [Column("code"), Column("name"), Column("n"), Column("ok"), Column("none"), Column("when"), Column("x.y")]
+    values = [("C1", "=HYPERLINK(1)", -5, True, None, date(2026, 1, 2), "@x"), ("C2", "", 3.5, False, None, None, "中文")]
+    buf = io.StringIO()
+    n = emit_tuples(OutputSpec(format="csv"), cols, iter(values), stream=buf)
+    assert n == 2
+    as_dicts = [dict(zip([c.key for c in cols], v)) for v in values]
+    assert buf.getvalue() == run("csv", as_dicts, cols)[1]
+    assert csv_rows(buf.getvalue()) == [
+        ["code", "name", "n", "ok", "none", "when", "x.y"],
+        ["C1", "'=HYPERLINK(1)", "-5", "true", "", "2026-01-02", "'@x"],
+        ["C2", "", "3.5", "false", "", "", "中文"],
+    ]
+    empty = io.StringIO()
+    assert emit_tuples(OutputSpec(format="csv", bom=True), cols, [], stream=empty) == 0
+    assert csv_rows(empty.getvalue()) == [[c.key for c in cols]]
+
+
+def test_tuples_json_and_table_are_keyed_by_column():
+    cols = [Column("code", "编号"), Column("segments.nature", "性质", table_format=lambda v: {"big": "大客户"}[v])]
+    buf = io.StringIO()
+    emit_tuples(OutputSpec(format="json"), cols, [("C1", "big")], stream=buf)
+    assert json.loads(buf.getvalue()) == [{"code": "C1", "segments.nature": "big"}]
+    buf = io.StringIO()
+    emit_tuples(OutputSpec(format="table"), cols, [("C1", "big")], stream=buf)
+    assert "大客户" in buf.getvalue() and "编号" in buf.getvalue()
+
+
+def test_csv_writing_leaves_the_garbage_collector_as_it_was():
+    import gc
+
+    was = gc.isenabled()
+    try:
+        for state in (True, False):
+            (gc.enable if state else gc.disable)()
+            run("csv", [{"a": 1}], [Column("a")])
+            assert gc.isenabled() is state
+
+        def broken():
+            yield {"a": 1}
+            raise RuntimeError("source failed")
+
+        gc.enable()
+        with pytest.raises(RuntimeError):
+            run("csv", broken(), [Column("a")])
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 def test_flatten():
