@@ -49,8 +49,9 @@ def build(path: Path, n: int, policy: str) -> Path:
     rng = random.Random(5)
     conn = sqlite3.connect(path)
     ids = [r[0] for r in conn.execute("select id from customer order by id")]
+    # values as crmctl stores them (rules.customers.coerce_field): a whole decimal is an int
     samples = {"text": ["一号库", "工商银行石家庄分行", "河北省石家庄市长安区中山东路 1 号", "=SUM(A1)"],
-               "phone": ["13800138000", "0311-86012345"], "int": [3, 12], "decimal": [1200.5, 99.0],
+               "phone": ["13800138000", "0311-86012345"], "int": [3, 12], "decimal": [1200.5, 99],
                "bool": [True, False], "date": ["2026-01-01"], "email": ["a@example.com"]}
     fields = []
     for cid in ids:
@@ -86,7 +87,7 @@ def plain_export(db: str, out: str, policy: str) -> None:
     root = Path(__file__).resolve().parents[1]
     pol = tomllib.loads((root / "policies" / f"{policy}.toml").read_text(encoding="utf-8"))
     segments = [s["key"] for s in pol.get("segments", [])]
-    fields = [f["key"] for f in pol.get("fields", [])]
+    fields = [(f["key"], f.get("type", "text")) for f in pol.get("fields", [])]
     scales = list(pol.get("grading", {}).get("scales", {}))
     stability = "stability" in pol
     cols = ["c.code", "c.name", "c.status"]
@@ -96,7 +97,9 @@ def plain_export(db: str, out: str, policy: str) -> None:
     if stability:  # existing/lost/potential from the last purchase, as crmctl derives it
         cols += ["case when c.status in ('prospect','pending') or lp.last is null then 'potential' "
                  f"when lp.last < date('{NOW[:10]}', '-1 month') then 'lost' else 'existing' end"]
-    cols += [f"json_extract(c.fields, '$.{k}')" for k in fields]
+    for k, t in fields:  # yes/no fields written as crmctl writes them
+        x = f"json_extract(c.fields, '$.{k}')"
+        cols.append(f"case {x} when 1 then 'true' when 0 then 'false' end" if t == "bool" else x)
     cols += ["strftime('%Y-%m-%dT%H:%M:%S+08:00', c.created_at, '+8 hours')"]
     joins = " ".join(f"left join customer_grade g{i} on g{i}.customer_id = c.id and g{i}.scale = '{sc}'"
                      for i, sc in enumerate(scales))
@@ -105,7 +108,7 @@ def plain_export(db: str, out: str, policy: str) -> None:
                   " on lp.customer_id = c.id")
     sql = f"select {', '.join(cols)} from customer c left join staff s on s.id = c.owner_id {joins} order by c.code"
     header = (["code", "name", "status"] + [f"segments.{k}" for k in segments] + [f"grades.{sc}" for sc in scales]
-              + ["owner"] + (["stability"] if stability else []) + [f"fields.{k}" for k in fields] + ["created_at"])
+              + ["owner"] + (["stability"] if stability else []) + [f"fields.{k}" for k, _ in fields] + ["created_at"])
     conn = sqlite3.connect(db)
     with open(out, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

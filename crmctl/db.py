@@ -242,3 +242,43 @@ def integrity_problems(db: Database) -> list[str]:
             for row in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall():
                 problems.append(f"foreign key: table {row[0]} row {row[1]} points to a missing {row[2]}")
     return problems
+
+
+# --------------------------------------------------------------------------------------------------
+# SQL the two back ends spell differently
+
+
+def json_value(column, key: str):
+    """The value at ``key`` of a JSON object column, as the JSON holds it: text, whole or decimal
+    number exactly as stored (no cast: 99 stays 99, 99.0 stays 99.0), None when absent.  Booleans
+    come back as 1/0 from SQLite and as True/False from PostgreSQL (the caller knows which keys are
+    yes/no fields).  For exports that read many keys of many rows."""
+    from sqlalchemy import literal
+
+    return _JsonValue(column, literal(f'$."{key}"'), literal(key))  # SQLite's path, PostgreSQL's key
+
+
+def _json_value_construct():
+    from sqlalchemy.ext.compiler import compiles
+    from sqlalchemy.sql.functions import FunctionElement
+    from sqlalchemy.types import NullType
+
+    class JsonValue(FunctionElement):
+        type = NullType()  # no result processing: the driver's value as it comes
+        inherit_cache = True
+        name = "json_value"
+
+    @compiles(JsonValue)
+    def _sqlite(element, compiler, **kw):  # SQLite (and the default)
+        column, path, _key = list(element.clauses)
+        return f"JSON_EXTRACT({compiler.process(column, **kw)}, {compiler.process(path, **kw)})"
+
+    @compiles(JsonValue, "postgresql")
+    def _postgresql(element, compiler, **kw):  # json -> text: psycopg decodes the JSON scalar
+        column, _path, key = list(element.clauses)
+        return f"({compiler.process(column, **kw)} -> CAST({compiler.process(key, **kw)} AS TEXT))"
+
+    return JsonValue
+
+
+_JsonValue = _json_value_construct()

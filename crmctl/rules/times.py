@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -50,3 +50,46 @@ def now(tz: ZoneInfo | str = "UTC") -> datetime:
         except ValueError as exc:
             raise ValueError(f"environment variable {exc}") from None
     return datetime.now(timezone.utc).astimezone(zone)
+
+
+def utc_to_local_iso(tz: tzinfo):
+    """A function: stored UTC time -> ISO 8601 text in ``tz`` with its offset, exactly as
+    ``aware.astimezone(tz).isoformat()``.  It takes a naive UTC ``datetime`` or the database's ISO
+    text of one (``"2026-11-01 02:00:00.000000"``).
+
+    For exports of many rows: the zone's offset is worked out once per UTC hour, when the offsets at
+    the start and the end of that hour agree (an hour holding a change of offset is converted
+    instant by instant), so most rows cost a parse, an addition and a format."""
+    utc = timezone.utc
+    parse = datetime.fromisoformat
+    hour = timedelta(hours=1)
+    offsets: dict[str, tuple[timedelta, str] | None] = {}
+
+    def exact(d: datetime) -> str:
+        return d.replace(tzinfo=utc).astimezone(tz).isoformat()
+
+    def convert(value) -> str:
+        text = value if type(value) is str else None
+        d = parse(value) if text is not None else value
+        if d.tzinfo is not None:  # already carries its offset
+            return d.astimezone(tz).isoformat()
+        key = text[:13] if text is not None and len(text) >= 13 else d.strftime("%Y-%m-%d %H")
+        known = offsets.get(key, _UNKNOWN)
+        if known is _UNKNOWN:
+            start = d.replace(minute=0, second=0, microsecond=0, tzinfo=utc)
+            first, last = start.astimezone(tz).utcoffset(), (start + hour).astimezone(tz).utcoffset()
+            known = None
+            if first == last and first is not None:
+                suffix = datetime(2000, 1, 1, tzinfo=timezone(first)).isoformat()[19:]
+                known = (first, suffix)
+            if len(offsets) > 100_000:  # bounded: a long export over many years
+                offsets.clear()
+            offsets[key] = known
+        if known is None:
+            return exact(d)
+        return (d + known[0]).isoformat() + known[1]
+
+    return convert
+
+
+_UNKNOWN = object()

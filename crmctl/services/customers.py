@@ -416,20 +416,23 @@ def export_customers(app: App, *, full: bool = True, **filters: Any) -> tuple[li
     (``customer_columns``) holding exactly what the nested objects of :func:`list_customers` hold.
 
     Everything a row needs comes from one query: segments and fields taken out of their JSON by the
-    database (typed by the policy: numbers stay numbers, yes/no fields come back as booleans), one
-    LEFT JOIN per grading scale, the owner's login, the last purchase where stability is defined.
+    database (``crmctl.db.json_value``: text, and numbers exactly as stored; yes/no fields made
+    booleans), one LEFT JOIN per grading scale, the owner's login, the last purchase where stability
+    is defined.
     The filters are checked here, before anything is read or written."""
     cq = _CustomerQuery(app, **filters)
     return customer_columns(app, full=full), _flat_rows(app, cq, full)
 
 
 def _flat_rows(app: App, cq: _CustomerQuery, full: bool) -> Iterator[tuple]:
-    from sqlalchemy import String, type_coerce
+    from sqlalchemy import Boolean, String, type_coerce
     from sqlalchemy.orm import aliased
+
+    from ..db import json_value
 
     pol = app.policy
     cols: list = [Customer.code, Customer.name, Customer.status]
-    cols += [Customer.segments[seg.key].as_string() for seg in pol.segments]
+    cols += [json_value(Customer.segments, seg.key) for seg in pol.segments]
     joins = []
     for i, sc in enumerate(cq.scales):
         g = aliased(CustomerGrade, name=f"grade_{i}")
@@ -439,19 +442,11 @@ def _flat_rows(app: App, cq: _CustomerQuery, full: bool) -> Iterator[tuple]:
     n_head = len(cols)  # code .. owner: as the database gives them
     if cq.with_stability:
         cols.append(type_coerce(cq.last.c.last, String))
-    fixes: list = []  # (position, converter) for the few cells the database cannot type portably
     if full:
         for f in pol.fields:
-            item = Customer.fields[f.key]
-            if f.type == "bool":
-                cols.append(item.as_boolean())
-            elif f.type == "int":
-                cols.append(item.as_integer())
-            elif f.type == "decimal":  # stored as an int when whole, else a float (rules.coerce_field)
-                fixes.append((len(cols), _whole_as_int))
-                cols.append(item.as_float())
-            else:
-                cols.append(item.as_string())
+            value = json_value(Customer.fields, f.key)
+            # yes/no fields: SQLite's JSON gives 1/0, made booleans by SQLAlchemy's Boolean type
+            cols.append(type_coerce(value, Boolean) if f.type == "bool" else value)
         # ISO text in the company's zone, as the json shows it: converted below from what the driver
         # gives (no per-row regex parse of SQLAlchemy's date-time type)
         cols.append(type_coerce(Customer.created_at, String))
@@ -472,9 +467,7 @@ def _flat_rows(app: App, cq: _CustomerQuery, full: bool) -> Iterator[tuple]:
         iso_time = _iso_time_decoder(s, app.tz)
         width = len(cols) - (2 if restricted else 0)  # the row as the database gives it
         hidden_tail = (None,) * (width - 2)  # a restricted row: code and name only
-        fields_at = n_head + (classify is not None)
-        fixes = [(at - fields_at, fix) for at, fix in fixes]  # positions within the fields part
-        plain = classify is None and not fixes and full  # the common case: only created_at to convert
+        plain = classify is None and full  # the common case: only created_at to convert
         for part in _driver_chunks(s, q, 2000):
             for r in part:
                 if restricted:
@@ -486,24 +479,13 @@ def _flat_rows(app: App, cq: _CustomerQuery, full: bool) -> Iterator[tuple]:
                     created = r[-1]
                     yield r[:-1] + (iso_time(created) if created is not None else None,)
                     continue
-                row = r[:n_head]
+                row = list(r)
                 if classify is not None:
-                    last = r[n_head]  # the ISO day from SQLite, a date from PostgreSQL
-                    row += (classify(r[2], to_day(last) if last else None),)
-                if full:
-                    fields = r[fields_at:-1]
-                    if fixes:
-                        fields = list(fields)
-                        for at, fix in fixes:
-                            fields[at] = fix(fields[at])
-                        fields = tuple(fields)
-                    created = r[-1]
-                    row += fields + (iso_time(created) if created is not None else None,)
-                yield row
-
-
-def _whole_as_int(value: Any) -> Any:
-    return int(value) if type(value) is float and value.is_integer() else value
+                    last = row[n_head]  # the ISO day from SQLite, a date from PostgreSQL
+                    row[n_head] = classify(row[2], to_day(last) if last else None)
+                if full and row[-1] is not None:
+                    row[-1] = iso_time(row[-1])
+                yield tuple(row)
 
 
 def _driver_chunks(session, query, size: int):
@@ -537,16 +519,9 @@ def _utc_decoder(session):
 def _iso_time_decoder(session, tz):
     """A stored UTC date-time (ISO text from SQLite, a naive datetime from PostgreSQL) -> ISO 8601
     text in ``tz`` with its offset."""
-    from datetime import timezone
+    from ..rules.times import utc_to_local_iso
 
-    parse = datetime.fromisoformat
-
-    def iso_time(v):
-        if type(v) is str:
-            return parse(v + "+00:00").astimezone(tz).isoformat()
-        return (v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v).astimezone(tz).isoformat()
-
-    return iso_time
+    return utc_to_local_iso(tz)
 
 
 def _day_decoder(session):

@@ -156,3 +156,35 @@ def test_not_full_leaves_out_fields_and_creation_time(app_for):
     keys = [c.key for c in columns]
     assert not any(k.startswith("fields.") for k in keys) and "created_at" not in keys
     assert all(len(r) == len(keys) for r in flat)
+
+
+def test_numbers_come_out_exactly_as_stored(make_cli):
+    """Values the export reads out of the JSON are the stored ones, whoever wrote them: 99 and 99.0
+    stay apart, 17 significant digits survive, true/false are booleans, text starting with = is text."""
+    from crmctl.services.customers import add_customer
+    from tests.conftest import execute_sql
+
+    cli = make_cli("gas-tiered")
+    app = open_app(Settings(db=str(cli.db), actor="admin"))
+    try:
+        segs = {"supply": "pipeline", "sector": "residential", "class": "general"}
+        codes = [add_customer(app, f"客户{i}", segs, {})["code"] for i in range(4)]
+        stored = ['{"contract_price": 99, "rural": true}', '{"contract_price": 99.0, "rural": false}',
+                  '{"contract_price": 1234567890.1234567, "main_products": "=1+1"}', '{}']
+        for code, text in zip(codes, stored):
+            execute_sql(cli.db, f"update customer set fields = '{text}' where code = '{code}'")
+        columns, flat = export_customers(app)
+        keys = [c.key for c in columns]
+        got = {r[0]: dict(zip(keys, r)) for r in flat}
+        assert [got[c]["fields.contract_price"] for c in codes] == [99, 99.0, 1234567890.1234567, None]
+        assert [type(got[c]["fields.contract_price"]) for c in codes[:2]] == [int, float]
+        assert [got[c]["fields.rural"] for c in codes] == [True, False, None, None]
+        assert got[codes[2]]["fields.main_products"] == "=1+1"
+        nested = list(list_customers(app))
+        assert list(export_customers(app)[1]) == nested_as_flat(app, nested)
+        cells = csv_of(emit_tuples, columns, export_customers(app)[1])
+        by_code = {row[0]: dict(zip(cells[0], row)) for row in cells[1:]}
+        assert [by_code[c]["fields.contract_price"] for c in codes] == ["99", "99.0", "1234567890.1234567", ""]
+        assert by_code[codes[0]]["fields.rural"] == "true" and by_code[codes[2]]["fields.main_products"] == "'=1+1"
+    finally:
+        app.close()
