@@ -11,7 +11,7 @@ import json
 import math
 import random
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..output import Column, emit_rows, open_output
+from ..output import open_output
 
 
 def render_customer(app, data: dict, out) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated
 
 import typer
-from typing import Annotated
 
 from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, spec
 

@@ -340,7 +340,7 @@ class _Checker:
                 self.add(kp, f"unknown grading scale '{scale_code}'")
                 continue
             if scale_code == own_scale:
-                self.add(kp, f"a scale cannot select or fix its customers by its own grades")
+                self.add(kp, "a scale cannot select or fix its customers by its own grades")
                 continue
             if not grades:
                 self.add(kp, "must list at least one grade")
@@ -378,7 +378,7 @@ class _Checker:
                 self.add(f"{sp}.values", "define at least one value")
             if seg.when is not None:
                 if seg.key in seg.when.segments or seg.key in seg.when.not_segments:
-                    self.add(f"{sp}.when", f"a segment cannot depend on itself")
+                    self.add(f"{sp}.when", "a segment cannot depend on itself")
                 else:
                     self.condition(seg.when, f"{sp}.when")
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ..db import Database, open_database, resolve_db_url
+from ..db import Database, open_database
 from ..errors import CrmError, InvalidInput, NotFound, NotPermitted
 from ..models import PolicyVersion, Staff, StaffRole
 from ..rules import times

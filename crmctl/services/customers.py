@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Iterator, Mapping
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, select
 
 from ..errors import InvalidInput, NotFound, NotPermitted, RuleViolation
 from ..models import (Approval, Customer, CustomerContact, CustomerGrade, CustomerNote, Document,
-                      Staff, StaffRole)
+                      Staff)
 from ..rules import customers as rules
 from ..rules.codes import pick_code
 from ..rules.taxid import normalise_tax_id

@@ -10,7 +10,7 @@ import csv
 import os
 import random
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Iterator
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Iterator
 
 from sqlalchemy import and_, exists, not_, or_, select, update
