@@ -53,25 +53,20 @@ def open_app(ctx: typer.Context, *, need_actor: bool = True) -> "App":
 
 
 def warn_calendar_fallback(ctx: typer.Context) -> None:
-    """While this command runs, a year without official holiday data is one ``Warning:`` line on stderr
-    (once per year per command; the deadline is still computed from weekends + the policy's holidays)."""
-    from ..rules import calendar as cal
+    """A year this command computed with but the holiday data does not cover is one ``Warning:`` line
+    on stderr when the command ends (the deadline is still computed from weekends + the policy's
+    holidays).  The calendar module is not imported here: only commands that count working days
+    load it."""
+    calendar = sys.modules.get("crmctl.rules.calendar")
+    if calendar is not None:  # an earlier command in this process (tests) may have used it
+        calendar.reset_fallback_warnings()
 
-    previous = cal.on_fallback
-    cal.reset_fallback_warnings()
+    def report() -> None:
+        loaded = sys.modules.get("crmctl.rules.calendar")
+        for message in loaded.fallback_warnings() if loaded is not None else ():
+            typer.echo(f"Warning: {message}", err=True)
 
-    def warn(year: int) -> None:
-        prefix = f"no official holiday data for {year} "
-        message = next((m for m in cal.fallback_warnings() if m.startswith(prefix)),
-                       f"no official holiday data for {year}: weekends and the policy's holidays only")
-        typer.echo(f"Warning: {message}", err=True)
-
-    cal.on_fallback = warn
-
-    def restore() -> None:
-        cal.on_fallback = previous
-
-    ctx.call_on_close(restore)
+    ctx.call_on_close(report)
 
 
 def spec(format: Format = Format.table, output: Optional[Path] = None, bom: bool = False,
