@@ -99,12 +99,27 @@ ROWS = 20_000
 
 
 def _wait_for_writes(db, proc, limit: float = 30.0) -> None:
-    """Until the import is writing (SQLite: its WAL file grows past 1 MB; elsewhere: 3 s)."""
-    wal = Path(f"{db}-wal")
+    """Until the import is writing: SQLite, its WAL file grows past 1 MB; PostgreSQL, another session
+    is running or holding open an INSERT (pg_stat_activity)."""
     deadline = time.monotonic() + limit
     if "://" in str(db):
-        time.sleep(3.0)
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(str(db))
+        try:
+            with engine.connect() as c:
+                while time.monotonic() < deadline and proc.poll() is None:
+                    busy = c.execute(text(
+                        "select count(*) from pg_stat_activity where pid <> pg_backend_pid() "
+                        "and state in ('active', 'idle in transaction') and query ilike 'insert%'")).scalar()
+                    c.rollback()  # a fresh snapshot of the statistics on every poll
+                    if busy:
+                        return
+                    time.sleep(0.02)
+        finally:
+            engine.dispose()
         return
+    wal = Path(f"{db}-wal")
     while time.monotonic() < deadline and proc.poll() is None:
         if wal.exists() and wal.stat().st_size > 1_000_000:
             return
