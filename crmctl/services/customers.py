@@ -425,7 +425,7 @@ def export_customers(app: App, *, full: bool = True, **filters: Any) -> tuple[li
 
 
 def _flat_rows(app: App, cq: _CustomerQuery, full: bool) -> Iterator[tuple]:
-    from sqlalchemy import Boolean, String, type_coerce
+    from sqlalchemy import String, type_coerce
     from sqlalchemy.orm import aliased
 
     from ..db import json_value
@@ -442,11 +442,12 @@ def _flat_rows(app: App, cq: _CustomerQuery, full: bool) -> Iterator[tuple]:
     n_head = len(cols)  # code .. owner: as the database gives them
     if cq.with_stability:
         cols.append(type_coerce(cq.last.c.last, String))
+    yes_no: list[int] = []  # positions of yes/no fields: SQLite's JSON gives 1/0 for true/false
     if full:
         for f in pol.fields:
-            value = json_value(Customer.fields, f.key)
-            # yes/no fields: SQLite's JSON gives 1/0, made booleans by SQLAlchemy's Boolean type
-            cols.append(type_coerce(value, Boolean) if f.type == "bool" else value)
+            if f.type == "bool":
+                yes_no.append(len(cols))
+            cols.append(json_value(Customer.fields, f.key))
         # ISO text in the company's zone, as the json shows it: converted below from what the driver
         # gives (no per-row regex parse of SQLAlchemy's date-time type)
         cols.append(type_coerce(Customer.created_at, String))
@@ -467,8 +468,8 @@ def _flat_rows(app: App, cq: _CustomerQuery, full: bool) -> Iterator[tuple]:
         iso_time = _iso_time_decoder(s, app.tz)
         width = len(cols) - (2 if restricted else 0)  # the row as the database gives it
         hidden_tail = (None,) * (width - 2)  # a restricted row: code and name only
-        plain = classify is None and full  # the common case: only created_at to convert
-        for part in _driver_chunks(s, q, 2000):
+        plain = classify is None and not yes_no and full  # the common case: only created_at to convert
+        for part in _raw_chunks(s, q, 2000):
             for r in part:
                 if restricted:
                     if r[-1] != actor_id and r[-2] not in visible:
@@ -483,6 +484,9 @@ def _flat_rows(app: App, cq: _CustomerQuery, full: bool) -> Iterator[tuple]:
                 if classify is not None:
                     last = row[n_head]  # the ISO day from SQLite, a date from PostgreSQL
                     row[n_head] = classify(row[2], to_day(last) if last else None)
+                for at in yes_no:
+                    if row[at] is not None:
+                        row[at] = bool(row[at])
                 if full and row[-1] is not None:
                     row[-1] = iso_time(row[-1])
                 yield tuple(row)
@@ -494,6 +498,28 @@ def _driver_chunks(session, query, size: int):
     result = session.connection().execute(query.execution_options(stream_results=True, yield_per=size))
     try:
         yield from result.partitions(size)
+    finally:
+        result.close()
+
+
+def _raw_chunks(session, query, size: int):
+    """Like :func:`_driver_chunks`, but where the driver's own cursor streams (SQLite steps rows as
+    they are fetched) the chunks are its plain tuples, without SQLAlchemy's row objects and result
+    types; the caller takes values as the driver gives them (SQLite: 1/0 for booleans, ISO text for
+    date-times).  Elsewhere (PostgreSQL's client-side cursor would hold the whole result) it is
+    :func:`_driver_chunks`."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield from _driver_chunks(session, query, size)
+        return
+    result = connection.execute(query)  # no yield_per: SQLAlchemy fetches nothing ahead of us
+    try:
+        fetch = result.cursor.fetchmany
+        while True:
+            rows = fetch(size)
+            if not rows:
+                break
+            yield rows
     finally:
         result.close()
 
