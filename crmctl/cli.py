@@ -179,6 +179,13 @@ def load_all() -> None:
 
 
 def main() -> None:
+    import gc
+
+    # A command is short and builds few reference cycles, but importing SQLAlchemy, pydantic and
+    # Typer allocates hundreds of thousands of objects: with the default threshold (700) the cyclic
+    # collector runs ~160 times during start-up (~65 ms).  A young generation of 50 000 objects
+    # keeps cyclic garbage bounded and start-up collections to two or three.
+    gc.set_threshold(50_000, 10, 10)
     try:
         app()
     finally:
@@ -186,8 +193,6 @@ def main() -> None:
         # policy) would only be walked by the interpreter's final garbage collections, which cost
         # ~100 ms per command; every file and connection is already closed, and stdout/stderr are
         # still flushed by the interpreter.  Frozen objects are simply left to the OS.
-        import gc
-
         gc.freeze()
 
 

@@ -59,31 +59,46 @@ def utc_to_local_iso(tz: tzinfo):
 
     For exports of many rows: the zone's offset is worked out once per UTC hour, when the offsets at
     the start and the end of that hour agree (an hour holding a change of offset is converted
-    instant by instant), so most rows cost a parse, an addition and a format."""
+    instant by instant).  Where that offset is whole hours (Asia/Shanghai: +08:00), the local
+    ``YYYY-MM-DDTHH`` of the hour is kept too, and the database's text is converted by joining
+    strings: minutes, seconds and fraction do not change."""
     utc = timezone.utc
     parse = datetime.fromisoformat
     hour = timedelta(hours=1)
     offsets: dict[str, tuple[timedelta, str] | None] = {}
+    local_hours: dict[str, tuple[str, str]] = {}  # UTC "YYYY-MM-DD HH" -> (local "YYYY-MM-DDTHH", offset)
 
     def exact(d: datetime) -> str:
         return d.replace(tzinfo=utc).astimezone(tz).isoformat()
 
     def convert(value) -> str:
-        text = value if type(value) is str else None
-        d = parse(value) if text is not None else value
+        if type(value) is str:
+            n = len(value)
+            if n == 26 and value[19] == "." or n == 19:  # "YYYY-MM-DD HH:MM:SS[.ffffff]"
+                known_hour = local_hours.get(value[:13])
+                if known_hour is not None:
+                    fraction = value[19:] if n == 26 and value[20:] != "000000" else ""
+                    return known_hour[0] + value[13:19] + fraction + known_hour[1]
+            text, d = value, parse(value)
+        else:
+            text, d = None, value
         if d.tzinfo is not None:  # already carries its offset
             return d.astimezone(tz).isoformat()
         key = text[:13] if text is not None and len(text) >= 13 else d.strftime("%Y-%m-%d %H")
         known = offsets.get(key, _UNKNOWN)
         if known is _UNKNOWN:
-            start = d.replace(minute=0, second=0, microsecond=0, tzinfo=utc)
-            first, last = start.astimezone(tz).utcoffset(), (start + hour).astimezone(tz).utcoffset()
+            start = d.replace(minute=0, second=0, microsecond=0)
+            aware = start.replace(tzinfo=utc)
+            first, last = aware.astimezone(tz).utcoffset(), (aware + hour).astimezone(tz).utcoffset()
             known = None
             if first == last and first is not None:
                 suffix = datetime(2000, 1, 1, tzinfo=timezone(first)).isoformat()[19:]
                 known = (first, suffix)
+                if first % hour == timedelta(0) and text is not None:
+                    local_hours[key] = ((start + first).isoformat()[:13], suffix)
             if len(offsets) > 100_000:  # bounded: a long export over many years
                 offsets.clear()
+                local_hours.clear()
             offsets[key] = known
         if known is None:
             return exact(d)

@@ -19,15 +19,20 @@ def exact(d: datetime, zone: str) -> str:
     return d.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone)).isoformat()
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(st.sampled_from(ZONES), st.datetimes(min_value=datetime(1890, 1, 1), max_value=datetime(2100, 12, 31)),
-       st.booleans())
-def test_same_text_as_astimezone(zone, d, as_text):
-    """Whatever the zone (half-hour and 45-minute offsets, DST, history), whole seconds or not."""
+       st.sampled_from(["datetime", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"]),
+       st.integers(min_value=0, max_value=59))
+def test_same_text_as_astimezone(zone, d, form, later):
+    """Whatever the zone (half-hour and 45-minute offsets, DST, history), whole seconds or not, a
+    datetime or the database's text with either separator; twice, and another instant of the same
+    hour (from the per-hour memo)."""
+    if form.endswith("%S"):
+        d = d.replace(microsecond=0)
     convert = utc_to_local_iso(ZoneInfo(zone))
-    value = d.strftime("%Y-%m-%d %H:%M:%S.%f") if as_text else d
-    assert convert(value) == exact(d, zone)
-    assert convert(value) == exact(d, zone)  # and again, from the per-hour memo
+    for instant in (d, d, d.replace(minute=later)):
+        value = instant if form == "datetime" else instant.strftime(form)
+        assert convert(value) == exact(instant, zone)
 
 
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe"])
