@@ -429,6 +429,7 @@ def _flat_rows(app: App, cq: _CustomerQuery, full: bool) -> Iterator[tuple]:
     from sqlalchemy.orm import aliased
 
     from ..db import json_value
+    from ..rules.times import utc_to_local_iso
 
     pol = app.policy
     cols: list = [Customer.code, Customer.name, Customer.status]
@@ -465,7 +466,7 @@ def _flat_rows(app: App, cq: _CustomerQuery, full: bool) -> Iterator[tuple]:
 
             classify = stability_classifier(app.now().date(), pol.stability.lost_after_months)
         to_day = _day_decoder(s)
-        iso_time = _iso_time_decoder(s, app.tz)
+        iso_time = utc_to_local_iso(app.tz)  # stored UTC (ISO text or datetime) -> ISO text in the zone
         width = len(cols) - (2 if restricted else 0)  # the row as the database gives it
         hidden_tail = (None,) * (width - 2)  # a restricted row: code and name only
         plain = classify is None and not yes_no and full  # the common case: only created_at to convert
@@ -540,14 +541,6 @@ def _utc_decoder(session):
         return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v
 
     return to_time
-
-
-def _iso_time_decoder(session, tz):
-    """A stored UTC date-time (ISO text from SQLite, a naive datetime from PostgreSQL) -> ISO 8601
-    text in ``tz`` with its offset."""
-    from ..rules.times import utc_to_local_iso
-
-    return utc_to_local_iso(tz)
 
 
 def _day_decoder(session):
