@@ -517,19 +517,19 @@ def _write_csv_values(spec: OutputSpec, stream: IO, keys: list[str], values: Ite
     writerow = writer.writerow
     dangerous, as_is, slow = _DANGEROUS, _CSV_AS_IS, _csv_slow
     n = 0
-    with _gc_paused():
-        for cells in values:
-            # escape_csv_cell inlined: this line runs once per cell of an export
-            writerow([v if v is None else (("'" + v) if v and v[0] in dangerous else v) if type(v) is str
-                      else (v if type(v) in as_is else slow(v)) for v in cells])
-            n += 1
+    for cells in values:
+        # escape_csv_cell inlined: this line runs once per cell of an export
+        writerow([v if v is None else (("'" + v) if v and v[0] in dangerous else v) if type(v) is str
+                  else (v if type(v) in as_is else slow(v)) for v in cells])
+        n += 1
     return n
 
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while rows stream out: the rows make no reference cycles, and
-    the collector would otherwise walk every live object again and again (~5 % of an export)."""
+    """No cyclic garbage collection while an export query's plain tuples stream out: they make no
+    reference cycles, and the collector would otherwise walk every live object again and again
+    (~5 % of an export).  Not for rows built from ORM objects or other cyclic structures."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -668,11 +668,12 @@ def emit_tuples(
     title: str | None = None,
     stream: IO | None = None,
 ) -> int:
-    """Like :func:`emit_rows` for rows given as sequences in the order of ``columns`` (an export
-    query's flat rows): csv writes them as they come; json objects and tables get one dict per row,
-    keyed by the columns' keys (dotted, not nested).  Returns how many rows there were."""
+    """Like :func:`emit_rows` for rows given as plain sequences in the order of ``columns`` (an
+    export query's flat rows, which hold no reference cycles): csv writes them as they come, with the
+    cyclic garbage collector paused; json objects and tables get one dict per row, keyed by the
+    columns' keys (dotted, not nested).  Returns how many rows there were."""
     if spec.format == "csv":
-        with _target(spec, stream) as out:
+        with _target(spec, stream) as out, _gc_paused():
             return _write_csv_values(spec, out, [c.key for c in columns], rows)
     keys = [c.key for c in columns]
     return emit_rows(spec, (dict(zip(keys, r)) for r in rows), columns, title=title, stream=stream)

@@ -242,23 +242,35 @@ def test_tuples_json_and_table_are_keyed_by_column():
     assert "大客户" in buf.getvalue() and "编号" in buf.getvalue()
 
 
-def test_csv_writing_leaves_the_garbage_collector_as_it_was():
+def test_tuples_csv_pauses_the_garbage_collector_and_restores_it():
     import gc
+
+    def tuples(cols, rows):
+        return emit_tuples(OutputSpec(format="csv"), cols, rows, stream=io.StringIO())
+
+    seen = []
+
+    def watched():
+        seen.append(gc.isenabled())
+        yield (1,)
 
     was = gc.isenabled()
     try:
         for state in (True, False):
             (gc.enable if state else gc.disable)()
-            run("csv", [{"a": 1}], [Column("a")])
+            seen.clear()
+            tuples([Column("a")], watched())
+            assert seen == [False] and gc.isenabled() is state
+            run("csv", [{"a": 1}], [Column("a")])  # dict rows (reports): the collector is left alone
             assert gc.isenabled() is state
 
         def broken():
-            yield {"a": 1}
+            yield (1,)
             raise RuntimeError("source failed")
 
         gc.enable()
         with pytest.raises(RuntimeError):
-            run("csv", broken(), [Column("a")])
+            tuples([Column("a")], broken())
         assert gc.isenabled()
     finally:
         (gc.enable if was else gc.disable)()
