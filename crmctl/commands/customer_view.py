@@ -18,7 +18,7 @@ def render_customer(app, data: dict, out) -> None:
     seg_defs = {s.key: s for s in pol.segments}
     field_defs = {f.key: f for f in pol.fields}
     scales = pol.grading.scales if pol.grading else {}
-    statuses = _labels(getattr(pol, "statuses", None))
+    statuses = pol.statuses.model_dump()  # [statuses]: always present (defaults to the contract's labels)
     with open_output(out) as stream:
         console = Console(file=stream, width=120 if out.output else None, no_color=out.output is not None,
                           highlight=False)
@@ -77,8 +77,3 @@ def render_customer(app, data: dict, out) -> None:
                 nt.add_row(n["at"].strftime("%Y-%m-%d %H:%M"), n["by"], n["channel"], escape(n["text"]))
             console.print(nt)
 
-
-def _labels(statuses) -> dict:
-    if statuses is None:
-        return {}
-    return dict(statuses) if isinstance(statuses, dict) else statuses.model_dump()

@@ -272,7 +272,7 @@ def customer_columns(app: App, *, full: bool = True) -> list:
     from ..output import Column
 
     pol = app.policy
-    statuses = pol.statuses.model_dump() if getattr(pol, "statuses", None) is not None else {}
+    statuses = pol.statuses.model_dump()
 
     def labelled(labels: Mapping) -> Any:
         return lambda v: labels.get(v, v or "")
