@@ -35,8 +35,9 @@ def default_db_path() -> Path:
 
 
 def resolve_db_url(value: str | None) -> tuple[str, bool]:
-    """(SQLAlchemy URL, whether it is the default location) for ``--db`` / ``CRMCTL_DB``."""
-    raw = value or os.environ.get("CRMCTL_DB") or ""
+    """(SQLAlchemy URL, whether it is the default location) for ``--db`` / ``CRMCTL_DB`` (read by
+    ``crmctl.settings``); nothing given: ``crm.db`` in the user data folder."""
+    raw = value or ""
     if not raw:
         path = default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)

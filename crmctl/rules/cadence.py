@@ -49,6 +49,7 @@ from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
+from .errors import Invalid
 from .periods import Period, parse_label
 
 UNIT_MONTHS = {"month": 1, "quarter": 3, "half-year": 6, "year": 12}
@@ -126,7 +127,7 @@ def holiday_date(code: str, year: int) -> date | None:
     if code == "lantern":
         return row[0] + timedelta(days=14) if row else None  # lunar month 1 always has 29+ days
     if code not in _MOVABLE_INDEX:
-        raise ValueError(f"unknown greeting holiday '{code}'")
+        raise Invalid(f"unknown greeting holiday '{code}'")
     if row is not None:
         return row[_MOVABLE_INDEX[code]]
     return _library_block_start(code, year)
@@ -231,7 +232,7 @@ class MonthPlanner:
         if isinstance(month, str):
             month = parse_label(month, "month")
         if month.kind != "month":
-            raise ValueError(f"'{month.label}' is not a month")
+            raise Invalid(f"'{month.label}' is not a month")
         self.month = month
         self.first = month.start
         self.last = month.end - _DAY

@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.relativedelta import relativedelta
 
 from crmctl.rules.durations import Duration, parse_duration
+from crmctl.rules.errors import Invalid
 
 try:  # a declared dependency; without it every year is a fallback year
     import chinese_calendar as _cc
@@ -142,12 +143,12 @@ def _as_date(value, what: str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"{what}: '{value}' is not a date (write YYYY-MM-DD)")
+    raise Invalid(f"{what}: '{value}' is not a date (write YYYY-MM-DD)")
 
 
 def _as_weekday(value) -> int:
     if isinstance(value, bool):
-        raise ValueError(f"weekend: '{value}' is not a weekday")
+        raise Invalid(f"weekend: '{value}' is not a weekday")
     if isinstance(value, int):
         n = value
     elif isinstance(value, str) and value.strip().isdigit():
@@ -155,9 +156,9 @@ def _as_weekday(value) -> int:
     elif isinstance(value, str) and value.strip().lower() in _WEEKDAY_WORDS:
         return _WEEKDAY_WORDS[value.strip().lower()]
     else:
-        raise ValueError(f"weekend: '{value}' is not a weekday (use 1-7, Monday = 1, or Mon…Sun)")
+        raise Invalid(f"weekend: '{value}' is not a weekday (use 1-7, Monday = 1, or Mon…Sun)")
     if not 1 <= n <= 7:
-        raise ValueError(f"weekend: {n} is not an ISO weekday (1 = Monday … 7 = Sunday)")
+        raise Invalid(f"weekend: {n} is not an ISO weekday (1 = Monday … 7 = Sunday)")
     return n
 
 
@@ -169,7 +170,7 @@ def _parse_clock_time(text: str, what: str) -> time:
         hh, mm = text.split(":")
         return time(int(hh), int(mm))
     except ValueError:
-        raise ValueError(f"{what}: '{text}' is not a time of day (write HH:MM)") from None
+        raise Invalid(f"{what}: '{text}' is not a time of day (write HH:MM)") from None
 
 
 def _as_window(value) -> tuple[time, time]:
@@ -177,7 +178,7 @@ def _as_window(value) -> tuple[time, time]:
         text = value.replace("–", "-").replace("—", "-").replace("~", "-")
         parts = text.split("-")
         if len(parts) != 2:
-            raise ValueError(f"business_hours: '{value}' is not a window (write HH:MM-HH:MM)")
+            raise Invalid(f"business_hours: '{value}' is not a window (write HH:MM-HH:MM)")
         return (
             _parse_clock_time(parts[0], "business_hours"),
             _parse_clock_time(parts[1], "business_hours"),
@@ -185,7 +186,7 @@ def _as_window(value) -> tuple[time, time]:
     try:
         start, end = value
     except (TypeError, ValueError):
-        raise ValueError(f"business_hours: {value!r} is not a window (write HH:MM-HH:MM)") from None
+        raise Invalid(f"business_hours: {value!r} is not a window (write HH:MM-HH:MM)") from None
     start = start if isinstance(start, time) else _parse_clock_time(str(start), "business_hours")
     end = end if isinstance(end, time) else _parse_clock_time(str(end), "business_hours")
     return (start, end)
@@ -205,9 +206,9 @@ def _window_offsets(windows: tuple[tuple[time, time], ...]) -> tuple[tuple[timed
             e = _DAY
         label = f"{start:%H:%M}-{end:%H:%M}"
         if e <= s:
-            raise ValueError(f"business_hours: window {label} ends before it starts")
+            raise Invalid(f"business_hours: window {label} ends before it starts")
         if out and s < out[-1][1]:
-            raise ValueError(f"business_hours: window {label} overlaps or precedes the window before it")
+            raise Invalid(f"business_hours: window {label} overlaps or precedes the window before it")
         out.append((s, e))
     return tuple(out)
 
@@ -262,16 +263,16 @@ class CompanyCalendar:
         try:
             tz = ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ValueError(f"timezone: '{self.timezone}' is not a known time zone") from None
+            raise Invalid(f"timezone: '{self.timezone}' is not a known time zone") from None
         if self.base not in ("china", "none"):
-            raise ValueError(f"base: '{self.base}' is not a calendar base (use china or none)")
+            raise Invalid(f"base: '{self.base}' is not a calendar base (use china or none)")
         weekend = tuple(sorted({_as_weekday(w) for w in (self.weekend or ())}))
         windows = tuple(_as_window(w) for w in (self.business_hours or ()))
         holidays = frozenset(_as_date(d, "extra_holidays") for d in (self.extra_holidays or ()))
         workdays = frozenset(_as_date(d, "extra_workdays") for d in (self.extra_workdays or ()))
         both = holidays & workdays
         if both:
-            raise ValueError(
+            raise Invalid(
                 f"{min(both).isoformat()} is in both extra_holidays and extra_workdays"
             )
         offsets = ((timedelta(0), _DAY),) if self.base == "none" else _window_offsets(windows)
@@ -352,7 +353,7 @@ class CompanyCalendar:
             if skipped is not None:
                 skipped.append(info)
             d = self._step(d)
-        raise ValueError(
+        raise Invalid(
             f"the company calendar has no working day in the {MAX_SCAN_DAYS} days from {d - MAX_SCAN_DAYS * _DAY}: "
             "check its weekend and holidays"
         )
@@ -362,7 +363,7 @@ class CompanyCalendar:
         try:
             return d + _DAY
         except OverflowError:
-            raise ValueError("a deadline past the year 9999 cannot be computed") from None
+            raise Invalid("a deadline past the year 9999 cannot be computed") from None
 
     # ---- times
 
@@ -371,7 +372,7 @@ class CompanyCalendar:
         if not isinstance(t, datetime):
             if isinstance(t, date):
                 return datetime.combine(t, time())
-            raise ValueError(f"'{t}' is not a date-time")
+            raise Invalid(f"'{t}' is not a date-time")
         if t.tzinfo is not None and t.utcoffset() is not None:
             t = t.astimezone(self._tz)
         return t.replace(tzinfo=None)
@@ -383,7 +384,7 @@ class CompanyCalendar:
             return d
         if isinstance(d, str):
             return _as_date(d, "date")
-        raise ValueError(f"'{d}' is not a date")
+        raise Invalid(f"'{d}' is not a date")
 
     def _aware(self, local: datetime) -> datetime:
         """Attach the calendar's zone to a wall-clock time; a time skipped by DST moves forward."""
@@ -426,7 +427,7 @@ class CompanyCalendar:
         try:
             return self._compute(start, duration, clock, steps)
         except OverflowError:
-            raise ValueError(f"a deadline {duration} after {start} is out of the supported range") from None
+            raise Invalid(f"a deadline {duration} after {start} is out of the supported range") from None
 
     def _compute(self, start: datetime, duration, clock: str | None, steps: list[str] | None) -> datetime:
         dur = _as_duration(duration, clock)
@@ -450,7 +451,7 @@ class CompanyCalendar:
             try:
                 result = self._aware(local + delta)
             except (OverflowError, ValueError):
-                raise ValueError(f"{dur} after {local:%Y-%m-%d} is past the year 9999") from None
+                raise Invalid(f"{dur} after {local:%Y-%m-%d} is past the year 9999") from None
             if steps is not None:
                 steps.append(f"+{dur} on the wall calendar (holidays count; a month ending early "
                              "keeps its last day)")
@@ -546,7 +547,7 @@ def _as_duration(duration, clock: str | None) -> Duration:
             try:
                 unit = parse_duration(f"1 {clock_text}").unit
             except ValueError:
-                raise ValueError(
+                raise Invalid(
                     f"clock '{clock}' is not a unit: use h, working days, working hours, days, months or years"
                 ) from None
     if isinstance(duration, Duration):
@@ -559,18 +560,18 @@ def _as_duration(duration, clock: str | None) -> Duration:
             dur = parse_duration(text)
     elif isinstance(duration, (int, float)) and not isinstance(duration, bool):
         if unit is None:
-            raise ValueError(f"a bare number {duration} needs a clock (h, working days, working hours …)")
+            raise Invalid(f"a bare number {duration} needs a clock (h, working days, working hours …)")
         dur = Duration(float(duration), unit)
     else:
-        raise ValueError(f"{duration!r} is not a duration: write e.g. '24 h' or '3 working days'")
+        raise Invalid(f"{duration!r} is not a duration: write e.g. '24 h' or '3 working days'")
     if unit is not None and dur.unit != unit:
         dur = Duration(dur.amount, unit)
     if dur.unit not in _UNITS:
-        raise ValueError(f"unknown duration unit '{dur.unit}'")
+        raise Invalid(f"unknown duration unit '{dur.unit}'")
     if dur.amount < 0:
-        raise ValueError(f"'{dur}': a duration cannot be negative")
+        raise Invalid(f"'{dur}': a duration cannot be negative")
     if dur.unit in ("working_days", "days", "months", "years") and not float(dur.amount).is_integer():
-        raise ValueError(f"'{dur}': {dur.unit.replace('_', ' ')} must be a whole number")
+        raise Invalid(f"'{dur}': {dur.unit.replace('_', ' ')} must be a whole number")
     return dur
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from .errors import Invalid
+
 
 def pick_code(table: Mapping[str, str], value: str | None, what: str, option: str) -> str:
     """``value`` by code or by label in a policy label table; ValueError naming ``option`` otherwise."""
@@ -17,4 +19,4 @@ def pick_code(table: Mapping[str, str], value: str | None, what: str, option: st
     if text.lower() in lowered:
         return lowered[text.lower()]
     known = ", ".join(f"{c} ({lb})" for c, lb in table.items()) or "none"
-    raise ValueError(f"{option}: unknown {what} '{value}': the policy has {known}")
+    raise Invalid(f"{option}: unknown {what} '{value}': the policy has {known}")

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
 from .conditions import matches
+from .errors import Invalid, Refused
 
 STATUSES = ("prospect", "pending", "active", "suspended", "disqualified")
 _TRUE = {"true", "yes", "y", "1", "是", "对", "有"}
@@ -30,13 +31,13 @@ def clean_text(value: str, what: str, *, required: bool = True, max_len: int = M
     """Trimmed text without control characters; empty refused when required."""
     text = (value or "").strip()
     if any(ord(c) < 32 and c not in "\t" for c in text) or "\x7f" in text:
-        raise ValueError(f"{what} contains control characters")
+        raise Invalid(f"{what} contains control characters")
     if not text:
         if required:
-            raise ValueError(f"{what} must not be empty")
+            raise Invalid(f"{what} must not be empty")
         return None
     if len(text) > max_len:
-        raise ValueError(f"{what} is longer than {max_len} characters")
+        raise Invalid(f"{what} is longer than {max_len} characters")
     return text
 
 
@@ -66,7 +67,7 @@ class SegmentIndex:
             return v
         code = self.value_by_label[key].get(v)
         if code is None:
-            raise ValueError(f"segment {key}: unknown value '{value}': use {_labelled(seg.values)}")
+            raise Invalid(f"segment {key}: unknown value '{value}': use {_labelled(seg.values)}")
         return code
 
 
@@ -95,7 +96,7 @@ def normalise_segments(index: SegmentIndex, given: Mapping[str, str], *, base: M
     for name, value in given.items():
         key = index.segment_key(name)
         if key is None:
-            raise ValueError(f"unknown segment '{name}': the policy has {', '.join(index.segments) or 'none'}")
+            raise Invalid(f"unknown segment '{name}': the policy has {', '.join(index.segments) or 'none'}")
         if value is None or str(value).strip() == "":
             out.pop(key, None)
             continue
@@ -103,12 +104,12 @@ def normalise_segments(index: SegmentIndex, given: Mapping[str, str], *, base: M
     for key, seg in index.segments.items():
         applies = matches(seg.when, segments=out)
         if key in out and not applies:
-            raise ValueError(f"segment {key} applies only to some customers ({describe_condition(seg.when)})")
+            raise Invalid(f"segment {key} applies only to some customers ({describe_condition(seg.when)})")
         if complete and applies and seg.required and key not in out:
-            raise ValueError(f"segment {key} ({seg.label}) is required: use {_labelled(seg.values)}")
+            raise Invalid(f"segment {key} ({seg.label}) is required: use {_labelled(seg.values)}")
     for c in getattr(index.policy, "constraints", None) or []:
         if matches(c.if_, segments=out, fields=fields) and not matches(c.then, segments=out, fields=fields):
-            raise ValueError(c.message or f"segments break the rule {describe_condition(c.if_)} -> {describe_condition(c.then)}")
+            raise Invalid(c.message or f"segments break the rule {describe_condition(c.if_)} -> {describe_condition(c.then)}")
     return out
 
 
@@ -141,14 +142,14 @@ def coerce_field(fdef, value: Any) -> Any:
                 raise ValueError
             return int(str(value).replace(",", ""))
         except ValueError:
-            raise ValueError(f"field {key}: '{value}' is not a whole number") from None
+            raise Invalid(f"field {key}: '{value}' is not a whole number") from None
     if t == "decimal":
         try:
             d = Decimal(str(value).replace(",", ""))
         except InvalidOperation:
-            raise ValueError(f"field {key}: '{value}' is not a number") from None
+            raise Invalid(f"field {key}: '{value}' is not a number") from None
         if not d.is_finite():
-            raise ValueError(f"field {key}: '{value}' is not a finite number")
+            raise Invalid(f"field {key}: '{value}' is not a finite number")
         return float(d) if d != d.to_integral_value() else int(d)
     if t == "date":
         from .times import parse_date
@@ -162,7 +163,7 @@ def coerce_field(fdef, value: Any) -> Any:
             return True
         if s in _FALSE:
             return False
-        raise ValueError(f"field {key}: '{value}' is not yes/no (true/false, 是/否)")
+        raise Invalid(f"field {key}: '{value}' is not yes/no (true/false, 是/否)")
     if t == "choice":
         choices = fdef.choices or {}
         if value in choices:
@@ -170,14 +171,14 @@ def coerce_field(fdef, value: Any) -> Any:
         by_label = {label: code for code, label in choices.items()}
         if value in by_label:
             return by_label[value]
-        raise ValueError(f"field {key}: unknown choice '{value}': use {_labelled(choices)}")
+        raise Invalid(f"field {key}: unknown choice '{value}': use {_labelled(choices)}")
     if t == "phone":
         if not _PHONE_RE.match(str(value)):
-            raise ValueError(f"field {key}: '{value}' is not a phone number")
+            raise Invalid(f"field {key}: '{value}' is not a phone number")
         return str(value)
     if t == "email":
         if not _EMAIL_RE.match(str(value)):
-            raise ValueError(f"field {key}: '{value}' is not an e-mail address")
+            raise Invalid(f"field {key}: '{value}' is not an e-mail address")
         return str(value)
     return clean_text(str(value), f"field {key}")
 
@@ -188,7 +189,7 @@ def normalise_fields(index: SegmentIndex, given: Mapping[str, Any], *, base: Map
     for name, value in given.items():
         key = index.field_key(name)
         if key is None:
-            raise ValueError(f"unknown field '{name}': the policy has {', '.join(index.fields) or 'none'}")
+            raise Invalid(f"unknown field '{name}': the policy has {', '.join(index.fields) or 'none'}")
         v = coerce_field(index.fields[key], value)
         if v is None:
             out.pop(key, None)
@@ -197,7 +198,7 @@ def normalise_fields(index: SegmentIndex, given: Mapping[str, Any], *, base: Map
     if complete:
         for key, fdef in index.fields.items():
             if fdef.required and key not in out:
-                raise ValueError(f"field {key} ({fdef.label}) is required")
+                raise Invalid(f"field {key} ({fdef.label}) is required")
     return out
 
 
@@ -217,7 +218,7 @@ def code_regex(pattern: str) -> re.Pattern:
 def clean_code(text: str) -> str:
     code = (text or "").strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-/]{0,31}", code):
-        raise ValueError(f"customer code '{text}' must be 1-32 letters, digits, '-', '_', '.', '/'")
+        raise Invalid(f"customer code '{text}' must be 1-32 letters, digits, '-', '_', '.', '/'")
     return code
 
 
@@ -249,12 +250,12 @@ def check_approver(state: ChainState, login: str, roles: Iterable[str], *, is_ad
     """The step ``login`` may decide now, or ValueError saying why not."""
     step = state.next_step
     if step is None:
-        raise ValueError("every step of the admission chain is already approved")
+        raise Refused("every step of the admission chain is already approved")
     role = state.chain[step - 1]
     if role not in set(roles) and not is_admin:
-        raise ValueError(f"step {step} of {len(state.chain)} waits for role {role}; {login} does not hold it")
+        raise Refused(f"step {step} of {len(state.chain)} waits for role {role}; {login} does not hold it")
     if one_person_one_step and login in state.approved_by:
-        raise ValueError(f"{login} already approved an earlier step of this admission; one person, one step")
+        raise Refused(f"{login} already approved an earlier step of this admission; one person, one step")
     return step
 
 
@@ -280,24 +281,24 @@ def criteria_scores(criteria: Mapping[str, str], given: Mapping[str, str], scale
     """Admission criteria scored at application (manufacturer: six criteria, 1..scale_max each)."""
     if not criteria:
         if given:
-            raise ValueError("this policy scores no admission criteria")
+            raise Refused("this policy scores no admission criteria")
         return {}
     by_label = {label: code for code, label in criteria.items()}
     out: dict[str, int] = {}
     for name, value in given.items():
         key = name if name in criteria else by_label.get(name)
         if key is None:
-            raise ValueError(f"unknown criterion '{name}': use {_labelled(criteria)}")
+            raise Invalid(f"unknown criterion '{name}': use {_labelled(criteria)}")
         try:
             n = int(str(value).strip())
         except ValueError:
-            raise ValueError(f"criterion {key}: '{value}' is not a whole number") from None
+            raise Invalid(f"criterion {key}: '{value}' is not a whole number") from None
         if not 1 <= n <= scale_max:
-            raise ValueError(f"criterion {key}: {n} is outside 1..{scale_max}")
+            raise Invalid(f"criterion {key}: {n} is outside 1..{scale_max}")
         out[key] = n
     missing = [k for k in criteria if k not in out]
     if missing:
-        raise ValueError(f"score every admission criterion: missing {', '.join(missing)} (--criterion KEY=1..{scale_max})")
+        raise Invalid(f"score every admission criterion: missing {', '.join(missing)} (--criterion KEY=1..{scale_max})")
     return out
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .errors import Invalid
+
 # unit -> accepted spellings (singular/plural, English and Chinese)
 _UNITS = {
     "hours": ("h", "hour", "hours", "小时"),
@@ -43,16 +45,16 @@ class Duration:
 def parse_duration(text: str) -> Duration:
     """Parse ``"3 working days"`` and friends; raise ``ValueError`` with a readable message."""
     if not isinstance(text, str):
-        raise ValueError(f"a duration is text like '24 h' or '3 working days', not {text!r}")
+        raise Invalid(f"a duration is text like '24 h' or '3 working days', not {text!r}")
     m = _PATTERN.match(text)
     unit = _LOOKUP.get(m.group(2).lower()) if m else None
     if not m or unit is None:
-        raise ValueError(
+        raise Invalid(
             f"'{text}' is not a duration: write e.g. '24 h', '3 working days', '6 working hours', '1 month'"
         )
     amount = float(m.group(1))
     if amount <= 0:
-        raise ValueError(f"'{text}': a duration must be above zero")
+        raise Invalid(f"'{text}': a duration must be above zero")
     if unit in ("working_days", "days", "months", "years") and not amount.is_integer():
-        raise ValueError(f"'{text}': {unit.replace('_', ' ')} must be a whole number")
+        raise Invalid(f"'{text}': {unit.replace('_', ' ')} must be a whole number")
     return Duration(amount, unit)

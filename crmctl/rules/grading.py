@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from dateutil.relativedelta import relativedelta
 
 from .conditions import matches as _plain_matches
+from .errors import Invalid
 
 MAX_QTY = 1e12  # anything larger is a typing mistake, not a purchase
 SCORE_DIGITS = 4  # weighted scores are compared (ties) and stored rounded to this many decimals
@@ -58,25 +59,25 @@ def matches(cond: Any, **customer: Any) -> bool:
 def parse_quantity(text: Any, what: str = "qty", *, allow_zero: bool = True, maximum: float = MAX_QTY) -> float:
     """A finite, non-negative number (``1.5``, ``2000``); ValueError naming ``what`` otherwise."""
     if isinstance(text, bool):
-        raise ValueError(f"{what} '{text}' is not a number")
+        raise Invalid(f"{what} '{text}' is not a number")
     if isinstance(text, (int, float)):
         value = float(text)
     else:
         s = str(text or "").strip()
         if not s:
-            raise ValueError(f"{what} is empty")
+            raise Invalid(f"{what} is empty")
         try:
             value = float(s)
         except ValueError:
-            raise ValueError(f"{what} '{text}' is not a number") from None
+            raise Invalid(f"{what} '{text}' is not a number") from None
     if value != value or value in (math.inf, -math.inf):
-        raise ValueError(f"{what} '{text}' is not a finite number")
+        raise Invalid(f"{what} '{text}' is not a finite number")
     if value < 0:
-        raise ValueError(f"{what} {text} is negative")
+        raise Invalid(f"{what} {text} is negative")
     if value == 0 and not allow_zero:
-        raise ValueError(f"{what} must be above 0")
+        raise Invalid(f"{what} must be above 0")
     if value > maximum:
-        raise ValueError(f"{what} {text} is implausibly large (more than {maximum:g})")
+        raise Invalid(f"{what} {text} is implausibly large (more than {maximum:g})")
     return value
 
 
@@ -86,9 +87,9 @@ def parse_factor_value(text: str, factor: str) -> int:
     try:
         value = int(s)
     except ValueError:
-        raise ValueError(f"factor {factor}: '{text}' is not a whole number from 1 to 10") from None
+        raise Invalid(f"factor {factor}: '{text}' is not a whole number from 1 to 10") from None
     if not 1 <= value <= 10:
-        raise ValueError(f"factor {factor}: {value} is outside 1-10")
+        raise Invalid(f"factor {factor}: {value} is outside 1-10")
     return value
 
 

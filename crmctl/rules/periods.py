@@ -11,6 +11,8 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
+from .errors import Invalid
+
 PERIODS = ("month", "quarter", "half-year", "year")
 _MONTHS = {"month": 1, "quarter": 3, "half-year": 6, "year": 12}
 _LABEL_RE = {
@@ -56,7 +58,7 @@ def period_starting(kind: str, start: date) -> Period:
 
 def check_kind(kind: str) -> str:
     if kind not in PERIODS:
-        raise ValueError(f"unknown period '{kind}': use one of {', '.join(PERIODS)}")
+        raise Invalid(f"unknown period '{kind}': use one of {', '.join(PERIODS)}")
     return kind
 
 
@@ -65,22 +67,22 @@ def detect_kind(label: str) -> str:
     for kind, rx in _LABEL_RE.items():
         if rx.match(label or ""):
             return kind
-    raise ValueError(f"'{label}' is not a period label: write 2026-11, 2026-Q4, 2026-H2 or 2026")
+    raise Invalid(f"'{label}' is not a period label: write 2026-11, 2026-Q4, 2026-H2 or 2026")
 
 
 def parse_label(label: str, kind: str | None = None) -> Period:
     """Parse a label; when ``kind`` is given the label must be of that kind."""
     found = detect_kind(label)
     if kind is not None and check_kind(kind) != found:
-        raise ValueError(f"label '{label}' is a {found}, not a {kind}")
+        raise Invalid(f"label '{label}' is a {found}, not a {kind}")
     m = _LABEL_RE[found].match(label)
     year = int(m.group(1))
     if not 1900 <= year <= 9999:
-        raise ValueError(f"'{label}': year {year} is out of range")
+        raise Invalid(f"'{label}': year {year} is out of range")
     if found == "month":
         month = int(m.group(2))
         if not 1 <= month <= 12:
-            raise ValueError(f"'{label}': there is no month {month}")
+            raise Invalid(f"'{label}': there is no month {month}")
     elif found == "quarter":
         month = (int(m.group(2)) - 1) * 3 + 1
     elif found == "half-year":
@@ -107,5 +109,5 @@ def resolve_period(kind: str | None, label: str | None, today: date) -> Period:
     if label:
         return parse_label(label, kind)
     if not kind:
-        raise ValueError("give --period (month, quarter, half-year, year) or --label")
+        raise Invalid("give --period (month, quarter, half-year, year) or --label")
     return last_completed(kind, today)

@@ -36,6 +36,7 @@ from crmctl.rules import conditions
 from crmctl.rules.codes import pick_code  # noqa: F401  (re-exported: services call rules.pick_code)
 from crmctl.rules.calendar import CompanyCalendar
 from crmctl.rules.durations import Duration, parse_duration
+from crmctl.rules.errors import Invalid, Refused
 
 CLOCKS = ("respond", "arrive", "resolve")
 #: the event that stops each service clock
@@ -92,7 +93,7 @@ def complaint_sla(complaints: Any, severity: str, *, segments: Mapping | None = 
                                                         grades=grades, status=status):
             continue
         return SlaChoice(i, _get(rule, "due"), sev, when)
-    raise ValueError(f"no SLA rule of the policy applies to a '{severity}' complaint of this customer")
+    raise Refused(f"no SLA rule of the policy applies to a '{severity}' complaint of this customer")
 
 
 def due_at(cal: CompanyCalendar, start: datetime, due: str | Duration) -> datetime:
@@ -108,13 +109,13 @@ def extend_deadline(cal: CompanyCalendar, opened_at: datetime, current_due: date
     ``max_total`` counted from ``opened_at`` (None: the policy allows no extension).
     """
     if max_total is None:
-        raise ValueError("the policy allows no extension of complaint deadlines")
+        raise Refused("the policy allows no extension of complaint deadlines")
     if isinstance(working_days, bool) or not isinstance(working_days, int) or working_days < 1:
-        raise ValueError(f"--working-days: {working_days!r} is not a whole number of at least 1")
+        raise Invalid(f"--working-days: {working_days!r} is not a whole number of at least 1")
     new_due = cal.add(current_due, Duration(working_days, "working_days"))
     cap = cal.add(opened_at, max_total)
     if new_due > cap:
-        raise ValueError(
+        raise Refused(
             f"extending by {working_days} working day{'s' if working_days != 1 else ''} would make the "
             f"deadline {new_due:%Y-%m-%d %H:%M}, past the cap of {max_total} from opening "
             f"({cap:%Y-%m-%d %H:%M})"
@@ -138,7 +139,7 @@ def is_overdue(due: datetime | None, done: datetime | None, now: datetime) -> bo
 def check_event_time(at: datetime, after: datetime, what: str, after_what: str) -> None:
     """ValueError when an event is recorded before the event it follows."""
     if at < after:
-        raise ValueError(f"{what} {at:%Y-%m-%d %H:%M} is before {after_what} {after:%Y-%m-%d %H:%M}")
+        raise Invalid(f"{what} {at:%Y-%m-%d %H:%M} is before {after_what} {after:%Y-%m-%d %H:%M}")
 
 
 # --------------------------------------------------------------------------- service clocks
@@ -222,30 +223,30 @@ def parse_rating(values: Mapping[str, str], items: Mapping[str, str], levels: Ma
     Items by code or label; levels by key ("1".."4") or label.  ValueError naming the item.
     """
     if not items:
-        raise ValueError("the policy defines no rating items")
+        raise Refused("the policy defines no rating items")
     by_label = {label: code for code, label in items.items()}
     level_by_label = {label: key for key, label in levels.items()}
     out: dict[str, int] = {}
     for key, raw in values.items():
         code = key if key in items else by_label.get(key)
         if code is None:
-            raise ValueError(f"unknown rating item '{key}': the policy rates "
-                             + ", ".join(f"{c} ({lb})" for c, lb in items.items()))
+            raise Invalid(f"unknown rating item '{key}': the policy rates "
+                          + ", ".join(f"{c} ({lb})" for c, lb in items.items()))
         if code in out:
-            raise ValueError(f"rating item '{code}' given twice")
+            raise Invalid(f"rating item '{code}' given twice")
         text = str(raw).strip()
         level = text if text in levels else level_by_label.get(text)
         if level is None:
             known = ", ".join(f"{k} ({lb})" for k, lb in levels.items())
-            raise ValueError(f"rating {code}={raw}: not a level; use {known}")
+            raise Invalid(f"rating {code}={raw}: not a level; use {known}")
         try:
             out[code] = int(level)
         except ValueError:
-            raise ValueError(f"rating level '{level}' of the policy is not a number") from None
+            raise Invalid(f"rating level '{level}' of the policy is not a number") from None
     missing = [c for c in items if c not in out]
     if missing:
-        raise ValueError(f"rating lacks {', '.join(missing)}: give every item "
-                         + " ".join(f"{c}=N" for c in items))
+        raise Invalid(f"rating lacks {', '.join(missing)}: give every item "
+                      + " ".join(f"{c}=N" for c in items))
     return out
 
 
@@ -271,27 +272,27 @@ _MONEY_RE = re.compile(r"^\s*[+-]?(\d[\d,]*)(\.\d+)?\s*$")
 def parse_money(text: str | float | int | Decimal, what: str = "--saving") -> Decimal:
     """A non-negative finite amount with at most 2 decimals (``"12,500.50"`` allowed)."""
     if isinstance(text, bool):
-        raise ValueError(f"{what}: {text!r} is not an amount")
+        raise Invalid(f"{what}: {text!r} is not an amount")
     if isinstance(text, (int, float, Decimal)):
         raw = str(text)
     else:
         raw = (text or "").strip().replace("¥", "").replace("￥", "")
     if isinstance(text, float) and not math.isfinite(text):
-        raise ValueError(f"{what}: {text} is not a finite amount")
+        raise Invalid(f"{what}: {text} is not a finite amount")
     if not _MONEY_RE.match(raw):
-        raise ValueError(f"{what}: '{text}' is not an amount of money (write e.g. 12500 or 12500.50)")
+        raise Invalid(f"{what}: '{text}' is not an amount of money (write e.g. 12500 or 12500.50)")
     try:
         value = Decimal(raw.replace(",", ""))
     except InvalidOperation:
-        raise ValueError(f"{what}: '{text}' is not an amount of money") from None
+        raise Invalid(f"{what}: '{text}' is not an amount of money") from None
     if not value.is_finite():
-        raise ValueError(f"{what}: '{text}' is not a finite amount")
+        raise Invalid(f"{what}: '{text}' is not a finite amount")
     if value < 0:
-        raise ValueError(f"{what}: {text} is negative")
+        raise Invalid(f"{what}: {text} is negative")
     if value != value.quantize(Decimal("0.01")):
-        raise ValueError(f"{what}: {text} has more than 2 decimals")
+        raise Invalid(f"{what}: {text} has more than 2 decimals")
     if value >= Decimal("1e14"):
-        raise ValueError(f"{what}: {text} is too large")
+        raise Invalid(f"{what}: {text} is too large")
     return value.quantize(Decimal("0.01"))
 
 

@@ -7,6 +7,8 @@ of 31 means ``0``.
 
 from __future__ import annotations
 
+from .errors import Invalid
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -21,14 +23,14 @@ def normalise_tax_id(text: str) -> str:
     """Upper-cased, stripped code; ValueError with the reason when it is not a valid code."""
     code = (text or "").strip().upper()
     if len(code) != 18:
-        raise ValueError(f"tax id '{text}' must have 18 characters, not {len(code)}")
+        raise Invalid(f"tax id '{text}' must have 18 characters, not {len(code)}")
     bad = sorted({c for c in code if c not in _VALUE})
     if bad:
-        raise ValueError(f"tax id '{text}' contains {', '.join(repr(c) for c in bad)}: "
-                         "only digits and ABCDEFGHJKLMNPQRTUWXY are used")
+        raise Invalid(f"tax id '{text}' contains {', '.join(repr(c) for c in bad)}: "
+                      "only digits and ABCDEFGHJKLMNPQRTUWXY are used")
     expected = check_character(code[:17])
     if code[17] != expected:
-        raise ValueError(f"tax id '{text}' fails its check character (expected {expected} at the end)")
+        raise Invalid(f"tax id '{text}' fails its check character (expected {expected} at the end)")
     return code
 
 

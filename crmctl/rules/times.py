@@ -1,14 +1,16 @@
-"""Reading dates and times the way users type them, and "now" (``CRMCTL_NOW`` for back-fill/tests).
+"""Reading dates and times the way users type them, and "now".
 
-Pure apart from reading the clock and one environment variable.
+Pure apart from reading the clock: a fixed "now" (``CRMCTL_NOW``, for back-filling and tests) is
+read from the environment once, by ``crmctl.settings``, and handed in.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
+
+from .errors import Invalid
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -17,11 +19,11 @@ def parse_date(text: str, what: str = "date") -> date:
     """A calendar date written ``YYYY-MM-DD``; ValueError naming ``what`` otherwise."""
     s = (text or "").strip()
     if not _DATE_RE.match(s):
-        raise ValueError(f"{what} '{text}' is not a date: write YYYY-MM-DD")
+        raise Invalid(f"{what} '{text}' is not a date: write YYYY-MM-DD")
     try:
         return date.fromisoformat(s)
     except ValueError:
-        raise ValueError(f"{what} '{text}' is not a real date") from None
+        raise Invalid(f"{what} '{text}' is not a real date") from None
 
 
 def parse_datetime(text: str, tz: ZoneInfo | str, what: str = "time") -> datetime:
@@ -34,21 +36,20 @@ def parse_datetime(text: str, tz: ZoneInfo | str, what: str = "time") -> datetim
     try:
         value = datetime.fromisoformat(s.replace(" ", "T", 1) if " " in s and "T" not in s else s)
     except ValueError:
-        raise ValueError(f"{what} '{text}' is not a date-time: write e.g. 2026-11-22T09:30 or 2026-11-22") from None
+        raise Invalid(f"{what} '{text}' is not a date-time: write e.g. 2026-11-22T09:30 or 2026-11-22") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
     return value
 
 
-def now(tz: ZoneInfo | str = "UTC") -> datetime:
-    """The current time, or ``CRMCTL_NOW`` when set; aware, in ``tz``."""
+def now(tz: ZoneInfo | str = "UTC", fixed: str | None = None) -> datetime:
+    """The current time, aware, in ``tz``; ``fixed`` (the text of ``CRMCTL_NOW``) instead of the clock."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    fixed = os.environ.get("CRMCTL_NOW")
     if fixed:
         try:
             return parse_datetime(fixed, zone, "CRMCTL_NOW").astimezone(zone)
-        except ValueError as exc:
-            raise ValueError(f"environment variable {exc}") from None
+        except Invalid as exc:
+            raise Invalid(f"environment variable {exc.message}") from None
     return datetime.now(timezone.utc).astimezone(zone)
 
 

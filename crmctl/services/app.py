@@ -54,10 +54,7 @@ class App:
         return ZoneInfo(self.policy.policy.timezone)
 
     def now(self) -> datetime:
-        try:
-            return times.now(self.tz).replace(microsecond=0)
-        except ValueError as exc:
-            raise CrmError(str(exc)) from None
+        return times.now(self.tz, self.settings.now).replace(microsecond=0)
 
     @property
     def actor(self) -> Actor:

@@ -7,7 +7,6 @@ runs on any of the built-in policies without policy-specific code.
 from __future__ import annotations
 
 import csv
-import os
 import random
 import tempfile
 from datetime import date, timedelta
@@ -89,7 +88,7 @@ def _segments(rng: random.Random, idx: rules.SegmentIndex, fields: dict | None =
 
 
 def _demo_target(settings: Settings, replace: bool) -> Settings:
-    if settings.db or os.environ.get("CRMCTL_DB"):
+    if settings.db or settings.env_db:
         url = settings.db_url()
         path = sqlite_path(url)
         if path is not None and path.exists():
@@ -104,7 +103,7 @@ def _demo_target(settings: Settings, replace: bool) -> Settings:
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
-    return Settings(db=str(path), actor=settings.actor)
+    return Settings(db=str(path), actor=settings.actor, now=settings.now)
 
 
 def run_demo(settings: Settings, policy_name: str, n_customers: int, *, seed: int = 7,

@@ -39,7 +39,7 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
                 Path(str(path) + suffix).unlink(missing_ok=True)
         raise
     try:
-        now = times.now(policy.policy.timezone)
+        now = times.now(policy.policy.timezone, settings.now)
         with db.write() as s:
             s.add(PolicyVersion(version=1, code=policy.policy.code, source=policy_ref, text=text,
                                 sha256=_sha(text), applied_at=now, applied_by=login))

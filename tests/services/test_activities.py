@@ -126,7 +126,7 @@ def test_log_planned_and_unplanned_count_toward_the_cadence(make_cli, opened, mo
     # an unplanned visit for C000002, logged by its label
     acts.log_visit(app, "C000002", "客户走访", at=datetime(2026, 11, 20, 15, 0, tzinfo=SH))
     # December: C000001 and C000002 were visited this year; C000003 missed November and is planned again
-    monkeypatch.setenv("CRMCTL_NOW", "2026-12-01T09:00")
+    app.settings.now = "2026-12-01T09:00"  # the same process, a day later
     dec = acts.plan_visits(app, "2026-12")
     assert dec["planned"] == 1
     (again,) = [x for x in acts.list_visits(app, month="2026-12", kind="visit")]
