@@ -36,7 +36,7 @@ def main() -> None:
     args = ap.parse_args()
     compile_crmctl()
     from crmctl.services.app import Settings, open_app
-    from crmctl.services.customer_import import import_customers
+    from crmctl.services.customers import import_customers
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -249,6 +249,49 @@ def integrity_problems(db: Database) -> list[str]:
 # SQL the two back ends spell differently
 
 
+#: values per ``IN (...)`` list when a set of ids is looked up in chunks: well below SQLite's limit of
+#: 32 766 parameters and PostgreSQL's 65 535, so that the statements of a command do not grow with
+#: the number of customers below that size.
+IN_CHUNK = 10_000
+
+
+def marker(conn) -> str:
+    """The driver's positional parameter marker: ``?`` (sqlite3) or ``%s`` (psycopg)."""
+    style = conn.dialect.paramstyle
+    if style == "qmark":
+        return "?"
+    if style in ("format", "pyformat"):
+        return "%s"
+    raise RuntimeError(f"unsupported paramstyle {style}")  # pragma: no cover - no supported driver
+
+
+def insert_sql(conn, table: str, columns: tuple[str, ...] | list[str], *, values: str | None = None,
+               suffix: str = "") -> str:
+    """A plain ``INSERT`` for ``executemany`` through the driver (bulk writes without per-row ORM
+    work).  ``values``: the VALUES list when some are written into the statement; else one marker
+    per column."""
+    mark = marker(conn)
+    vals = values if values is not None else ", ".join([mark] * len(columns))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({vals}){suffix}"
+
+
+def raw(session, sql: str, *params):
+    """The driver cursor of a statement on the unit of work's connection, for bulk reads: plain
+    tuples, no per-row wrapping.  ``sql`` is written with ``?`` markers.  It runs through
+    SQLAlchemy's ``exec_driver_sql``, so statement events (and the statement-count tests) see it."""
+    conn = session.connection()
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", marker(conn))
+    return conn.exec_driver_sql(sql, tuple(params)).cursor
+
+
+def driver_value(conn, type_, value):
+    """``value`` as the driver expects it for a column of ``type_`` (e.g. SQLite's ISO date text)."""
+    proc = type_.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return proc(value) if proc is not None else value
+
+
+
 def json_value(column, key: str):
     """The value at ``key`` of a JSON object column, as the JSON holds it: text, whole or decimal
     number exactly as stored (no cast: 99 stays 99, 99.0 stays 99.0), None when absent.  Booleans
@@ -283,3 +326,66 @@ def _json_value_construct():
 
 
 _JsonValue = _json_value_construct()
+
+
+# --------------------------------------------------------------------------------------------------
+# Streaming large results, and values as the driver gives them
+
+
+def stream_chunks(session, query, size: int):
+    """Run a Core query on the unit of work's connection (no ORM layer) and yield chunks of rows;
+    streamed (server-side cursor on PostgreSQL)."""
+    result = session.connection().execute(query.execution_options(stream_results=True, yield_per=size))
+    try:
+        yield from result.partitions(size)
+    finally:
+        result.close()
+
+
+def raw_chunks(session, query, size: int):
+    """Like :func:`stream_chunks`, but where the driver's own cursor streams (SQLite steps rows as
+    they are fetched) the chunks are its plain tuples, without SQLAlchemy's row objects and result
+    types; the caller takes values as the driver gives them (SQLite: 1/0 for booleans, ISO text for
+    date-times).  Elsewhere (PostgreSQL's client-side cursor would hold the whole result) it is
+    :func:`stream_chunks`."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield from stream_chunks(session, query, size)
+        return
+    result = connection.execute(query)  # no yield_per: SQLAlchemy fetches nothing ahead of us
+    try:
+        fetch = result.cursor.fetchmany
+        while True:
+            rows = fetch(size)
+            if not rows:
+                break
+            yield rows
+    finally:
+        result.close()
+
+
+def json_decoder():
+    """Driver value of a JSON column -> Python (SQLite gives text, psycopg the decoded value)."""
+    import json
+
+    loads = json.loads
+    return lambda v: loads(v) if isinstance(v, (str, bytes)) else v
+
+
+def utc_decoder():
+    """Driver value of a stored UTC date-time -> an aware datetime."""
+
+    def to_time(v):
+        if isinstance(v, str):
+            v = datetime.fromisoformat(v)
+        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v
+
+    return to_time
+
+
+def day_decoder():
+    """Driver value of a date column -> a date (SQLite gives ISO text)."""
+    from datetime import date
+
+    return lambda v: date.fromisoformat(v[:10]) if isinstance(v, str) else v
+

@@ -41,6 +41,7 @@ from itertools import chain
 from typing import IO, Any
 
 from crmctl.errors import InvalidInput
+from crmctl.views import Column
 
 __all__ = [
     "FORMATS",
@@ -75,19 +76,6 @@ _WRITE_FAILED = frozenset(getattr(errno, n) for n in ("ENOSPC", "EDQUOT", "EFBIG
 
 # --------------------------------------------------------------------------------------------------
 # What the CLI passes down
-
-
-@dataclass
-class Column:
-    key: str  # dotted key used for json/csv header and lookup, e.g. "segments.nature"
-    title: str | None = None  # table heading; defaults to key
-    justify: str = "left"  # table only: left | center | right
-    # Used by the table view only (e.g. grade code -> Chinese label); not called for None.
-    table_format: Callable[[Any], str] | None = None
-
-    def __post_init__(self) -> None:
-        if self.title is None:
-            self.title = self.key
 
 
 @dataclass
@@ -596,9 +584,15 @@ def _cell(value: Any, column: Column | None, encoding: str):
     return _text(_table_text(value), encoding)
 
 
+def _as_columns(columns) -> list[Column]:
+    """Display columns for a table: a data field (a key only, ``crmctl.fields.Field``) shows under its key."""
+    return [c if isinstance(c, Column) else Column(c.key) for c in columns]
+
+
 def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterable[Mapping], title: str | None) -> int:
     from rich.table import Table
 
+    columns = _as_columns(columns)
     enc = spec.encoding
     console = _console(stream)
     table = Table(title=_text(title, enc) if title else None)
@@ -683,7 +677,7 @@ def _object_rows(obj: Mapping, fields: list[Column] | None) -> list[tuple[str, A
     if fields is None:
         return [(k, v, None) for k, v in flatten(obj).items()]
     out: list[tuple[str, Any, Column | None]] = []
-    for f in fields:
+    for f in _as_columns(fields):
         value = _lookup(obj, f.key)
         if isinstance(value, Mapping) and f.table_format is None:
             out.extend((f"{f.title}.{k}", v, None) for k, v in flatten(value).items())

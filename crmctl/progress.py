@@ -1,10 +1,25 @@
-"""A progress bar for long work, shown only when stdout is a terminal (cron and pipes see nothing)."""
+"""Progress of long work, as the services report it.
+
+A *progress* is a callable ``progress(description, total=None)`` returning a context manager that
+yields a bar with ``advance(n)`` and ``update_total(total)``.  Services take one as a parameter and
+default to :func:`silent`; they never touch the terminal.  Commands pass the terminal bar
+(``crmctl.commands._common.progress``: shown only when stdout and stderr are a terminal, so cron
+and pipes see nothing).
+"""
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, ContextManager, Iterator, Protocol
+
+
+class Bar(Protocol):
+    def advance(self, n: int = 1) -> None: ...
+
+    def update_total(self, total: int | None) -> None: ...
+
+
+Progress = Callable[..., ContextManager[Bar]]
 
 
 class _Silent:
@@ -15,25 +30,7 @@ class _Silent:
         pass
 
 
-class _Bar:
-    def __init__(self, progress, task):
-        self._p, self._t = progress, task
-
-    def advance(self, n: int = 1) -> None:
-        self._p.advance(self._t, n)
-
-    def update_total(self, total: int | None) -> None:
-        self._p.update(self._t, total=total)
-
-
 @contextmanager
-def progress(description: str, total: int | None = None) -> Iterator[_Silent | _Bar]:
-    if not sys.stdout.isatty() or not sys.stderr.isatty():
-        yield _Silent()
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as p:
-        yield _Bar(p, p.add_task(description, total=total))
+def silent(description: str = "", total: int | None = None) -> Iterator[Bar]:
+    """A progress that shows nothing (the default of every service)."""
+    yield _Silent()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional, TYPE_CHECKING
+from typing import Annotated, Iterator, Optional, TYPE_CHECKING
 
 import typer
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..output import OutputSpec
+    from ..progress import Bar
     from ..services.app import App
     from ..settings import Settings
 
@@ -69,6 +71,35 @@ def warn_calendar_fallback(ctx: typer.Context) -> None:
     ctx.call_on_close(report)
 
 
+@contextmanager
+def progress(description: str, total: Optional[int] = None) -> Iterator["Bar"]:
+    """A progress bar for long work (the services' ``progress`` parameter), on stderr, shown only
+    when stdout and stderr are a terminal: cron and pipes see nothing extra."""
+    from ..progress import silent
+
+    if not sys.stdout.isatty() or not sys.stderr.isatty():
+        with silent() as bar:
+            yield bar
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as p:
+        yield _Bar(p, p.add_task(description, total=total))
+
+
+class _Bar:
+    def __init__(self, progress, task):
+        self._p, self._t = progress, task
+
+    def advance(self, n: int = 1) -> None:
+        self._p.advance(self._t, n)
+
+    def update_total(self, total: Optional[int]) -> None:
+        self._p.update(self._t, total=total)
+
+
 def spec(format: Format = Format.table, output: Optional[Path] = None, bom: bool = False,
          encoding: Encoding = Encoding.utf8) -> "OutputSpec":
     from ..output import OutputSpec
@@ -105,10 +136,6 @@ def parse_pairs(items: list[str] | None, what: str) -> dict[str, str]:
             raise InvalidInput(f"{what} '{key}' given twice")
         out[key] = value.strip()
     return out
-
-
-def is_terminal() -> bool:
-    return sys.stdout.isatty()
 
 
 def parse_at(app, text: str | None, what: str = "--at"):

@@ -48,7 +48,6 @@ def show(
 
     from ..errors import InvalidInput
     from ..output import Column, emit_rows, emit_text
-    from ..services.service_desk import company_calendar
 
     app_ = open_app(ctx, need_actor=False)
     if month is None:
@@ -59,10 +58,9 @@ def show(
         if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
             raise InvalidInput(f"--month '{month}' is not a month: write YYYY-MM, e.g. 2026-10")
         year, mon = int(m.group(1)), int(m.group(2))
-    cal = company_calendar(app_)
     try:
-        days = cal.month(year, mon)
-    except ValueError as exc:
+        days = app_.calendar.month(year, mon)
+    except ValueError as exc:  # a rule's refusal, or a date past what datetime can hold
         raise InvalidInput(str(exc)) from None
     rows = [{"date": d.date, "weekday": d.date.strftime("%a"), "working": d.working, "kind": d.kind,
              "name": d.name, "source": d.source} for d in days]
@@ -80,7 +78,7 @@ def show(
     if any(d.source == "fallback" for d in days):
         lines.append(f"{year}: no official holiday data; weekends and the policy's own holidays only")
     working = sum(d.working for d in days)
-    lines.append(f"{working} working days, {len(days) - working} days off ({cal.timezone})")
+    lines.append(f"{working} working days, {len(days) - working} days off ({app_.calendar.timezone})")
     emit_text(out, "\n".join(lines))
 
 
@@ -96,15 +94,14 @@ def due(
     """Print the deadline DURATION after a start on the company calendar, with the steps that made it."""
     from ..errors import InvalidInput
     from ..output import emit_object
-    from ..services.service_desk import clock_calendar, company_calendar
 
     app_ = open_app(ctx, need_actor=False)
     start = parse_at(app_, from_, "--from") or app_.now()
-    cal = clock_calendar(app_) if clock == Clock.x24x7 else company_calendar(app_)
+    cal = app_.clock_calendar if clock == Clock.x24x7 else app_.calendar
     try:
         steps = cal.explain(start, in_)
         deadline = cal.add(start, in_)
-    except ValueError as exc:
+    except ValueError as exc:  # a rule's refusal, or a date past what datetime can hold
         raise InvalidInput(f"--in: {exc}") from None
     out = spec(format)
     if out.format != "table":

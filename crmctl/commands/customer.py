@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, parse_pairs,
-                      print_created, spec)
+                      print_created, progress, spec)
 
 app = typer.Typer(help="Add, find, show, edit and import customers; admission, disqualification, contacts.",
                   no_args_is_help=True)
@@ -56,15 +56,16 @@ def list_(
 ) -> None:
     """List customers (streamed; CSV columns are the JSON keys, nested ones flattened)."""
     from ..output import emit_rows, emit_tuples
-    from ..services.customers import customer_columns, export_customers, list_customers
+    from ..services.customers import export_customers, list_customers
+    from ..views.customers import customer_columns
 
     app_ = open_app(ctx)
     filters = dict(status=status, grade=grade, segment=parse_pairs(segment, "--segment"), owner=owner,
                    name_like=name, limit=limit, stability=stability)
     out = spec(format, output, bom, encoding)
     if out.format == "csv":  # the export path: flat rows straight from one query
-        columns, rows = export_customers(app_, **filters)
-        emit_tuples(out, columns, rows)
+        fields, rows = export_customers(app_, **filters)
+        emit_tuples(out, fields, rows)
     else:
         emit_rows(out, list_customers(app_, **filters), customer_columns(app_, full=out.format != "table"))
 
@@ -118,9 +119,10 @@ def import_(
     allow_duplicates: Annotated[bool, typer.Option("--allow-duplicates", help="Import a file that was imported before.")] = False,
 ) -> None:
     """Import customers from CSV: all rows or none; a bad row is named with its reason."""
-    from ..services.customer_import import import_customers
+    from ..services.customers import import_customers
 
-    result = import_customers(open_app(ctx), file, encoding=encoding, allow_duplicates=allow_duplicates)
+    result = import_customers(open_app(ctx), file, encoding=encoding, allow_duplicates=allow_duplicates,
+                              progress=progress)
     typer.echo(result["imported"])
     info(f"imported {result['imported']} customers from {result['file']} (batch {result['batch']})")
 
@@ -179,12 +181,12 @@ def contact_add(ctx: typer.Context, code: CodeArg,
 def contact_check(ctx: typer.Context, format: FormatOpt = Format.table, output: OutputOpt = None,
                   bom: BomOpt = False) -> None:
     """Important customers with fewer staff contacts than the policy asks (manufacturer: 2)."""
-    from ..output import Column, emit_rows
+    from ..output import emit_rows
     from ..services.customers import contact_coverage
+    from ..views.customers import contact_columns
 
     app_ = open_app(ctx)
-    emit_rows(spec(format, output, bom), contact_coverage(app_),
-              [Column("code", "编号"), Column("name", "名称"), Column("contacts", "联系人数"), Column("required", "要求")])
+    emit_rows(spec(format, output, bom), contact_coverage(app_), contact_columns())
 
 
 @app.command("note")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import settings
+from ._common import progress, settings
 
 app = typer.Typer(help="Upgrade, back up and check the database.", no_args_is_help=True)
 
@@ -49,7 +49,7 @@ def copy(
     """Copy everything into a new database (e.g. move a team from the SQLite file to PostgreSQL), verified by counts."""
     from ..services.maintenance import copy_database
 
-    report = copy_database(settings(ctx), to)
+    report = copy_database(settings(ctx), to, progress=progress)
     total = sum(r["rows"] for r in report)
     typer.echo(f"copied {total} rows in {len(report)} tables; every table's count verified")
 

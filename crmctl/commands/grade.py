@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, spec
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, progress, spec
 
 app = typer.Typer(help="Grade customers for a period, explain a grade, show grade history.", no_args_is_help=True)
 
@@ -42,7 +42,8 @@ def run(
         from ..policies import load_policy
 
         pol, text = load_policy(str(policy))
-    summaries = grade_customers(app_, period, label, scale, dry_run, text, reassign, policy_source=str(policy or ""))
+    summaries = grade_customers(app_, period, label, scale, dry_run, text, reassign, policy_source=str(policy or ""),
+                                progress=progress)
     out = spec(format, output)
     if out.format == "json":
         if len(summaries) == 1:

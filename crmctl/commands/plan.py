@@ -20,7 +20,7 @@ def set_(
     format: FormatOpt = Format.table,
 ) -> None:
     """Set (or replace) a customer's plan for one month."""
-    from ..services.volumes import set_plan
+    from ..services.sales_plans import set_plan
 
     result = set_plan(open_app(ctx), code, month, qty)
     out = spec(format)
@@ -43,7 +43,7 @@ def list_(
 ) -> None:
     """Plans with the actual volume of their month and the completion rate (%)."""
     from ..output import Column, emit_rows
-    from ..services.volumes import list_plans
+    from ..services.sales_plans import list_plans
 
     app_ = open_app(ctx)
     emit_rows(spec(format, output, bom), list_plans(app_, month=month, customer=customer),

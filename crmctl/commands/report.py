@@ -1,17 +1,20 @@
 """``crmctl report``: management reports and exports.
 
 ``crmctl report NAME [options]`` runs one report; ``crmctl report --list`` names them all with one
-line each.  ``report`` is a command group with one subcommand per report, so that
-``crmctl report visits --help`` shows exactly the options that report takes (``--month``, ``--owner``,
-``--chart`` ...).  An unknown NAME is a refusal (``Error:``, exit 1), not a usage error.
+line each.  ``report`` is a command group with one subcommand per report, generated from the
+registry (``crmctl.services.reports``: each report declares its summary, description and options),
+so that ``crmctl report visits --help`` shows exactly the options that report takes (``--month``,
+``--owner``, ``--chart`` ...).  An unknown NAME is a refusal (``Error:``, exit 1), not a usage error.
 
-What each report reads and how it is computed lives in ``crmctl/services/reports.py`` (the registry);
-this module parses options, calls ``run_report`` once and renders: csv/json through
-``crmctl.output.emit_rows`` (streamed, atomic ``--output``), tables one per section with Chinese
-labels, a bar chart under the table where a picture says more, and ``--chart FILE.png|svg`` through
-matplotlib (optional extra ``crmctl[charts]``).
+What each report reads lives in its family module of ``crmctl/services/reports/``; how it is shown
+(headings, sections, charts) in ``crmctl/views/reports.py``.  This module parses options, calls
+``run_report`` once and renders: csv/json through ``crmctl.output.emit_rows`` (streamed, atomic
+``--output``), tables one per section with Chinese labels, a bar chart under the table where a
+picture says more, and ``--chart FILE.png|svg`` through matplotlib (optional extra
+``crmctl[charts]``).
 
-Only Typer is imported at module level (``crmctl report --help`` stays fast).
+The registry is light (report modules import the database layer inside their builders), so
+``crmctl report --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -64,16 +67,29 @@ def main(
 
 
 # --------------------------------------------------------------------------------------------------
-# Options
+# Options: each report takes the ones its registry entry names (crmctl.services.reports.OPTIONS)
 
 # Not typer's dir_okay=False: a folder given as --output is refused by the output module with exit 1.
 OutOpt = Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE (atomically: a temporary file, then renamed).", metavar="FILE")]
-ChartOpt = Annotated[Optional[str], typer.Option("--chart", help="Also draw the chart into FILE.png or FILE.svg (needs matplotlib: pip install 'crmctl\\[charts]').", metavar="FILE")]
-PeriodOpt = Annotated[Optional[str], typer.Option("--period", "-p", help="month, quarter, half-year or year (default: the report's own; the last one completed).")]
-LabelOpt = Annotated[Optional[str], typer.Option("--label", "-l", help="Which period: 2026-11, 2026-Q4, 2026-H2 or 2026.")]
-MonthOpt = Annotated[Optional[str], typer.Option("--month", "-m", help="The month, YYYY-MM (default: the last completed month).", metavar="YYYY-MM")]
-ScaleOpt = Annotated[Optional[str], typer.Option("--scale", "-s", help="Only this grading scale of the policy.")]
-OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Only what this staff login keeps.")]
+
+#: option -> (parameter name, annotated type, default)
+_OPTIONS = {
+    "status": ("status", Annotated[Optional[str], typer.Option("--status", help="prospect, pending, active, suspended or disqualified.")], None),
+    "segment": ("segment", Annotated[Optional[List[str]], typer.Option("--segment", help="KEY=VALUE by code or label; repeat.")], None),
+    "grade": ("grade", Annotated[Optional[str], typer.Option("--grade", help="Grade code or label (SCALE:GRADE when ambiguous).")], None),
+    "owner": ("owner", Annotated[Optional[str], typer.Option("--owner", help="Only what this staff login keeps.")], None),
+    "stability": ("stability", Annotated[Optional[str], typer.Option("--stability", help="existing, lost or potential (where the policy defines stability).")], None),
+    "period": ("period", Annotated[Optional[str], typer.Option("--period", "-p", help="month, quarter, half-year or year (default: the report's own; the last one completed).")], None),
+    "label": ("label", Annotated[Optional[str], typer.Option("--label", "-l", help="Which period: 2026-11, 2026-Q4, 2026-H2 or 2026.")], None),
+    "month": ("month", Annotated[Optional[str], typer.Option("--month", "-m", help="The month, YYYY-MM (default: the last completed month).", metavar="YYYY-MM")], None),
+    "scale": ("scale", Annotated[Optional[str], typer.Option("--scale", "-s", help="Only this grading scale of the policy.")], None),
+    "direction": ("direction", Annotated[Optional[str], typer.Option("--direction", help="Only moves up or down.")], None),
+    "months": ("months", Annotated[int, typer.Option("--months", help="How many months the monthly rows (and chart) go back.")], 12),
+    "days": ("days", Annotated[Optional[int], typer.Option("--days", help="Documents expiring within DAYS (default: the policy's longest renew notice, else 30).", metavar="DAYS")], None),
+    "chart": ("chart", Annotated[Optional[str], typer.Option("--chart", help="Also draw the chart into FILE.png or FILE.svg (needs matplotlib: pip install 'crmctl\\[charts]').", metavar="FILE")], None),
+}
+_OUTPUT = [("format", FormatOpt, Format.table), ("output", OutOpt, None), ("bom", BomOpt, False),
+           ("encoding", EncodingOpt, Encoding.utf8)]
 
 
 def _month_label(month: Optional[str], label: Optional[str]) -> Optional[str]:
@@ -84,210 +100,73 @@ def _month_label(month: Optional[str], label: Optional[str]) -> Optional[str]:
     return month or label
 
 
-def _run(ctx: typer.Context, name: str, params: dict, format: Format, output: Optional[str], bom: bool,
-         encoding: Encoding, chart: Optional[str] = None) -> None:
+def _params(given: dict) -> dict:
+    """The report's ``Params`` from its command's options (``--month`` is a month ``--label``)."""
+    out = {k: v for k, v in given.items() if k not in ("month", "chart") and k in _PARAM_FIELDS}
+    if "month" in given:
+        out["label"] = _month_label(given["month"], given.get("label"))
+    if "segment" in given:
+        out["segment"] = parse_pairs(given["segment"], "--segment")
+    return out
+
+
+_PARAM_FIELDS = ("status", "segment", "grade", "owner", "stability", "period", "label", "scale", "direction",
+                 "months", "days")
+
+
+def _run(ctx: typer.Context, name: str, given: dict, format: Format, output: Optional[str], bom: bool,
+         encoding: Encoding) -> None:
     from ..services.reports import Params, run_report
+    from ..views.reports import report_view
 
     out = spec(format, Path(output) if output else None, bom, encoding)
-    chart_path = _check_chart(chart) if chart else None
+    chart_path = _check_chart(given["chart"]) if given.get("chart") else None
     app_ = open_app(ctx)
-    result = run_report(app_, name, Params(**params))
-    _render(out, result, chart_path)
+    params = Params(**_params(given))
+    result = run_report(app_, name, params)
+    _render(out, result, report_view(app_, params, result), chart_path)
     for note in result.notes:
         info(f"Note: {note}")
 
 
-# --------------------------------------------------------------------------------------------------
-# The reports (the first docstring line is the report's summary in the registry: a test keeps them equal)
+def _command(rep) -> None:
+    """A ``crmctl report NAME`` command with the options the report declares."""
+    import inspect
+
+    kw = inspect.Parameter.KEYWORD_ONLY
+    parameters = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
+    for option in rep.options:
+        pname, annotation, default = _OPTIONS[option]
+        parameters.append(inspect.Parameter(pname, kw, default=default, annotation=annotation))
+    parameters += [inspect.Parameter(n, kw, default=d, annotation=a) for n, a, d in _OUTPUT]
+    mine = {_OPTIONS[o][0] for o in rep.options}
+
+    def command(ctx: typer.Context, **values) -> None:
+        given = {k: v for k, v in values.items() if k in mine}
+        _run(ctx, rep.name, given, values["format"], values["output"], values["bom"], values["encoding"])
+
+    command.__name__ = rep.name.replace("-", "_")
+    command.__signature__ = inspect.Signature(parameters)
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__doc__ = rep.summary + ("\n\n" + rep.description if rep.description else "")
+    app.command(rep.name)(command)
 
 
-@app.command("customers")
-def customers(
-    ctx: typer.Context,
-    status: Annotated[Optional[str], typer.Option("--status", help="prospect, pending, active, suspended or disqualified.")] = None,
-    segment: Annotated[Optional[List[str]], typer.Option("--segment", help="KEY=VALUE by code or label; repeat.")] = None,
-    grade: Annotated[Optional[str], typer.Option("--grade", help="Grade code or label (SCALE:GRADE when ambiguous).")] = None,
-    owner: OwnerOpt = None,
-    stability: Annotated[Optional[str], typer.Option("--stability", help="existing, lost or potential (where the policy defines stability).")] = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-) -> None:
-    """The customer master list: status, segments, grades, owner, file fields (sent to finance).
+def _register_all() -> None:
+    from ..services.reports import REPORTS
 
-    Columns are those of `customer list --format csv` (nested keys flattened: segments.channel, ...).
-    The table view leaves out the file fields (fields.*) and the creation time.
-    Streamed: any number of customers in constant memory.
-    """
-    _run(ctx, "customers", dict(status=status, segment=parse_pairs(segment, "--segment"), grade=grade, owner=owner,
-                                stability=stability), format, output, bom, encoding)
+    for rep in REPORTS.values():
+        _command(rep)
 
 
-@app.command("grades")
-def grades(
-    ctx: typer.Context, period: PeriodOpt = None, label: LabelOpt = None, scale: ScaleOpt = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-    chart: ChartOpt = None,
-) -> None:
-    """Customers per scale and grade for a label, with the change against the previous label.
-
-    Without --label/--period: the latest label each scale was graded for.
-    The table view adds a bar chart of the distribution.
-    """
-    _run(ctx, "grades", dict(period=period, label=label, scale=scale), format, output, bom, encoding, chart)
-
-
-@app.command("grade-changes")
-def grade_changes(
-    ctx: typer.Context, period: PeriodOpt = None, label: LabelOpt = None, scale: ScaleOpt = None,
-    direction: Annotated[Optional[str], typer.Option("--direction", help="Only moves up or down.")] = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-) -> None:
-    """Every customer that moved up or down at a label, from and to.
-
-    Without --label/--period: the latest label each scale was graded for.
-    """
-    _run(ctx, "grade-changes", dict(period=period, label=label, scale=scale, direction=direction), format, output,
-         bom, encoding)
-
-
-@app.command("stability")
-def stability(
-    ctx: typer.Context, period: PeriodOpt = None, label: LabelOpt = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-    chart: ChartOpt = None,
-) -> None:
-    """Existing / lost / potential customers, the lost ones with their last purchase, churn warnings.
-
-    Counts and lost customers are as of today.
-    --label picks the period of the churn warnings (default: the last completed \\[churn] period).
-    """
-    _run(ctx, "stability", dict(period=period, label=label), format, output, bom, encoding, chart)
-
-
-@app.command("complaints")
-def complaints(
-    ctx: typer.Context, period: PeriodOpt = None, label: LabelOpt = None,
-    months: Annotated[int, typer.Option("--months", help="How many months the monthly rows (and chart) go back.")] = 12,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-    chart: ChartOpt = None,
-) -> None:
-    """Complaints opened, closed, on time, overdue and satisfaction vs target, by severity, grade and month.
-
-    Complaints opened in the period (default: last month).
-    on_time_pct = on time / (on time + late + still open past the deadline).
-    The month rows cover the --months months ending with the period; the table view charts them.
-    """
-    _run(ctx, "complaints", dict(period=period, label=label, months=months), format, output, bom, encoding, chart)
-
-
-@app.command("service")
-def service(
-    ctx: typer.Context, period: PeriodOpt = None, label: LabelOpt = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-    chart: ChartOpt = None,
-) -> None:
-    """Service tickets by kind and location, and the on-time rate of each clock.
-
-    Tickets opened in the period (default: last month).
-    A clock is met when its event (dispatch, arrival, resolution) came by its deadline,
-    missed when it came later or is still due past it.
-    """
-    _run(ctx, "service", dict(period=period, label=label), format, output, bom, encoding, chart)
-
-
-@app.command("technicians")
-def technicians(
-    ctx: typer.Context, month: MonthOpt = None, label: LabelOpt = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-) -> None:
-    """Monthly ratings per technician on the rating items (attitude, skill, arrival, promise).
-
-    Average score of each item over the survey cards of the month, and the tickets each resolved.
-    """
-    _run(ctx, "technicians", dict(label=_month_label(month, label)), format, output, bom, encoding)
-
-
-@app.command("visits")
-def visits(
-    ctx: typer.Context, month: MonthOpt = None, label: LabelOpt = None, owner: OwnerOpt = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-    chart: ChartOpt = None,
-) -> None:
-    """Visits and other activities planned, done and missed per owner and per grade for a month.
-
-    compliance_pct = planned activities done / planned; missed = still planned when the month is over.
-    The table view charts compliance per owner.
-    """
-    _run(ctx, "visits", dict(label=_month_label(month, label), owner=owner), format, output, bom, encoding, chart)
-
-
-@app.command("documents")
-def documents(
-    ctx: typer.Context,
-    days: Annotated[Optional[int], typer.Option("--days", help="Documents expiring within DAYS (default: the policy's longest renew notice, else 30).", metavar="DAYS")] = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-) -> None:
-    """Documents expiring within N days or expired (not renewed), and the suspended customers.
-
-    A document replaced by a newer copy of the same type is not listed.
-    """
-    _run(ctx, "documents", dict(days=days), format, output, bom, encoding)
-
-
-@app.command("allocation")
-def allocation(
-    ctx: typer.Context, period: PeriodOpt = None, label: LabelOpt = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-) -> None:
-    """Exclusive agents and distributors ranked by plan completion and weekly evenness.
-
-    The order scarce product goes out in (petrochem Art. 3, 10), for a period (default: last month).
-    """
-    _run(ctx, "allocation", dict(period=period, label=label), format, output, bom, encoding)
-
-
-@app.command("proposals")
-def proposals(
-    ctx: typer.Context, period: PeriodOpt = None, label: LabelOpt = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-) -> None:
-    """Customer proposals by category and outcome, cost savings and the company / customer benefit share.
-
-    Proposals received in the period (default: the last completed \\[proposals] targets_per period).
-    """
-    _run(ctx, "proposals", dict(period=period, label=label), format, output, bom, encoding)
-
-
-@app.command("development")
-def development(
-    ctx: typer.Context, period: PeriodOpt = None, label: LabelOpt = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-) -> None:
-    """Prospects added and customers admitted per customer manager against the period's targets.
-
-    Added: customers created in the period (not imported), by keeper.
-    Admitted: the last step of the admission chain done in the period.
-    The period is the policy's \\[development] targets_per (a quarter for petrochem).
-    """
-    _run(ctx, "development", dict(period=period, label=label), format, output, bom, encoding)
-
-
-@app.command("big-customers")
-def big_customers(
-    ctx: typer.Context, period: PeriodOpt = None, label: LabelOpt = None, scale: ScaleOpt = None,
-    format: FormatOpt = Format.table, output: OutOpt = None, bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8,
-) -> None:
-    """Big customers ranked by weighted score, with their level, score and factor scores.
-
-    The stored result of the rank-graded scale (gas-tiered Art. 8) for a label (default: the latest).
-    """
-    _run(ctx, "big-customers", dict(period=period, label=label, scale=scale), format, output, bom, encoding)
+_register_all()
 
 
 # --------------------------------------------------------------------------------------------------
 # Rendering
 
 
-def _render(out, result, chart_path: Optional[str]) -> None:
+def _render(out, result, view, chart_path: Optional[str]) -> None:
     from itertools import groupby
 
     from ..output import emit_rows, emit_tuples, open_output
@@ -301,32 +180,32 @@ def _render(out, result, chart_path: Optional[str]) -> None:
         return
     points: list[tuple[str, float]] = []
     rows = result.rows
-    if result.chart is not None and (chart_path or out.format == "table"):
-        rows = _collect(rows, result.chart, points)
-    if out.format == "csv" and result.flat_rows is not None and result.chart is None:
+    if view.chart is not None and (chart_path or out.format == "table"):
+        rows = _collect(rows, view.chart, points)
+    if out.format == "csv" and result.flat_rows is not None and view.chart is None:
         emit_tuples(out, result.columns, result.flat_rows())
     elif out.format != "table":
         emit_rows(out, rows, result.columns)
     else:
-        by_key = {c.key: c for c in result.columns}
+        by_key = {c.key: c for c in view.columns}
         with open_output(out) as stream:
-            if result.sections:
+            if view.sections:
                 shown = 0
                 for section, group in groupby(rows, key=lambda r: r.get("section")):
-                    title, keys = result.sections.get(section, (section, [c.key for c in result.columns]))
+                    title, keys = view.sections.get(section, (section, [c.key for c in view.columns]))
                     if shown:
                         stream.write("\n")
                     shown += emit_rows(out, group, [by_key[k] for k in keys], title=title, stream=stream)
                 if not shown:
                     stream.write("（无数据）\n")
             else:
-                cols = ([by_key[k] for k in result.table_columns] if result.table_columns else result.columns)
-                emit_rows(out, rows, cols, title=result.title, stream=stream)
+                cols = ([by_key[k] for k in view.table_columns] if view.table_columns else view.columns)
+                emit_rows(out, rows, cols, title=view.title, stream=stream)
             if points:
                 stream.write("\n")
-                _terminal_chart(stream, result.chart, points, out.encoding)
+                _terminal_chart(stream, view.chart, points, out.encoding)
     if chart_path:
-        _write_chart(chart_path, result.chart, points)
+        _write_chart(chart_path, view.chart, points)
 
 
 def _collect(rows, chart, points: list):

@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from ._common import (BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, parse_pairs, print_created,
-                      spec)
+                      progress, spec)
 
 app = typer.Typer(help="Plan, log and list visits, calls, inspections and greetings by the policy's cadences.", no_args_is_help=True)
 
@@ -41,12 +41,10 @@ def plan(
     The activities themselves: 'crmctl visit list --month YYYY-MM --format json'.
     """
     from ..output import Column, emit_object, emit_rows
-    from ..progress import progress
     from ..services.activities import plan_visits
 
     app_ = open_app(ctx)
-    with progress(f"planning {month}") as bar:
-        r = plan_visits(app_, month, owner, progress=bar)
+    r = plan_visits(app_, month, owner, progress=progress)
     for w in r["warnings"]:
         info(f"warning: {w}")
     out = spec(format, output)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import Format, FormatOpt, info, open_app, print_created, spec
+from ._common import Format, FormatOpt, info, open_app, print_created, progress, spec
 
 app = typer.Typer(help="Record customer usage (tonnes, litres, m³) one by one or from CSV.", no_args_is_help=True)
 
@@ -39,7 +39,8 @@ def import_(
     """Import usage records from CSV: all rows or none; a bad row is named with its reason. Prints the count."""
     from ..services.volumes import import_volumes
 
-    result = import_volumes(open_app(ctx), file, encoding=encoding, allow_duplicates=allow_duplicates)
+    result = import_volumes(open_app(ctx), file, encoding=encoding, allow_duplicates=allow_duplicates,
+                            progress=progress)
     out = spec(format)
     if out.format == "json":
         from ..output import emit_object

@@ -768,6 +768,10 @@ class Policy(_Model):
     def role_label(self, role: str) -> str:
         return self.roles.get(role, role)
 
+    def document_labels(self) -> dict[str, str]:
+        """Document type -> its label."""
+        return {k: d.label for k, d in self.documents.items()}
+
 
 ScaleModel = Union[ThresholdScale, RankScale]
 

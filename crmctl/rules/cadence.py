@@ -98,6 +98,20 @@ LIBRARY_NAMES = {
 }
 
 
+def missed_before(today: date) -> date:
+    """A planned activity due before this day -- the first of the current month -- was missed: its
+    month is over and it was not done.  (``activity_status`` in Python; listings and reports compare
+    the due date with this day in SQL.)"""
+    return date(today.year, today.month, 1)
+
+
+def activity_status(status: str, due: date, today: date) -> str:
+    """``done``, ``missed`` (planned, and its month is over) or ``planned``."""
+    if status == "done":
+        return "done"
+    return "missed" if due < missed_before(today) else "planned"
+
+
 def _library_block_start(code: str, year: int) -> date | None:
     name = LIBRARY_NAMES.get(code)
     if name is None:

@@ -25,6 +25,7 @@ Both
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -39,7 +40,10 @@ from .errors import Invalid
 
 MAX_QTY = 1e12  # anything larger is a typing mistake, not a purchase
 SCORE_DIGITS = 4  # weighted scores are compared (ties) and stored rounded to this many decimals
+VOLUME_DIGITS = 4  # volumes are summed and compared with band edges rounded to this many decimals
 STABILITIES = ("existing", "lost", "potential")
+#: statuses of customers not admitted yet: potential customers whatever they bought (fuel-retail Art. 6)
+NOT_YET_CUSTOMERS = ("prospect", "pending")
 
 
 def matches(cond: Any, **customer: Any) -> bool:
@@ -79,6 +83,19 @@ def parse_quantity(text: Any, what: str = "qty", *, allow_zero: bool = True, max
     if value > maximum:
         raise Invalid(f"{what} {text} is implausibly large (more than {maximum:g})")
     return value
+
+
+def round_volume(value: float) -> float:
+    """A volume (a sum of usage records) as the rules compare it: ``VOLUME_DIGITS`` decimals, so that
+    1999.9999999997 is 2000, a band edge."""
+    return round(value, VOLUME_DIGITS)
+
+
+def round_volume_sql(expr: str, dialect: str) -> str:
+    """:func:`round_volume` in SQL, giving a float on SQLite and PostgreSQL alike."""
+    if dialect == "sqlite":
+        return f"ROUND({expr}, {VOLUME_DIGITS})"
+    return f"CAST(ROUND(CAST({expr} AS NUMERIC), {VOLUME_DIGITS}) AS DOUBLE PRECISION)"
 
 
 def parse_factor_value(text: str, factor: str) -> int:
@@ -287,9 +304,9 @@ def grade_threshold_many(scale: Any, values: Sequence[float], baselines: Sequenc
 
     ``values``: the metric (volume, or the best month's volume); ``baselines``: the grade before this
     label (step limit); ``fixed``: each customer's fixed rule from :func:`fixed_grade`, or None.
-    A note says what the band alone does not (a step limit, a fixed grade); None when the band says
-    it all — :func:`threshold_reason` writes the whole sentence.  Column-wise on purpose: cron grades a
-    hundred thousand customers with it.
+    A :class:`GradeNote` says what the band alone does not (a step limit, a fixed grade); None when
+    the band says it all — :func:`threshold_reason` writes the whole sentence.  Column-wise on
+    purpose: cron grades a hundred thousand customers with it.
     """
     mins = [b.min for b in scale.bands]
     band_grades = [b.grade for b in scale.bands]
@@ -297,29 +314,86 @@ def grade_threshold_many(scale: Any, values: Sequence[float], baselines: Sequenc
     limit = scale.step_limit
     computed = [band_grades[i if i > 0 else 0] for i in [bisect_right(mins, v) - 1 for v in values]]
     grades = list(computed)
-    notes: list[str | None] = [None] * len(grades)
+    notes: list[GradeNote | None] = [None] * len(grades)
     if limit or fixed:
         for j, base in enumerate(baselines):
             fx = fixed[j] if fixed else None
             if fx is not None:
                 grades[j] = computed[j] = fx[0]
-                notes[j] = f"fixed grade {fx[0]} (fixed[{fx[1]}] of the policy)"
+                notes[j] = GradeNote.fixed_rule(fx[0], fx[1])
             elif limit and base is not None and base != grades[j]:
                 g = limit_steps(codes, base, grades[j], limit)
                 if g != grades[j]:
-                    notes[j] = f"step limit {limit} from {base} → {g}"
+                    notes[j] = GradeNote.step_limit(limit, base, g)
                     grades[j] = g
     return computed, grades, notes
 
 
-def threshold_reason(scale: Any, value: float, note: str | None = None, unit: str = "") -> str:
-    """Why a threshold grade: ``best month 3500 in [3000, ∞) t → star3; step limit 1 from auction → ordinary``."""
-    if note and note.startswith("fixed grade"):
-        return note
+@dataclass(frozen=True)
+class GradeNote:
+    """What a threshold grade's band does not say by itself: a fixed grade (``fixed[i]`` of the
+    policy: the band does not apply) or a step limit (the band's grade was not reached).
+
+    A threshold result stores only its note (:meth:`text`); :func:`threshold_reason` completes the
+    sentence from the stored metric, reading the note back with :meth:`from_text`."""
+
+    kind: str  # "fixed" | "step" | "other" (a stored text in no known form: shown as it is)
+    grade: str = ""
+    rule: int | None = None  # fixed: the index of the policy's fixed rule
+    limit: int | None = None  # step: the policy's step limit
+    base: str | None = None  # step: the grade before this label
+    raw: str | None = None  # other: the stored text
+
+    @classmethod
+    def fixed_rule(cls, grade: str, rule: int) -> "GradeNote":
+        return cls("fixed", grade, rule=rule)
+
+    @classmethod
+    def step_limit(cls, limit: int, base: str, grade: str) -> "GradeNote":
+        return cls("step", grade, limit=limit, base=base)
+
+    @property
+    def replaces_band(self) -> bool:
+        """A fixed grade is the whole reason; other notes are said after the band."""
+        return self.kind == "fixed"
+
+    def text(self) -> str:
+        if self.kind == "fixed":
+            return f"fixed grade {self.grade} (fixed[{self.rule}] of the policy)"
+        if self.kind == "step":
+            return f"step limit {self.limit} from {self.base} → {self.grade}"
+        return self.raw or ""
+
+    @classmethod
+    def from_text(cls, text: str | None) -> "GradeNote | None":
+        """The note of a stored result (None for none)."""
+        if not text:
+            return None
+        m = _FIXED_NOTE.fullmatch(text)
+        if m:
+            return cls.fixed_rule(m.group(1), int(m.group(2)))
+        m = _STEP_NOTE.fullmatch(text)
+        if m:
+            return cls.step_limit(int(m.group(1)), m.group(2), m.group(3))
+        return cls("other", raw=text)
+
+
+_FIXED_NOTE = re.compile(r"fixed grade (\S+) \(fixed\[(\d+)\] of the policy\)")
+_STEP_NOTE = re.compile(r"step limit (\d+) from (\S+) → (\S+)")
+
+
+def threshold_reason(scale: Any, value: float, note: GradeNote | str | None = None, unit: str = "") -> str:
+    """Why a threshold grade: ``best month 3500 in [3000, ∞) t → star3; step limit 1 from auction → ordinary``.
+
+    ``note``: the result's :class:`GradeNote`, or its stored text."""
+    if isinstance(note, str) or note is None:
+        note = GradeNote.from_text(note)
+    if note is not None and note.replaces_band:
+        return note.text()
     band = scale.bands[threshold_band(scale.bands, value)]
     what = "best month" if getattr(scale, "aggregate", "sum") == "max_month" else "volume"
     text = f"{what} {_num(value)} in {describe_band(band, unit)} → {band.grade}"
-    return f"{text}; {note}" if note else text
+    return f"{text}; {note.text()}" if note is not None else text
 
 
 def grade_threshold(scale: Any, candidates: Sequence[Candidate], unit: str = "") -> list[Outcome]:
@@ -439,11 +513,24 @@ def stability_classifier(today: date, lost_after_months: int = 1) -> Callable[[s
     cutoff = lost_cutoff(today, lost_after_months)
 
     def classify(status: str | None, last_purchase: date | None) -> str:
-        if status in ("prospect", "pending") or last_purchase is None:
+        if status in NOT_YET_CUSTOMERS or last_purchase is None:
             return "potential"
         return "lost" if last_purchase < cutoff else "existing"
 
     return classify
+
+
+def stability_sql(which: str, status, last_purchase, cutoff: date):
+    """:func:`stability_classifier` as an SQL condition on a status column and a last-purchase column:
+    the customers whose stability is ``which``."""
+    from sqlalchemy import and_, or_
+
+    not_yet = status.in_(NOT_YET_CUSTOMERS)
+    if which == "potential":
+        return or_(not_yet, last_purchase.is_(None))
+    if which == "lost":
+        return and_(~not_yet, last_purchase.is_not(None), last_purchase < cutoff)
+    return and_(~not_yet, last_purchase >= cutoff)
 
 
 def drop_pct(this: float, base: float | None) -> float | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, tzinfo
 
 from dateutil.relativedelta import relativedelta
 
@@ -92,6 +92,14 @@ def parse_label(label: str, kind: str | None = None) -> Period:
     return period_starting(found, date(year, month, 1))
 
 
+def parse_month(text: str | None, what: str = "--month") -> Period:
+    """A month label typed by a user (``2026-11``); the refusal names the option ``what``."""
+    try:
+        return parse_label((text or "").strip(), "month")
+    except Invalid as exc:
+        raise exc.within(what) from None
+
+
 def period_containing(kind: str, day: date) -> Period:
     check_kind(kind)
     months = _MONTHS[kind]
@@ -111,3 +119,8 @@ def resolve_period(kind: str | None, label: str | None, today: date) -> Period:
     if not kind:
         raise Invalid("give --period (month, quarter, half-year, year) or --label")
     return last_completed(kind, today)
+
+
+def local_bounds(start: date, end: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """A period's local dates [start, end) as aware datetimes at local midnight in ``tz``."""
+    return datetime.combine(start, time(), tzinfo=tz), datetime.combine(end, time(), tzinfo=tz)

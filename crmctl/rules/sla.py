@@ -16,7 +16,7 @@ values and a ``CompanyCalendar``; no I/O, no database.  The calendar arithmetic 
 - Proposals (``[proposals]``): answer due ``proposals.due`` after opening (``"1 month"``:
   calendar months, dateutil), benefit shared per ``proposals.benefit``.
 - Overdue: an open item is overdue once ``now`` is past its deadline; a closed one when it was
-  closed after it.
+  closed after it (:func:`clock_state` in Python, :class:`ClockSql` in SQL: one rule, two forms).
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from crmctl.rules.durations import Duration, parse_duration
 from crmctl.rules.errors import Invalid, Refused
 
 CLOCKS = ("respond", "arrive", "resolve")
-#: the event that stops each service clock
+#: the deadline of each service clock, and the event that stops it (ticket fields)
+CLOCK_DEADLINES = {"respond": "respond_by", "arrive": "arrive_by", "resolve": "resolve_by"}
 CLOCK_EVENTS = {"respond": "dispatched_at", "arrive": "arrived_at", "resolve": "resolved_at"}
 
 
@@ -127,13 +128,36 @@ def extension_cap(cal: CompanyCalendar, opened_at: datetime, max_total: str) -> 
     return cal.add(opened_at, max_total)
 
 
+def clock_state(due: datetime | None, done: datetime | None, now: datetime) -> str | None:
+    """Where a deadline stands: ``met`` (done by it), ``late`` (done after it), ``open_late`` (not done
+    and past it), ``running`` (not done, still ahead); None without a deadline.  :class:`ClockSql` is
+    the same rule in SQL."""
+    if due is None:
+        return None
+    if done is not None:
+        return "met" if done <= due else "late"
+    return "open_late" if now > due else "running"
+
+
 def is_overdue(due: datetime | None, done: datetime | None, now: datetime) -> bool:
     """Past the deadline: still open after it, or done after it.  No deadline: never overdue."""
-    if due is None:
-        return False
-    if done is not None:
-        return done > due
-    return now > due
+    return clock_state(due, done, now) in ("late", "open_late")
+
+
+class ClockSql:
+    """:func:`clock_state` as SQL conditions on a deadline column and the column of the event that
+    meets it (a complaint's ``due_at`` and ``closed_at``, a ticket's ``respond_by`` and
+    ``dispatched_at`` ...), for reports and listings that count or filter many rows at once."""
+
+    def __init__(self, due, done, now: datetime):
+        from sqlalchemy import and_, or_
+
+        has_due = due.is_not(None)
+        self.met = and_(has_due, done.is_not(None), done <= due)
+        self.late = and_(has_due, done.is_not(None), done > due)
+        self.open_late = and_(has_due, done.is_(None), due < now)
+        self.running = and_(has_due, done.is_(None), due >= now)
+        self.overdue = or_(self.late, self.open_late)  # is_overdue
 
 
 def check_event_time(at: datetime, after: datetime, what: str, after_what: str) -> None:
@@ -321,8 +345,8 @@ def benefit_share(benefit: Any, start: date, saving: Decimal | None) -> BenefitS
 
 
 __all__ = [
-    "BenefitShare", "CLOCKS", "CLOCK_EVENTS", "ClockChoice", "SlaChoice", "benefit_share", "check_event_time",
-    "clock_deadlines", "complaint_sla", "due_at", "extend_deadline", "extension_cap", "format_number",
+    "BenefitShare", "CLOCKS", "CLOCK_DEADLINES", "CLOCK_EVENTS", "ClockChoice", "ClockSql", "SlaChoice", "benefit_share",
+    "check_event_time", "clock_deadlines", "clock_state", "complaint_sla", "due_at", "extend_deadline", "extension_cap", "format_number",
     "is_overdue", "meets_target", "missed_clocks", "number_counter", "parse_money", "parse_rating",
     "pick_code", "round_the_clock_calendar", "satisfaction_pct", "service_clocks",
 ]

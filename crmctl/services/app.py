@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..db import Database, open_database
-from ..errors import CrmError, InvalidInput, NotFound, NotPermitted
+from ..errors import CrmError, NotPermitted
 from ..models import PolicyVersion, Staff, StaffRole
 from ..rules import times
 from ..settings import Settings  # noqa: F401  (re-exported: services take Settings from here)
@@ -52,6 +52,31 @@ class App:
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.policy.policy.timezone)
+
+    @cached_property
+    def segment_index(self):
+        """Look-ups by code or label of the policy's segments and fields."""
+        from ..rules.customers import SegmentIndex
+
+        return SegmentIndex(self.policy)
+
+    @cached_property
+    def calendar(self):
+        """The company's working calendar (statutory holidays, make-up days, business hours)."""
+        from ..rules.calendar import calendar_from_policy
+        from ..rules.errors import Invalid
+
+        try:
+            return calendar_from_policy(self.policy.calendar, self.policy.policy.timezone)
+        except Invalid as exc:
+            raise exc.within("policy calendar") from None
+
+    @cached_property
+    def clock_calendar(self):
+        """Every hour of every day (``calendar = "24x7"``), in the policy's time zone."""
+        from ..rules.sla import round_the_clock_calendar
+
+        return round_the_clock_calendar(self.policy.policy.timezone)
 
     def now(self) -> datetime:
         return times.now(self.tz, self.settings.now).replace(microsecond=0)
@@ -103,22 +128,3 @@ def open_app(settings: Settings, *, need_actor: bool = True) -> App:
     except BaseException:
         db.dispose()
         raise
-
-
-def find_staff(session, login: str, *, active_only: bool = True) -> Staff:
-    staff = session.scalars(select(Staff).where(Staff.login == login)).first()
-    if staff is None:
-        raise NotFound(f"no staff member '{login}'")
-    if active_only and not staff.active:
-        raise NotPermitted(f"staff member '{login}' has left")
-    return staff
-
-
-def parse_month(text: str | None, what: str = "--month"):
-    """A month label typed by a user (``2026-11``) as a Period; InvalidInput naming the option."""
-    from ..rules.periods import parse_label
-
-    try:
-        return parse_label((text or "").strip(), "month")
-    except ValueError as exc:
-        raise InvalidInput(f"{what}: {exc}") from None

@@ -1,4 +1,4 @@
-"""Customer complaints: open (SLA from the policy), extend, escalate, close, list, show.
+"""Customer complaints: open (SLA from the policy), extend, escalate, close, list, show, statistics.
 
 Every change is one unit of work with its history event and its audit entry; everything is checked
 before anything is written, so a refused command changes nothing.
@@ -7,18 +7,19 @@ before anything is written, so a refused command changes nothing.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, func, select
 
-from ..errors import InvalidInput, NotFound, NotPermitted, RuleViolation
-from ..models import Complaint, ComplaintEvent, Customer, Staff, StaffRole
+from ..errors import NotPermitted, RuleViolation
+from ..models import Complaint, ComplaintEvent, Customer, CustomerGrade, Staff, StaffRole
 from ..rules import sla as rules
 from ..rules.customers import clean_text
+from ..rules.errors import RuleError
 from . import audit
-from .app import App, find_staff
-from .service_desk import (check_after, company_calendar, customer_context, customer_for_work, deadline,
-                           event_time, find_record, local, next_number, staff_logins)
+from .app import App
+from .lookups import customer_for_work, customer_id, find_record, find_staff, staff_logins
+from .service_desk import check_after, customer_context, event_time, local, next_number, period_bounds
 
 
 def _policy(app: App):
@@ -26,17 +27,6 @@ def _policy(app: App):
     if pol is None:
         raise RuleViolation(f"policy {app.policy.code} has no complaints section")
     return pol
-
-
-def _text(value: str | None, what: str, *, required: bool = True, max_len: int = 2000) -> str | None:
-    if value is None or not value.strip():
-        if required:
-            raise InvalidInput(f"{what} must not be empty")
-        return None
-    try:
-        return clean_text(value, what, max_len=max_len)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
 
 
 def _dict(app: App, c: Complaint, customer: str, owner: str | None, now: datetime) -> dict:
@@ -77,22 +67,16 @@ def open_complaint(app: App, code: str, summary: str, *, severity: str | None = 
                    at: datetime | None = None) -> dict:
     """Record a complaint; its deadline is the first matching SLA rule counted from ``at``."""
     pol = _policy(app)
-    summary = _text(summary, "--summary")
-    try:
-        sev = rules.pick_code(pol.severities, severity or pol.default_severity, "severity", "--severity")
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    summary = clean_text(summary or "", "--summary", required=True)
+    sev = rules.pick_code(pol.severities, severity or pol.default_severity, "severity", "--severity")
     opened = event_time(app, at)
-    cal = company_calendar(app)
+    cal = app.calendar
     actor = app.actor
     with app.db.write() as s:
         cust = customer_for_work(s, code)
         ctx = customer_context(s, cust)
-        try:
-            choice = rules.complaint_sla(pol, sev, **ctx)
-        except ValueError as exc:
-            raise RuleViolation(str(exc)) from None
-        due = deadline(cal, opened, choice.due)
+        choice = rules.complaint_sla(pol, sev, **ctx)
+        due = cal.add(opened, choice.due)
         number = next_number(s, "complaint", pol.number_pattern, opened, Complaint)
         c = Complaint(number=number, customer_id=cust.id, severity=sev, summary=summary, opened_at=opened,
                       opened_by=actor.login, sla=choice.due, sla_due_at=due, due_at=due, status="open",
@@ -116,9 +100,9 @@ def extend_complaint(app: App, ident: str, working_days: int, approved_by: str, 
     ext = pol.extension
     if ext is None:
         raise RuleViolation(f"policy {app.policy.code} allows no extension of complaint deadlines")
-    note = _text(note, "--note", required=False)
+    note = clean_text(note or "", "--note", required=False)
     when = event_time(app, at)
-    cal = company_calendar(app)
+    cal = app.calendar
     with app.db.write() as s:
         c, cust = _load(s, app, ident)
         if c.status != "open":
@@ -130,8 +114,8 @@ def extend_complaint(app: App, ident: str, working_days: int, approved_by: str, 
                                f"{ext.approver_role} ({app.policy.role_label(ext.approver_role)})")
         try:
             new_due = rules.extend_deadline(cal, c.opened_at, c.due_at, working_days, ext.max_total)
-        except ValueError as exc:
-            raise RuleViolation(f"complaint {c.number}: {exc}") from None
+        except RuleError as exc:
+            raise exc.within(f"complaint {c.number}") from None
         before = local(app, c.due_at)
         c.due_at = new_due
         c.extended_days += working_days
@@ -150,7 +134,7 @@ def escalate_complaint(app: App, ident: str, *, note: str | None = None, at: dat
     pol = _policy(app)
     if not pol.escalate_role:
         raise RuleViolation(f"policy {app.policy.code} names no role complaints are escalated to")
-    note = _text(note, "--note", required=False)
+    note = clean_text(note or "", "--note", required=False)
     when = event_time(app, at)
     with app.db.write() as s:
         c, cust = _load(s, app, ident)
@@ -174,7 +158,7 @@ def close_complaint(app: App, ident: str, resolution: str, satisfied: bool | Non
                     at: datetime | None = None) -> dict:
     """Close with the resolution and whether the customer was satisfied (None: not asked)."""
     pol = _policy(app)
-    resolution = _text(resolution, "--resolution")
+    resolution = clean_text(resolution or "", "--resolution", required=True)
     when = event_time(app, at)
     with app.db.write() as s:
         c, cust = _load(s, app, ident)
@@ -214,12 +198,6 @@ def complaint_dict(app: App, ident: str, *, history: bool = True) -> dict:
     return out
 
 
-def overdue_clause(now: datetime, model=Complaint):
-    """SQL: open past the deadline in force, or closed after it (complaints and proposals alike)."""
-    return or_(and_(model.status == "open", model.due_at < now),
-               and_(model.status == "closed", model.closed_at > model.due_at))
-
-
 def list_complaints(app: App, *, open_only: bool = False, overdue: bool = False, customer: str | None = None,
                     severity: str | None = None, owner: str | None = None) -> Iterator[dict]:
     """Complaints, oldest first, streamed; ``overdue``: open past the deadline or closed after it."""
@@ -232,19 +210,73 @@ def list_complaints(app: App, *, open_only: bool = False, overdue: bool = False,
     if open_only:
         q = q.where(Complaint.status == "open")
     if overdue:
-        q = q.where(overdue_clause(now))
+        q = q.where(rules.ClockSql(Complaint.due_at, Complaint.closed_at, now).overdue)
     if severity:
-        try:
-            q = q.where(Complaint.severity == rules.pick_code(pol.severities, severity, "severity", "--severity"))
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+        q = q.where(Complaint.severity == rules.pick_code(pol.severities, severity, "severity", "--severity"))
     with app.db.read() as s:
         if customer:
-            cid = s.scalars(select(Customer.id).where(Customer.code == customer.strip())).first()
-            if cid is None:
-                raise NotFound(f"no customer '{customer}'")
-            q = q.where(Complaint.customer_id == cid)
+            q = q.where(Complaint.customer_id == customer_id(s, customer))
         if owner:
             q = q.where(Complaint.owner_id == find_staff(s, owner, active_only=False).id)
         for c, code, login in s.execute(q.execution_options(yield_per=1000)):
             yield _dict(app, c, code, login, now)
+
+
+# ----------------------------------------------------------------------------------------------
+# Statistics (reports, the demo's summary)
+
+
+def _stat_columns(now: datetime):
+    closed = Complaint.status == "closed"
+    clock = rules.ClockSql(Complaint.due_at, Complaint.closed_at, now)
+    return (
+        func.count(Complaint.id).label("opened"),
+        func.sum(case((closed, 1), else_=0)).label("closed"),
+        func.sum(case((clock.met, 1), else_=0)).label("on_time"),
+        func.sum(case((clock.late, 1), else_=0)).label("late"),
+        func.sum(case((clock.open_late, 1), else_=0)).label("open_overdue"),
+        func.sum(case((and_(closed, Complaint.satisfied.is_(True)), 1), else_=0)).label("satisfied"),
+        func.sum(case((and_(closed, Complaint.satisfied.is_(False)), 1), else_=0)).label("unsatisfied"),
+    )
+
+
+def _stat_row(row, target) -> dict:
+    satisfied, unsatisfied = int(row.satisfied or 0), int(row.unsatisfied or 0)
+    pct = rules.satisfaction_pct(satisfied, satisfied + unsatisfied)
+    return {"opened": int(row.opened or 0), "closed": int(row.closed or 0), "on_time": int(row.on_time or 0),
+            "late": int(row.late or 0), "open_overdue": int(row.open_overdue or 0), "satisfied": satisfied,
+            "unsatisfied": unsatisfied, "satisfaction_pct": pct, "target_pct": target,
+            "meets_target": rules.meets_target(pct, target)}
+
+
+def complaint_stats(app: App, period) -> dict:
+    """Complaints opened in ``period`` (a ``rules.periods.Period`` or ``(start, end)`` dates):
+    opened / closed / on time / late / still open and overdue now / satisfaction against the
+    policy's target, in total, by severity and by grade of every grading scale.  A few GROUP BYs."""
+    start, end = (period.start, period.end) if hasattr(period, "start") else period
+    label = getattr(period, "label", f"{start.isoformat()}..{end.isoformat()}")
+    lo, hi = period_bounds(app, start, end)
+    pol = app.policy.complaints
+    target = float(pol.satisfaction_target_pct) if pol and pol.satisfaction_target_pct is not None else None
+    now = app.now()
+    where = and_(Complaint.opened_at >= lo, Complaint.opened_at < hi)
+    out: dict[str, Any] = {"period": label, "start": start, "end": end, "target_pct": target}
+    with app.db.read() as s:
+        total = s.execute(select(*_stat_columns(now)).where(where)).one()
+        out["total"] = _stat_row(total, target)
+        out["by_severity"] = [
+            {"severity": r.severity, **_stat_row(r, target)}
+            for r in s.execute(select(Complaint.severity, *_stat_columns(now)).where(where)
+                               .group_by(Complaint.severity).order_by(Complaint.severity))
+        ]
+        by_grade = []
+        for scale in app.policy.grading.scales:
+            q = (select(CustomerGrade.grade, *_stat_columns(now))
+                 .select_from(Complaint)
+                 .outerjoin(CustomerGrade, and_(CustomerGrade.customer_id == Complaint.customer_id,
+                                                CustomerGrade.scale == scale))
+                 .where(where).group_by(CustomerGrade.grade).order_by(CustomerGrade.grade))
+            for r in s.execute(q):
+                by_grade.append({"scale": scale, "grade": r.grade, **_stat_row(r, target)})
+        out["by_grade"] = by_grade
+    return out

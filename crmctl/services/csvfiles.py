@@ -25,6 +25,14 @@ class CsvFile:
     rows: list[list[str]]
 
 
+def decoding(encoding: str) -> str:
+    """The codec a user's ``--encoding`` reads with: UTF-8 with or without BOM, or GB 18030 (``gbk``)."""
+    enc = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gbk": "gb18030", "gb18030": "gb18030"}.get((encoding or "").lower())
+    if enc is None:
+        raise InvalidInput(f"unknown encoding '{encoding}': use utf-8 or gbk")
+    return enc
+
+
 def read_csv(path: Path, encoding: str = "utf-8") -> CsvFile:
     """The whole file decoded and split, or InvalidInput naming the problem (and line)."""
     path = Path(path)
@@ -36,9 +44,7 @@ def read_csv(path: Path, encoding: str = "utf-8") -> CsvFile:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    enc = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gbk": "gb18030", "gb18030": "gb18030"}.get(encoding.lower())
-    if enc is None:
-        raise InvalidInput(f"unknown encoding '{encoding}': use utf-8 or gbk")
+    enc = decoding(encoding)
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise InvalidInput(f"{path.name}: line {line} contains a NUL byte; this is not a text CSV file")

@@ -14,17 +14,13 @@ from ..rules.customers import clean_text
 from ..rules.times import parse_date
 from . import audit
 from .app import App
-from .customers import get_customer
+from .lookups import get_customer
 
 SUSPEND_REASON = "document_expired"
 
 
 def _doc_type(app: App, text: str) -> str:
-    labels = {k: d.label for k, d in (app.policy.documents or {}).items()}
-    try:
-        return pick_code(labels, text, "document type", "--type")
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    return pick_code(app.policy.document_labels(), text, "document type", "--type")
 
 
 def add_document(app: App, code: str, type_: str, number: str | None = None, expires: str | None = None) -> dict:
@@ -34,18 +30,12 @@ def add_document(app: App, code: str, type_: str, number: str | None = None, exp
     today = now.date()
     exp: date | None = None
     if expires:
-        try:
-            exp = parse_date(expires, "--expires")
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+        exp = parse_date(expires, "--expires")
         if exp < today:
             raise InvalidInput(f"--expires {exp} is in the past: an expired document cannot be added")
     elif spec.expires:
         raise InvalidInput(f"document type {dtype} ({spec.label}) expires: give --expires YYYY-MM-DD")
-    try:
-        number = clean_text(number or "", "--number", required=False, max_len=100)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    number = clean_text(number or "", "--number", required=False, max_len=100)
     with app.db.write() as s:
         c = get_customer(s, code)
         if c.status == "disqualified":
@@ -73,7 +63,7 @@ def list_documents(app: App, *, expiring_within: int | None = None, customer: st
         q = q.where(Document.expires.is_not(None), Document.expires <= until)
         if not include_expired:
             q = q.where(Document.expires >= today)
-    labels = {k: d.label for k, d in (app.policy.documents or {}).items()}
+    labels = app.policy.document_labels()
     with app.db.read() as s:
         if customer:
             q = q.where(Document.customer_id == get_customer(s, customer).id)
@@ -97,9 +87,8 @@ def _lapsed_condition(required: list[str], today: date):
 
 def apply_expiry(session, app: App, today: date, customer_id: int | None = None) -> dict:
     """Suspend active customers whose required document lapsed; reactivate renewed ones (set-based)."""
-    adm = app.policy.admission
-    docs = app.policy.documents or {}
-    required = [t for t in (adm.required_documents if adm else []) if docs.get(t) and docs[t].suspends_on_expiry]
+    docs = app.policy.documents
+    required = [t for t in app.policy.admission.required_documents if docs.get(t) and docs[t].suspends_on_expiry]
     lapsed = _lapsed_condition(required, today)
     result = {"suspended": [], "reactivated": []}
     if lapsed is None:

@@ -8,6 +8,7 @@ from ..db import Database, current_revision, integrity_problems, open_database, 
 from ..db import backup_sqlite, sqlite_path
 from ..errors import CrmError, DatabaseError, InvalidInput, NotFound
 from ..migrations import HEAD, REVISIONS
+from ..progress import Progress, silent
 from .app import Settings
 
 
@@ -62,14 +63,13 @@ def check_database(settings: Settings) -> list[str]:
     return [f"ok: integrity and foreign keys checked, schema {HEAD}"]
 
 
-def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000) -> list[dict]:
+def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000, progress: Progress = silent) -> list[dict]:
     """Copy every table to a new, empty database (e.g. SQLite -> PostgreSQL), verified by row counts."""
     from sqlalchemy import func, select, text
     from sqlmodel import SQLModel
 
     from .. import models
     from ..db import resolve_db_url
-    from ..progress import progress
 
     models.load_all()
     src = open_database(settings.db_url())

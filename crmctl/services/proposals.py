@@ -11,16 +11,15 @@ from typing import Iterator
 
 from sqlalchemy import select
 
-from ..errors import InvalidInput, NotFound, RuleViolation
+from ..errors import InvalidInput, RuleViolation
 from ..models import Customer, Proposal, Staff
 from ..rules import sla as rules
 from ..rules.customers import clean_text
 from ..rules.times import parse_date
 from . import audit
 from .app import App
-from .complaints import overdue_clause
-from .service_desk import (check_after, company_calendar, customer_for_work, deadline, event_time, find_record,
-                           local, next_number)
+from .lookups import customer_for_work, customer_id, find_record
+from .service_desk import check_after, event_time, local, next_number
 
 
 def _policy(app: App):
@@ -65,13 +64,10 @@ def _owner(session, p: Proposal) -> str | None:
 def open_proposal(app: App, code: str, category: str, summary: str, *, at: datetime | None = None) -> dict:
     """Record a proposal; the answer is due ``proposals.due`` later (e.g. one calendar month)."""
     pol = _policy(app)
-    try:
-        cat = rules.pick_code(pol.categories, category, "category", "--category")
-        summary = clean_text(summary, "--summary", max_len=2000)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    cat = rules.pick_code(pol.categories, category, "category", "--category")
+    summary = clean_text(summary, "--summary", max_len=2000)
     opened = event_time(app, at)
-    due = deadline(company_calendar(app), opened, pol.due)
+    due = app.calendar.add(opened, pol.due)
     actor = app.actor
     with app.db.write() as s:
         cust = customer_for_work(s, code)
@@ -91,12 +87,9 @@ def close_proposal(app: App, ident: str, *, adopted: bool, saving: str | None = 
                    implement_by: str | None = None, note: str | None = None, at: datetime | None = None) -> dict:
     """Decide: adopted (optionally with the yearly saving and an implementation date) or rejected."""
     pol = _policy(app)
-    try:
-        amount = rules.parse_money(saving, "--saving") if saving is not None else None
-        impl = parse_date(implement_by, "--implement-by") if implement_by else None
-        note = clean_text(note or "", "--note", required=False, max_len=2000)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    amount = rules.parse_money(saving, "--saving") if saving is not None else None
+    impl = parse_date(implement_by, "--implement-by") if implement_by else None
+    note = clean_text(note or "", "--note", required=False, max_len=2000)
     if not adopted and (amount is not None or impl is not None):
         raise InvalidInput("--saving and --implement-by apply to an adopted proposal only")
     when = event_time(app, at)
@@ -148,17 +141,11 @@ def list_proposals(app: App, *, open_only: bool = False, overdue: bool = False,
     if open_only:
         q = q.where(Proposal.status == "open")
     if overdue:
-        q = q.where(overdue_clause(now, Proposal))
+        q = q.where(rules.ClockSql(Proposal.due_at, Proposal.closed_at, now).overdue)
     if category:
-        try:
-            q = q.where(Proposal.category == rules.pick_code(pol.categories, category, "category", "--category"))
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+        q = q.where(Proposal.category == rules.pick_code(pol.categories, category, "category", "--category"))
     with app.db.read() as s:
         if customer:
-            cid = s.scalars(select(Customer.id).where(Customer.code == customer.strip())).first()
-            if cid is None:
-                raise NotFound(f"no customer '{customer}'")
-            q = q.where(Proposal.customer_id == cid)
+            q = q.where(Proposal.customer_id == customer_id(s, customer))
         for p, code, login in s.execute(q.execution_options(yield_per=1000)):
             yield _dict(app, p, code, login, now)

@@ -7,18 +7,14 @@ from typing import Iterable
 
 from sqlalchemy import select, update
 
-from ..errors import InvalidInput, NotFound, RuleViolation
+from ..errors import InvalidInput, RuleViolation
 from ..models import Customer, CustomerContact, Staff, StaffRole
 from . import audit
-from .app import App, find_staff
+from .app import App
+from .lookups import find_staff
+from .registry import handover_steps
 
 LOGIN_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
-
-def _handover_steps():
-    """Every feature that keeps open work per person: (session, leaver, heir, now) -> (what, count)."""
-    from . import activities, service_desk
-
-    return [service_desk.handover, activities.handover]
 
 
 def resolve_roles(app: App, roles: Iterable[str]) -> list[str]:
@@ -103,7 +99,7 @@ def leave(app: App, login: str, handover_to: str) -> dict:
                 s.add(CustomerContact(customer_id=c.customer_id, staff_id=heir.id, since=now))
             s.delete(c)
         moved["contacts"] = len(mine)
-        for step in _handover_steps():
+        for step in handover_steps():  # every area that keeps open work per person
             what, count = step(s, person, heir, now)
             moved[what] = count
         person.active = False
@@ -114,15 +110,3 @@ def leave(app: App, login: str, handover_to: str) -> dict:
                      after={"active": False, "handover_to": heir.login, **{f"moved_{k}": v for k, v in moved.items()}},
                      at=now)
     return {"login": login, "handover_to": handover_to, "moved": moved}
-
-
-def staff_ids(session, logins: Iterable[str]) -> dict[str, int]:
-    logins = list(set(logins))
-    if not logins:
-        return {}
-    rows = session.execute(select(Staff.login, Staff.id).where(Staff.login.in_(logins), Staff.active.is_(True)))
-    found = dict(rows.all())
-    missing = [x for x in logins if x not in found]
-    if missing:
-        raise NotFound(f"no active staff member '{missing[0]}'")
-    return found

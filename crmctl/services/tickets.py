@@ -11,16 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterator, Mapping
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
-from ..errors import InvalidInput, NotFound, RuleViolation
+from ..errors import InvalidInput, RuleViolation
 from ..models import Customer, ServiceTicket, Staff, TicketRating
 from ..rules import sla as rules
 from ..rules.customers import clean_text
 from . import audit
-from .app import App, find_staff
-from .service_desk import (check_after, clock_calendar, company_calendar, customer_context, customer_for_work,
-                           event_time, find_record, local, next_number, staff_logins)
+from .app import App
+from .lookups import customer_for_work, customer_id, find_record, find_staff, staff_logins
+from .service_desk import check_after, customer_context, event_time, local, next_number
 
 STATUSES = ("open", "dispatched", "arrived", "taken_back", "resolved")
 
@@ -32,26 +32,12 @@ def _policy(app: App):
     return pol
 
 
-def _text(value: str | None, what: str, *, required: bool = False, max_len: int = 2000) -> str | None:
-    try:
-        return clean_text(value or "", what, required=required, max_len=max_len)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-
-
-def _pick(table, value, what, option):
-    try:
-        return rules.pick_code(table, value, what, option)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-
-
 def _deadlines(t: ServiceTicket) -> dict:
-    return {"respond": t.respond_by, "arrive": t.arrive_by, "resolve": t.resolve_by}
+    return {clock: getattr(t, field) for clock, field in rules.CLOCK_DEADLINES.items()}
 
 
 def _events(t: ServiceTicket) -> dict:
-    return {"dispatched_at": t.dispatched_at, "arrived_at": t.arrived_at, "resolved_at": t.resolved_at}
+    return {field: getattr(t, field) for field in rules.CLOCK_EVENTS.values()}
 
 
 def _dict(app: App, t: ServiceTicket, customer: str, logins: Mapping[int, str], now: datetime,
@@ -104,28 +90,26 @@ def open_ticket(app: App, code: str, kind: str, *, location: str | None = None, 
                 summary: str | None = None, at: datetime | None = None) -> dict:
     """Register a call; the policy's clocks for its kind, location, service type and customer start."""
     pol = _policy(app)
-    kind = _pick(pol.kinds, kind, "kind", "--kind")
+    kind = rules.pick_code(pol.kinds, kind, "kind", "--kind")
     if pol.locations:
         if not location and not pol.default_location:
             raise InvalidInput("--location is required: " + ", ".join(f"{c} ({lb})" for c, lb in pol.locations.items()))
-        location = _pick(pol.locations, location or pol.default_location, "location", "--location")
+        location = rules.pick_code(pol.locations, location or pol.default_location, "location", "--location")
     elif location:
         raise InvalidInput(f"--location: policy {app.policy.code} has no location classes")
     if pol.service_types:
-        service_type = _pick(pol.service_types, service_type, "service type", "--service-type") if service_type else None
+        service_type = (rules.pick_code(pol.service_types, service_type, "service type", "--service-type")
+                        if service_type else None)
     elif service_type:
         raise InvalidInput(f"--service-type: policy {app.policy.code} has no service types")
-    summary = _text(summary, "--summary")
+    summary = clean_text(summary or "", "--summary", required=False)
     opened = event_time(app, at)
     actor = app.actor
     with app.db.write() as s:
         cust = customer_for_work(s, code)
         ctx = customer_context(s, cust)
-        try:
-            choices = rules.service_clocks(pol, kind, location=location, service_type=service_type, **ctx)
-            due = rules.clock_deadlines(choices, opened, company_calendar(app), clock_calendar(app))
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+        choices = rules.service_clocks(pol, kind, location=location, service_type=service_type, **ctx)
+        due = rules.clock_deadlines(choices, opened, app.calendar, app.clock_calendar)
         number = next_number(s, "ticket", pol.number_pattern, opened, ServiceTicket)
         t = ServiceTicket(number=number, customer_id=cust.id, kind=kind, location=location, service_type=service_type,
                           summary=summary, opened_at=opened, opened_by=actor.login, respond_by=due.get("respond"),
@@ -185,7 +169,7 @@ def arrive(app: App, ident: str, *, at: datetime | None = None) -> dict:
 def take_back(app: App, ident: str, receipt: str, *, at: datetime | None = None) -> dict:
     """The item goes to the workshop for repair, against a receipt (number) given to the customer."""
     _policy(app)
-    receipt = _text(receipt, "--receipt", required=True, max_len=64)
+    receipt = clean_text(receipt or "", "--receipt", required=True, max_len=64)
     when = event_time(app, at)
     with app.db.write() as s:
         t, cust = _load(s, ident)
@@ -206,7 +190,7 @@ def take_back(app: App, ident: str, receipt: str, *, at: datetime | None = None)
 def resolve(app: App, ident: str, *, at: datetime | None = None, note: str | None = None) -> dict:
     """Done (an inquiry may be resolved without a dispatch); stops the resolve clock."""
     _policy(app)
-    note = _text(note, "--note")
+    note = clean_text(note or "", "--note", required=False)
     when = event_time(app, at)
     with app.db.write() as s:
         t, cust = _load(s, ident)
@@ -230,10 +214,7 @@ def rate_ticket(app: App, ident: str, values: Mapping[str, str], *, at: datetime
     pol = _policy(app)
     if not pol.rating_items:
         raise RuleViolation(f"policy {app.policy.code} has no rating items for service tickets")
-    try:
-        scores = rules.parse_rating(values, pol.rating_items, pol.rating_levels)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    scores = rules.parse_rating(values, pol.rating_items, pol.rating_levels)
     when = event_time(app, at)
     with app.db.write() as s:
         t, cust = _load(s, ident)
@@ -273,14 +254,15 @@ def ticket_dict(app: App, ident: str) -> dict:
     return out
 
 
-def _clock_missed(due_col, event_col, now: datetime):
-    return and_(due_col.is_not(None), or_(and_(event_col.is_(None), due_col < now), event_col > due_col))
+def clock_sql(clock: str, now: datetime) -> rules.ClockSql:
+    """The SQL conditions of one of a ticket's clocks (``respond``, ``arrive``, ``resolve``)."""
+    return rules.ClockSql(getattr(ServiceTicket, rules.CLOCK_DEADLINES[clock]),
+                          getattr(ServiceTicket, rules.CLOCK_EVENTS[clock]), now)
 
 
 def overdue_clause(now: datetime):
-    T = ServiceTicket
-    return or_(_clock_missed(T.respond_by, T.dispatched_at, now), _clock_missed(T.arrive_by, T.arrived_at, now),
-               _clock_missed(T.resolve_by, T.resolved_at, now))
+    """SQL: a ticket with a clock missed or running past its deadline (``rules.sla.missed_clocks``)."""
+    return or_(*(clock_sql(c, now).overdue for c in rules.CLOCKS))
 
 
 def list_tickets(app: App, *, open_only: bool = False, overdue: bool = False, customer: str | None = None,
@@ -300,13 +282,10 @@ def list_tickets(app: App, *, open_only: bool = False, overdue: bool = False, cu
     if overdue:
         q = q.where(overdue_clause(now))
     if kind:
-        q = q.where(ServiceTicket.kind == _pick(pol.kinds, kind, "kind", "--kind"))
+        q = q.where(ServiceTicket.kind == rules.pick_code(pol.kinds, kind, "kind", "--kind"))
     with app.db.read() as s:
         if customer:
-            cid = s.scalars(select(Customer.id).where(Customer.code == customer.strip())).first()
-            if cid is None:
-                raise NotFound(f"no customer '{customer}'")
-            q = q.where(ServiceTicket.customer_id == cid)
+            q = q.where(ServiceTicket.customer_id == customer_id(s, customer))
         if technician:
             q = q.where(ServiceTicket.technician_id == find_staff(s, technician, active_only=False).id)
         for t, code, tech_login, owner_login in s.execute(q.execution_options(yield_per=1000)):

@@ -1,4 +1,7 @@
-"""Usage records (``volume add`` / ``volume import``), monthly sales plans, last purchase dates.
+"""Usage records (``volume add`` / ``volume import``): liftings, refuellings, meter readings.
+
+The totals that grading, churn and reports read are in ``volume_totals.py``; sales plans in
+``sales_plans.py``.
 
 ``volume import`` streams the CSV: the file is hashed first (the duplicate-file guard), then read
 row by row and written with ``executemany`` in chunks inside ONE write transaction, so a bad row at
@@ -11,22 +14,21 @@ import csv
 import hashlib
 from datetime import date
 from pathlib import Path
-from typing import Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ..errors import InvalidInput, RuleViolation
-from ..models import Customer, SalesPlan, UsageRecord
-from ..progress import progress
+from ..db import insert_sql
+from ..errors import InvalidInput
+from ..models import Customer, UsageRecord
+from ..progress import Progress, silent
 from ..rules import grading as rules
-from ..rules.conditions import matches
 from ..rules.customers import clean_text
-from ..rules.periods import parse_label
+from ..rules.errors import Invalid, RuleError
 from ..rules.times import parse_date
 from . import audit
-from .app import App, parse_month
-from .csvfiles import CsvFile, register_import
-from .customers import get_customer
+from .app import App
+from .csvfiles import CsvFile, decoding, register_import
+from .lookups import get_customer
 
 COLUMNS = ("customer", "date", "qty", "product", "amount")
 REQUIRED = ("customer", "date", "qty")
@@ -35,15 +37,11 @@ OLDEST = date(1990, 1, 1)
 MAX_PRODUCT = 100
 
 
-def _bad(exc: ValueError) -> InvalidInput:
-    return InvalidInput(str(exc))
-
-
 def _check_day(d: date, today: date, what: str = "--date") -> date:
     if d > today:
-        raise ValueError(f"{what} {d.isoformat()} is in the future")
+        raise Invalid(f"{what} {d.isoformat()} is in the future")
     if d < OLDEST:
-        raise ValueError(f"{what} {d.isoformat()} is before {OLDEST.isoformat()}")
+        raise Invalid(f"{what} {d.isoformat()} is before {OLDEST.isoformat()}")
     return d
 
 
@@ -60,13 +58,10 @@ def add_volume(app: App, code: str, qty: str | float, *, day: str | None = None,
                amount: str | float | None = None) -> dict:
     """One usage record; returns it (with its id)."""
     today = app.now().date()
-    try:
-        q = rules.parse_quantity(qty, "--qty")
-        d = _check_day(parse_date(day, "--date"), today) if day else today
-        a = rules.parse_quantity(amount, "--amount") if amount not in (None, "") else None
-        p = _clean_product(product, "--product")
-    except ValueError as exc:
-        raise _bad(exc) from None
+    q = rules.parse_quantity(qty, "--qty")
+    d = _check_day(parse_date(day, "--date"), today) if day else today
+    a = rules.parse_quantity(amount, "--amount") if amount not in (None, "") else None
+    p = _clean_product(product, "--product")
     now = app.now()
     with app.db.write() as s:
         c = get_customer(s, code)
@@ -96,29 +91,18 @@ def _hash_file(path: Path) -> tuple[str, int]:
     return h.hexdigest(), lines
 
 
-def _encoding(encoding: str) -> str:
-    enc = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gbk": "gb18030", "gb18030": "gb18030"}.get((encoding or "").lower())
-    if enc is None:
-        raise InvalidInput(f"unknown encoding '{encoding}': use utf-8 or gbk")
-    return enc
+INSERT_COLUMNS = ("customer_id", "day", "qty", "product", "amount", "import_id")
 
 
-def _insert_sql(conn) -> str:
-    mark = {"qmark": "?", "numeric": None, "named": None}.get(conn.dialect.paramstyle, "%s")
-    if mark is None:  # pragma: no cover - no supported driver uses these
-        raise RuntimeError(f"unsupported paramstyle {conn.dialect.paramstyle}")
-    return ("INSERT INTO usage_record (customer_id, day, qty, product, amount, import_id) "
-            f"VALUES ({', '.join([mark] * 6)})")
-
-
-def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_duplicates: bool = False) -> dict:
+def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_duplicates: bool = False,
+                   progress: Progress = silent) -> dict:
     """``volume import FILE``: columns customer,date,qty[,product,amount]; all rows or none."""
     path = Path(path)
     if not path.exists():
         raise InvalidInput(f"no file {path}")
     if path.is_dir():
         raise InvalidInput(f"{path} is a folder, not a CSV file")
-    enc = _encoding(encoding)
+    enc = decoding(encoding)
     name = path.name
     try:
         sha, lines = _hash_file(path)
@@ -130,7 +114,7 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
     with app.db.write() as s:
         batch = register_import(s, "volume", CsvFile(path, sha, [], []), 0, now, app.actor.login, allow_duplicates)
         conn = s.connection()
-        sql = _insert_sql(conn)
+        sql = insert_sql(conn, "usage_record", INSERT_COLUMNS)
         iso_days = app.db.is_sqlite  # SQLite stores dates as ISO text: bind the text itself
         codes: dict[str, int] = dict(s.execute(select(Customer.code, Customer.id)).all())
         days: dict[str, object] = {}
@@ -182,8 +166,8 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
                                 amount = rules.parse_quantity(cell, "amount")
                     except IndexError:
                         raise InvalidInput(f"{name}: row {row_no}: {len(row)} cells, customer, date and qty are required") from None
-                    except ValueError as exc:
-                        raise InvalidInput(f"{name}: row {row_no}: {exc}") from None
+                    except RuleError as exc:
+                        raise exc.within(f"{name}: row {row_no}") from None
                     buf.append((cid, day, q, product, amount, batch_id))
                     if len(buf) >= CHUNK:
                         conn.exec_driver_sql(sql, buf)
@@ -222,95 +206,3 @@ def _columns(header: list[str], name: str) -> tuple[int, int, int, int | None, i
         raise InvalidInput(f"{name}: the header needs a '{missing[0]}' column (customer,date,qty[,product,amount])")
     pos = {h: i for i, h in enumerate(header)}
     return pos["customer"], pos["date"], pos["qty"], pos.get("product"), pos.get("amount")
-
-
-# ----------------------------------------------------------------------------------------------
-# Last purchase (stability)
-
-
-def last_purchase_subquery():
-    """One aggregate: the last day each customer bought anything (``customer_id``, ``last``)."""
-    return (select(UsageRecord.customer_id.label("customer_id"), func.max(UsageRecord.day).label("last"))
-            .group_by(UsageRecord.customer_id).subquery("last_purchase"))
-
-
-def last_purchase(session, customer_id: int) -> date | None:
-    return session.scalar(select(func.max(UsageRecord.day)).where(UsageRecord.customer_id == customer_id))
-
-
-# ----------------------------------------------------------------------------------------------
-# Sales plans
-
-
-def plan_applies(policy, segments: dict, fields: dict) -> bool:
-    """Who submits plans: the policy's ``[sales_plans].when``, and the groups the allocation report
-    ranks by completion rate (their completion needs a plan)."""
-    sp = policy.sales_plans
-    if sp is None:
-        return False
-    if matches(sp.when, segments=segments, fields=fields):
-        return True
-    al = policy.reports.allocation if policy.reports else None
-    return bool(al and segments.get(al.segment) in (al.rank_by_completion or []))
-
-
-def set_plan(app: App, code: str, month: str, qty: str | float) -> dict:
-    """``plan set``: the volume a customer plans to take in a month (replaces an earlier plan)."""
-    pol = app.policy
-    if pol.sales_plans is None:
-        raise RuleViolation("this policy has no sales plans ([sales_plans] is not defined)")
-    m = parse_month(month).label
-    try:
-        q = rules.parse_quantity(qty, "--qty")
-    except ValueError as exc:
-        raise _bad(exc) from None
-    now = app.now()
-    with app.db.write() as s:
-        c = get_customer(s, code)
-        if c.status == "disqualified":
-            raise RuleViolation(f"customer {c.code} is disqualified")
-        if not plan_applies(pol, c.segments or {}, c.fields or {}):
-            raise RuleViolation(f"customer {c.code} does not submit sales plans under this policy "
-                                f"([sales_plans].when)")
-        old = s.get(SalesPlan, (c.id, m))
-        before = {"month": m, "qty": old.qty} if old else None
-        if old is None:
-            old = SalesPlan(customer_id=c.id, month=m, qty=q, set_at=now, set_by=app.actor.login)
-        else:
-            old.qty, old.set_at, old.set_by = q, now, app.actor.login
-        s.add(old)
-        after = {"month": m, "qty": q}
-        audit.record(s, app, "plan.set", "sales_plan", f"{c.code}/{m}", before=before, after=after,
-                     customer_code=c.code, at=now)
-    return {"customer": c.code, "month": m, "qty": q, "unit": pol.policy.volume_unit}
-
-
-def list_plans(app: App, *, month: str | None = None, customer: str | None = None) -> Iterator[dict]:
-    """Plans with the actual volume of their month and the completion rate (two aggregates)."""
-    m = parse_month(month).label if month else None
-    q = (select(SalesPlan.customer_id, Customer.code, Customer.name, SalesPlan.month, SalesPlan.qty)
-         .join(Customer, Customer.id == SalesPlan.customer_id).order_by(SalesPlan.month, Customer.code))
-    if m:
-        q = q.where(SalesPlan.month == m)
-    with app.db.read() as s:
-        if customer:
-            q = q.where(SalesPlan.customer_id == get_customer(s, customer).id)
-        rows = s.execute(q).all()
-        months = sorted({r.month for r in rows})
-        actual: dict[tuple[int, str], float] = {}
-        for mon in months:
-            p = parse_label(mon, "month")
-            aq = (select(UsageRecord.customer_id, func.sum(UsageRecord.qty))
-                  .where(UsageRecord.day >= p.start, UsageRecord.day < p.end).group_by(UsageRecord.customer_id))
-            ids = {r.customer_id for r in rows if r.month == mon}
-            if len(ids) <= 500:
-                aq = aq.where(UsageRecord.customer_id.in_(ids))
-            for cid, total in s.execute(aq):
-                if cid in ids:
-                    actual[(cid, mon)] = total or 0.0
-    for r in rows:
-        done = actual.get((r.customer_id, r.month), 0.0)
-        yield {"customer": r.code, "name": r.name, "month": r.month, "planned": r.qty, "actual": done,
-               "completion_pct": rules.completion_rate(done, r.qty)}
-
-

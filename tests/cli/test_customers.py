@@ -349,7 +349,7 @@ def test_list_csv_is_the_json_flattened(make_cli, policy):
     cli = make_cli(policy)
     app = open_app(Settings(db=str(cli.db), actor="admin"))
     try:
-        for _line in demo._populate(app, random.Random(9), 30):
+        for _line in demo.populate(app, random.Random(9), 30):
             pass
     finally:
         app.close()

@@ -53,9 +53,9 @@ WHERE = {
 def _populate(path: Path, policy: str, n: int = 36) -> None:
     """Staff for every role, n imported customers, documents, then what the grading, service-desk and
     visit features' own demo steps make (volumes, grades, complaints, tickets, proposals, visits)."""
-    from crmctl.services import activities, grading, service_desk
+    from crmctl.services.registry import demo_steps
     from crmctl.services.app import Settings, open_app
-    from crmctl.services.customer_import import import_customers
+    from crmctl.services.customers import import_customers
     from crmctl.services.documents import add_document
     from crmctl.services.staff import add_staff
 
@@ -84,7 +84,7 @@ def _populate(path: Path, policy: str, n: int = 36) -> None:
         expiring = [t for t, d in app.policy.documents.items() if d.expires]
         for i in range(1, 6 if expiring else 1):
             add_document(app, f"C{i:06d}", expiring[0], f"N{i}", f"2026-12-{i:02d}")
-        for step in (grading.demo_step, service_desk.demo_step, activities.demo_step):
+        for step in demo_steps():
             for _line in step(app, rng):
                 pass
     finally:

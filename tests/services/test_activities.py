@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from crmctl.errors import InvalidInput, NotFound, RuleViolation
 from crmctl.models import Activity, ActivityPlanRun, AuditLog, Customer, CustomerGrade, Document, Staff
 from crmctl.services import activities as acts
+from crmctl.services.demo import activities as activities_demo
 from crmctl.services.app import Settings, open_app
 from crmctl.services.customers import add_customer, disqualify
 from crmctl.services.staff import add_staff
@@ -262,7 +263,7 @@ def test_demo_step(make_cli, opened, policy):
         add_customer(app, f"演示客户{i}", segs, {f.key: "x" for f in app.policy.fields if f.required})
     with app.db.write() as s:
         s.execute(Customer.__table__.update().values(status="active"))
-    lines = list(acts.demo_step(app, random.Random(3)))
+    lines = list(activities_demo.demo_step(app, random.Random(3)))
     assert lines and all(isinstance(x, str) and x for x in lines)
     prev = [x for x in acts.list_visits(app, month="2026-10")]
     if prev:

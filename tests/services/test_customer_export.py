@@ -17,7 +17,8 @@ from crmctl.output import OutputSpec, emit_rows, emit_tuples
 from crmctl.policies import BUILTIN_NAMES
 from crmctl.services import demo
 from crmctl.services.app import Settings, open_app
-from crmctl.services.customers import customer_columns, export_customers, list_customers
+from crmctl.services.customers import export_customers, list_customers
+from crmctl.views.customers import customer_columns
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def app_for(make_cli):
         cli = make_cli(policy, name=f"{policy}.db")
         app = open_app(Settings(db=str(cli.db), actor="admin"))
         opened.append(app)
-        for _line in demo._populate(app, random.Random(5), 40):
+        for _line in demo.populate(app, random.Random(5), 40):
             pass
         return app
 
@@ -108,7 +109,7 @@ def test_filters_pick_the_same_customers(app_for, filters):
 
 
 def test_stability_is_the_rule_s_answer(app_for):
-    from crmctl.services.grading import stability_counts
+    from crmctl.services.stability import stability_counts
 
     app = app_for("fuel-retail")
     columns, flat = export_customers(app)

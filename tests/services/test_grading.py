@@ -263,7 +263,7 @@ def test_reassign_to_least_loaded_holder(make_cli, tmp_path):
 
 def test_stability_and_churn(make_cli, tmp_path):
     from crmctl.services.customers import customer_dict, list_customers
-    from crmctl.services.grading import churn_warnings, stability_counts
+    from crmctl.services.stability import churn_warnings, stability_counts
 
     cli = make_cli("fuel-retail")
     cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,nature,card,industry,status",
@@ -286,8 +286,8 @@ def test_stability_and_churn(make_cli, tmp_path):
 
 
 def test_allocation_priority(make_cli, tmp_path):
-    from crmctl.services.grading import allocation_priority
-    from crmctl.services.volumes import list_plans, set_plan
+    from crmctl.services.allocation import allocation_priority
+    from crmctl.services.sales_plans import list_plans, set_plan
 
     cli = make_cli("petrochem")
     cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,product_line,channel,sales_form", [
@@ -346,7 +346,7 @@ def test_grade_run_waits_for_another_writer(make_cli, tmp_path):
 
 @pytest.mark.parametrize("policy", ["fuel-retail", "gas-service"])
 def test_demo_step(make_cli, tmp_path, policy):
-    from crmctl.services.grading import demo_step
+    from crmctl.services.demo.grading import demo_step
 
     cli = make_cli(policy)
     cli.ok("staff", "add", "zhan01", "--name", "站长", "--role", "station_master" if policy == "fuel-retail" else "gm")

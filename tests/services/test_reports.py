@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 
 from crmctl.errors import InvalidInput, NotFound
 from crmctl.models import Activity, Customer, Document, Staff
-from crmctl.services import activities, complaints, documents, grading, proposals, reports, tickets, volumes
+from crmctl.services import (activities, allocation, complaints, documents, grading, proposals, reports, sales_plans,
+                             tickets, volumes)
 from crmctl.services.app import Settings, open_app
 from crmctl.services.customers import add_customer, approve, disqualify, submit
 from crmctl.services.reports import Params, run_report
@@ -228,7 +229,6 @@ def test_management_summary(fuel_app):
     assert "大客户分级: 钻级客户 1, 金级客户 0, 银级客户 1, 普通客户 2" in text
     assert "stability:  现有客户 2, 流失客户 2, 潜在客户 1" in text
     assert "complaints: 2026-10: 1 opened, 0 closed" in text
-    assert list(reports.demo_step(fuel_app, None)) == lines
 
 
 # ----------------------------------------------------------------------------------------------
@@ -285,13 +285,13 @@ def test_allocation_follows_allocation_priority(petro):
     with app.db.write() as s:
         s.execute(update(Customer).values(status="active"))
     for code, plan, qty in (("C000004", 100, 90), ("C000005", 100, 40)):
-        volumes.set_plan(app, code, "2026-10", plan)
+        sales_plans.set_plan(app, code, "2026-10", plan)
         volumes.add_volume(app, code, qty, day="2026-10-08")
     volumes.add_volume(app, "C000001", 10, day="2026-10-09")
     got = rows(app, "allocation", label="2026-10")
     assert [(r["rank"], r["customer"], r["group"], r["completion_pct"]) for r in got if r["group"] == "exclusive_agent"] == [
         (1, "C000004", "exclusive_agent", 90.0), (2, "C000005", "exclusive_agent", 40.0)]
-    assert [r["customer"] for r in got] == [r["customer"] for r in grading.allocation_priority(app, "2026-10")]
+    assert [r["customer"] for r in got] == [r["customer"] for r in allocation.allocation_priority(app, "2026-10")]
     assert list(got[0]) == [c.key for c in run_report(app, "allocation").columns]
 
 

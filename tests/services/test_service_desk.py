@@ -16,6 +16,7 @@ from crmctl.errors import InvalidInput, NotFound, NotPermitted, RuleViolation
 from crmctl.models import (AuditLog, Complaint, ComplaintEvent, Customer, CustomerGrade, Proposal, ServiceTicket, Staff,
                            TicketRating)
 from crmctl.services import complaints, proposals, service_desk, tickets
+from crmctl.services.demo import service_desk as service_desk_demo
 from crmctl.services.app import Settings, open_app
 from crmctl.services.customers import add_customer
 from crmctl.services.staff import add_staff
@@ -188,7 +189,7 @@ def test_complaint_stats_by_severity_and_grade_against_target(desk, monkeypatch)
     complaints.open_complaint(app, "C000003", "表计", at=at(2026, 9, 20, 9))  # outside the period
     from crmctl.rules.periods import parse_label
 
-    st = service_desk.complaint_stats(app, parse_label("2026-10"))
+    st = complaints.complaint_stats(app, parse_label("2026-10"))
     assert st["target_pct"] == 95.0
     assert st["total"] == {"opened": 3, "closed": 2, "on_time": 1, "late": 1, "open_overdue": 1, "satisfied": 1,
                            "unsatisfied": 1, "satisfaction_pct": 50.0, "target_pct": 95.0, "meets_target": False}
@@ -326,7 +327,7 @@ def test_handover_through_staff_leave(desk):
 @pytest.mark.parametrize("policy", ["petrochem", "gas-service", "manufacturer", "fuel-retail", "gas-tiered"])
 def test_demo_step_on_every_policy(desk, policy):
     app = desk(policy)
-    lines = list(service_desk.demo_step(app, random.Random(5)))
+    lines = list(service_desk_demo.demo_step(app, random.Random(5)))
     pol = app.policy
     assert len(lines) == sum(bool(x) for x in (pol.complaints, pol.service, pol.proposals))
     total = count(app, Complaint) + count(app, ServiceTicket) + count(app, Proposal)

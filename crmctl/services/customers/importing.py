@@ -6,23 +6,28 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..errors import InvalidInput, RuleViolation
-from ..models import AuditLog, Customer, CustomerGrade, Staff
-from ..progress import progress
-from ..rules import customers as rules
-from ..rules.taxid import normalise_tax_id
-from ..rules.times import parse_datetime
-from .app import App
-from .csvfiles import read_csv, register_import
-from .customers import index, next_codes
+from ...db import IN_CHUNK
+from ...errors import InvalidInput, RuleViolation
+from ...models import AuditLog, Customer, CustomerGrade, Staff
+from ...progress import Progress, silent
+from ...rules import customers as rules
+from ...rules.errors import Invalid, RuleError
+from ...rules.taxid import normalise_tax_id
+from ...rules.times import parse_datetime
+from ..app import App
+from ..csvfiles import read_csv, register_import
+from .records import next_codes
 
 BASE_COLUMNS = ("name", "code", "tax_id", "owner", "status", "created_at")
 IMPORT_STATUSES = ("prospect", "active", "suspended", "disqualified")
 
 
-def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_duplicates: bool = False) -> dict:
+def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_duplicates: bool = False,
+                     progress: Progress = silent) -> dict:
+    """``customer import FILE``: every row checked against the policy first, then written in bulk
+    in one transaction; a bad row stops it with its row number and reason, and nothing is written."""
     f = read_csv(path, encoding)
-    idx = index(app)
+    idx = app.segment_index
     header = f.header
     if "name" not in header:
         raise InvalidInput(f"{f.path.name}: the header needs a 'name' column")
@@ -49,16 +54,16 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                 tax = normalise_tax_id(cells["tax_id"]) if cells.get("tax_id") else None
                 status = cells.get("status") or "active"
                 if status not in IMPORT_STATUSES:
-                    raise ValueError(f"status '{status}' cannot be imported: use {', '.join(IMPORT_STATUSES)}")
+                    raise Invalid(f"status '{status}' cannot be imported: use {', '.join(IMPORT_STATUSES)}")
                 created = parse_datetime(cells["created_at"], app.tz, "created_at") if cells.get("created_at") else now
                 if created > now:
-                    raise ValueError(f"created_at {cells['created_at']} is in the future")
+                    raise Invalid(f"created_at {cells['created_at']} is in the future")
                 attrs = {h: cells[h] for h in extra if cells[h] != ""}
                 segs, flds, _ = rules.split_attributes(idx, attrs)
                 fields = rules.normalise_fields(idx, flds)
                 segments = rules.normalise_segments(idx, segs, fields=fields)
-            except ValueError as exc:
-                raise InvalidInput(f"{f.path.name}: row {n}: {exc}") from None
+            except RuleError as exc:
+                raise exc.within(f"{f.path.name}: row {n}") from None
             if code:
                 if code in seen_codes:
                     raise InvalidInput(f"{f.path.name}: row {n}: code {code} repeats row {seen_codes[code]}")
@@ -115,7 +120,7 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
 
 def _refuse_taken(session, filename: str, seen: dict[str, int], column, what: str) -> None:
     values = list(seen)
-    for i in range(0, len(values), 500):
-        taken = session.scalars(select(column).where(column.in_(values[i:i + 500]))).first()
+    for i in range(0, len(values), IN_CHUNK):
+        taken = session.scalars(select(column).where(column.in_(values[i:i + IN_CHUNK]))).first()
         if taken:
             raise RuleViolation(f"{filename}: row {seen[taken]}: {what} {taken} already exists in the database")

@@ -1,0 +1,183 @@
+"""Admission (petrochem Art. 7, manufacturer 二): prospect → submitted (required documents present)
+→ one approval per step of the policy's chain → active; rejection back to prospect with the reason;
+disqualification (petrochem Art. 17) and reinstatement by the policy's role.
+
+Who may take which step is the pure rule :func:`crmctl.rules.customers.check_approver` (one person,
+one step); the chain's state is read by :func:`crmctl.services.customers.reading.chain_state`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Mapping
+
+from sqlalchemy import select
+
+from ...db import IN_CHUNK
+from ...errors import InvalidInput, NotPermitted, RuleViolation
+from ...models import Approval, Customer, Document
+from ...rules import customers as rules
+from ...rules.codes import pick_code
+from ...rules.errors import RuleError
+from .. import audit
+from ..app import App
+from ..lookups import get_customer
+from .reading import chain_state
+from .records import set_initial_grades
+
+
+def _missing_documents(session, app: App, c: Customer, required, now: datetime) -> list[str]:
+    """The required documents the customer lacks or holds only expired copies of."""
+    docs = session.execute(select(Document.type, Document.expires).where(Document.customer_id == c.id)).all()
+    return rules.document_problems(required, docs, now.date(), app.policy.document_labels())
+
+
+def submit(app: App, code: str, at: datetime | None = None, criteria: Mapping[str, str] | None = None) -> dict:
+    """prospect -> pending (or active where the policy has no chain): required documents present?"""
+    now = at or app.now()
+    adm = app.policy.admission
+    scores = rules.criteria_scores(adm.criteria, criteria or {}, adm.criteria_scale_max)
+    with app.db.write() as s:
+        c = get_customer(s, code)
+        if c.status != "prospect":
+            raise RuleViolation(f"customer {c.code} is {c.status}; only a prospect can be submitted")
+        missing = _missing_documents(s, app, c, adm.required_documents, now)
+        if missing:
+            raise RuleViolation(f"customer {c.code} lacks valid documents: {', '.join(missing)} (add them with 'crmctl doc add')")
+        c.admission_round += 1
+        chain = list(adm.chain)
+        c.status = "pending" if chain else "active"
+        c.status_changed_at = c.updated_at = now
+        s.add(Approval(customer_id=c.id, round=c.admission_round, step=0, role=None, staff_login=app.actor.login,
+                       decision="submit", details={"criteria": scores} if scores else None, at=now))
+        if c.status == "active":
+            set_initial_grades(s, app, c, now)
+        s.add(c)
+        audit.record(s, app, "customer.submit", "customer", c.code, before={"status": "prospect"},
+                     after={"status": c.status, "round": c.admission_round}, customer_code=c.code, at=now)
+        waiting = chain[0] if chain else None
+    return {"code": code, "status": c.status, "waiting_for": waiting}
+
+
+def approve(app: App, code: str, *, reject: bool = False, comment: str | None = None,
+            at: datetime | None = None) -> dict:
+    """The acting person's step of the admission chain: approve (last step activates) or reject."""
+    now = at or app.now()
+    adm = app.policy.admission
+    if not adm.chain:
+        raise RuleViolation("this policy has no approval chain: customers are admitted by 'customer submit'")
+    try:
+        comment = rules.clean_text(comment or "", "--comment", required=reject)
+    except RuleError as exc:
+        raise InvalidInput(f"{exc.message} (a rejection needs a reason)" if reject else exc.message) from None
+    actor = app.actor
+    with app.db.write() as s:
+        c = get_customer(s, code)
+        if c.status != "pending":
+            raise RuleViolation(f"customer {c.code} is {c.status}; only a pending admission can be "
+                                f"{'rejected' if reject else 'approved'} (submit it first)")
+        state = chain_state(s, app, c)
+        try:
+            step = rules.check_approver(state, actor.login, actor.roles, is_admin=actor.is_admin,
+                                        one_person_one_step=adm.one_person_one_step)
+        except RuleError as exc:
+            raise exc.within(f"customer {c.code}") from None
+        role = state.chain[step - 1]
+        if not reject:
+            missing = _missing_documents(s, app, c, adm.step_documents.get(role, []), now)
+            if missing:
+                raise RuleViolation(f"customer {c.code}: step {step} ({role}) needs valid documents: {', '.join(missing)}")
+        s.add(Approval(customer_id=c.id, round=c.admission_round, step=step, role=role, staff_login=actor.login,
+                       decision="reject" if reject else "approve", comment=comment, at=now))
+        before = {"status": c.status}
+        if reject:
+            c.status = "prospect"
+            c.status_reason = f"rejected at step {step} ({role}): {comment}"
+        elif step == len(state.chain):
+            c.status = "active"
+            c.status_reason = None
+            set_initial_grades(s, app, c, now)
+        c.status_changed_at = c.updated_at = now
+        s.add(c)
+        audit.record(s, app, "customer.reject" if reject else "customer.approve", "customer", c.code,
+                     before=before, after={"status": c.status, "step": step, "role": role},
+                     customer_code=c.code, note=comment, at=now)
+        next_role = None if reject or step == len(state.chain) else state.chain[step]
+    return {"code": code, "step": step, "role": role, "decision": "reject" if reject else "approve",
+            "status": c.status, "waiting_for": next_role}
+
+
+def waiting_for(app: App) -> list[dict]:
+    """Pending admissions whose next step the acting person may decide."""
+    adm = app.policy.admission
+    if not adm.chain:
+        return []
+    actor = app.actor
+    out = []
+    with app.db.read() as s:
+        pending = s.scalars(select(Customer).where(Customer.status == "pending").order_by(Customer.status_changed_at)).all()
+        approvals: dict[int, list[tuple[int, str]]] = {}
+        ids = [c.id for c in pending]
+        for i in range(0, len(ids), IN_CHUNK):
+            for cid, rnd, login in s.execute(select(Approval.customer_id, Approval.round, Approval.staff_login)
+                                             .where(Approval.customer_id.in_(ids[i:i + IN_CHUNK]),
+                                                    Approval.decision == "approve")
+                                             .order_by(Approval.step)):
+                approvals.setdefault(cid, []).append((rnd, login))
+        for c in pending:
+            done = tuple(login for rnd, login in approvals.get(c.id, []) if rnd == c.admission_round)
+            state = rules.ChainState(tuple(adm.chain), done)
+            try:
+                step = rules.check_approver(state, actor.login, actor.roles, is_admin=actor.is_admin,
+                                            one_person_one_step=adm.one_person_one_step)
+            except RuleError:
+                continue
+            out.append({"code": c.code, "name": c.name, "step": step, "role": state.next_role,
+                        "submitted_at": c.status_changed_at.astimezone(app.tz)})
+    return out
+
+
+def disqualify(app: App, code: str, reason: str, note: str | None = None) -> dict:
+    reasons = app.policy.disqualification.reasons
+    if reasons:
+        reason = pick_code(reasons, reason, "reason", "--reason")
+    else:
+        reason = rules.clean_text(reason, "--reason", max_len=200)
+    now = app.now()
+    with app.db.write() as s:
+        c = get_customer(s, code)
+        if c.status == "disqualified":
+            raise RuleViolation(f"customer {c.code} is already disqualified")
+        before = {"status": c.status}
+        c.previous_status = c.status
+        c.status = "disqualified"
+        c.status_reason = reason
+        c.status_changed_at = c.updated_at = now
+        s.add(c)
+        audit.record(s, app, "customer.disqualify", "customer", c.code, before=before,
+                     after={"status": "disqualified", "reason": reason}, customer_code=c.code, note=note, at=now)
+    return {"code": code, "status": "disqualified", "reason": reason}
+
+
+def reinstate(app: App, code: str, note: str | None = None) -> dict:
+    role = app.policy.disqualification.reinstate_role or None
+    if role and not app.actor.has_role(role):
+        raise NotPermitted(f"only role {role} may reinstate a disqualified customer")
+    if not role:
+        app.require_admin("reinstate a disqualified customer")
+    now = app.now()
+    with app.db.write() as s:
+        c = get_customer(s, code)
+        if c.status != "disqualified":
+            raise RuleViolation(f"customer {c.code} is {c.status}, not disqualified")
+        c.status = c.previous_status or "prospect"
+        c.status_reason = None
+        c.previous_status = None
+        c.status_changed_at = c.updated_at = now
+        s.add(c)
+        audit.record(s, app, "customer.reinstate", "customer", c.code, before={"status": "disqualified"},
+                     after={"status": c.status}, customer_code=c.code, note=note, at=now)
+    return {"code": code, "status": c.status}
+
+
+# ----------------------------------------------------------------------------------------------

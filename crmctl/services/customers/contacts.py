@@ -1,0 +1,71 @@
+"""Contacts and the contact log (manufacturer part 三): which staff deal with a customer, every
+business contact (letters, faxes, calls) recorded, and important customers kept by two or more staff.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterator
+
+from sqlalchemy import func, select
+
+from ...errors import InvalidInput, RuleViolation
+from ...models import Customer, CustomerContact, CustomerNote
+from ...rules import customers as rules
+from .. import audit
+from ..app import App
+from ..lookups import find_staff, get_customer
+from ..visibility import require_read
+
+NOTE_CHANNELS = ("call", "letter", "fax", "visit", "email", "sms", "meeting", "other")
+
+
+def add_contact(app: App, code: str, login: str) -> dict:
+    now = app.now()
+    with app.db.write() as s:
+        c = get_customer(s, code)
+        staff = find_staff(s, login)
+        if s.get(CustomerContact, (c.id, staff.id)) is not None:
+            raise RuleViolation(f"{login} is already a contact of customer {c.code}")
+        s.add(CustomerContact(customer_id=c.id, staff_id=staff.id, since=now))
+        audit.record(s, app, "customer.contact", "customer", c.code, after={"contact": login},
+                     customer_code=c.code, at=now)
+    return {"code": code, "contact": login}
+
+
+def add_note(app: App, code: str, channel: str, text: str, at: datetime | None = None) -> dict:
+    if channel not in NOTE_CHANNELS:
+        raise InvalidInput(f"unknown channel '{channel}': use {', '.join(NOTE_CHANNELS)}")
+    text = rules.clean_text(text, "--text")
+    now = at or app.now()
+    with app.db.write() as s:
+        c = get_customer(s, code)
+        if c.status == "disqualified":
+            raise RuleViolation(f"customer {c.code} is disqualified")
+        require_read(s, app, c)
+        note = CustomerNote(customer_id=c.id, staff_login=app.actor.login, channel=channel, text=text, at=now)
+        s.add(note)
+        s.flush()
+        audit.record(s, app, "customer.note", "customer", c.code, after={"channel": channel, "text": text},
+                     customer_code=c.code, at=now)
+        return {"id": note.id, "code": code, "channel": channel, "text": text, "at": now}
+
+
+def contact_coverage(app: App) -> Iterator[dict]:
+    """Important customers with fewer staff contacts than the policy asks (manufacturer: >= 2)."""
+    perms = app.policy.permissions
+    need, flag = perms.important_min_contacts, perms.important_field
+    if not need or not flag:
+        return iter(())
+    n_contacts = (select(func.count()).select_from(CustomerContact)
+                  .where(CustomerContact.customer_id == Customer.id).scalar_subquery())
+    q = (select(Customer.code, Customer.name, n_contacts.label("contacts"))
+         .where(Customer.fields[flag].as_boolean().is_(True), Customer.status != "disqualified",
+                n_contacts < need).order_by(Customer.code))
+
+    def rows():
+        with app.db.read() as s:
+            for r in s.execute(q):
+                yield {"code": r.code, "name": r.name, "contacts": r.contacts, "required": need}
+
+    return rows()

@@ -1,0 +1,332 @@
+"""Reading customer files: one customer (``customer show``), the list (json and tables, streamed),
+and the flat export (csv, one query), all through the one visibility rule (``services.visibility``).
+
+The fields of the list, in the contract's order (code, name, status, segments.*, grades.*, owner
+[, stability][, fields.*, created_at]), are :func:`customer_fields`; headings and labels for tables
+are the view's (``crmctl.views.customers``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Iterator, Mapping
+
+from sqlalchemy import String, and_, exists, select, type_coerce
+from sqlalchemy.orm import aliased
+
+from ...db import day_decoder, json_decoder, json_value, raw_chunks, stream_chunks, utc_decoder
+from ...errors import InvalidInput
+from ...fields import Field
+from ...models import Approval, Customer, CustomerContact, CustomerGrade, CustomerNote, Document, Staff
+from ...rules import customers as rules
+from ...rules import grading as rules_grading
+from ...rules.times import utc_to_local_iso
+from ..app import App
+from ..lookups import find_staff, get_customer
+from ..visibility import Scope, can_read
+
+
+def customer_fields(policy, *, full: bool = True) -> list[Field]:
+    """The fields of the customer list (json/csv keys) in the contract's order:
+    code, name, status, segments.*, grades.*, owner[, stability][, fields.*, created_at]."""
+    keys = ["code", "name", "status"] + [f"segments.{seg.key}" for seg in policy.segments]
+    keys += [f"grades.{code}" for code in policy.grading.scales] + ["owner"]
+    if policy.stability is not None:
+        keys.append("stability")
+    if full:
+        keys += [f"fields.{f.key}" for f in policy.fields] + ["created_at"]
+    return [Field(k) for k in keys]
+
+
+def chain_state(session, app: App, c: Customer) -> rules.ChainState:
+    """Where the customer's admission stands in its current round (who approved which step)."""
+    approved = session.scalars(select(Approval.staff_login).where(
+        Approval.customer_id == c.id, Approval.round == c.admission_round, Approval.decision == "approve")
+        .order_by(Approval.step)).all()
+    return rules.ChainState(tuple(app.policy.admission.chain), tuple(approved))
+
+
+def customer_dict(app: App, code: str, *, full: bool = False) -> dict:
+    """The customer object of the JSON contract (``full``: with documents, approvals, contacts, notes)."""
+    with app.db.read() as s:
+        c = get_customer(s, code)
+        owner = s.get(Staff, c.owner_id).login if c.owner_id else None
+        grades = dict(s.execute(select(CustomerGrade.scale, CustomerGrade.grade)
+                                .where(CustomerGrade.customer_id == c.id)).all())
+        readable = can_read(s, app, c)
+        last = None
+        if app.policy.stability is not None:  # (imported here: the usage tables load on first use)
+            from ..volume_totals import last_purchase
+
+            last = last_purchase(s, c.id)
+        out = _public_dict(app, c, owner, grades, last)
+        if not readable:
+            return {"code": c.code, "name": c.name, "restricted": True}
+        if full:
+            today = app.now().date()
+            out["tax_id"] = c.tax_id
+            out["status_reason"] = c.status_reason
+            out["documents"] = [
+                {"id": d.id, "type": d.type, "number": d.number, "expires": d.expires,
+                 "valid": d.expires is None or d.expires >= today, "added_at": d.added_at.astimezone(app.tz)}
+                for d in s.scalars(select(Document).where(Document.customer_id == c.id)
+                                   .order_by(Document.type, Document.added_at)).all()
+            ]
+            out["approvals"] = [
+                {"round": a.round, "step": a.step, "role": a.role, "by": a.staff_login, "decision": a.decision,
+                 "comment": a.comment, "details": a.details, "at": a.at.astimezone(app.tz)}
+                for a in s.scalars(select(Approval).where(Approval.customer_id == c.id)
+                                   .order_by(Approval.at, Approval.id)).all()
+            ]
+            out["admission"] = _admission_summary(s, app, c)
+            out["contacts"] = list(s.scalars(select(Staff.login).join(CustomerContact, CustomerContact.staff_id == Staff.id)
+                                             .where(CustomerContact.customer_id == c.id).order_by(Staff.login)).all())
+            out["notes"] = [
+                {"at": n.at.astimezone(app.tz), "by": n.staff_login, "channel": n.channel, "text": n.text}
+                for n in s.scalars(select(CustomerNote).where(CustomerNote.customer_id == c.id)
+                                   .order_by(CustomerNote.at.desc()).limit(20)).all()
+            ]
+            benefits = {}
+            for scale_code, grade in grades.items():
+                scale = app.policy.grading.scales.get(scale_code)
+                text = scale.benefits.get(grade) if scale else None
+                if text:
+                    benefits[scale_code] = text
+            if benefits:
+                out["benefits"] = benefits
+    return out
+
+
+def _public_dict(app: App, c: Customer, owner: str | None, grades: Mapping[str, str],
+                 last_purchase: date | None = None) -> dict:
+    scales = list(app.policy.grading.scales)
+    out = {
+        "code": c.code,
+        "name": c.name,
+        "status": c.status,
+        "segments": dict(c.segments or {}),
+        "fields": dict(c.fields or {}),
+        "owner": owner,
+        "grades": {sc: grades.get(sc) for sc in scales},
+    }
+    if app.policy.stability is not None:  # fuel-retail Art. 6: existing / lost / potential
+        from ..stability import stability_of
+
+        out["stability"] = stability_of(app, c.status, last_purchase)
+    out["created_at"] = c.created_at.astimezone(app.tz)
+    return out
+
+
+def _admission_summary(session, app: App, c: Customer) -> dict | None:
+    chain = list(app.policy.admission.chain)
+    if not chain or c.status not in ("pending", "prospect"):
+        return None
+    state = chain_state(session, app, c)
+    return {"round": c.admission_round, "approved_steps": len(state.approved_by), "steps": len(chain),
+            "waiting_for": state.next_role if c.status == "pending" else None}
+
+
+
+class CustomerQuery:
+    """The customer list's query, filters checked before anything is read: shared by the nested rows
+    (json, tables, reports) and the flat export (csv)."""
+
+    def __init__(self, app: App, *, status: str | None = None, grade: str | None = None,
+                 segment: Mapping[str, str] | None = None, owner: str | None = None,
+                 name_like: str | None = None, limit: int | None = None, stability: str | None = None):
+        idx = app.segment_index
+        self.app = app
+        self.scales = list(app.policy.grading.scales)
+        self.with_stability = app.policy.stability is not None
+        if stability and not self.with_stability:
+            raise InvalidInput("this policy does not define stability ([stability]); --stability cannot be used")
+        self.last = None
+        self.where: list = []
+        if self.with_stability:  # (imported here: the usage tables load on first use)
+            from ..stability import stability_clause
+            from ..volume_totals import last_purchase_subquery
+
+            self.last = last_purchase_subquery()
+            if stability:
+                self.where.append(stability_clause(app, stability, self.last.c.last))
+        if status:
+            if status not in rules.STATUSES:
+                raise InvalidInput(f"unknown status '{status}': use {', '.join(rules.STATUSES)}")
+            self.where.append(Customer.status == status)
+        for key, value in (segment or {}).items():
+            k = idx.segment_key(key)
+            if k is None:
+                raise InvalidInput(f"unknown segment '{key}': the policy has {', '.join(idx.segments) or 'none'}")
+            v = idx.segment_value(k, value)
+            self.where.append(Customer.segments[k].as_string() == v)
+        if grade:
+            scale, g = resolve_grade(app, grade)
+            self.where.append(exists().where(CustomerGrade.customer_id == Customer.id, CustomerGrade.scale == scale,
+                                             CustomerGrade.grade == g))
+        if name_like:
+            self.where.append(Customer.name.contains(name_like))
+        self.owner = owner
+        self.limit = limit
+
+    def select(self, session, *columns):
+        """``columns`` of the matching customers in code order (last purchase joined where needed)."""
+        q = select(*columns).select_from(Customer)
+        if self.last is not None:
+            q = q.outerjoin(self.last, self.last.c.customer_id == Customer.id)
+        if self.owner:
+            q = q.where(Customer.owner_id == find_staff(session, self.owner, active_only=False).id)
+        q = q.where(*self.where).order_by(Customer.code)
+        return q.limit(self.limit) if self.limit else q
+
+
+
+def list_customers(app: App, **filters: Any) -> Iterator[dict]:
+    """Customers matching the filters (see :class:`CustomerQuery`), streamed in code order as the
+    customer objects of the JSON contract: one query, grades by a second per batch.
+
+    Where the policy defines stability, the query joins one aggregate (last purchase per customer)
+    and ``stability`` filters on it."""
+    cq = CustomerQuery(app, **filters)
+    return _nested_rows(app, cq)
+
+
+def _nested_rows(app: App, cq: CustomerQuery) -> Iterator[dict]:
+    scales, with_stability = cq.scales, cq.with_stability
+    cols = [Customer.id, Customer.code, Customer.name, Customer.status, Customer.segments, Customer.fields,
+            Customer.created_at, Customer.owner_id]
+    if with_stability:
+        classify = rules_grading.stability_classifier(app.now().date(), app.policy.stability.lost_after_months)
+        cols.append(cq.last.c.last)
+    with app.db.read() as s:
+        q = cq.select(s, *cols)
+        logins = dict(s.execute(select(Staff.id, Staff.login)).all())
+        scope = Scope(s, app)
+        # Driver rows (plain tuples, no ORM wrapping) in chunks; grades by one query per chunk.
+        # Column order: id, code, name, status, segments, fields, created_at, owner_id[, last].
+        decode_json = json_decoder()
+        to_time = utc_decoder()
+        to_day = day_decoder()
+        for part in stream_chunks(s, q, 2000):
+            ids = [r[0] for r in part]
+            grades: dict[int, dict[str, str]] = {}
+            if scales:
+                for cid, sc, gr in s.execute(select(CustomerGrade.customer_id, CustomerGrade.scale, CustomerGrade.grade)
+                                             .where(CustomerGrade.customer_id.in_(ids))):
+                    grades.setdefault(cid, {})[sc] = gr
+            for r in part:
+                cid, code, name, status_, segs, flds, created, owner_id = r[:8]
+                if not scope.readable(cid, owner_id):
+                    row = {"code": code, "name": name, "status": None, "segments": {}, "fields": {},
+                           "owner": None, "grades": {sc: None for sc in scales}}
+                    if with_stability:
+                        row["stability"] = None
+                    row["created_at"] = None
+                    yield row
+                    continue
+                g = grades.get(cid, {})
+                row = {"code": code, "name": name, "status": status_, "segments": decode_json(segs) or {},
+                       "fields": decode_json(flds) or {}, "owner": logins.get(owner_id),
+                       "grades": {sc: g.get(sc) for sc in scales}}
+                if with_stability:
+                    row["stability"] = classify(status_, to_day(r[8]))
+                row["created_at"] = to_time(created).astimezone(app.tz)
+                yield row
+
+
+def export_customers(app: App, *, full: bool = True, **filters: Any) -> tuple[list[Field], Iterator[tuple]]:
+    """The customer list flat, for csv: (fields, rows), each row a tuple in the order of the fields
+    (:func:`customer_fields`) holding exactly what the nested objects of :func:`list_customers` hold.
+
+    Everything a row needs comes from one query: segments and fields taken out of their JSON by the
+    database (``crmctl.db.json_value``: text, and numbers exactly as stored; yes/no fields made
+    booleans), one LEFT JOIN per grading scale, the owner's login, the last purchase where stability
+    is defined.
+    The filters are checked here, before anything is read or written."""
+    cq = CustomerQuery(app, **filters)
+    return customer_fields(app.policy, full=full), _flat_rows(app, cq, full)
+
+
+def _flat_rows(app: App, cq: CustomerQuery, full: bool) -> Iterator[tuple]:
+
+    pol = app.policy
+    cols: list = [Customer.code, Customer.name, Customer.status]
+    cols += [json_value(Customer.segments, seg.key) for seg in pol.segments]
+    joins = []
+    for i, sc in enumerate(cq.scales):
+        g = aliased(CustomerGrade, name=f"grade_{i}")
+        joins.append((g, and_(g.customer_id == Customer.id, g.scale == sc)))
+        cols.append(g.grade)
+    cols.append(Staff.login)
+    n_head = len(cols)  # code .. owner: as the database gives them
+    if cq.with_stability:
+        cols.append(type_coerce(cq.last.c.last, String))
+    yes_no: list[int] = []  # positions of yes/no fields: SQLite's JSON gives 1/0 for true/false
+    if full:
+        for f in pol.fields:
+            if f.type == "bool":
+                yes_no.append(len(cols))
+            cols.append(json_value(Customer.fields, f.key))
+        # ISO text in the company's zone, as the json shows it: converted below from what the driver
+        # gives (no per-row regex parse of SQLAlchemy's date-time type)
+        cols.append(type_coerce(Customer.created_at, String))
+    with app.db.read() as s:
+        scope = Scope(s, app)
+        restricted = scope.restricted
+        if restricted:
+            cols += [Customer.id, Customer.owner_id]
+        q = cq.select(s, *cols).outerjoin(Staff, Staff.id == Customer.owner_id)
+        for g, on in joins:
+            q = q.outerjoin(g, on)
+        classify = None
+        if cq.with_stability:
+            classify = rules_grading.stability_classifier(app.now().date(), pol.stability.lost_after_months)
+        to_day = day_decoder()
+        iso_time = utc_to_local_iso(app.tz)  # stored UTC (ISO text or datetime) -> ISO text in the zone
+        width = len(cols) - (2 if restricted else 0)  # the row as the database gives it
+        hidden_tail = (None,) * (width - 2)  # a restricted row: code and name only
+        plain = classify is None and not yes_no and full  # the common case: only created_at to convert
+        for part in raw_chunks(s, q, 2000):
+            for r in part:
+                if restricted:
+                    if not scope.readable(r[-2], r[-1]):
+                        yield (r[0], r[1]) + hidden_tail
+                        continue
+                    r = r[:-2]
+                if plain:
+                    created = r[-1]
+                    yield r[:-1] + (iso_time(created) if created is not None else None,)
+                    continue
+                row = list(r)
+                if classify is not None:
+                    last = row[n_head]  # the ISO day from SQLite, a date from PostgreSQL
+                    row[n_head] = classify(row[2], to_day(last) if last else None)
+                for at in yes_no:
+                    if row[at] is not None:
+                        row[at] = bool(row[at])
+                if full and row[-1] is not None:
+                    row[-1] = iso_time(row[-1])
+                yield tuple(row)
+
+
+def resolve_grade(app: App, text: str) -> tuple[str, str]:
+    """``--grade`` as ``GRADE``, ``SCALE:GRADE`` or a label, to (scale, grade)."""
+    scales = app.policy.grading.scales
+    if not scales:
+        raise InvalidInput("this policy has no grading scales")
+    scale_part, sep, grade_part = (text or "").partition(":")
+    candidates = [scale_part] if sep else list(scales)
+    wanted = grade_part if sep else scale_part
+    found = []
+    for sc in candidates:
+        scale = scales.get(sc)
+        if scale is None:
+            raise InvalidInput(f"unknown scale '{sc}': use {', '.join(scales)}")
+        for g in scale.grades:
+            if wanted in (g.code, g.label):
+                found.append((sc, g.code))
+    if not found:
+        known = "; ".join(f"{sc}: " + ", ".join(f"{g.code} ({g.label})" for g in s.grades) for sc, s in scales.items())
+        raise InvalidInput(f"unknown grade '{text}': {known}")
+    if len(found) > 1:
+        raise InvalidInput(f"grade '{text}' exists on several scales; write SCALE:GRADE, e.g. {found[0][0]}:{found[0][1]}")
+    return found[0]

@@ -1,0 +1,311 @@
+"""``grade run``: grade every chosen scale of the policy for one period label.
+
+``grade_customers`` is what cron runs.  One write transaction (``BEGIN IMMEDIATE`` on SQLite, so a
+second concurrent run waits for the first) holds the whole run of every scale: the document check,
+the aggregates, the results and the update of the current grade — runs never interleave, and a
+failed run leaves nothing.  A dry run (``--dry-run`` or ``--policy FILE``) does the same reading in
+the same kind of transaction and rolls it back.
+
+Per scale and label the work is a handful of set-based statements, never one per customer:
+
+1. the covered customers: the distinct (status, segments) combinations — a few dozen — judged
+   against ``applies_to`` and ``fixed`` once each, then one scan for the ids of the covered ones;
+2. one ``GROUP BY customer_id`` over the covering index ``ix_usage_day_customer_qty`` (two for a
+   rank scale: this period and the same period a year before), shared by scales over one period;
+3. the grade before this label (step limit) from the current grade, or — when the label is graded
+   again — from the stored results of the latest earlier label;
+4. the pure rules (``crmctl.rules.grading``) compute every grade, column-wise;
+5. the results written with ``executemany`` (a re-run rewrites only rows that differ, with an
+   upsert, and deletes those of customers no longer graded); the current grade written only where
+   it moves, by primary key.
+
+The hot reads use the driver cursor of the unit of work's connection (plain tuples) and the hot
+writes ``exec_driver_sql``: at a hundred thousand customers per-row wrapping would cost more than
+the database work itself (see benchmarks/bench_grading.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter as Tally
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ...db import raw
+from ...errors import InvalidInput, RuleViolation
+from ...models import GradeResult, GradeRun
+from ...policies.schema import Policy
+from ...progress import Progress, silent
+from ...rules import grading as rules
+from ...rules.errors import Invalid
+from ...rules.periods import PERIODS, Period, resolve_period
+from .. import audit
+from ..app import App
+from ..documents import apply_expiry
+from ..population import Population, covered_customers
+from ..volume_totals import best_month_sums, period_sums, priced_sums
+from .labels import after_condition, before_condition, key_of, label_key
+from .owners import owner_check
+from .scores import manual_scores
+from .store import Graded, store_results
+
+
+class _DryRun(Exception):
+    """Raised at the end of a dry run so that the write transaction rolls back."""
+
+
+def resolve_run(policy, period: str | None, label: str | None, scale: str | None, today: date) -> tuple[Period, list]:
+    """The period and the scales a ``grade run`` grades, or a clear refusal."""
+    scales = policy.grading.scales
+    if not scales:
+        raise RuleViolation("this policy has no grading scales")
+    if period is not None and period not in PERIODS:
+        raise InvalidInput(f"unknown period '{period}': use one of {', '.join(PERIODS)}")
+    if period is None and not label:
+        raise InvalidInput("give --period (month, quarter, half-year, year) or --label")
+    try:
+        per = resolve_period(period, label, today)
+    except Invalid as exc:
+        raise exc.within("--label") from None
+    if scale is not None:
+        if scale not in scales:
+            raise InvalidInput(f"unknown scale '{scale}': the policy has {', '.join(scales)}")
+        sc = scales[scale]
+        if per.kind not in sc.periods:
+            raise RuleViolation(f"scale {scale} is graded by {', '.join(sc.periods)}, not by {per.kind}")
+        chosen = [(scale, sc)]
+    else:
+        chosen = [(code, sc) for code, sc in scales.items() if per.kind in sc.periods]
+        if not chosen:
+            listed = "; ".join(f"{code}: {', '.join(sc.periods)}" for code, sc in scales.items())
+            raise RuleViolation(f"the policy grades no scale by {per.kind} ({listed})")
+    if per.start > today:
+        raise InvalidInput(f"period {per.label} has not started yet")
+    return per, chosen
+
+
+
+def _roomy_cache(session) -> None:
+    """A run reads and writes several large B-trees at once (usage index, customers, results, current
+    grades): on SQLite give this connection a 64 MB page cache instead of the default 2 MB."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA cache_size = -65536")
+
+
+
+def _current_grades(session, scale_code: str) -> dict[int, tuple[str, str | None]]:
+    cur = raw(session, "SELECT customer_id, grade, label FROM customer_grade WHERE scale = ?", scale_code)
+    return {cid: (g, lb) for cid, g, lb in cur.fetchall()}
+
+
+
+def _baselines(session, scale, scale_code: str, per: Period, ids: list[int],
+               current: dict[int, tuple[str, str | None]], stored: dict[int, tuple[str, str | None]]) -> list[str | None]:
+    """The grade each customer had before this label (what the step limit measures against).
+
+    * the current grade, when it is the initial one (no label) or was set by an earlier label (a
+      review that confirms a grade leaves its label, so "earlier" holds until the grade moves);
+    * when this label or a later one set it: the stored result of the latest earlier label; failing
+      that, the ``previous`` stored with this label's result; failing that, the initial grade.
+    """
+    key = rules.period_key(per.start, per.end)
+    earlier: dict[str | None, bool] = {None: True}
+    for lb in {v[1] for v in current.values()}:
+        if lb is not None:
+            k = key_of(lb)
+            earlier[lb] = k is not None and k < key
+    late = {lb for lb, before in earlier.items() if not before}
+    initial = scale.initial_grade
+    cur_of = list(map(current.get, ids))
+    out: list[str | None] = [c[0] if c is not None and c[1] not in late else None for c in cur_of]
+    pending: dict[int, int] = {ids[pos]: pos for pos, c in enumerate(cur_of) if c is None or c[1] in late}
+    if not pending:
+        return out
+    if not stored and not late and initial is None and not session.execute(
+            select(GradeRun.id).where(GradeRun.scale == scale_code).limit(1)).first():
+        return out  # never graded, no initial grade: nothing before this label
+    # Labels graded before this one, newest first (grade_run: few rows).
+    labels = session.execute(select(GradeRun.label, GradeRun.period_start, GradeRun.period_end)
+                             .where(GradeRun.scale == scale_code, before_condition(per)).distinct()).all()
+    labels.sort(key=lambda r: rules.period_key(r[1], r[2]), reverse=True)
+    if labels:
+        # The latest earlier label settles most of them in one query.
+        for cid, g in raw(session, "SELECT customer_id, grade FROM grade_result WHERE scale = ? AND label = ?",
+                           scale_code, labels[0][0]).fetchall():
+            pos = pending.pop(cid, None)
+            if pos is not None:
+                out[pos] = g
+        rest = sorted(pending)
+        older = [lb[0] for lb in labels[1:]]
+        for i in range(0, len(rest) if older else 0, 500):
+            best: dict[int, tuple[tuple, str]] = {}
+            for cid, g, lb in session.execute(
+                    select(GradeResult.customer_id, GradeResult.grade, GradeResult.label)
+                    .where(GradeResult.scale == scale_code, GradeResult.label.in_(older),
+                           GradeResult.customer_id.in_(rest[i:i + 500]))):
+                k = label_key(lb)
+                if cid not in best or k > best[cid][0]:
+                    best[cid] = (k, g)
+            for cid, (_k, g) in best.items():
+                out[pending.pop(cid)] = g
+    for cid, pos in pending.items():
+        prev = stored.get(cid)
+        out[pos] = prev[1] if prev is not None else initial
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The run
+
+
+def grade_customers(app: App, period: str | None = None, label: str | None = None, scale: str | None = None,
+                    dry_run: bool = False, policy_override_text: str | None = None, reassign: bool = False,
+                    *, policy_source: str = "--policy", progress: Progress = silent) -> list[dict]:
+    """``grade run``: grade every chosen scale for one period label; one summary per scale.
+
+    ``policy_override_text``: a candidate policy (TOML) to grade with instead of the current one —
+    always a dry run.  ``reassign``: move customers whose new grade needs another keeper role.
+    ``progress``: five steps per scale.
+    """
+    if policy_override_text is not None:
+        from ...policies import parse_policy
+
+        policy = parse_policy(policy_override_text, policy_source)
+        dry_run = True
+    else:
+        policy = app.policy
+    now = app.now()
+    today = now.date()
+    per, chosen = resolve_run(policy, period, label, scale, today)
+    if per.end > today and not dry_run:
+        raise RuleViolation(f"period {per.label} is not over until {per.end.isoformat()}: grade it then, "
+                            "or preview it with --dry-run")
+    summaries: list[dict] = []
+    try:
+        with app.db.write() as s:
+            _roomy_cache(s)
+            docs = apply_expiry(s, app, today)
+            doc_check = {"suspended": len(docs["suspended"]), "reactivated": len(docs["reactivated"])}
+            memo: dict = {}  # customers and aggregates shared by the scales of this run
+            for code, sc in chosen:
+                summary = _grade_scale(s, app, policy, code, sc, per, now, dry_run=dry_run, reassign=reassign,
+                                       memo=memo, progress=progress)
+                summary["doc_check"] = doc_check
+                summaries.append(summary)
+            if dry_run:
+                raise _DryRun()
+    except _DryRun:
+        pass
+    return summaries
+
+
+def _grade_scale(s, app: App, policy: Policy, code: str, scale, per: Period, now: datetime, *, dry_run: bool,
+                 reassign: bool, memo: dict, progress: Progress) -> dict:
+    unit = policy.policy.volume_unit
+    with progress(f"grading {code} {per.label}", total=5) as bar:
+        pop = covered_customers(s, scale, memo=memo)
+        current = _current_grades(s, code)
+        # this label's results from an earlier run: customer -> (grade, previous, metrics, reason, ...)
+        stored = {row[0]: row[1:] for row in raw(
+            s, "SELECT customer_id, grade, previous, metrics, reason, factor_scores, score, rank, policy_version "
+               "FROM grade_result WHERE scale = ? AND label = ?", code, per.label).fetchall()}
+        bar.advance()
+        baselines = _baselines(s, scale, code, per, pop.ids, current, stored)
+        bar.advance()
+        graded = _compute(s, code, scale, per, pop, baselines, unit, memo)
+        bar.advance()
+        ids, grades = graded.ids, graded.grades
+        codes = scale.grade_codes
+        level = {g: i for i, g in enumerate(codes)}
+        counts = dict.fromkeys(codes, 0)
+        for g, n in Tally(grades).items():
+            counts[g] = n
+        # Moves against what this label said before (a re-run: the stored results; else the grade before).
+        if stored:
+            befores = [stored[cid][0] if cid in stored else prev for cid, prev in zip(ids, graded.previous)]
+        else:
+            befores = graded.previous
+        up = down = new = 0
+        for (before, g), n in Tally(zip(befores, grades)).items():
+            if before is None:
+                new += n
+            elif before != g:
+                if level.get(g, -1) > level.get(before, -1):
+                    up += n
+                else:
+                    down += n
+        changed = up + down + new
+        # The current grade follows the latest graded label: re-grading an older one leaves it.
+        newer = s.execute(select(GradeRun.id).where(GradeRun.scale == code, after_condition(per)).limit(1)).first()
+        is_current = newer is None
+        if not dry_run:
+            store_results(s, app, code, per, now, graded, current, stored, is_current, changed)
+        bar.advance()
+        owners = owner_check(s, app, scale, pop, graded, is_current, reassign=reassign, write=not dry_run,
+                              now=now, scale_code=code)
+        bar.advance()
+    summary = {
+        "label": per.label, "scale": code, "period": per.kind, "start": per.start, "end": per.end,
+        "graded": len(ids), "changed": changed, "up": up, "down": down, "new": new,
+        "unchanged": len(ids) - changed, "counts": counts, "dry_run": dry_run,
+        "policy_version": None if policy is not app.policy else app.policy_version,
+        "reassign": owners["rows"], "reassigned": owners["moved"],
+    }
+    if not dry_run:
+        audit.record(s, app, "grade.run", "grade_run", f"{code}/{per.label}", at=now,
+                     after={k: summary[k] for k in ("label", "scale", "graded", "changed", "up", "down", "new", "counts",
+                                                    "reassigned")})
+    return summary
+
+
+def _compute(s, code: str, scale, per: Period, pop: Population, baselines: list, unit: str, memo: dict) -> Graded:
+    ids = pop.ids
+    fixed = [pop.fixed.get(cid) for cid in ids] if pop.fixed else None
+
+    def once(fn, start, end):
+        k = (fn.__name__, start, end)
+        if k not in memo:
+            memo[k] = fn(s, start, end)
+        return memo[k]
+
+    if scale.method == "threshold":
+        if scale.aggregate == "max_month" and per.kind != "month":
+            sums = once(best_month_sums, per.start, per.end)
+            pairs = [sums.get(cid) or (0.0, 0.0) for cid in ids]
+            values = [p[0] for p in pairs]
+            metrics = [f'{{"volume":{b!r},"total":{t!r}}}' for b, t in pairs]
+        else:
+            get = once(period_sums, per.start, per.end).get
+            values = [get(cid) or 0.0 for cid in ids]
+            metrics = [f'{{"volume":{v!r}}}' for v in values]
+        # stored: only what the band does not say (step limit, fixed rule); grade explain writes the
+        # whole sentence from the metric and the policy version (rules.threshold_reason)
+        _computed, grades, notes = rules.grade_threshold_many(scale, values, baselines, fixed)
+        n = len(ids)
+        return Graded(ids, grades, baselines, [note.text() if note else "" for note in notes], metrics,
+                      [None] * n, [None] * n, [None] * n)
+    this = once(priced_sums, per.start, per.end)
+    last = per.shifted(years=-1)
+    before = once(period_sums, last.start, last.end)
+    scores, labels = manual_scores(s, code, per)
+    candidates = []
+    for cid, base, fx in zip(ids, baselines, fixed or [None] * len(ids)):
+        qty, pq, amt = this.get(cid, (0.0, None, None))
+        last_qty = before.get(cid)
+        candidates.append(rules.Candidate(cid, baseline=base, fixed=fx, volume=rules.round_volume(qty or 0.0), priced_qty=pq,
+                                          amount=amt, last_volume=rules.round_volume(last_qty) if last_qty else last_qty,
+                                          manual=scores.get(cid),
+                                          manual_labels=labels.get(cid)))
+    outcomes = sorted(rules.grade_rank(scale, candidates), key=lambda o: o.key)
+    return Graded([o.key for o in outcomes], [o.grade for o in outcomes], [o.previous for o in outcomes],
+                  [o.reason for o in outcomes], [_json(o.metrics) for o in outcomes],
+                  [_json(o.factor_scores) for o in outcomes], [o.score for o in outcomes],
+                  [o.rank for o in outcomes])
+
+def _json(obj) -> str | None:
+    """JSON text of a result object (``None`` stays SQL NULL)."""
+    if obj is None:
+        return None
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

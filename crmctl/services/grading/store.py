@@ -1,0 +1,105 @@
+"""Writing a run's results: the label's results (``grade_result``) and the current grades.
+
+Bulk statements only: ``executemany`` through the driver, a re-run rewriting only the rows that
+differ (an upsert) and deleting those of customers no longer graded; the current grade written
+only where it moves, by primary key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from ...db import driver_value, marker
+from ...models import GradeRun, UTCDateTime
+from ...rules.periods import Period
+from ..app import App
+
+INSERT_CHUNK = 10_000
+
+
+@dataclass
+class Graded:
+    """The outcome of one scale, column-wise (parallel to ``ids``)."""
+
+    ids: list[int]
+    grades: list[str]
+    previous: list[str | None]
+    reasons: list[str]
+    metrics: list[str]  # JSON text
+    factor_scores: list[str | None]
+    scores: list[float | None]
+    ranks: list[int | None]
+
+
+def store_results(s, app: App, code: str, per: Period, now: datetime, graded: Graded, current: dict,
+           stored: dict, is_current: bool, changed: int) -> None:
+    """Replace the label's results and move the current grades: bulk statements only.  ``stored``:
+    the label's results before this run (a re-run rewrites only the rows that differ)."""
+    s.add(GradeRun(scale=code, label=per.label, period_start=per.start, period_end=per.end,
+                   policy_version=app.policy_version, started_at=now, finished_at=now, actor=app.actor.login,
+                   graded=len(graded.ids), changed=changed))
+    s.flush()
+    conn = s.connection()
+    mark = marker(conn)
+    version = int(app.policy_version)
+    # One row per customer: (customer_id, grade, previous, metrics, reason, factor_scores, score, rank),
+    # the same order as the stored rows read by _grade_scale, so that a re-run writes only what moved.
+    rows = list(zip(graded.ids, graded.grades, graded.previous, graded.metrics, graded.reasons,
+                    graded.factor_scores, graded.scores, graded.ranks))
+    if stored:
+        same = [r for r in rows if stored.get(r[0]) == r[1:] + (version,)]
+        if same:
+            keep = {r[0] for r in same}
+            rows = [r for r in rows if r[0] not in keep]
+        graded_now = set(graded.ids)
+        stale = [(cid,) for cid in stored if cid not in graded_now]
+        if stale:  # customers no longer graded by this label (left the scale, suspended)
+            conn.exec_driver_sql(f"DELETE FROM grade_result WHERE scale = {_lit(code)} AND label = {_lit(per.label)} "
+                                 f"AND customer_id = {mark}", stale)
+    # scale, label and policy version are the same on every row: written into the statement (they
+    # are validated codes), so that each row binds only what differs.
+    cols = "customer_id, grade, previous, metrics, reason, factor_scores, score, rank"
+    sql = (f"INSERT INTO grade_result (scale, label, policy_version, {cols}) "
+           f"VALUES ({_lit(code)}, {_lit(per.label)}, {version}, {', '.join([mark] * 8)})")
+    if not any(x is not None for x in graded.scores):  # threshold: five values a row
+        cols = "customer_id, grade, previous, metrics, reason"
+        sql = (f"INSERT INTO grade_result (scale, label, policy_version, {cols}) "
+               f"VALUES ({_lit(code)}, {_lit(per.label)}, {version}, {', '.join([mark] * 5)})")
+        rows = [r[:5] for r in rows]
+    if stored:
+        sql += (" ON CONFLICT (scale, label, customer_id) DO UPDATE SET policy_version = excluded.policy_version, "
+                + ", ".join(f"{c} = excluded.{c}" for c in cols.split(", ")[1:]))
+    for i in range(0, len(rows), INSERT_CHUNK):
+        conn.exec_driver_sql(sql, rows[i:i + INSERT_CHUNK])
+    # The current grade (core's customer_grade): written only where it changes, by primary key, with
+    # the label of the review that set it (a review that confirms a grade leaves grade, label, since).
+    if not is_current:
+        return
+    stamp = driver_value(conn, UTCDateTime(), now)
+    fresh, moved = [], []
+    get = current.get
+    for cid, g in zip(graded.ids, graded.grades):
+        cur = get(cid)
+        if cur is None:
+            fresh.append((cid, g, stamp))
+        elif cur[0] != g:
+            moved.append((g, stamp, cid))
+    sc, lb = _lit(code), _lit(per.label)
+    if fresh:
+        conn.exec_driver_sql(f"INSERT INTO customer_grade (scale, label, customer_id, grade, since) "
+                             f"VALUES ({sc}, {lb}, {mark}, {mark}, {mark})", fresh)
+    if moved:
+        conn.exec_driver_sql(f"UPDATE customer_grade SET grade = {mark}, label = {lb}, since = {mark} "
+                             f"WHERE customer_id = {mark} AND scale = {sc}", moved)
+
+
+_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def _lit(text: str) -> str:
+    """A scale code or period label as an SQL string literal (both are validated codes)."""
+    if not _SAFE.match(text):
+        raise ValueError(f"not a code: {text!r}")
+    return f"'{text}'"

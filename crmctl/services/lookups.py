@@ -1,0 +1,83 @@
+"""Finding one record by what a user types: a customer by code, staff by login, a ticket by number.
+
+The bottom of the services layer: every area may use it, and it uses only the tables and the
+errors (never another service module).  Each lookup refuses with one clear line (``NotFound``,
+``NotPermitted``, ``RuleViolation``) naming what was typed.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import func, select
+
+from ..errors import NotFound, NotPermitted, RuleViolation
+from ..models import Customer, Staff
+
+
+def get_customer(session, code: str) -> Customer:
+    """The customer with this code (surrounding spaces ignored)."""
+    c = session.scalars(select(Customer).where(Customer.code == (code or "").strip())).first()
+    if c is None:
+        raise NotFound(f"no customer '{code}'")
+    return c
+
+
+def customer_id(session, code: str) -> int:
+    """The id of the customer with this code (one column read)."""
+    cid = session.scalars(select(Customer.id).where(Customer.code == (code or "").strip())).first()
+    if cid is None:
+        raise NotFound(f"no customer '{code}'")
+    return cid
+
+
+def customer_for_work(session, code: str) -> Customer:
+    """The customer a complaint, ticket or proposal is opened for: known and not disqualified."""
+    c = get_customer(session, code)
+    if c.status == "disqualified":
+        raise RuleViolation(f"customer {c.code} is disqualified; nothing can be opened for it")
+    return c
+
+
+def find_staff(session, login: str, *, active_only: bool = True) -> Staff:
+    """The staff member with this login; one who has left is refused unless ``active_only`` is off."""
+    staff = session.scalars(select(Staff).where(Staff.login == login)).first()
+    if staff is None:
+        raise NotFound(f"no staff member '{login}'")
+    if active_only and not staff.active:
+        raise NotPermitted(f"staff member '{login}' has left")
+    return staff
+
+
+def staff_ids(session, logins: Iterable[str]) -> dict[str, int]:
+    """login -> id of active staff; the first unknown (or departed) login refused."""
+    logins = list(set(logins))
+    if not logins:
+        return {}
+    found = dict(session.execute(select(Staff.login, Staff.id)
+                                 .where(Staff.login.in_(logins), Staff.active.is_(True))).all())
+    missing = [x for x in logins if x not in found]
+    if missing:
+        raise NotFound(f"no active staff member '{missing[0]}'")
+    return found
+
+
+def staff_logins(session, ids: Iterable[int | None]) -> dict[int, str]:
+    """id -> login for the given staff ids (None ignored)."""
+    wanted = [i for i in set(ids) if i is not None]
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Staff.id, Staff.login).where(Staff.id.in_(wanted))).all())
+
+
+def find_record(session, model, ident: str, what: str):
+    """A complaint / ticket / proposal by its number (``TS-2026-0001``, any case) or its integer id."""
+    text = (ident or "").strip()
+    row = session.scalars(select(model).where(model.number == text)).first() if text else None
+    if row is None and text.isdigit():
+        row = session.get(model, int(text))
+    if row is None and text:
+        row = session.scalars(select(model).where(func.upper(model.number) == text.upper())).first()
+    if row is None:
+        raise NotFound(f"no {what} '{ident}'")
+    return row

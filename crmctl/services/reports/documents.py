@@ -1,0 +1,73 @@
+"""Qualification documents (petrochem Art. 15): documents expiring within N days or expired (not
+renewed), and the customers suspended until they renew."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ...errors import InvalidInput
+from ...fields import fields
+from ._common import STREAM, row
+from .registry import Params, ReportResult, report
+
+KEYS = ("section", "customer", "name", "status", "owner", "type", "number", "expires", "days_left", "expired",
+        "suspends", "status_reason", "status_since")
+
+
+def _fields(app, params: Params):
+    return fields(*KEYS)
+
+
+def notice_days(policy) -> int:
+    """How far ahead the report looks by default: the policy's longest renew notice, else 30 days."""
+    return max((d.renew_notice_days or 0 for d in policy.documents.values() if d.expires), default=0) or 30
+
+
+@report("documents", order=90, columns=_fields, needs=("expiring_documents",),
+        summary="Documents expiring within N days or expired (not renewed), and the suspended customers.",
+        description="""
+A document replaced by a newer copy of the same type is not listed.
+""", options=("days",))
+def documents(app, params: Params) -> ReportResult:
+    from sqlalchemy import not_, or_, select
+    from sqlalchemy.orm import aliased
+
+    from ...models import Customer, Document, Staff
+
+    pol = app.policy
+    days = params.days if params.days is not None else notice_days(pol)
+    if days < 0 or days > 3660:
+        raise InvalidInput("--days must be from 0 to 3660")
+    today = app.now().date()
+    until = today + timedelta(days=days)
+    suspends = {k for k, d in pol.documents.items() if d.suspends_on_expiry}
+    newer = aliased(Document)
+    owner = aliased(Staff)
+    # the newest copy of each (customer, type): an old copy replaced by a later one is not listed
+    superseded = (select(newer.id).where(newer.customer_id == Document.customer_id, newer.type == Document.type,
+                                         or_(newer.expires.is_(None), newer.expires > Document.expires))
+                  .exists())
+    q = (select(Customer.code, Customer.name, Customer.status, owner.login, Document.type, Document.number,
+                Document.expires)
+         .join(Customer, Customer.id == Document.customer_id)
+         .outerjoin(owner, owner.id == Customer.owner_id)
+         .where(Document.expires.is_not(None), Document.expires <= until, Customer.status != "disqualified",
+                not_(superseded))
+         .order_by(Document.expires, Customer.code, Document.type))
+    qs = (select(Customer.code, Customer.name, Customer.status, owner.login, Customer.status_reason,
+                 Customer.status_changed_at)
+          .outerjoin(owner, owner.id == Customer.owner_id)
+          .where(Customer.status == "suspended").order_by(Customer.code))
+
+    def rows():
+        with app.db.read() as s:
+            for r in s.execute(q.execution_options(yield_per=STREAM)):
+                yield row(KEYS, section="document", customer=r.code, name=r.name, status=r.status, owner=r.login,
+                          type=r.type, number=r.number, expires=r.expires, days_left=(r.expires - today).days,
+                          expired=r.expires < today, suspends=r.type in suspends)
+            for r in s.execute(qs.execution_options(yield_per=STREAM)):
+                yield row(KEYS, section="suspended", customer=r.code, name=r.name, status=r.status, owner=r.login,
+                          status_reason=r.status_reason,
+                          status_since=r.status_changed_at.astimezone(app.tz) if r.status_changed_at else None)
+
+    return ReportResult("documents", _fields(app, params), rows(), shown={"days": days})

@@ -1,0 +1,73 @@
+"""The management summary ``crmctl demo`` ends with: a few lines for a manager."""
+
+from __future__ import annotations
+
+from ...rules.periods import last_completed
+from .documents import notice_days
+from .registry import FEATURES, Params, run_report
+from .service import complaint_row
+
+
+def management_summary(app) -> list[str]:
+    """A few lines for a manager: customers by status, grade distribution, complaints on time and
+    satisfaction, visit compliance, documents expiring.  A handful of aggregate queries."""
+    from sqlalchemy import func, select
+
+    from ...models import Customer, CustomerGrade
+
+    pol = app.policy
+    today = app.now().date()
+    st = pol.statuses.model_dump()
+    lines: list[str] = []
+    with app.db.read() as s:
+        by_status = dict(s.execute(select(Customer.status, func.count()).group_by(Customer.status)).all())
+        total = sum(by_status.values())
+        parts = [f"{st.get(k, k)} {by_status[k]}" for k in st if by_status.get(k)]
+        lines.append(f"customers:  {total} ({', '.join(parts) or 'none'})")
+        for code, sc in pol.grading.scales.items():
+            counts = dict(s.execute(select(CustomerGrade.grade, func.count()).where(CustomerGrade.scale == code)
+                                    .group_by(CustomerGrade.grade)).all())
+            dist = ", ".join(f"{g.label} {counts.get(g.code, 0)}" for g in reversed(sc.grades))
+            lines.append(f"grades:     {sc.label}: {dist}")
+    if pol.stability is not None:
+        from ..stability import stability_counts
+
+        c = stability_counts(app)
+        labels = pol.stability.labels.model_dump()
+        lines.append("stability:  " + ", ".join(f"{labels[k]} {v}" for k, v in c.items()))
+    month = last_completed("month", today)
+    if pol.complaints is not None:
+        from ..complaints import complaint_stats
+
+        t = complaint_stats(app, month)["total"]
+        row = complaint_row(month.label, "total", None, t)
+        text = (f"complaints: {month.label}: {t['opened']} opened, {t['closed']} closed, on time "
+                f"{_fmt_pct(row['on_time_pct'])}, satisfaction {_fmt_pct(t['satisfaction_pct'])}")
+        if t["target_pct"] is not None:
+            text += f" (target {t['target_pct']:g} %)"
+        lines.append(text)
+    if FEATURES["cadences"][1](pol):
+        rows = iter(run_report(app, "visits", Params(label=month.label)).rows)
+        total = next(rows, None)  # the first row is the month's total
+        getattr(rows, "close", lambda: None)()
+        if total is not None and total["planned"]:
+            lines.append(f"visits:     {month.label}: {total['done']} of {total['planned']} planned done "
+                         f"({_fmt_pct(total['compliance_pct'])}), {total['missed']} missed")
+    if FEATURES["expiring_documents"][1](pol):
+        res = run_report(app, "documents", Params())
+        expiring = expired = suspended = 0
+        for r in res.rows:
+            if r["section"] == "suspended":
+                suspended += 1
+            elif r["expired"]:
+                expired += 1
+            else:
+                expiring += 1
+        days = notice_days(pol)
+        lines.append(f"documents:  {expiring} expire within {days} days, {expired} expired; "
+                     f"{suspended} customers suspended")
+    return lines
+
+
+def _fmt_pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:g} %"

@@ -1,0 +1,63 @@
+"""The view layer: how data is shown to a person.
+
+Services return data -- rows keyed by the JSON/CSV keys, and the :class:`crmctl.fields.Field` list of
+a listing.  Views say how each is shown: a :class:`Column` per field (heading, alignment, a label
+for a code), table titles, sections and charts (:class:`ChartSpec`), mostly from the policy's own
+labels.  :mod:`crmctl.output` renders a view as a table, JSON or CSV.  A view module per area:
+``customers``, ``reports`` (one per report), ``staff``, ``activities``, ``grading``.  Light on
+purpose: nothing here imports the database layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Column:
+    key: str  # dotted key used for json/csv header and lookup, e.g. "segments.nature"
+    title: str | None = None  # table heading; defaults to key
+    justify: str = "left"  # table only: left | center | right
+    # Used by the table view only (e.g. grade code -> Chinese label); not called for None.
+    table_format: Callable[[Any], str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.title is None:
+            self.title = self.key
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A bar chart drawn from the rows: ``pick(row)`` -> (bar label, value) or None (row not drawn); a
+    value of None (a rate with nothing to rate) is drawn as an empty bar marked "-"."""
+
+    title: str
+    pick: Callable[[Mapping], tuple[str, float | None] | None]
+    unit: str = ""
+    max_value: float | None = None  # e.g. 100 for a percentage
+
+
+def labeller(table: Mapping[str, str] | None, empty: str = "") -> Callable[[Any], str]:
+    """code -> label through ``table`` (an unknown code shows as itself)."""
+    table = dict(table or {})
+    return lambda v: table.get(v, str(v)) if v is not None else empty
+
+
+def yes_no(v) -> str:
+    return "是" if v is True else "否" if v is False else ""
+
+
+def columns_for(fields: Iterable, titles: Mapping[str, Column | str]) -> list[Column]:
+    """A :class:`Column` per field, in the fields' order: ``titles[key]`` is a heading or a whole
+    Column; a key without one shows under its key."""
+    out = []
+    for f in fields:
+        key = getattr(f, "key", f)
+        spec = titles.get(key)
+        if isinstance(spec, Column):
+            out.append(spec)
+        else:
+            out.append(Column(key, spec))
+    return out

@@ -1,0 +1,383 @@
+"""How each report is shown: headings for its fields, the title, one table per section, the chart.
+
+A report's data (``crmctl.services.reports``) is keyed by its fields; its view is registered here
+under the same name with :func:`_view`: ``titles(app)`` gives the heading (or a whole
+:class:`~crmctl.views.Column`) per field key, ``present(app, params, result)`` the title, the
+sections (section -> (table title, the keys shown there)), the columns of a table without
+sections, and the chart.  A test keeps the two registries' names equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import ChartSpec, Column, columns_for, labeller, yes_no
+
+_OUTCOMES = {"adopted": "采纳", "rejected": "未采纳", "open": "处理中"}
+_CLOCKS = {"respond": "响应", "arrive": "到达", "resolve": "修复"}
+_DIRECTIONS = {"up": "升级", "down": "降级"}
+
+
+@dataclass
+class ReportView:
+    columns: list[Column]
+    title: str | None = None
+    sections: dict[str, tuple[str, list[str]]] | None = None  # section -> (table title, column keys)
+    table_columns: list[str] | None = None  # a table without sections shows only these (None: every column)
+    chart: ChartSpec | None = None
+
+
+@dataclass(frozen=True)
+class _Spec:
+    titles: Callable[[Any], dict]
+    present: Callable[[Any, Any, Any], dict] = field(default=lambda app, params, result: {})
+
+
+VIEWS: dict[str, _Spec] = {}
+
+
+def _view(name: str, titles: Callable[[Any], dict]):
+    def deco(present):
+        VIEWS[name] = _Spec(titles, present)
+        return present
+
+    return deco
+
+
+def report_columns(app, result) -> list[Column]:
+    """The display columns of a report's fields."""
+    return columns_for(result.columns, VIEWS[result.name].titles(app))
+
+
+def report_view(app, params, result) -> ReportView:
+    """Everything a table (and chart) of ``result`` needs; a report that does not apply gets its
+    columns only."""
+    cols = report_columns(app, result)
+    if not result.applies:
+        return ReportView(cols)
+    return ReportView(cols, **VIEWS[result.name].present(app, params, result))
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared headings
+
+
+def _right(key: str, title: str) -> Column:
+    return Column(key, title, "right")
+
+
+def _scale_labels(app) -> dict[str, str]:
+    return {c: sc.label for c, sc in app.policy.grading.scales.items()}
+
+
+def _grade_labels(scales) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for sc in scales.values():
+        out.update({g.code: g.label for g in sc.grades})
+    return out
+
+
+def _rank_scales(app) -> dict:
+    return {c: sc for c, sc in app.policy.grading.scales.items() if sc.method == "rank"}
+
+
+def _unit(app) -> str:
+    return app.policy.policy.volume_unit_label
+
+
+# ----------------------------------------------------------------------------------------------
+# customers
+
+
+def _customer_titles(app) -> dict:
+    return {c.key: c for c in _customer_columns(app)}
+
+
+def _customer_columns(app) -> list[Column]:
+    from .customers import customer_columns
+
+    return customer_columns(app)
+
+
+@_view("customers", _customer_titles)
+def _customers(app, params, result) -> dict:
+    narrow = [c.key for c in result.columns if not c.key.startswith("fields.") and c.key != "created_at"]
+    return {"title": "客户名册", "table_columns": narrow}
+
+
+# ----------------------------------------------------------------------------------------------
+# grades, grade-changes, big-customers
+
+
+def _grades_titles(app) -> dict:
+    scales = app.policy.grading.scales
+    return {"scale": Column("scale", "分级", table_format=labeller(_scale_labels(app))), "label": "期间",
+            "grade": Column("grade", "等级", table_format=labeller(_grade_labels(scales))),
+            "customers": _right("customers", "客户数"), "share_pct": _right("share_pct", "占比%"),
+            "previous_label": "上期", "previous_customers": _right("previous_customers", "上期客户数"),
+            "change": _right("change", "增减")}
+
+
+@_view("grades", _grades_titles)
+def _grades(app, params, result) -> dict:
+    scales = result.shown["scales"]
+    labels = {c: {g.code: g.label for g in sc.grades} for c, sc in scales.items()}
+    multi = len(scales) > 1
+    chart = ChartSpec(
+        "各等级客户数", unit="户",
+        pick=lambda r: ((f"{scales[r['scale']].label} " if multi else "") + labels[r["scale"]].get(r["grade"], r["grade"]),
+                        r["customers"]))
+    return {"title": "客户等级分布", "chart": chart}
+
+
+def _changes_titles(app) -> dict:
+    grade = labeller(_grade_labels(app.policy.grading.scales))
+    return {"scale": Column("scale", "分级", table_format=labeller(_scale_labels(app))), "label": "期间",
+            "customer": "客户编号", "name": "客户名称", "owner": "负责人",
+            "previous": Column("previous", "原等级", table_format=grade),
+            "grade": Column("grade", "新等级", table_format=grade),
+            "direction": Column("direction", "升降", table_format=labeller(_DIRECTIONS)),
+            "volume": _right("volume", f"量（{_unit(app)}）")}
+
+
+@_view("grade-changes", _changes_titles)
+def _grade_changes(app, params, result) -> dict:
+    return {"title": "客户等级变动"}
+
+
+def _big_titles(app) -> dict:
+    scales = _rank_scales(app)
+    g = labeller(_grade_labels(scales))
+    out = {"scale": Column("scale", "分级", table_format=labeller({c: sc.label for c, sc in scales.items()})),
+           "label": "期间", "rank": _right("rank", "名次"), "customer": "客户编号", "name": "客户名称",
+           "owner": "负责人", "grade": Column("grade", "级别", table_format=g),
+           "previous": Column("previous", "原级别", table_format=g), "score": _right("score", "综合得分"),
+           "volume": _right("volume", f"用量（{_unit(app)}）"), "growth_pct": _right("growth_pct", "增长率%"),
+           "spread": _right("spread", "单价")}
+    for sc in scales.values():
+        for k, f in sc.factors.items():
+            out[f"factor_scores.{k}"] = _right(f"factor_scores.{k}", f.label)
+    return out
+
+
+@_view("big-customers", _big_titles)
+def _big_customers(app, params, result) -> dict:
+    return {"title": "大客户分级排名"}
+
+
+# ----------------------------------------------------------------------------------------------
+# stability
+
+
+def _stability_titles(app) -> dict:
+    st = app.policy.stability
+    unit = _unit(app)
+    return {"section": Column("section", "类别", table_format=labeller({"count": "客户稳定性", "lost": "流失客户",
+                                                                      "churn": "流失预警"})),
+            "stability": Column("stability", "稳定性", table_format=labeller(st.labels.model_dump() if st else {})),
+            "customers": _right("customers", "客户数"), "customer": "客户编号", "name": "客户名称",
+            "owner": "负责人", "last_purchase": "最后购买日", "days_since_purchase": _right("days_since_purchase", "未购天数"),
+            "label": "期间", "base_label": "对比期间", "volume": _right("volume", f"本期量（{unit}）"),
+            "base_volume": _right("base_volume", f"对比期量（{unit}）"), "drop_pct": _right("drop_pct", "降幅%")}
+
+
+@_view("stability", _stability_titles)
+def _stability(app, params, result) -> dict:
+    pol = app.policy
+    label = result.period.label if result.period is not None else None
+    labels = pol.stability.labels.model_dump() if pol.stability else {}
+    sections = {
+        "count": ("客户稳定性（当前）", ["stability", "customers"]),
+        "lost": ("流失客户及最后购买日", ["customer", "name", "owner", "last_purchase", "days_since_purchase"]),
+        "churn": (f"流失预警（{label}）" if label else "流失预警",
+                  ["customer", "name", "label", "base_label", "volume", "base_volume", "drop_pct"]),
+    }
+    chart = ChartSpec("客户稳定性", unit="户",
+                      pick=lambda r: (labels.get(r["stability"], r["stability"]), r["customers"])
+                      if r["section"] == "count" else None)
+    return {"title": "客户稳定性分析", "sections": sections, "chart": chart}
+
+
+# ----------------------------------------------------------------------------------------------
+# complaints, service, technicians
+
+
+def _complaint_titles(app) -> dict:
+    pol = app.policy
+    scales = pol.grading.scales
+    keys = dict(pol.complaints.severities if pol.complaints else {})
+    keys.update(_grade_labels(scales))
+    sections = {"total": "合计", "severity": "严重程度", "month": "月份"}
+    sections.update({f"grade.{c}": sc.label for c, sc in scales.items()})
+    return {"label": "期间", "section": Column("section", "维度", table_format=labeller(sections)),
+            "key": Column("key", "分组", table_format=labeller(keys)), "opened": _right("opened", "受理"),
+            "closed": _right("closed", "办结"), "on_time": _right("on_time", "按时办结"),
+            "late": _right("late", "超时办结"), "open_overdue": _right("open_overdue", "超时未结"),
+            "on_time_pct": _right("on_time_pct", "按时率%"), "satisfied": _right("satisfied", "满意"),
+            "unsatisfied": _right("unsatisfied", "不满意"), "satisfaction_pct": _right("satisfaction_pct", "满意率%"),
+            "target_pct": _right("target_pct", "目标%"),
+            "meets_target": Column("meets_target", "达标", table_format=yes_no)}
+
+
+@_view("complaints", _complaint_titles)
+def _complaints(app, params, result) -> dict:
+    per = result.period
+    counts = ["opened", "closed", "on_time", "late", "open_overdue", "on_time_pct", "satisfied", "unsatisfied",
+              "satisfaction_pct", "target_pct", "meets_target"]
+    sections = {"total": (f"投诉处理合计（{per.label}）", counts), "severity": ("按严重程度", ["key"] + counts)}
+    for code, sc in app.policy.grading.scales.items():
+        sections[f"grade.{code}"] = (f"按客户等级（{sc.label}）", ["key"] + counts)
+    sections["month"] = (f"按月（近{result.shown['months']}个月）", ["label"] + counts)
+    chart = ChartSpec("投诉按时办结率（按月）", unit="%", max_value=100.0,
+                      pick=lambda r: (r["label"], r["on_time_pct"]) if r["section"] == "month" else None)
+    return {"title": "投诉处理统计", "sections": sections, "chart": chart}
+
+
+def _service_titles(app) -> dict:
+    sv = app.policy.service
+    return {"label": "期间", "section": Column("section", "维度", table_format=labeller({"tickets": "工单", "clock": "时限"})),
+            "kind": Column("kind", "类别", table_format=labeller(sv.kinds if sv else {})),
+            "location": Column("location", "地点", table_format=labeller(sv.locations if sv else {})),
+            "service_type": Column("service_type", "服务类型", table_format=labeller(sv.service_types if sv else {})),
+            "clock": Column("clock", "时限", table_format=labeller(_CLOCKS)),
+            "opened": _right("opened", "受理"), "resolved": _right("resolved", "已完成"), "open": _right("open", "未完成"),
+            "overdue": _right("overdue", "超时"), "due": _right("due", "有时限"), "met": _right("met", "按时"),
+            "missed": _right("missed", "超时"), "running": _right("running", "进行中"),
+            "on_time_pct": _right("on_time_pct", "按时率%")}
+
+
+@_view("service", _service_titles)
+def _service(app, params, result) -> dict:
+    per = result.period
+    sections = {"tickets": (f"工单（{per.label}）", ["kind", "location", "service_type", "opened", "resolved", "open",
+                                                   "overdue"]),
+                "clock": ("各时限按时率", ["kind", "clock", "due", "met", "missed", "running", "on_time_pct"])}
+    kinds = app.policy.service.kinds
+    chart = ChartSpec("服务时限按时率", unit="%", max_value=100.0,
+                      pick=lambda r: (f"{kinds.get(r['kind'], r['kind'])}·{_CLOCKS[r['clock']]}", r["on_time_pct"])
+                      if r["section"] == "clock" else None)
+    return {"title": "客户服务统计", "sections": sections, "chart": chart}
+
+
+def _technician_titles(app) -> dict:
+    items = app.policy.service.rating_items if app.policy.service else {}
+    out = {"label": "月份", "technician": "技术员", "name": "姓名", "resolved": _right("resolved", "完成工单"),
+           "rated": _right("rated", "评价次数"), "average": _right("average", "综合平均")}
+    out.update({f"ratings.{code}": _right(f"ratings.{code}", label) for code, label in items.items()})
+    return out
+
+
+@_view("technicians", _technician_titles)
+def _technicians(app, params, result) -> dict:
+    return {"title": f"技术员月度评价（{result.period.label}）"}
+
+
+# ----------------------------------------------------------------------------------------------
+# visits
+
+
+def _visit_titles(app) -> dict:
+    scales = app.policy.grading.scales
+    sections = {"total": "合计", "owner": "负责人"}
+    sections.update({f"grade.{c}": sc.label for c, sc in scales.items()})
+    return {"label": "月份", "section": Column("section", "维度", table_format=labeller(sections)), "owner": "负责人",
+            "grade": Column("grade", "等级", table_format=labeller(_grade_labels(scales))),
+            "planned": _right("planned", "计划"), "done": _right("done", "完成"),
+            "missed": _right("missed", "未完成（逾期）"), "open": _right("open", "进行中"),
+            "unplanned": _right("unplanned", "计划外"), "compliance_pct": _right("compliance_pct", "完成率%")}
+
+
+@_view("visits", _visit_titles)
+def _visits(app, params, result) -> dict:
+    per = result.period
+    counts = ["planned", "done", "missed", "open", "unplanned", "compliance_pct"]
+    sections = {"total": (f"走访计划完成情况（{per.label}）", counts), "owner": ("按负责人", ["owner"] + counts)}
+    for code, sc in app.policy.grading.scales.items():
+        sections[f"grade.{code}"] = (f"按客户等级（{sc.label}）", ["grade"] + counts)
+    chart = ChartSpec(f"走访计划完成率（{per.label}，按负责人）", unit="%", max_value=100.0,
+                      pick=lambda r: (r["owner"] or "（无负责人）", r["compliance_pct"])
+                      if r["section"] == "owner" and r["planned"] else None)
+    return {"title": "走访计划执行情况", "sections": sections, "chart": chart}
+
+
+# ----------------------------------------------------------------------------------------------
+# documents, allocation, proposals, development
+
+
+def _document_titles(app) -> dict:
+    return {"section": Column("section", "类别", table_format=labeller({"document": "证照到期", "suspended": "暂停业务客户"})),
+            "customer": "客户编号", "name": "客户名称",
+            "status": Column("status", "客户状态", table_format=labeller(app.policy.statuses.model_dump())),
+            "owner": "负责人", "type": Column("type", "证照", table_format=labeller(app.policy.document_labels())),
+            "number": "证照编号", "expires": "有效期至", "days_left": _right("days_left", "剩余天数"),
+            "expired": Column("expired", "已过期", table_format=yes_no),
+            "suspends": Column("suspends", "过期即暂停", table_format=yes_no), "status_reason": "暂停原因",
+            "status_since": "暂停时间"}
+
+
+@_view("documents", _document_titles)
+def _documents(app, params, result) -> dict:
+    days = result.shown["days"]
+    sections = {"document": (f"{days} 天内到期及已过期的证照", ["customer", "name", "status", "owner", "type", "number",
+                                                          "expires", "days_left", "expired", "suspends"]),
+                "suspended": ("暂停业务的客户", ["customer", "name", "owner", "status_reason", "status_since"])}
+    return {"title": "证照有效期检查", "sections": sections}
+
+
+def _allocation_titles(app) -> dict:
+    al = app.policy.reports.allocation
+    groups: dict[str, str] = {}
+    if al is not None:
+        try:
+            groups = dict(app.policy.segment(al.segment).values)
+        except KeyError:
+            groups = {}
+    unit = _unit(app)
+    return {"rank": _right("rank", "顺序"), "label": "期间", "customer": "客户编号", "name": "客户名称",
+            "group": Column("group", "类别", table_format=labeller(groups)),
+            "planned": _right("planned", f"计划量（{unit}）"), "actual": _right("actual", f"提货量（{unit}）"),
+            "completion_pct": _right("completion_pct", "完成率%"), "weekly_cv": _right("weekly_cv", "周均衡系数(CV)")}
+
+
+@_view("allocation", _allocation_titles)
+def _allocation(app, params, result) -> dict:
+    return {"title": f"资源分配优先顺序（{result.period.label}）"}
+
+
+def _proposal_titles(app) -> dict:
+    pr = app.policy.proposals
+    cur = app.policy.policy.currency
+    return {"label": "期间", "section": Column("section", "维度", table_format=labeller({"category": "按类别",
+                                                                                       "adopted": "采纳提案"})),
+            "category": Column("category", "类别", table_format=labeller(pr.categories if pr else {})),
+            "outcome": Column("outcome", "结果", table_format=labeller(_OUTCOMES)),
+            "proposals": _right("proposals", "提案数"), "overdue": _right("overdue", "超期"), "number": "提案编号",
+            "customer": "客户编号", "name": "客户名称", "saving": _right("saving", f"降低成本（{cur}）"),
+            "company_share": _right("company_share", "公司分享"), "customer_share": _right("customer_share", "客户分享"),
+            "benefit_until": "分享截止"}
+
+
+@_view("proposals", _proposal_titles)
+def _proposals(app, params, result) -> dict:
+    b = app.policy.proposals.benefit
+    split = f"（公司 {b.company_pct:g}% / 客户 {b.customer_pct:g}%，{b.months} 个月）" if b else ""
+    sections = {"category": (f"提案按类别与结果（{result.period.label}）", ["category", "outcome", "proposals", "overdue",
+                                                                    "saving", "company_share", "customer_share"]),
+                "adopted": (f"采纳提案的效益分享{split}", ["number", "customer", "name", "category", "saving",
+                                                      "company_share", "customer_share", "benefit_until"])}
+    return {"title": "客户提案统计", "sections": sections}
+
+
+def _development_titles(app) -> dict:
+    return {"label": "期间", "manager": "客户经理", "name": "姓名",
+            "prospects_target": _right("prospects_target", "开发目标"),
+            "prospects_added": _right("prospects_added", "新增潜在客户"),
+            "prospects_pct": _right("prospects_pct", "开发完成率%"), "admitted_target": _right("admitted_target", "准入目标"),
+            "admitted": _right("admitted", "准入客户"), "admitted_pct": _right("admitted_pct", "准入完成率%")}
+
+
+@_view("development", _development_titles)
+def _development(app, params, result) -> dict:
+    return {"title": f"市场开发计划完成情况（{result.period.label}）"}
