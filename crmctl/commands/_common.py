@@ -149,3 +149,15 @@ def parse_at(app, text: str | None, what: str = "--at"):
         return parse_datetime(text, app.tz, what)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
+
+
+def emit_detail(out, data: dict, rows: list[tuple[str, object]], extra: list[str] | None = None) -> None:
+    """``show`` in table format: aligned label/value lines (then ``extra`` lines); json/csv as usual."""
+    from ..output import emit_object, emit_text
+
+    if out.format != "table":
+        emit_object(out, data)
+        return
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{label.ljust(width)}  {'' if value is None else value}".rstrip() for label, value in rows]
+    emit_text(out, "\n".join(lines + (extra or [])))

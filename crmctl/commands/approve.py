@@ -29,12 +29,11 @@ def approve(
     if list_:
         if code or reject or comment:
             raise InvalidInput("--list takes no customer code, --reject or --comment")
-        from ..output import Column, emit_rows
+        from ..output import emit_rows
         from ..services.customers import waiting_for
+        from ..views.customers import approval_columns
 
-        emit_rows(spec(format, output), waiting_for(app_),
-                  [Column("code", "编号"), Column("name", "名称"), Column("step", "步骤"), Column("role", "角色"),
-                   Column("submitted_at", "提交时间")])
+        emit_rows(spec(format, output), waiting_for(app_), approval_columns())
         return
     if not code:
         raise InvalidInput("give a customer code, or --list")

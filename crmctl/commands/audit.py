@@ -24,29 +24,14 @@ def list_(
     bom: BomOpt = False,
 ) -> None:
     """List audit entries, oldest first."""
-    import json
-
-    from ..errors import InvalidInput
-    from ..output import Column, emit_rows
+    from ..output import emit_rows
     from ..rules.times import parse_datetime
     from ..services.audit import list_entries
+    from ..views.admin import audit_columns
 
     app_ = open_app(ctx)
     since_at = None
     if since:
-        try:
-            since_at = parse_datetime(since, app_.tz, "--since")
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
-
-    def compact(v):
-        return "" if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True)[:200]
-
-    columns = [
-        Column("id"), Column("at", "时间"), Column("actor", "操作人"), Column("action", "操作"),
-        Column("entity", "对象"), Column("key", "编号"), Column("customer", "客户"),
-        Column("before", "变更前", table_format=compact), Column("after", "变更后", table_format=compact),
-        Column("policy_version", "制度版本"), Column("note", "备注"),
-    ]
+        since_at = parse_datetime(since, app_.tz, "--since")
     rows = list_entries(app_, customer=customer, since=since_at, actor=actor, action=action, limit=last)
-    emit_rows(spec(format, output, bom), rows, columns)
+    emit_rows(spec(format, output, bom), rows, audit_columns())

@@ -6,48 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, print_created, spec
+from ..views.service_desk import complaint_columns, fmt_bool, fmt_dt
+from ._common import (AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, emit_detail, info, open_app,
+                      parse_at, print_created, spec)
 
 app = typer.Typer(help="Open, extend, escalate and close customer complaints against the policy's deadlines.", no_args_is_help=True)
 
 IdArg = Annotated[str, typer.Argument(help="Complaint number (e.g. TS-2026-0001) or its integer id.")]
 NoteOpt = Annotated[Optional[str], typer.Option("--note", help="A note for the history.")]
-
-
-# ---- small shared view helpers (also used by the service and proposal commands) -----------------
-
-def fmt_dt(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
-
-
-def fmt_bool(value) -> str:
-    return "" if value is None else ("是" if value else "否")
-
-
-def emit_detail(out, data: dict, rows: list[tuple[str, object]], extra: list[str] | None = None) -> None:
-    """``show`` in table format: aligned label/value lines (then ``extra`` lines); json/csv as usual."""
-    from ..output import emit_object, emit_text
-
-    if out.format != "table":
-        emit_object(out, data)
-        return
-    width = max(len(label) for label, _ in rows)
-    lines = [f"{label.ljust(width)}  {'' if value is None else value}".rstrip() for label, value in rows]
-    emit_text(out, "\n".join(lines + (extra or [])))
-
-
-def _columns(app_):
-    from ..output import Column
-
-    sev = app_.policy.complaints.severities if app_.policy.complaints else {}
-    return [
-        Column("id", "编号"), Column("customer", "客户"),
-        Column("severity", "性质", table_format=lambda v: sev.get(v, v)),
-        Column("opened_at", "受理时间", table_format=fmt_dt), Column("due_at", "处理期限", table_format=fmt_dt),
-        Column("closed_at", "结案时间", table_format=fmt_dt), Column("status", "状态"),
-        Column("overdue", "超期", table_format=fmt_bool), Column("satisfied", "满意", table_format=fmt_bool),
-        Column("owner", "负责人"),
-    ]
 
 
 def _echo_result(out, data: dict, text: str) -> None:
@@ -152,7 +118,7 @@ def list_(
 
     app_ = open_app(ctx)
     rows = list_complaints(app_, open_only=open_only, overdue=overdue, customer=customer, severity=severity, owner=owner)
-    emit_rows(spec(format, output, bom, encoding), rows, _columns(app_))
+    emit_rows(spec(format, output, bom, encoding), rows, complaint_columns(app_))
 
 
 @app.command("show")

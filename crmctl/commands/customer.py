@@ -83,7 +83,7 @@ def show(ctx: typer.Context, code: CodeArg, format: FormatOpt = Format.table, ou
 
         emit_object(out, data)
         return
-    from .customer_view import render_customer
+    from ..views.customer_card import render_customer
 
     if data.get("stability") and app_.policy.stability is not None:
         # shown with the custom fields (customer_view renders those rows as label -> value)

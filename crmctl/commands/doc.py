@@ -39,14 +39,13 @@ def list_(
     bom: BomOpt = False,
 ) -> None:
     """List documents, soonest expiry first."""
-    from ..output import Column, emit_rows
+    from ..output import emit_rows
     from ..services.documents import list_documents
+    from ..views.customers import document_columns
 
     app_ = open_app(ctx)
     emit_rows(spec(format, output, bom), list_documents(app_, expiring_within=expiring_within, customer=customer),
-              [Column("id"), Column("customer", "客户"), Column("name", "名称"), Column("type", "类型"),
-               Column("type_label", "文件"), Column("number", "编号"), Column("expires", "有效期至"),
-               Column("days_left", "剩余天数", justify="right"), Column("expired", "已过期"), Column("status", "客户状态")])
+              document_columns())
 
 
 @app.command("check")

@@ -14,11 +14,6 @@ app = typer.Typer(help="Grade customers for a period, explain a grade, show grad
 ScaleOpt = Annotated[Optional[str], typer.Option("--scale", "-s", help="Grading scale of the policy (default: every scale graded by the period).")]
 
 
-def _grade_labels(policy, scale: str) -> dict:
-    sc = policy.grading.scales.get(scale) if policy.grading else None
-    return {g.code: g.label for g in sc.grades} if sc else {}
-
-
 @app.command("run")
 def run(
     ctx: typer.Context,
@@ -58,8 +53,10 @@ def run(
 
 
 def _summary_lines(pol, s: dict) -> str:
+    from ..views.grading import grade_labels
+
     sc = pol.grading.scales[s["scale"]]
-    labels = _grade_labels(pol, s["scale"])
+    labels = grade_labels(pol, s["scale"])
     lines = [f"{s['scale']} {sc.label} {s['label']}: graded {s['graded']}, changed {s['changed']} "
              f"(up {s['up']}, down {s['down']}, new {s['new']}, unchanged {s['unchanged']})"
              + (" — dry run, nothing written" if s["dry_run"] else "")]
@@ -93,8 +90,9 @@ def explain(
     output: OutputOpt = None,
 ) -> None:
     """Why a customer has its grade: the metric, the band, score and rank, the step limit."""
-    from ..output import Column, emit_object
+    from ..output import emit_object
     from ..services.grading import explain as do_explain
+    from ..views.grading import explain_fields
 
     app_ = open_app(ctx)
     data = do_explain(app_, code, label, scale)
@@ -102,16 +100,7 @@ def explain(
     if out.format != "table":
         emit_object(out, data)
         return
-    labels = _grade_labels(app_.policy, data["scale"])
-    show = lambda v: f"{labels.get(v, v)} ({v})" if v else "-"  # noqa: E731
-    fields = [Column("customer", "客户"), Column("name", "名称"), Column("scale", "分级"), Column("label", "期间"),
-              Column("grade", "等级", table_format=show), Column("previous", "上期等级", table_format=show),
-              Column("metrics", "指标"), Column("factor_scores", "因素得分"), Column("score", "综合得分"),
-              Column("rank", "排名"), Column("reason", "依据"), Column("current_grade", "当前等级", table_format=show),
-              Column("graded_at", "评定时间"), Column("graded_by", "评定人")]
-    if data["factor_scores"] is None:
-        fields = [f for f in fields if f.key not in ("factor_scores", "score", "rank")]
-    emit_object(out, data, fields)
+    emit_object(out, data, explain_fields(app_, data))
 
 
 @app.command("history")
@@ -124,18 +113,13 @@ def history(
     bom: BomOpt = False,
 ) -> None:
     """A customer's grade for every graded period, oldest first."""
-    from ..output import Column, emit_rows
+    from ..output import emit_rows
     from ..services.grading import history as do_history
+    from ..views.grading import history_columns
 
     app_ = open_app(ctx)
     rows = do_history(app_, code, scale)
-    scales = app_.policy.grading.scales if app_.policy.grading else {}
-    labels = {sc: {g.code: g.label for g in s.grades} for sc, s in scales.items()}
-    fmt = lambda v: next((lb[v] for lb in labels.values() if v in lb), v)  # noqa: E731
     out = spec(format, output, bom)
-    columns = [Column("scale", "分级"), Column("label", "期间"), Column("grade", "等级", table_format=fmt),
-               Column("previous", "上期等级", table_format=fmt), Column("volume", "量", justify="right"),
-               Column("score", "得分", justify="right"), Column("rank", "排名", justify="right"),
-               Column("graded_at", "评定时间"), Column("graded_by", "评定人")]
+    columns = history_columns(app_)
     # csv: every key of the JSON rows (the contract); the table: the columns above
     emit_rows(out, rows, columns if out.format == "table" else None)

@@ -42,11 +42,9 @@ def list_(
     bom: BomOpt = False,
 ) -> None:
     """Plans with the actual volume of their month and the completion rate (%)."""
-    from ..output import Column, emit_rows
+    from ..output import emit_rows
     from ..services.sales_plans import list_plans
+    from ..views.customers import sales_plan_columns
 
     app_ = open_app(ctx)
-    emit_rows(spec(format, output, bom), list_plans(app_, month=month, customer=customer),
-              [Column("customer", "客户"), Column("name", "名称"), Column("month", "月份"),
-               Column("planned", "计划量", justify="right"), Column("actual", "实际量", justify="right"),
-               Column("completion_pct", "完成率%", justify="right")])
+    emit_rows(spec(format, output, bom), list_plans(app_, month=month, customer=customer), sales_plan_columns())

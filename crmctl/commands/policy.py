@@ -16,14 +16,15 @@ FileArg = Annotated[str, typer.Argument(help="A policy .toml file (or a built-in
 @app.command("list")
 def list_(format: FormatOpt = Format.table, output: OutputOpt = None, bom: BomOpt = False) -> None:
     """Name the built-in policies."""
-    from ..output import Column, emit_rows
+    from ..output import emit_rows
     from ..policies import BUILTIN_NAMES, load_policy
+    from ..views.admin import builtin_policy_columns
 
     rows = []
     for name in BUILTIN_NAMES:
         policy, _ = load_policy(name)
         rows.append({"name": name, "title": policy.policy.name, "company": policy.policy.company})
-    emit_rows(spec(format, output, bom), rows, [Column("name", "名称"), Column("title", "管理办法"), Column("company", "公司")])
+    emit_rows(spec(format, output, bom), rows, builtin_policy_columns())
 
 
 @app.command("show")
@@ -36,13 +37,13 @@ def show(
 ) -> None:
     """Print the current policy as TOML (or --history: every stored version)."""
     from ..errors import NotFound
-    from ..output import Column, emit_rows, emit_text
+    from ..output import emit_rows, emit_text
     from ..services.policy import history as policy_history
+    from ..views.admin import policy_history_columns
 
     app_ = open_app(ctx, need_actor=False)
     if history:
-        emit_rows(spec(format, output), policy_history(app_),
-                  [Column("version"), Column("code"), Column("source"), Column("applied_at"), Column("applied_by"), Column("sha256")])
+        emit_rows(spec(format, output), policy_history(app_), policy_history_columns())
         return
     text = app_.policy_row.text
     if version and version != app_.policy_version:

@@ -6,25 +6,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import (AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at,
-                      print_created, spec)
-from .complaint import emit_detail, fmt_bool, fmt_dt
+from ..views.service_desk import fmt_dt, proposal_columns
+from ._common import (AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, emit_detail, info, open_app,
+                      parse_at, print_created, spec)
 
 app = typer.Typer(help="Customer proposals: open, decide, share the benefit.", no_args_is_help=True)
 
 IdArg = Annotated[str, typer.Argument(help="Proposal number (e.g. TA-2026-0001) or its integer id.")]
-
-
-def _columns(app_):
-    from ..output import Column
-
-    cats = app_.policy.proposals.categories if app_.policy.proposals else {}
-    return [Column("id", "编号"), Column("customer", "客户"),
-            Column("category", "类别", table_format=lambda v: cats.get(v, v)),
-            Column("summary", "内容"), Column("opened_at", "受理时间", table_format=fmt_dt),
-            Column("due_at", "答复期限", table_format=fmt_dt), Column("closed_at", "答复时间", table_format=fmt_dt),
-            Column("outcome", "结果"), Column("saving", "降低成本", justify="right"),
-            Column("overdue", "超期", table_format=fmt_bool)]
 
 
 @app.command("open")
@@ -95,7 +83,7 @@ def list_(
 
     app_ = open_app(ctx)
     rows = list_proposals(app_, open_only=open_only, overdue=overdue, customer=customer, category=category)
-    emit_rows(spec(format, output, bom, encoding), rows, _columns(app_))
+    emit_rows(spec(format, output, bom, encoding), rows, proposal_columns(app_))
 
 
 @app.command("show")

@@ -264,7 +264,7 @@ def _check_chart(path: str) -> str:
     if suffix not in (".png", ".svg"):
         raise InvalidInput(f"--chart {path}: the file must end in .png or .svg")
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib  # noqa: F401  (is the extra installed?)
     except ImportError:
         raise InvalidInput("--chart needs matplotlib: pip install 'crmctl[charts]'") from None
     target = os.path.realpath(os.path.expanduser(path))

@@ -6,9 +6,9 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import (AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at,
-                      parse_pairs, print_created, spec)
-from .complaint import emit_detail, fmt_bool, fmt_dt
+from ..views.service_desk import fmt_dt, ticket_columns
+from ._common import (AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, emit_detail, info, open_app,
+                      parse_at, parse_pairs, print_created, spec)
 
 app = typer.Typer(help="Repair, inquiry and emergency tickets with response and resolution clocks.", no_args_is_help=True)
 
@@ -32,24 +32,6 @@ def _echo(format, r: dict, text: str, clock: str | None = None) -> None:
         typer.echo(text)
     if clock and clock in r.get("missed", []):
         info(f"{r['id']}: {clock} deadline {fmt_dt(r[f'{clock}_by'])} missed")
-
-
-def _columns(app_):
-    from ..output import Column
-
-    pol = app_.policy.service
-    kinds = pol.kinds if pol else {}
-    locs = pol.locations if pol else {}
-    cols = [Column("id", "编号"), Column("customer", "客户"), Column("kind", "类型", table_format=lambda v: kinds.get(v, v))]
-    if locs:
-        cols.append(Column("location", "区域", table_format=lambda v: locs.get(v, v)))
-    if pol and pol.service_types:
-        cols.append(Column("service_type", "服务类别"))
-    cols += [Column("opened_at", "受理时间", table_format=fmt_dt), Column("respond_by", "响应期限", table_format=fmt_dt),
-             Column("arrive_by", "到达期限", table_format=fmt_dt), Column("resolve_by", "修复期限", table_format=fmt_dt),
-             Column("technician", "技术员"), Column("status", "状态"),
-             Column("overdue", "超期", table_format=fmt_bool)]
-    return cols
 
 
 @app.command("open")
@@ -166,7 +148,7 @@ def list_(
 
     app_ = open_app(ctx)
     rows = list_tickets(app_, open_only=open_only, overdue=overdue, customer=customer, technician=technician, kind=kind)
-    emit_rows(spec(format, output, bom, encoding), rows, _columns(app_))
+    emit_rows(spec(format, output, bom, encoding), rows, ticket_columns(app_))
 
 
 @app.command("show")

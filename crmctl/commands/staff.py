@@ -10,23 +10,6 @@ from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, print_creat
 
 app = typer.Typer(help="Add and list staff, and hand over a leaver's customers and open work.", no_args_is_help=True)
 
-STAFF_COLUMNS = None
-
-
-def _columns(app_):
-    from ..output import Column
-
-    roles = app_.policy.roles
-    return [
-        Column("login", "登录名"),
-        Column("name", "姓名"),
-        Column("roles", "角色", table_format=lambda v: "、".join(roles.get(r, r) for r in v or [])),
-        Column("unit", "单位"),
-        Column("active", "在职", table_format=lambda v: "是" if v else "否"),
-        Column("admin", "管理员", table_format=lambda v: "是" if v else ""),
-    ]
-
-
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -55,9 +38,10 @@ def list_(
     """List staff members and their roles."""
     from ..output import emit_rows
     from ..services.staff import list_staff
+    from ..views.admin import staff_columns
 
     app_ = open_app(ctx)
-    emit_rows(spec(format, output, bom), list_staff(app_, role=role, include_left=all_), _columns(app_))
+    emit_rows(spec(format, output, bom), list_staff(app_, role=role, include_left=all_), staff_columns(app_))
 
 
 @app.command("leave")

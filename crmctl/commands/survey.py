@@ -40,15 +40,10 @@ def list_(
     bom: BomOpt = False,
 ) -> None:
     """List survey results (CSV: one column per item, scores.ITEM)."""
-    from ..output import Column, emit_rows
+    from ..output import emit_rows
     from ..services.activities import list_surveys
+    from ..views.activities import survey_columns
 
     app_ = open_app(ctx)
-    items: dict[str, str] = {}
-    for sv in app_.policy.surveys.values():
-        for k, v in sv.items.items():
-            items.setdefault(k, v)
-    cols = [Column("id", justify="right"), Column("customer", "客户"), Column("survey", "调查"), Column("label", "年度")]
-    cols += [Column(f"scores.{k}", v, justify="right") for k, v in items.items()]
-    cols += [Column("average", "平均分", justify="right"), Column("recorded_at", "记录时间"), Column("recorded_by", "记录人")]
-    emit_rows(spec(format, output, bom), list_surveys(app_, survey=survey, label=label, customer=customer), cols)
+    emit_rows(spec(format, output, bom), list_surveys(app_, survey=survey, label=label, customer=customer),
+              survey_columns(app_))

@@ -11,14 +11,6 @@ from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, print_creat
 app = typer.Typer(help="Market-development targets per customer manager per quarter.", no_args_is_help=True)
 
 
-def _columns():
-    from ..output import Column
-
-    return [Column("login", "客户经理"), Column("name", "姓名"), Column("label", "期间"),
-            Column("prospects", "开发目标（潜在客户）", justify="right"), Column("admitted", "准入目标", justify="right"),
-            Column("set_at", "设定时间"), Column("set_by", "设定人")]
-
-
 @app.command("set")
 def set_(
     ctx: typer.Context,
@@ -46,5 +38,6 @@ def list_(
     """List development targets by period and manager."""
     from ..output import emit_rows
     from ..services.activities import list_targets
+    from ..views.activities import target_columns
 
-    emit_rows(spec(format, output, bom), list_targets(open_app(ctx), label=quarter, login=login), _columns())
+    emit_rows(spec(format, output, bom), list_targets(open_app(ctx), label=quarter, login=login), target_columns())

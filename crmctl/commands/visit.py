@@ -12,19 +12,6 @@ from ._common import (BomOpt, Format, FormatOpt, OutputOpt, info, open_app, pars
 app = typer.Typer(help="Plan, log and list visits, calls, inspections and greetings by the policy's cadences.", no_args_is_help=True)
 
 MonthOpt = Annotated[str, typer.Option("--month", "-m", help="The month, YYYY-MM.", metavar="YYYY-MM")]
-STATUS_LABELS = {"planned": "计划中", "done": "已完成", "missed": "未完成"}
-
-
-def activity_columns(app_):
-    from ..output import Column
-
-    kinds = app_.policy.activities.kinds
-    return [Column("id", justify="right"), Column("customer", "客户"),
-            Column("kind", "类别", table_format=lambda v: kinds.get(v, v)), Column("due_date", "计划日期"),
-            Column("owner", "负责人"), Column("status", "状态", table_format=lambda v: STATUS_LABELS.get(v, v)),
-            Column("planned", "计划内"), Column("done_at", "完成时间"), Column("done_by", "完成人"),
-            Column("notes", "备注"), Column("note", "说明")]
-
 
 @app.command("plan")
 def plan(
@@ -40,8 +27,9 @@ def plan(
     month, owner, planned, already_planned, unassigned, owners [{owner, kinds, planned}], warnings.
     The activities themselves: 'crmctl visit list --month YYYY-MM --format json'.
     """
-    from ..output import Column, emit_object, emit_rows
+    from ..output import emit_object, emit_rows
     from ..services.activities import plan_visits
+    from ..views.activities import plan_columns, plan_csv_columns, plan_rows
 
     app_ = open_app(ctx)
     r = plan_visits(app_, month, owner, progress=progress)
@@ -51,17 +39,14 @@ def plan(
     if out.format == "json":
         emit_object(out, r)
         return
-    kinds = app_.policy.activities.kinds
     if out.format == "csv":
         rows = [{"month": r["month"], "owner": o["owner"], "kind": k, "planned": n}
                 for o in r["owners"] for k, n in o["kinds"].items()]
-        emit_rows(out, rows, [Column("month"), Column("owner"), Column("kind"), Column("planned")])
+        emit_rows(out, rows, plan_csv_columns())
         return
-    rows = [{"owner": o["owner"] or "(无负责人)", "planned": o["planned"],
-             "kinds": "、".join(f"{kinds.get(k, k)} {n}" for k, n in o["kinds"].items())} for o in r["owners"]]
+    rows = plan_rows(app_, r)
     if rows:
-        emit_rows(out, rows, [Column("owner", "负责人"), Column("planned", "新计划", justify="right"),
-                              Column("kinds", "类别")])
+        emit_rows(out, rows, plan_columns())
     typer.echo(f"{r['month']}: planned {r['planned']} activities"
                + (f" ({r['already_planned']} already planned)" if r["already_planned"] else "")
                + (f", {r['unassigned']} without an owner" if r["unassigned"] else ""))
@@ -102,6 +87,7 @@ def list_(
     """List planned and done activities, earliest due first (JSON: id, customer, kind, due_date, owner, status, …)."""
     from ..output import emit_rows
     from ..services.activities import list_visits
+    from ..views.activities import activity_columns
 
     app_ = open_app(ctx)
     rows = list_visits(app_, month=month, status=status, owner=owner, customer=customer, kind=kind)

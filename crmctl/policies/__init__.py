@@ -100,12 +100,32 @@ def diff_policies(old_text: str, new_text: str) -> list[str]:
     return _diff(old_text, new_text)
 
 
+_SCHEMA_SOURCES = ("schema.py", "loader.py")  # what decides the validated model a policy text gives
+_schema_digest: str | None = None
+
+
+def schema_digest() -> str:
+    """A hash of the policy schema's and loader's source: a cached model is only as good as the code
+    that validated it, whatever the version number says."""
+    global _schema_digest
+    if _schema_digest is None:
+        import hashlib
+
+        h = hashlib.sha256()
+        here = pathlib.Path(__file__).resolve().parent
+        for name in _SCHEMA_SOURCES:
+            h.update((here / name).read_bytes())
+        _schema_digest = h.hexdigest()
+    return _schema_digest
+
+
 def parse_policy_cached(text: str, source: str = "policy"):
     """``parse_policy`` with a per-user cache of the validated model, keyed by the text's hash.
 
     Validating a policy builds pydantic's validators (a quarter of a second); every command needs
     the policy, so the validated model is kept as a pickle in the user cache folder.  The key
-    includes the versions of crmctl and pydantic; any problem with the cache falls back to parsing.
+    includes the versions of crmctl and pydantic and a hash of the schema's source
+    (:func:`schema_digest`); any problem with the cache falls back to parsing.
     """
     import hashlib
     import os
@@ -118,7 +138,7 @@ def parse_policy_cached(text: str, source: str = "policy"):
 
         from .. import __version__
 
-        key = hashlib.sha256(f"{__version__}|{pydantic.VERSION}|{text}".encode("utf-8")).hexdigest()
+        key = hashlib.sha256(f"{__version__}|{pydantic.VERSION}|{schema_digest()}|{text}".encode("utf-8")).hexdigest()
         path = user_cache_path("crmctl", appauthor=False) / "policies" / f"{key}.pickle"
         if path.exists():
             with path.open("rb") as fh:

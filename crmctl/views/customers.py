@@ -30,3 +30,22 @@ def customer_columns(app, *, full: bool = True) -> list[Column]:
 def contact_columns() -> list[Column]:
     """``customer contact check``."""
     return [Column("code", "编号"), Column("name", "名称"), Column("contacts", "联系人数"), Column("required", "要求")]
+
+
+def approval_columns() -> list[Column]:
+    """``approve --list``: the admissions waiting for the acting person."""
+    return [Column("code", "编号"), Column("name", "名称"), Column("step", "步骤"), Column("role", "角色"),
+            Column("submitted_at", "提交时间")]
+
+
+def document_columns() -> list[Column]:
+    return [Column("id"), Column("customer", "客户"), Column("name", "名称"), Column("type", "类型"),
+            Column("type_label", "文件"), Column("number", "编号"), Column("expires", "有效期至"),
+            Column("days_left", "剩余天数", justify="right"), Column("expired", "已过期"), Column("status", "客户状态")]
+
+
+def sales_plan_columns() -> list[Column]:
+    return [Column("customer", "客户"), Column("name", "名称"), Column("month", "月份"),
+            Column("planned", "计划量", justify="right"), Column("actual", "实际量", justify="right"),
+            Column("completion_pct", "完成率%", justify="right")]
+

@@ -17,7 +17,7 @@ def render_customer(app, data: dict, out) -> None:
         return
     seg_defs = {s.key: s for s in pol.segments}
     field_defs = {f.key: f for f in pol.fields}
-    scales = pol.grading.scales if pol.grading else {}
+    scales = pol.grading.scales
     statuses = pol.statuses.model_dump()  # [statuses]: always present (defaults to the contract's labels)
     with open_output(out) as stream:
         console = Console(file=stream, width=120 if out.output else None, no_color=out.output is not None,
@@ -52,7 +52,7 @@ def render_customer(app, data: dict, out) -> None:
             t.add_row("联系人 contacts", ", ".join(data["contacts"]))
         t.add_row("建档 created", data["created_at"].strftime("%Y-%m-%d %H:%M"))
         console.print(t)
-        docs = {k: d.label for k, d in (pol.documents or {}).items()}
+        docs = pol.document_labels()
         if data.get("documents"):
             dt = Table(title="资质文件 documents", title_justify="left")
             for h in ("type", "number", "expires", "valid"):
