@@ -96,6 +96,12 @@ class App:
     def close(self) -> None:
         self.db.dispose()
 
+    def __enter__(self) -> "App":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 def current_policy_row(db: Database) -> PolicyVersion:
     with db.read() as s:

@@ -301,15 +301,6 @@ def test_migrations_head_constant_matches_scripts():
     assert [r.revision for r in reversed(list(script.walk_revisions()))] == list(migrations.REVISIONS)
 
 
-def test_older_schema_is_upgraded_with_backup(petrochem: Cli):
-    """Opening a database stamped one revision back runs the migrations after a backup."""
-    from crmctl import migrations
-
-    if len(migrations.REVISIONS) < 2:
-        pytest.skip("only one schema revision so far")
-    # exercised by tests/services/test_migrations.py once there are several revisions
-
-
 # -- output options ------------------------------------------------------------------------------
 
 def test_backup_on_postgresql_points_to_pg_dump(petrochem: Cli, tmp_path):

@@ -5,6 +5,7 @@ report has a view."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,11 @@ def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     base = module.split(".") if is_package else module.split(".")[:-1]
     base = base[: len(base) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
+
+
+@functools.lru_cache(maxsize=None)
+def _graph() -> dict[str, frozenset[str]]:
+    return {name: frozenset(deps) for name, deps in import_graph().items()}
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -106,7 +112,7 @@ def test_module_size(name):
 
 def test_services_never_touch_the_terminal():
     """Services return data: no Typer, no rich, no progress bars, no views, no output module."""
-    graph = import_graph()
+    graph = _graph()
     forbidden = ("crmctl.commands", "crmctl.output", "crmctl.views", "crmctl.cli")
     for name, deps in graph.items():
         if name.startswith("crmctl.services") or name.startswith("crmctl.rules"):
@@ -126,7 +132,7 @@ def test_rules_do_no_io():
         text = path.read_text(encoding="utf-8")
         for bad in ("os.environ", "getenv", "open(", "crmctl.models", "from ..models", "sqlite3", "Session"):
             assert bad not in text, f"{name}: {bad}"
-        deps = import_graph()[name]
+        deps = _graph()[name]
         assert all(d == "crmctl" or d.startswith(("crmctl.rules", "crmctl.errors")) for d in deps), (name, deps)
 
 

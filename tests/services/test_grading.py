@@ -15,6 +15,37 @@ from crmctl.errors import InvalidInput, RuleViolation
 from tests.conftest import fingerprint
 
 
+class given:
+    """Test data set up through the services (as admin), each call in an App of its own."""
+
+    def __init__(self, cli):
+        self.cli = cli
+
+    def _call(self, fn, *args, **kw):
+        with _app(self.cli) as app:
+            return fn(app, *args, **kw)
+
+    def import_customers(self, path):
+        from crmctl.services.customers import import_customers
+
+        return self._call(import_customers, path)
+
+    def import_volumes(self, path):
+        from crmctl.services.volumes import import_volumes
+
+        return self._call(import_volumes, path)
+
+    def add_volume(self, code, qty, **kw):
+        from crmctl.services.volumes import add_volume
+
+        return self._call(add_volume, code, qty, **kw)
+
+    def add_staff(self, login, name, roles):
+        from crmctl.services.staff import add_staff
+
+        return self._call(add_staff, login, name, roles, None)
+
+
 def _app(cli, actor="admin"):
     from crmctl.services.app import Settings, open_app
 
@@ -30,7 +61,7 @@ def _petro_customers(cli, tmp_path: Path, n: int = 6) -> list[str]:
     rows = [f"P{i},聚烯烃{i},polyolefin,distributor,auction" for i in range(1, n + 1)]
     rows.append("D1,直销客户,polyolefin,direct,plan")
     rows.append("O1,其他产品,other,exclusive_agent,")
-    cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,product_line,channel,sales_form", rows))
+    given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,product_line,channel,sales_form", rows))
     return [f"P{i}" for i in range(1, n + 1)]
 
 
@@ -55,7 +86,7 @@ def test_volume_import_all_or_nothing(make_cli, tmp_path):
     from crmctl.services.volumes import import_volumes
 
     cli = make_cli("fuel-retail")
-    cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,nature,card,industry",
+    given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,nature,card,industry",
                                       ["F1,甲,big,unit,taxi", "F2,乙,individual,single,other"]))
     app = _app(cli)
     good = _csv(tmp_path / "v.csv", "customer,date,qty,product,amount",
@@ -102,7 +133,7 @@ def test_petrochem_step_limit_fixed_and_rerun(make_cli, tmp_path, monkeypatch):
     # P1 lifts 3500 t in one month: star3 computed, one step per review from auction
     rows = ["P1,2026-07-03,2000", "P1,2026-07-20,1500", "P1,2026-08-05,100", "P2,2026-08-01,1200",
             "P3,2026-09-01,999", "D1,2026-08-01,5000"]
-    cli.ok("volume", "import", _csv(tmp_path / "v.csv", "customer,date,qty", rows))
+    given(cli).import_volumes(_csv(tmp_path / "v.csv", "customer,date,qty", rows))
     app = _app(cli)
     [q3] = grade_customers(app, "quarter", "2026-Q3")
     assert q3["graded"] == 7 and q3["counts"]["ordinary"] == 7 and q3["counts"]["star3"] == 0
@@ -117,7 +148,7 @@ def test_petrochem_step_limit_fixed_and_rerun(make_cli, tmp_path, monkeypatch):
     [again] = grade_customers(app, "quarter", "2026-Q3")
     assert again["changed"] == 0 and again["counts"] == q3["counts"] and _grades(cli, "polyolefin") == g
     # the next review moves P1 one more step; the monthly review of September sits before Q3
-    cli.ok("volume", "add", "P1", "--qty", "3200", "--date", "2026-10-10")
+    given(cli).add_volume("P1", "3200", day="2026-10-10")
     monkeypatch.setenv("CRMCTL_NOW", "2027-01-05T09:00")
     app2 = _app(cli)
     [q4] = grade_customers(app2, "quarter", "2026-Q4")
@@ -137,9 +168,9 @@ def test_dry_run_and_candidate_policy_write_nothing(make_cli, tmp_path):
     from crmctl.services.grading import grade_customers
 
     cli = make_cli("fuel-retail")
-    cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,nature,card,industry",
+    given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,nature,card,industry",
                                       [f"F{i},客户{i},big,unit,taxi" for i in range(1, 6)]))
-    cli.ok("volume", "import", _csv(tmp_path / "v.csv", "customer,date,qty",
+    given(cli).import_volumes(_csv(tmp_path / "v.csv", "customer,date,qty",
                                     [f"F{i},2026-03-0{i},{i * 4500}" for i in range(1, 6)]))
     app = _app(cli)
     before = fingerprint(cli.db)
@@ -165,9 +196,9 @@ def test_rerun_rewrites_only_what_moved(make_cli, tmp_path):
     from crmctl.services.grading import grade_customers, history
 
     cli = make_cli("fuel-retail")
-    cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,nature,card,industry",
+    given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,nature,card,industry",
                                       ["F1,甲,big,unit,taxi", "F2,乙,big,unit,taxi", "F3,丙,big,unit,taxi"]))
-    cli.ok("volume", "import", _csv(tmp_path / "v.csv", "customer,date,qty",
+    given(cli).import_volumes(_csv(tmp_path / "v.csv", "customer,date,qty",
                                     ["F1,2026-02-01,2500", "F2,2026-02-01,9000", "F3,2026-02-01,100"]))
     app = _app(cli)
     [one] = grade_customers(app, "half-year", "2026-H1", "big")
@@ -178,7 +209,7 @@ def test_rerun_rewrites_only_what_moved(make_cli, tmp_path):
     conn = sqlite3.connect(cli.db)
     assert conn.execute("select count(*) from grade_result").fetchone()[0] == 3
     # late data for F1 and F3 left the scale: the re-run updates F1, drops F3's result, keeps F2
-    cli.ok("volume", "add", "F1", "--qty", "6000", "--date", "2026-03-01")
+    given(cli).add_volume("F1", "6000", day="2026-03-01")
     disqualify(app, "F3", "other")
     [again] = grade_customers(app, "half-year", "2026-H1", "big")
     assert again["graded"] == 2 and again["up"] == 1 and again["changed"] == 1
@@ -199,13 +230,13 @@ def test_gas_tiered_rank_scale(make_cli, tmp_path):
 
     cli = make_cli("gas-tiered")
     rows = [f"G{i:02d},工业{i},pipeline,industrial," for i in range(1, 11)] + ["R1,居民,pipeline,residential,general"]
-    cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,supply,sector,class", rows))
+    given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,supply,sector,class", rows))
     vol = []
     for i in range(1, 11):
         vol.append(f"G{i:02d},2025-06-01,{i * 300000},,{i * 300000 * (3 + i / 10)}")
         vol.append(f"G{i:02d},2024-06-01,{300000 * (11 - i)},,")
     vol.append("R1,2025-06-01,900,,")
-    cli.ok("volume", "import", _csv(tmp_path / "v.csv", "customer,date,qty,product,amount", vol))
+    given(cli).import_volumes(_csv(tmp_path / "v.csv", "customer,date,qty,product,amount", vol))
     app = _app(cli)
     set_scores(app, "G01", "2025", {"credit": "10", "influence": "10", "peak_shaving": "10", "potential": "10"})
     with pytest.raises(RuleViolation, match="does not cover"):
@@ -238,12 +269,12 @@ def test_reassign_to_least_loaded_holder(make_cli, tmp_path):
     from crmctl.services.grading import grade_customers
 
     cli = make_cli("fuel-retail")
-    cli.ok("staff", "add", "zhan1", "--name", "站长一", "--role", "station_master")
-    cli.ok("staff", "add", "jing1", "--name", "经理一", "--role", "ops_manager")
-    cli.ok("staff", "add", "jing2", "--name", "经理二", "--role", "ops_manager")
+    given(cli).add_staff("zhan1", "站长一", ["station_master"])
+    given(cli).add_staff("jing1", "经理一", ["ops_manager"])
+    given(cli).add_staff("jing2", "经理二", ["ops_manager"])
     rows = [f"F{i},客户{i},big,unit,taxi,zhan1" for i in range(1, 6)] + ["X1,老客户,big,unit,taxi,jing1"]
-    cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,nature,card,industry,owner", rows))
-    cli.ok("volume", "import", _csv(tmp_path / "v.csv", "customer,date,qty",
+    given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,nature,card,industry,owner", rows))
+    given(cli).import_volumes(_csv(tmp_path / "v.csv", "customer,date,qty",
                                     [f"F{i},2026-02-01,3000" for i in range(1, 5)] + ["F5,2026-02-01,10"]))
     app = _app(cli)
     [plain] = grade_customers(app, "half-year", "2026-H1", "big")
@@ -266,10 +297,10 @@ def test_stability_and_churn(make_cli, tmp_path):
     from crmctl.services.stability import churn_warnings, stability_counts
 
     cli = make_cli("fuel-retail")
-    cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,nature,card,industry,status",
+    given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,nature,card,industry,status",
                                       ["E1,在用,big,unit,taxi,active", "L1,流失,big,unit,taxi,active",
                                        "N1,从未购买,big,unit,taxi,active", "P1,潜在,big,unit,taxi,prospect"]))
-    cli.ok("volume", "import", _csv(tmp_path / "v.csv", "customer,date,qty",
+    given(cli).import_volumes(_csv(tmp_path / "v.csv", "customer,date,qty",
                                     ["E1,2026-09-10,100", "E1,2026-10-10,50", "E1,2026-11-01,30", "L1,2026-09-30,80"]))
     app = _app(cli)
     assert {r["code"]: r["stability"] for r in list_customers(app)} == \
@@ -290,12 +321,12 @@ def test_allocation_priority(make_cli, tmp_path):
     from crmctl.services.sales_plans import list_plans, set_plan
 
     cli = make_cli("petrochem")
-    cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,product_line,channel,sales_form", [
+    given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,product_line,channel,sales_form", [
         "A1,代理一,other,exclusive_agent,", "A2,代理二,other,exclusive_agent,", "D1,经销一,other,distributor,",
         "D2,经销二,other,distributor,", "Z1,直销,other,direct,"]))
     vol = ["A1,2026-10-05,90", "A2,2026-10-05,40", "Z1,2026-10-09,10"]
     vol += [f"D1,2026-10-{d:02d},25" for d in (1, 8, 15, 22)] + ["D2,2026-10-03,100"]
-    cli.ok("volume", "import", _csv(tmp_path / "v.csv", "customer,date,qty", vol))
+    given(cli).import_volumes(_csv(tmp_path / "v.csv", "customer,date,qty", vol))
     app = _app(cli)
     for code, qty in [("A1", "100"), ("A2", "100"), ("D1", "100"), ("D2", "100")]:
         set_plan(app, code, "2026-10", qty)
@@ -318,7 +349,7 @@ def test_grade_run_waits_for_another_writer(make_cli, tmp_path):
     from crmctl.services.grading import grade_customers
 
     cli = make_cli("fuel-retail")
-    cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,nature,card,industry", ["F1,甲,big,unit,taxi"]))
+    given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,nature,card,industry", ["F1,甲,big,unit,taxi"]))
     blocker = sqlite3.connect(cli.db, timeout=30, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     done = []
@@ -349,11 +380,11 @@ def test_demo_step(make_cli, tmp_path, policy):
     from crmctl.services.demo.grading import demo_step
 
     cli = make_cli(policy)
-    cli.ok("staff", "add", "zhan01", "--name", "站长", "--role", "station_master" if policy == "fuel-retail" else "gm")
+    given(cli).add_staff("zhan01", "站长", ["station_master" if policy == "fuel-retail" else "gm"])
     if policy == "fuel-retail":
         rows = [f"F{i:03d},客户{i},big,unit,taxi,2025-01-01" for i in range(1, 41)]
         rows += [f"I{i:03d},个人{i},individual,single,other,2025-01-01" for i in range(1, 21)]
-        cli.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,nature,card,industry,created_at", rows))
+        given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,nature,card,industry,created_at", rows))
     app = _app(cli)
     lines = list(demo_step(app, random.Random(3)))
     app.close()

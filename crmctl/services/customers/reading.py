@@ -168,11 +168,23 @@ class CustomerQuery:
         self.owner = owner
         self.limit = limit
 
-    def select(self, session, *columns):
-        """``columns`` of the matching customers in code order (last purchase joined where needed)."""
+    def grade_joins(self) -> tuple[list, list]:
+        """One LEFT JOIN per grading scale: (the grade columns, the joins for :meth:`select`)."""
+        cols, joins = [], []
+        for i, sc in enumerate(self.scales):
+            g = aliased(CustomerGrade, name=f"grade_{i}")
+            joins.append((g, and_(g.customer_id == Customer.id, g.scale == sc)))
+            cols.append(g.grade)
+        return cols, joins
+
+    def select(self, session, *columns, joins: list = ()):
+        """``columns`` of the matching customers in code order (last purchase joined where needed,
+        and ``joins`` from :meth:`grade_joins`)."""
         q = select(*columns).select_from(Customer)
         if self.last is not None:
             q = q.outerjoin(self.last, self.last.c.customer_id == Customer.id)
+        for target, on in joins:
+            q = q.outerjoin(target, on)
         if self.owner:
             q = q.where(Customer.owner_id == find_staff(session, self.owner, active_only=False).id)
         q = q.where(*self.where).order_by(Customer.code)
@@ -192,43 +204,38 @@ def list_customers(app: App, **filters: Any) -> Iterator[dict]:
 
 def _nested_rows(app: App, cq: CustomerQuery) -> Iterator[dict]:
     scales, with_stability = cq.scales, cq.with_stability
+    grade_cols, joins = cq.grade_joins()
+    # Column order: id, code, name, status, segments, fields, created_at, owner_id, grades…[, last].
     cols = [Customer.id, Customer.code, Customer.name, Customer.status, Customer.segments, Customer.fields,
-            Customer.created_at, Customer.owner_id]
+            Customer.created_at, Customer.owner_id, *grade_cols]
+    last_at = len(cols)
     if with_stability:
         classify = rules_grading.stability_classifier(app.now().date(), app.policy.stability.lost_after_months)
         cols.append(cq.last.c.last)
+    hidden = {"code": None, "name": None, "status": None, "segments": {}, "fields": {}, "owner": None,
+              "grades": dict.fromkeys(scales)}
+    if with_stability:
+        hidden["stability"] = None
+    hidden["created_at"] = None
     with app.db.read() as s:
-        q = cq.select(s, *cols)
+        q = cq.select(s, *cols, joins=joins)
         logins = dict(s.execute(select(Staff.id, Staff.login)).all())
         scope = Scope(s, app)
-        # Driver rows (plain tuples, no ORM wrapping) in chunks; grades by one query per chunk.
-        # Column order: id, code, name, status, segments, fields, created_at, owner_id[, last].
         decode_json = json_decoder()
         to_time = utc_decoder()
         to_day = day_decoder()
-        for part in stream_chunks(s, q, 2000):
-            ids = [r[0] for r in part]
-            grades: dict[int, dict[str, str]] = {}
-            if scales:
-                for cid, sc, gr in s.execute(select(CustomerGrade.customer_id, CustomerGrade.scale, CustomerGrade.grade)
-                                             .where(CustomerGrade.customer_id.in_(ids))):
-                    grades.setdefault(cid, {})[sc] = gr
+        for part in stream_chunks(s, q, 2000):  # streamed: one query, whatever the number of customers
             for r in part:
                 cid, code, name, status_, segs, flds, created, owner_id = r[:8]
                 if not scope.readable(cid, owner_id):
-                    row = {"code": code, "name": name, "status": None, "segments": {}, "fields": {},
-                           "owner": None, "grades": {sc: None for sc in scales}}
-                    if with_stability:
-                        row["stability"] = None
-                    row["created_at"] = None
-                    yield row
+                    yield {**hidden, "code": code, "name": name, "segments": {}, "fields": {},
+                           "grades": dict.fromkeys(scales)}
                     continue
-                g = grades.get(cid, {})
                 row = {"code": code, "name": name, "status": status_, "segments": decode_json(segs) or {},
                        "fields": decode_json(flds) or {}, "owner": logins.get(owner_id),
-                       "grades": {sc: g.get(sc) for sc in scales}}
+                       "grades": dict(zip(scales, r[8:last_at]))}
                 if with_stability:
-                    row["stability"] = classify(status_, to_day(r[8]))
+                    row["stability"] = classify(status_, to_day(r[last_at]))
                 row["created_at"] = to_time(created).astimezone(app.tz)
                 yield row
 
@@ -251,11 +258,8 @@ def _flat_rows(app: App, cq: CustomerQuery, full: bool) -> Iterator[tuple]:
     pol = app.policy
     cols: list = [Customer.code, Customer.name, Customer.status]
     cols += [json_value(Customer.segments, seg.key) for seg in pol.segments]
-    joins = []
-    for i, sc in enumerate(cq.scales):
-        g = aliased(CustomerGrade, name=f"grade_{i}")
-        joins.append((g, and_(g.customer_id == Customer.id, g.scale == sc)))
-        cols.append(g.grade)
+    grade_cols, joins = cq.grade_joins()
+    cols += grade_cols
     cols.append(Staff.login)
     n_head = len(cols)  # code .. owner: as the database gives them
     if cq.with_stability:
@@ -274,9 +278,7 @@ def _flat_rows(app: App, cq: CustomerQuery, full: bool) -> Iterator[tuple]:
         restricted = scope.restricted
         if restricted:
             cols += [Customer.id, Customer.owner_id]
-        q = cq.select(s, *cols).outerjoin(Staff, Staff.id == Customer.owner_id)
-        for g, on in joins:
-            q = q.outerjoin(g, on)
+        q = cq.select(s, *cols, joins=[(Staff, Staff.id == Customer.owner_id), *joins])
         classify = None
         if cq.with_stability:
             classify = rules_grading.stability_classifier(app.now().date(), pol.stability.lost_after_months)
