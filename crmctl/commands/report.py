@@ -135,10 +135,9 @@ def _command(rep) -> None:
 
     kw = inspect.Parameter.KEYWORD_ONLY
     parameters = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
-    for option in rep.options:
-        pname, annotation, default = _OPTIONS[option]
+    for option in [o for o in rep.options if o != "chart"] + _OUTPUT + [o for o in rep.options if o == "chart"]:
+        pname, annotation, default = _OPTIONS[option] if isinstance(option, str) else option
         parameters.append(inspect.Parameter(pname, kw, default=default, annotation=annotation))
-    parameters += [inspect.Parameter(n, kw, default=d, annotation=a) for n, a, d in _OUTPUT]
     mine = {_OPTIONS[o][0] for o in rep.options}
 
     def command(ctx: typer.Context, **values) -> None:

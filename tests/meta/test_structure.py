@@ -141,3 +141,19 @@ def test_every_report_has_a_view():
     from crmctl.views.reports import VIEWS
 
     assert list(REPORTS) and set(REPORTS) == set(VIEWS)
+
+
+def test_version_is_the_changelog_s_newest():
+    import re
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    import crmctl
+
+    root = ROOT.parent
+    declared = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    newest = re.search(r"^### (\S+) — \d{4}-\d{2}-\d{2}", (root / "README.md").read_text(encoding="utf-8"), re.M)
+    assert crmctl.__version__ == declared == newest.group(1)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import random
+import shutil
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,18 +23,33 @@ from crmctl.services.customers import export_customers, list_customers
 from crmctl.views.customers import customer_columns
 
 
+_FILLED: dict[str, Path] = {}  # policy -> a database filled once (SQLite), copied for each test
+
+
 @pytest.fixture
-def app_for(make_cli):
+def app_for(make_cli, tmp_path_factory, tmp_path):
     """A database for a policy, filled by the demo's own pipeline (every field type, documents,
     admissions, volumes, grades, service work)."""
     opened = []
 
     def get(policy: str):
         cli = make_cli(policy, name=f"{policy}.db")
-        app = open_app(Settings(db=str(cli.db), actor="admin"))
+        if isinstance(cli.db, Path):  # SQLite: fill a template once per run, then copy it
+            template = _FILLED.get(policy)
+            if template is None:
+                template = tmp_path_factory.mktemp("filled") / f"{policy}.db"
+                shutil.copyfile(cli.db, template)
+                with open_app(Settings(db=str(template), actor="admin")) as filling:
+                    for _line in demo.populate(filling, random.Random(5), 40):
+                        pass
+                _FILLED[policy] = template
+            shutil.copyfile(template, cli.db)
+            app = open_app(Settings(db=str(cli.db), actor="admin"))
+        else:
+            app = open_app(Settings(db=str(cli.db), actor="admin"))
+            for _line in demo.populate(app, random.Random(5), 40):
+                pass
         opened.append(app)
-        for _line in demo.populate(app, random.Random(5), 40):
-            pass
         return app
 
     yield get

@@ -194,7 +194,7 @@ class CustomerQuery:
 
 def list_customers(app: App, **filters: Any) -> Iterator[dict]:
     """Customers matching the filters (see :class:`CustomerQuery`), streamed in code order as the
-    customer objects of the JSON contract: one query, grades by a second per batch.
+    customer objects of the JSON contract: one query (the current grade of each scale joined).
 
     Where the policy defines stability, the query joins one aggregate (last purchase per customer)
     and ``stability`` filters on it."""
@@ -212,11 +212,16 @@ def _nested_rows(app: App, cq: CustomerQuery) -> Iterator[dict]:
     if with_stability:
         classify = rules_grading.stability_classifier(app.now().date(), app.policy.stability.lost_after_months)
         cols.append(cq.last.c.last)
-    hidden = {"code": None, "name": None, "status": None, "segments": {}, "fields": {}, "owner": None,
-              "grades": dict.fromkeys(scales)}
-    if with_stability:
-        hidden["stability"] = None
-    hidden["created_at"] = None
+
+    def restricted(code: str, name: str) -> dict:
+        """A customer whose file the actor may not read: code and name only."""
+        row = {"code": code, "name": name, "status": None, "segments": {}, "fields": {}, "owner": None,
+               "grades": dict.fromkeys(scales)}
+        if with_stability:
+            row["stability"] = None
+        row["created_at"] = None
+        return row
+
     with app.db.read() as s:
         q = cq.select(s, *cols, joins=joins)
         logins = dict(s.execute(select(Staff.id, Staff.login)).all())
@@ -228,8 +233,7 @@ def _nested_rows(app: App, cq: CustomerQuery) -> Iterator[dict]:
             for r in part:
                 cid, code, name, status_, segs, flds, created, owner_id = r[:8]
                 if not scope.readable(cid, owner_id):
-                    yield {**hidden, "code": code, "name": name, "segments": {}, "fields": {},
-                           "grades": dict.fromkeys(scales)}
+                    yield restricted(code, name)
                     continue
                 row = {"code": code, "name": name, "status": status_, "segments": decode_json(segs) or {},
                        "fields": decode_json(flds) or {}, "owner": logins.get(owner_id),

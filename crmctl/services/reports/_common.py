@@ -113,3 +113,12 @@ def not_graded(code: str, per: Period | None) -> str:
     if per is None:
         return f"scale {code} has not been graded yet (crmctl grade run)"
     return f"scale {code} was not graded for {per.label} (crmctl grade run --label {per.label})"
+
+
+def graded_labels(app, report: str, params: Params, pool: Mapping | None = None):
+    """What a grade report shows: (the scales, scale -> the period shown or None, the notes for the
+    scales with nothing to show)."""
+    scales = check_scale(app, params.scale, pool)
+    chosen = grade_periods(app, report, params, scales)
+    return scales, chosen, [not_graded(c, p) for c, p in chosen.items() if p is None]
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...errors import InvalidInput
 from ...fields import fields
-from ._common import STREAM, check_scale, grade_periods, not_graded, pct, rank_scales, scale_periods
+from ._common import STREAM, graded_labels, not_graded, pct, rank_scales, scale_periods
 from .registry import Params, ReportResult, report
 
 
@@ -36,9 +36,7 @@ The table view adds a bar chart of the distribution.
 def grades(app, params: Params) -> ReportResult:
     from ..grading.labels import previous_graded
 
-    scales = check_scale(app, params.scale)
-    chosen = grade_periods(app, "grades", params, scales)
-    notes = [not_graded(c, p) for c, p in chosen.items() if p is None]
+    scales, chosen, notes = graded_labels(app, "grades", params)
 
     def rows():
         with app.db.read() as s:
@@ -84,9 +82,7 @@ def grade_changes(app, params: Params) -> ReportResult:
 
     if params.direction not in (None, "up", "down"):
         raise InvalidInput(f"--direction must be up or down, not '{params.direction}'")
-    scales = check_scale(app, params.scale)
-    chosen = grade_periods(app, "grade-changes", params, scales)
-    notes = [not_graded(c, p) for c, p in chosen.items() if p is None]
+    scales, chosen, notes = graded_labels(app, "grade-changes", params)
     owner = aliased(Staff)
 
     def rows():
@@ -143,9 +139,7 @@ def big_customers(app, params: Params) -> ReportResult:
 
     from ...models import Customer, GradeResult, Staff
 
-    scales = check_scale(app, params.scale, rank_scales(app))
-    chosen = grade_periods(app, "big-customers", params, scales)
-    notes = [not_graded(c, p) for c, p in chosen.items() if p is None]
+    scales, chosen, notes = graded_labels(app, "big-customers", params, rank_scales(app))
     keys = factor_keys(app)
     owner = aliased(Staff)
 
