@@ -10,7 +10,7 @@ sections, and the chart.  A test keeps the two registries' names equal.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import ChartSpec, Column, columns_for, labeller, yes_no
@@ -31,8 +31,8 @@ class ReportView:
 
 @dataclass(frozen=True)
 class _Spec:
-    titles: Callable[[Any], dict]
-    present: Callable[[Any, Any, Any], dict] = field(default=lambda app, params, result: {})
+    titles: Callable[[Any], dict]  # app -> field key -> heading (or a whole Column)
+    present: Callable[[Any, Any, Any], dict]  # (app, params, result) -> ReportView's other fields
 
 
 VIEWS: dict[str, _Spec] = {}

@@ -60,6 +60,21 @@ def grades(app, params: Params) -> ReportResult:
     return ReportResult("grades", _grades_fields(app, params), rows(), notes=notes, shown={"scales": scales})
 
 
+def _stored_results(scale: str, per, *columns):
+    """A SELECT of a scale's stored results for one label, each with its customer's ``code`` and
+    ``name`` and its owner's ``login``."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from ...models import Customer, GradeResult, Staff
+
+    owner = aliased(Staff)
+    return (select(*columns, Customer.code, Customer.name, owner.login)
+            .join(Customer, Customer.id == GradeResult.customer_id)
+            .outerjoin(owner, owner.id == Customer.owner_id)
+            .where(GradeResult.scale == scale, GradeResult.label == per.label))
+
+
 # ----------------------------------------------------------------------------------------------
 # grade-changes: every customer that moved up or down at a label
 
@@ -74,16 +89,12 @@ def _changes_fields(app, params: Params):
 Without --label/--period: the latest label each scale was graded for.
 """, options=("period", "label", "scale", "direction"))
 def grade_changes(app, params: Params) -> ReportResult:
-    from sqlalchemy import select
-    from sqlalchemy.orm import aliased
-
-    from ...models import Customer, GradeResult, Staff
+    from ...models import Customer, GradeResult
     from ...rules import grading as grading_rules
 
     if params.direction not in (None, "up", "down"):
         raise InvalidInput(f"--direction must be up or down, not '{params.direction}'")
     scales, chosen, notes = graded_labels(app, "grade-changes", params)
-    owner = aliased(Staff)
 
     def rows():
         with app.db.read() as s:
@@ -91,12 +102,8 @@ def grade_changes(app, params: Params) -> ReportResult:
                 if per is None:
                     continue
                 codes = scales[code].grade_codes
-                q = (select(Customer.code, Customer.name, owner.login, GradeResult.previous, GradeResult.grade,
-                            GradeResult.metrics)
-                     .join(Customer, Customer.id == GradeResult.customer_id)
-                     .outerjoin(owner, owner.id == Customer.owner_id)
-                     .where(GradeResult.scale == code, GradeResult.label == per.label,
-                            GradeResult.previous.is_not(None), GradeResult.previous != GradeResult.grade)
+                q = (_stored_results(code, per, GradeResult.previous, GradeResult.grade, GradeResult.metrics)
+                     .where(GradeResult.previous.is_not(None), GradeResult.previous != GradeResult.grade)
                      .order_by(Customer.code))
                 for r in s.execute(q.execution_options(yield_per=STREAM)):
                     d = grading_rules.direction(codes, r.previous, r.grade)
@@ -134,25 +141,18 @@ def _big_fields(app, params: Params):
 The stored result of the rank-graded scale (gas-tiered Art. 8) for a label (default: the latest).
 """, options=("period", "label", "scale"))
 def big_customers(app, params: Params) -> ReportResult:
-    from sqlalchemy import select
-    from sqlalchemy.orm import aliased
-
-    from ...models import Customer, GradeResult, Staff
+    from ...models import Customer, GradeResult
 
     scales, chosen, notes = graded_labels(app, "big-customers", params, rank_scales(app))
     keys = factor_keys(app)
-    owner = aliased(Staff)
 
     def rows():
         with app.db.read() as s:
             for code, per in chosen.items():
                 if per is None:
                     continue
-                q = (select(GradeResult.rank, Customer.code, Customer.name, owner.login, GradeResult.grade,
-                            GradeResult.previous, GradeResult.score, GradeResult.metrics, GradeResult.factor_scores)
-                     .join(Customer, Customer.id == GradeResult.customer_id)
-                     .outerjoin(owner, owner.id == Customer.owner_id)
-                     .where(GradeResult.scale == code, GradeResult.label == per.label)
+                q = (_stored_results(code, per, GradeResult.rank, GradeResult.grade, GradeResult.previous,
+                                     GradeResult.score, GradeResult.metrics, GradeResult.factor_scores)
                      .order_by(GradeResult.rank.is_(None), GradeResult.rank, Customer.code))
                 n = 0
                 for r in s.execute(q.execution_options(yield_per=STREAM)):
