@@ -116,9 +116,10 @@ def not_graded(code: str, per: Period | None) -> str:
 
 
 def graded_labels(app, report: str, params: Params, pool: Mapping | None = None):
-    """What a grade report shows: (the scales, scale -> the period shown or None, the notes for the
-    scales with nothing to show)."""
+    """What a grade report shows: (the scales, scale -> the period shown for the scales that have
+    one, the notes for the scales with nothing to show)."""
     scales = check_scale(app, params.scale, pool)
     chosen = grade_periods(app, report, params, scales)
-    return scales, chosen, [not_graded(c, p) for c, p in chosen.items() if p is None]
+    shown = {c: p for c, p in chosen.items() if p is not None}
+    return scales, shown, [not_graded(c, p) for c, p in chosen.items() if p is None]
 

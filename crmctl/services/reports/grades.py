@@ -41,8 +41,6 @@ def grades(app, params: Params) -> ReportResult:
     def rows():
         with app.db.read() as s:
             for code, per in chosen.items():
-                if per is None:
-                    continue
                 counts = _grade_counts(s, code, per.label)
                 if not counts:
                     notes.append(not_graded(code, per))
@@ -99,8 +97,6 @@ def grade_changes(app, params: Params) -> ReportResult:
     def rows():
         with app.db.read() as s:
             for code, per in chosen.items():
-                if per is None:
-                    continue
                 codes = scales[code].grade_codes
                 q = (_stored_results(code, per, GradeResult.previous, GradeResult.grade, GradeResult.metrics)
                      .where(GradeResult.previous.is_not(None), GradeResult.previous != GradeResult.grade)
@@ -149,8 +145,6 @@ def big_customers(app, params: Params) -> ReportResult:
     def rows():
         with app.db.read() as s:
             for code, per in chosen.items():
-                if per is None:
-                    continue
                 q = (_stored_results(code, per, GradeResult.rank, GradeResult.grade, GradeResult.previous,
                                      GradeResult.score, GradeResult.metrics, GradeResult.factor_scores)
                      .order_by(GradeResult.rank.is_(None), GradeResult.rank, Customer.code))
