@@ -26,6 +26,7 @@ from .errors import DatabaseError, InvalidInput, NotFound
 from .migrations import HEAD, REVISIONS
 
 BUSY_TIMEOUT_MS = 30_000
+PRIVATE_MODE = 0o660  # database files and their backups: owner and group only
 
 
 def default_db_path() -> Path:
@@ -144,6 +145,7 @@ def backup_sqlite(src: Path, dest: Path) -> None:
                 target.close()
         finally:
             source.close()
+        os.chmod(tmp, PRIVATE_MODE)  # a copy of the data is as private as the data
         os.replace(tmp, dest)
     except (sqlite3.Error, OSError) as exc:
         tmp.unlink(missing_ok=True)
@@ -179,6 +181,21 @@ class Database:
         # Closing (not rolling back) ends the read transaction without expiring loaded objects.
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
+
+    def set_role(self, role: str) -> None:
+        """PostgreSQL: every connection takes ``role`` (``SET ROLE``), so the server applies that
+        person's privileges and row-level security (the server refuses a role the user may not take)."""
+        statement = f"SET ROLE {self.engine.dialect.identifier_preparer.quote(role)}"
+
+        @event.listens_for(self.engine, "checkout")
+        def _take_role(dbapi_conn, _record, _proxy):
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute(statement)
+            finally:
+                cur.close()
+
+        self.engine.dispose()  # connections made before take the role when they are made again
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -229,12 +246,48 @@ def upgrade_with_backup(db: Database, rev: str) -> Path | None:
     return backup
 
 
+def audit_problem(connection) -> tuple[str | None, int, str]:
+    """``(problem or None, entries, head)``: the audit trail walked in id order against its hash chain
+    and the chain's head (``crmctl.rules.audit_chain``)."""
+    from .rules import audit_chain as chain
+
+    head_row = connection.execute(text("SELECT last_hash FROM audit_chain WHERE id = 1")).first()
+    head = head_row[0] if head_row else chain.GENESIS
+    cols = ", ".join(("id", "hash") + chain.CONTENT)
+    n = 0
+
+    def entries():
+        nonlocal n
+        last = 0
+        while True:
+            rows = connection.execute(text(f"SELECT {cols} FROM audit_log WHERE id > :last ORDER BY id LIMIT 5000"),
+                                      {"last": last}).mappings().all()
+            if not rows:
+                return
+            n += len(rows)
+            yield from rows
+            last = rows[-1]["id"]
+
+    broken = chain.first_break(entries(), head)
+    if broken is None:
+        return None, n, head
+    entry_id, why = broken
+    where = f"audit entry {entry_id} does not chain: {why}" if entry_id is not None else f"audit trail: {why}"
+    return where, n, head
+
+
 def integrity_problems(db: Database) -> list[str]:
-    """What ``db check`` reports: SQLite integrity and foreign keys, and the schema revision."""
+    """What ``db check`` reports: SQLite integrity and foreign keys, the schema revision, and the audit
+    trail's hash chain."""
     problems: list[str] = []
     rev = current_revision(db.engine)
     if rev != HEAD:
         problems.append(f"schema revision {rev} is not the current {HEAD}")
+    else:
+        with db.engine.connect() as conn:
+            problem, _n, _head = audit_problem(conn)
+        if problem:
+            problems.append(problem)
     if db.is_sqlite:
         with db.engine.connect() as conn:
             rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]

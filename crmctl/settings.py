@@ -1,14 +1,18 @@
-"""What the edge of the program says: the global options (``--db``, ``--as``) and the environment.
+"""What the edge of the program says: the global options (``--db``, ``--as``), the environment and
+the OS account the process runs as.
 
 The environment is read here, once, when the settings are made (``crmctl.cli`` makes them for a
 command; tests and tools make their own): ``CRMCTL_DB``, ``CRMCTL_USER`` and ``CRMCTL_NOW`` (a fixed
 "now" for back-filling and tests).  Everything below takes what it needs from here, so nothing
 deeper reads the environment.  Kept free of heavy imports for fast start-up.
+
+The OS account is the process's real user id looked up in the user database -- not ``$USER`` or
+``$LOGNAME``, which anyone can set.  Who that account is in crmctl (and whether it may act for
+someone else) is decided by ``crmctl.services.identity``.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 from dataclasses import dataclass, field
 
@@ -17,28 +21,37 @@ def _env(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def os_account() -> str | None:
+    """The name of the OS account of the process's real user id (None: the id has no name)."""
+    try:
+        import pwd
+    except ImportError:  # pragma: no cover - Windows: the session's login name
+        import getpass
+
+        return getpass.getuser() or None
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid without an entry in the user database (some containers)
+        return None
+
+
 @dataclass
 class Settings:
     """``db`` and ``actor`` from ``--db`` / ``--as`` (else the environment); ``now`` is the text of
-    ``CRMCTL_NOW`` (None: the real clock)."""
+    ``CRMCTL_NOW`` (None: the real clock); ``os_user`` the process's OS account."""
 
     db: str | None = None
     actor: str | None = None
     now: str | None = field(default_factory=lambda: _env("CRMCTL_NOW"))
     env_db: str | None = field(default_factory=lambda: _env("CRMCTL_DB"), repr=False)
     env_user: str | None = field(default_factory=lambda: _env("CRMCTL_USER"), repr=False)
+    os_user: str | None = field(default_factory=os_account)
 
     def db_url(self) -> str:
         from .db import resolve_db_url
 
         return resolve_db_url(self.db or self.env_db)[0]
 
-    def acting_login(self) -> str:
-        if self.actor:
-            return self.actor
-        if self.env_user:
-            return self.env_user
-        try:
-            return getpass.getuser()
-        except Exception:  # no login name at all (some containers)
-            return "admin"
+    def acting_for(self) -> str | None:
+        """The login named with ``--as`` or ``CRMCTL_USER`` (None: the person themselves)."""
+        return self.actor or self.env_user

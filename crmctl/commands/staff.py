@@ -18,12 +18,38 @@ def add(
     role: Annotated[List[str], typer.Option("--role", help="A role of the policy, by code or label; repeat for several.")],
     unit: Annotated[Optional[str], typer.Option("--unit", help="Department or station.")] = None,
     admin: Annotated[bool, typer.Option("--admin", help="May manage staff and policies.")] = False,
+    os_user: Annotated[Optional[str], typer.Option("--os-user", help="The OS account this person runs crmctl as (default: the login).", metavar="ACCOUNT")] = None,
+    db_role: Annotated[Optional[str], typer.Option("--db-role", help="PostgreSQL: the database role this person connects as (default: the login).", metavar="ROLE")] = None,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Add a staff member with one or more of the policy's roles."""
+    """Add a staff member with one or more of the policy's roles (an administrator's act).
+
+    The person is who runs crmctl under the OS account --os-user (on PostgreSQL: connects as
+    --db-role); both are the login itself unless given.  One account, one person.
+    """
     from ..services.staff import add_staff
 
-    print_created(spec(format), add_staff(open_app(ctx), login, name, role, unit, admin), "login")
+    print_created(spec(format), add_staff(open_app(ctx), login, name, role, unit, admin, os_user=os_user,
+                                          db_role=db_role), "login")
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="The staff member to change.")],
+    name: Annotated[Optional[str], typer.Option("--name", help="Full name.")] = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", help="Department or station.")] = None,
+    role: Annotated[Optional[List[str]], typer.Option("--role", help="Replace the roles: repeat for several.")] = None,
+    os_user: Annotated[Optional[str], typer.Option("--os-user", help="Bind to this OS account.", metavar="ACCOUNT")] = None,
+    db_role: Annotated[Optional[str], typer.Option("--db-role", help="PostgreSQL: bind to this database role.", metavar="ROLE")] = None,
+    admin: Annotated[Optional[bool], typer.Option("--admin/--no-admin", help="Make (or stop making) the person an administrator.")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Change a staff member's name, unit, roles, bindings or administrator flag (an administrator's act, audited)."""
+    from ..services.staff import edit_staff
+
+    print_created(spec(format), edit_staff(open_app(ctx), login, name=name, unit=unit, roles=role, os_user=os_user,
+                                           db_role=db_role, is_admin=admin), "login")
 
 
 @app.command("list")

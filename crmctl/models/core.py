@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-__all__ = ["UTCDateTime", "PolicyVersion", "Staff", "StaffRole", "AuditLog", "Customer", "CustomerGrade",
+__all__ = ["UTCDateTime", "PolicyVersion", "Staff", "StaffRole", "AuditLog", "AuditChain", "Customer", "CustomerGrade",
            "Document", "Approval", "CustomerContact", "CustomerNote", "ImportBatch", "Counter", "ts_column",
            "json_column"]
 
@@ -63,7 +63,15 @@ class PolicyVersion(SQLModel, table=True):
 
 
 class Staff(SQLModel, table=True):
+    """A person: their login (unique whatever its case), the OS account (SQLite) or database role
+    (PostgreSQL) they are bound to -- the identity crmctl trusts, never a typed name alone."""
+
     __tablename__ = "staff"
+    __table_args__ = (
+        Index("uq_staff_login_ci", text("lower(login)"), unique=True),
+        Index("uq_staff_os_user_ci", text("lower(os_user)"), unique=True),
+        Index("uq_staff_db_role_ci", text("lower(db_role)"), unique=True),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     login: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     name: str
@@ -73,6 +81,8 @@ class Staff(SQLModel, table=True):
     created_at: datetime = ts_column()
     left_at: Optional[datetime] = ts_column(nullable=True)
     handover_to: Optional[str] = None
+    os_user: Optional[str] = Field(default=None, sa_column=Column(String(64), nullable=True))
+    db_role: Optional[str] = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class StaffRole(SQLModel, table=True):
@@ -95,6 +105,18 @@ class AuditLog(SQLModel, table=True):
     after: Optional[dict] = json_column(nullable=True)
     policy_version: Optional[int] = None
     note: Optional[str] = None
+    written_at: Optional[datetime] = ts_column(nullable=True)  # the real time it was written (``at``: of the event)
+    by_login: Optional[str] = None  # the administrator who acted for ``actor`` (None: the actor acted)
+    hash: Optional[str] = Field(default=None, sa_column=Column(String(64), nullable=True))
+
+
+class AuditChain(SQLModel, table=True):
+    """The head of the audit trail's hash chain (one row): what the newest entry's hash must be."""
+
+    __tablename__ = "audit_chain"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    last_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    entries: int = 0
 
 
 class Customer(SQLModel, table=True):

@@ -18,7 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from .core import json_column, ts_column
 
-__all__ = ["Complaint", "ComplaintEvent", "ServiceTicket", "TicketRating", "Proposal"]
+__all__ = ["Complaint", "ComplaintEvent", "ServiceTicket", "TicketRating", "Proposal", "ApprovalRequest"]
 
 
 class Complaint(SQLModel, table=True):
@@ -143,3 +143,27 @@ class Proposal(SQLModel, table=True):
     note: Optional[str] = None
     policy_version: int
     owner_id: Optional[int] = Field(default=None, sa_column=Column(Integer, ForeignKey("staff.id"), nullable=True))
+
+
+class ApprovalRequest(SQLModel, table=True):
+    """Something that needs an approver's yes, asked by one person and granted (or refused) by
+    another who holds ``approver_role``, as themselves: a complaint's extension (petrochem 12(二))."""
+
+    __tablename__ = "approval_request"
+    __table_args__ = (Index("ix_approval_request_status_kind", "status", "kind"),
+                      Index("ix_approval_request_complaint", "complaint_id"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(String(32), nullable=False))  # extension
+    complaint_id: Optional[int] = Field(default=None, sa_column=Column(Integer, ForeignKey("complaint.id", ondelete="CASCADE"),
+                                                                       nullable=True))
+    customer_id: Optional[int] = Field(default=None, sa_column=Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"),
+                                                                      nullable=True))
+    details: Optional[dict] = json_column(nullable=True)
+    approver_role: str = Field(sa_column=Column(String(64), nullable=False))
+    requested_by: str = Field(sa_column=Column(String(64), nullable=False))
+    requested_at: datetime = ts_column()
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))  # pending | granted | refused
+    decided_by: Optional[str] = Field(default=None, sa_column=Column(String(64), nullable=True))
+    decided_at: Optional[datetime] = ts_column(nullable=True)
+    comment: Optional[str] = None
+

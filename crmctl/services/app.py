@@ -15,21 +15,11 @@ from sqlalchemy import select
 
 from ..db import Database, open_database
 from ..errors import CrmError, NotPermitted
-from ..models import PolicyVersion, Staff, StaffRole
+from ..models import PolicyVersion
 from ..rules import times
 from ..settings import Settings  # noqa: F401  (re-exported: services take Settings from here)
-
-
-@dataclass
-class Actor:
-    id: int
-    login: str
-    name: str
-    roles: frozenset[str]
-    is_admin: bool
-
-    def has_role(self, role: str) -> bool:
-        return self.is_admin or role in self.roles
+from .identity import Actor
+from .identity import resolve as resolve_actor
 
 
 @dataclass
@@ -83,8 +73,11 @@ class App:
 
     @property
     def actor(self) -> Actor:
+        """The acting person (``crmctl.services.identity``): resolved once, refused if unknown."""
         if self._actor is None:
-            self._actor = load_actor(self.db, self.settings.acting_login())
+            self._actor = resolve_actor(self.db, self.settings)
+            if self._actor.db_role:
+                self.db.set_role(self._actor.db_role)
         return self._actor
 
     def require_admin(self, what: str) -> Actor:
@@ -109,19 +102,6 @@ def current_policy_row(db: Database) -> PolicyVersion:
     if row is None:
         raise CrmError("the database holds no policy: it was not initialised with 'crmctl init'")
     return row
-
-
-def load_actor(db: Database, login: str) -> Actor:
-    with db.read() as s:
-        staff = s.scalars(select(Staff).where(Staff.login == login)).first()
-        if staff is None:
-            raise NotPermitted(
-                f"'{login}' is not a staff member: pass --as LOGIN or set CRMCTL_USER (see 'crmctl staff list')"
-            )
-        if not staff.active:
-            raise NotPermitted(f"'{login}' has left ({staff.left_at:%Y-%m-%d}) and may not act")
-        roles = s.scalars(select(StaffRole.role).where(StaffRole.staff_id == staff.id)).all()
-    return Actor(staff.id, staff.login, staff.name, frozenset(roles), staff.is_admin)
 
 
 def open_app(settings: Settings, *, need_actor: bool = True) -> App:

@@ -1,13 +1,24 @@
-"""The audit trail: who did what, when, with the record before and after."""
+"""The audit trail: who did what (and who acted for whom), when it happened and when it was written,
+with the record before and after -- each entry chained to the one before by its hash
+(``crmctl.rules.audit_chain``).
+
+Every entry goes through :func:`record` (one entry, with the unit of work) or :func:`record_many`
+(bulk, through the driver): both seal the entries in the order they are written, from the chain's
+head, which is read with a lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transaction
+already holds the file) so that two writers cannot fork the chain.  ``crmctl.db.audit_problem``
+walks the trail for ``db check``.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import json
+from datetime import date, datetime, timezone
 from typing import Any, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
-from ..models import AuditLog
+from ..models import AuditChain, AuditLog
+from ..rules import audit_chain as chain
 
 
 def _plain(value: Any) -> Any:
@@ -20,6 +31,44 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return value
+
+
+def _stored(value: Any) -> Any:
+    """The value as the JSON column gives it back (keys as text, tuples as lists)."""
+    return None if value is None else json.loads(json.dumps(_plain(value), ensure_ascii=False, default=str))
+
+
+class _Head:
+    """The chain's head in one unit of work: read (and locked) once, moved by every entry sealed."""
+
+    def __init__(self, session):
+        row = session.scalars(select(AuditChain).where(AuditChain.id == 1).with_for_update()).first()
+        if row is None:
+            row = AuditChain(id=1, last_hash=chain.GENESIS, entries=0)
+            session.add(row)
+        self.row = row
+
+    @classmethod
+    def of(cls, session) -> "_Head":
+        head = session.info.get("audit_head")
+        if head is None:
+            head = session.info["audit_head"] = cls(session)
+        return head
+
+    def seal(self, entry: dict) -> str:
+        h = chain.entry_hash(self.row.last_hash, entry)
+        self.row.last_hash = h
+        self.row.entries += 1
+        return h
+
+
+def _entry(app, action: str, entity: str, key: str, *, before=None, after=None, customer_code=None, note=None,
+           at: datetime | None = None, actor: str | None = None, written_at: datetime | None = None) -> dict:
+    who = app.actor if actor is None else None
+    return {"at": at or app.now(), "written_at": written_at or datetime.now(timezone.utc),
+            "actor": actor or who.login, "by_login": who.by if who is not None else None, "action": action,
+            "entity": entity, "entity_key": str(key), "customer_code": customer_code, "before": _stored(before),
+            "after": _stored(after), "policy_version": app.policy_version, "note": note}
 
 
 def record(
@@ -37,20 +86,31 @@ def record(
     actor: str | None = None,
 ) -> AuditLog:
     """Add one audit entry to the current unit of work (written with it, or not at all)."""
-    entry = AuditLog(
-        at=at or app.now(),
-        actor=actor or app.actor.login,
-        action=action,
-        entity=entity,
-        entity_key=str(key),
-        customer_code=customer_code,
-        before=_plain(before) if before is not None else None,
-        after=_plain(after) if after is not None else None,
-        policy_version=app.policy_version,
-        note=note,
-    )
-    session.add(entry)
-    return entry
+    entry = _entry(app, action, entity, key, before=before, after=after, customer_code=customer_code, note=note,
+                   at=at, actor=actor)
+    # sealed now, inserted at the next flush: the session inserts its entries in the order they were
+    # added, and record_many flushes them before its own, so the chain's order is the ids' order
+    entry["hash"] = _Head.of(session).seal(entry)
+    row = AuditLog(**entry)
+    session.add(row)
+    return row
+
+
+def record_many(session, app, entries: list[dict], chunk: int = 5000) -> None:
+    """Bulk audit entries (imports, reassignments): each a dict of :func:`record`'s arguments
+    (``action``, ``entity``, ``key``, ``before``, ``after``, ``customer_code``, ``note``, ``at``),
+    sealed in order and written with ``executemany``."""
+    session.flush()
+    head = _Head.of(session)
+    written = datetime.now(timezone.utc)
+    rows = []
+    for e in entries:
+        row = _entry(app, e["action"], e["entity"], e["key"], before=e.get("before"), after=e.get("after"),
+                     customer_code=e.get("customer_code"), note=e.get("note"), at=e.get("at"), written_at=written)
+        row["hash"] = head.seal(row)
+        rows.append(row)
+    for i in range(0, len(rows), chunk):
+        session.execute(insert(AuditLog), rows[i:i + chunk])
 
 
 def changed_fields(before: dict, after: dict) -> tuple[dict, dict]:

@@ -40,8 +40,9 @@ def customer_for_work(session, code: str) -> Customer:
 
 
 def find_staff(session, login: str, *, active_only: bool = True) -> Staff:
-    """The staff member with this login; one who has left is refused unless ``active_only`` is off."""
-    staff = session.scalars(select(Staff).where(Staff.login == login)).first()
+    """The staff member with this login (whatever its case); one who has left is refused unless
+    ``active_only`` is off."""
+    staff = session.scalars(select(Staff).where(func.lower(Staff.login) == (login or "").strip().lower())).first()
     if staff is None:
         raise NotFound(f"no staff member '{login}'")
     if active_only and not staff.active:

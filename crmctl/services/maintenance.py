@@ -36,9 +36,21 @@ def upgrade_database(settings: Settings) -> str:
         db.dispose()
 
 
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def backup_database(settings: Settings, dest: Path, *, force: bool = False) -> str:
-    db = open_database(settings.db_url())
-    try:
+    """``db backup``: an administrator's consistent copy of the live file, audited (the entry is in
+    the copy too, so its audit chain holds)."""
+    from . import audit
+    from .app import open_app
+
+    with open_app(settings) as app:
+        app.require_admin("back up the database")
+        db = app.db
         if db.path is None:
             raise CrmError("backup works on SQLite files; for PostgreSQL use pg_dump (see README, Backups)")
         dest = dest.expanduser()
@@ -46,37 +58,69 @@ def backup_database(settings: Settings, dest: Path, *, force: bool = False) -> s
             raise InvalidInput("the backup file must not be the database itself")
         if dest.exists() and not force:
             raise InvalidInput(f"{dest} exists; pass --force to overwrite")
+        if not dest.parent.exists():
+            raise InvalidInput(f"backup folder {dest.parent} does not exist")
+        with db.write() as s:
+            audit.record(s, app, "db.backup", "database", str(db.path), after={"to": str(dest)})
         backup_sqlite(db.path, dest)
         return str(dest)
-    finally:
-        db.dispose()
+
+
+def _world_readable(path: Path | None) -> bool:
+    import stat
+
+    try:
+        return path is not None and bool(path.stat().st_mode & (stat.S_IROTH | stat.S_IWOTH))
+    except OSError:
+        return False
 
 
 def check_database(settings: Settings) -> list[str]:
+    """``db check``: integrity, foreign keys, the schema, the audit trail's hash chain; a warning for a
+    database file anyone on the machine may read."""
+    from ..db import audit_problem
+
     db = _open_raw(settings)
     try:
         problems = integrity_problems(db)
+        chained = None
+        if not problems:
+            with db.engine.connect() as conn:
+                _p, n, head = audit_problem(conn)
+            chained = f"audit trail of {n} entries chained, head {head[:16]}"
     finally:
         db.dispose()
     if problems:
         raise CrmError(f"{len(problems)} problem(s): " + "; ".join(problems[:5]), details=problems[5:])
-    return [f"ok: integrity and foreign keys checked, schema {HEAD}"]
+    lines = [f"ok: integrity and foreign keys checked, schema {HEAD}; {chained}"]
+    if _world_readable(db.path):
+        lines.append(f"Warning: {db.path} can be read by every account on this machine: chmod o-rwx it "
+                     "(and its -wal and -shm files); see README, Security model")
+    return lines
 
 
 def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000, progress: Progress = silent) -> list[dict]:
-    """Copy every table to a new, empty database (e.g. SQLite -> PostgreSQL), verified by row counts."""
+    """``db copy``: an administrator copies every table to a new, empty database (e.g. SQLite ->
+    PostgreSQL), verified by row counts; audited in both.  On a new PostgreSQL database the
+    administrator is bound to its session user when nobody is."""
     from sqlalchemy import func, select, text
     from sqlmodel import SQLModel
 
     from .. import models
     from ..db import resolve_db_url
+    from . import audit
+    from .app import open_app
 
     models.load_all()
+    app = open_app(settings)
+    try:
+        app.require_admin("copy the database")
+        target_url, _ = resolve_db_url(to_url)
+        if target_url == app.db.url:
+            raise InvalidInput("--to names the database being copied")
+    finally:
+        app.close()
     src = open_database(settings.db_url())
-    target_url, _ = resolve_db_url(to_url)
-    if target_url == src.url:
-        src.dispose()
-        raise InvalidInput("--to names the database being copied")
     try:
         dst = open_database(target_url, create=True)
     except BaseException:
@@ -87,6 +131,8 @@ def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000, progres
         tables = [t for t in SQLModel.metadata.sorted_tables]
         with src.engine.connect() as s_conn, dst.engine.begin() as d_conn:
             counts = {t.name: s_conn.execute(select(func.count()).select_from(t)).scalar() for t in tables}
+            for t in reversed(tables):  # what the new database's migrations seeded (the audit chain's head)
+                d_conn.execute(t.delete())
             with progress("copying rows", total=sum(counts.values())) as bar:
                 for t in tables:
                     result = s_conn.execute(select(t).order_by(*t.primary_key.columns)).yield_per(chunk)
@@ -105,6 +151,12 @@ def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000, progres
                 if copied != counts[t.name]:
                     raise DatabaseError(f"copy check failed for {t.name}: {counts[t.name]} rows, {copied} copied")
                 report.append({"table": t.name, "rows": copied})
+        if dst.engine.dialect.name == "postgresql":
+            _bind_copier(dst, app)
+        entry = {"from": _safe(src.url), "to": _safe(target_url), "rows": sum(r["rows"] for r in report)}
+        for db in (src, dst):  # recorded in both, each chained on
+            with db.write() as s:
+                audit.record(s, app, "db.copy", "database", _safe(db.url), after=entry)
     except BaseException:
         dst.dispose()
         _drop_everything(target_url)
@@ -113,6 +165,26 @@ def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000, progres
         src.dispose()
     dst.dispose()
     return report
+
+
+def _bind_copier(dst: Database, app) -> None:
+    """The administrator who copies is bound to the new server's session user, if nobody is."""
+    from sqlalchemy import func, select, text
+
+    from ..models import Staff
+    from . import audit
+
+    me = app.actor.by or app.actor.login
+    with dst.write() as s:
+        user = s.execute(text("SELECT session_user")).scalar()
+        if s.scalars(select(Staff.id).where(func.lower(Staff.db_role) == user.lower())).first() is not None:
+            return
+        staff = s.scalars(select(Staff).where(Staff.login == me)).first()
+        before = staff.db_role
+        staff.db_role = user
+        s.add(staff)
+        audit.record(s, app, "staff.bind", "staff", me, before={"db_role": before}, after={"db_role": user},
+                     actor=me, note="db copy: the administrator who copied")
 
 
 def _drop_everything(url: str) -> None:
@@ -130,10 +202,26 @@ def _drop_everything(url: str) -> None:
         engine.dispose()
 
 
+def _administrator(settings: Settings, url: str, what: str):
+    """The administrator doing ``what``, authenticated against the database at ``url``."""
+    from .app import open_app
+
+    with open_app(Settings(db=url, actor=settings.actor, now=settings.now, env_user=settings.env_user,
+                           os_user=settings.os_user)) as app:
+        app.require_admin(what)
+        return app.actor
+
+
 def restore_database(settings: Settings, source: Path) -> str:
-    """Replace the SQLite database with a backup file, after checking the file and backing up the current one."""
+    """``db restore``: an administrator replaces the SQLite database with a backup file, after checking
+    the file (integrity, schema, policy, an audit chain that holds) and keeping the current one; the
+    restore is audited in the restored database."""
     import sqlite3
     from datetime import datetime, timezone
+
+    from ..db import audit_problem
+    from . import audit
+    from .app import open_app
 
     url = settings.db_url()
     path = sqlite_path(url)
@@ -158,16 +246,28 @@ def restore_database(settings: Settings, source: Path) -> str:
         raise InvalidInput(f"{source} has an unknown schema revision {rev[0] if rev else None}")
     if not has_policy:
         raise InvalidInput(f"{source} holds no policy: not a crmctl backup")
-    if path.exists():
+    if rev[0] >= "0005":  # older backups have no chain yet (their upgrade chains what they hold)
+        probe = Database(f"sqlite:///file:{source.resolve()}?mode=ro&uri=true")
+        try:
+            with probe.engine.connect() as c:
+                problem, _n, _head = audit_problem(c)
+        finally:
+            probe.dispose()
+        if problem:
+            raise InvalidInput(f"{source} is not restored: its {problem}")
+    # an administrator of the live database (or, when there is none to open, of the backup)
+    live = path.exists() and path.stat().st_size > 0
+    admin = _administrator(settings, url if live else str(source), "restore the database")
+    if live:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         keep = path.with_name(f"{path.name}.before-restore-{stamp}.bak")
         backup_sqlite(path, keep)
     backup_sqlite(source, path)
-    db = open_database(url)  # upgrades an older backup to the current schema (after its own backup)
-    try:
-        problems = integrity_problems(db)
-    finally:
-        db.dispose()
-    if problems:
-        raise DatabaseError("restored database fails its check: " + "; ".join(problems[:3]))
+    with open_app(settings, need_actor=False) as restored:  # upgrades an older backup (after its own backup)
+        problems = integrity_problems(restored.db)
+        if problems:
+            raise DatabaseError("restored database fails its check: " + "; ".join(problems[:3]))
+        with restored.db.write() as s:
+            audit.record(s, restored, "db.restore", "database", str(path), after={"from": str(source)},
+                         actor=admin.login, note=f"by {admin.by}" if admin.by else None)
     return f"restored {source} into {path} (schema {HEAD})"

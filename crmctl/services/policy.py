@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 
-from ..db import open_database, sqlite_path
+from ..db import PRIVATE_MODE, open_database, sqlite_path
 from ..errors import CrmError, RuleViolation
 from ..models import PolicyVersion, Staff, StaffRole
 from . import audit
@@ -29,9 +31,15 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
     existed = path.exists() if path else False
     if existed and path.stat().st_size > 0:
         raise CrmError(f"{path} already exists; choose another --db or remove it")
-    login = admin_login or settings.acting_login()
+    # the administrator's login: --admin, else --as / CRMCTL_USER, else the OS account's name; whatever
+    # it is called, it is bound to the OS account (or database user) running init
+    login = admin_login or settings.acting_for() or settings.os_user
+    if not login:
+        raise CrmError("this process runs as an OS account without a name: give the administrator's login with --admin")
     _check_login(login)
     try:
+        if path is not None and not existed:
+            _create_private(path)
         db = open_database(url, create=True)
     except BaseException:
         if path is not None and not existed:
@@ -41,9 +49,16 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
     try:
         now = times.now(policy.policy.timezone, settings.now)
         with db.write() as s:
+            # the first administrator is whoever runs init: bound to this OS account (SQLite) or
+            # database session user (PostgreSQL)
+            if db.is_sqlite:
+                os_user, db_role = settings.os_user, login
+            else:
+                os_user, db_role = login, s.execute(sql_text("SELECT session_user")).scalar()
             s.add(PolicyVersion(version=1, code=policy.policy.code, source=policy_ref, text=text,
                                 sha256=_sha(text), applied_at=now, applied_by=login))
-            staff = Staff(login=login, name=admin_name or login, active=True, is_admin=True, created_at=now)
+            staff = Staff(login=login, name=admin_name or login, active=True, is_admin=True, created_at=now,
+                          os_user=os_user, db_role=db_role)
             s.add(staff)
             s.flush()
             for role in policy.roles:
@@ -57,6 +72,17 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
         db.dispose()
     return {"database": str(path or _safe_url(url)), "policy": policy.policy.code, "version": 1, "admin": login,
             "roles": sorted(policy.roles)}
+
+
+def _create_private(path: Path) -> None:
+    """The new database file, readable and writable by its owner and group only (SQLite creates the
+    WAL and shared-memory files with the same permissions)."""
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_MODE)
+    try:
+        if hasattr(os, "fchmod"):  # not on Windows
+            os.fchmod(fd, PRIVATE_MODE)  # whatever the umask
+    finally:
+        os.close(fd)
 
 
 def _safe_url(url: str) -> str:

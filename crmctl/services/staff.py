@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 
 from ..errors import InvalidInput, RuleViolation
 from ..models import Customer, CustomerContact, Staff, StaffRole
@@ -31,7 +31,35 @@ def resolve_roles(app: App, roles: Iterable[str]) -> list[str]:
     return out
 
 
-def add_staff(app: App, login: str, name: str, roles: list[str], unit: str | None, is_admin: bool = False) -> dict:
+ACCOUNT_RE = re.compile(r"[A-Za-z0-9_.@$-][A-Za-z0-9_.@$ -]{0,63}")
+
+
+def _account(value: str | None, what: str) -> str | None:
+    """An OS account or database role name as given (None stays None)."""
+    if value is None:
+        return None
+    v = value.strip()
+    if not ACCOUNT_RE.fullmatch(v):
+        raise InvalidInput(f"{what} '{value}' is not an account name (1-64 letters, digits, '.', '_', '-', '@', '$')")
+    return v
+
+
+def _refuse_taken(session, column, value: str | None, what: str, staff_id: int | None = None) -> None:
+    """One person, one identity: an OS account (database role, login) binds to one staff member."""
+    if value is None:
+        return
+    q = select(Staff.login).where(func.lower(column) == value.lower())
+    if staff_id is not None:
+        q = q.where(Staff.id != staff_id)
+    other = session.scalars(q).first()
+    if other is not None:
+        raise RuleViolation(f"{what} '{value}' already belongs to staff member {other}: one person, one identity")
+
+
+def add_staff(app: App, login: str, name: str, roles: list[str], unit: str | None, is_admin: bool = False, *,
+              os_user: str | None = None, db_role: str | None = None) -> dict:
+    """A new staff member, bound to the OS account ``os_user`` and the database role ``db_role``
+    (both by default the login itself)."""
     app.require_admin("add staff")
     if not LOGIN_RE.fullmatch(login or ""):
         raise InvalidInput(f"'{login}' is not a usable login: letters, digits, '.', '_', '-', '@' (1-64)")
@@ -40,11 +68,17 @@ def add_staff(app: App, login: str, name: str, roles: list[str], unit: str | Non
     if not roles:
         raise InvalidInput("give at least one --role")
     codes = resolve_roles(app, roles)
+    os_user = _account(os_user, "--os-user") or login
+    db_role = _account(db_role, "--db-role") or login
     now = app.now()
     with app.db.write() as s:
-        if s.scalars(select(Staff.id).where(Staff.login == login)).first() is not None:
-            raise RuleViolation(f"staff login '{login}' already exists")
-        staff = Staff(login=login, name=name.strip(), unit=unit, active=True, is_admin=is_admin, created_at=now)
+        other = s.scalars(select(Staff.login).where(func.lower(Staff.login) == login.lower())).first()
+        if other is not None:
+            raise RuleViolation(f"staff login '{login}' already exists" + (f" (as {other})" if other != login else ""))
+        _refuse_taken(s, Staff.os_user, os_user, "OS account")
+        _refuse_taken(s, Staff.db_role, db_role, "database role")
+        staff = Staff(login=login, name=name.strip(), unit=unit, active=True, is_admin=is_admin, created_at=now,
+                      os_user=os_user, db_role=db_role)
         s.add(staff)
         s.flush()
         for code in codes:
@@ -54,9 +88,46 @@ def add_staff(app: App, login: str, name: str, roles: list[str], unit: str | Non
     return result
 
 
+def edit_staff(app: App, login: str, *, name: str | None = None, unit: str | None = None,
+               roles: list[str] | None = None, os_user: str | None = None, db_role: str | None = None,
+               is_admin: bool | None = None) -> dict:
+    """``staff edit``: change a person's name, unit, roles, administrator flag or bindings (audited)."""
+    app.require_admin("change staff")
+    codes = resolve_roles(app, roles) if roles else None
+    os_user = _account(os_user, "--os-user")
+    db_role = _account(db_role, "--db-role")
+    if name is not None and not name.strip():
+        raise InvalidInput("--name must not be empty")
+    now = app.now()
+    with app.db.write() as s:
+        staff = find_staff(s, login)
+        held = sorted(s.scalars(select(StaffRole.role).where(StaffRole.staff_id == staff.id)).all())
+        before = _staff_dict(staff, held)
+        _refuse_taken(s, Staff.os_user, os_user, "OS account", staff.id)
+        _refuse_taken(s, Staff.db_role, db_role, "database role", staff.id)
+        if is_admin is False and staff.is_admin:
+            admins = s.scalars(select(Staff.id).where(Staff.is_admin.is_(True), Staff.active.is_(True))).all()
+            if len(admins) <= 1:
+                raise RuleViolation(f"{staff.login} is the last administrator; make someone else one first")
+        for attr, value in (("name", name.strip() if name else None), ("unit", unit), ("os_user", os_user),
+                            ("db_role", db_role), ("is_admin", is_admin)):
+            if value is not None:
+                setattr(staff, attr, value)
+        if codes is not None:
+            s.execute(delete(StaffRole).where(StaffRole.staff_id == staff.id))
+            s.add_all(StaffRole(staff_id=staff.id, role=c) for c in codes)
+        after = _staff_dict(staff, codes if codes is not None else held)
+        b, a = audit.changed_fields(before, after)
+        if not a and not b:
+            raise InvalidInput("nothing to change: give --name, --unit, --role, --os-user, --db-role or --admin")
+        s.add(staff)
+        audit.record(s, app, "staff.edit", "staff", staff.login, before=b, after=a, at=now)
+    return after
+
+
 def _staff_dict(staff: Staff, roles: list[str]) -> dict:
     return {"login": staff.login, "name": staff.name, "roles": sorted(roles), "unit": staff.unit,
-            "active": staff.active, "admin": staff.is_admin}
+            "active": staff.active, "admin": staff.is_admin, "os_user": staff.os_user, "db_role": staff.db_role}
 
 
 def list_staff(app: App, *, role: str | None = None, include_left: bool = False) -> list[dict]:

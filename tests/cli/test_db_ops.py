@@ -61,10 +61,15 @@ def test_backup_and_restore(petrochem: Cli, tmp_path):
     code = _some_data(petrochem)
     bak = tmp_path / "weekly.bak"
     petrochem.ok("db", "backup", str(bak))
-    before = fingerprint(petrochem.db)
+    before = fingerprint(bak)
     petrochem.ok("customer", "edit", code, "--name", "改名公司")
     assert "restored" in petrochem.ok("db", "restore", str(bak))
-    assert fingerprint(petrochem.db) == before
+    # the backup's data, and one more entry in its audit trail: the restore itself
+    assert json.loads(petrochem.ok("customer", "show", code, "--format", "json"))["name"] == "甲公司"
+    restored = json.loads(petrochem.ok("audit", "list", "--format", "json"))
+    assert restored[-1]["action"] == "db.restore" and restored[-2]["action"] == "db.backup"
+    assert "chained" in petrochem.ok("db", "check")
+    assert fingerprint(bak) == before
     assert list(tmp_path.glob("crm.db.before-restore-*.bak"))
     junk = tmp_path / "junk.bak"
     junk.write_bytes(b"not a database" * 50)

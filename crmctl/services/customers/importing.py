@@ -8,12 +8,13 @@ from sqlalchemy import select
 
 from ...db import IN_CHUNK
 from ...errors import InvalidInput, RuleViolation
-from ...models import AuditLog, Customer, CustomerGrade, Staff
+from ...models import Customer, CustomerGrade, Staff
 from ...progress import Progress, silent
 from ...rules import customers as rules
 from ...rules.errors import Invalid, RuleError
 from ...rules.taxid import normalise_tax_id
 from ...rules.times import parse_datetime
+from .. import audit
 from ..app import App
 from ..csvfiles import read_csv, register_import
 from .records import next_codes
@@ -99,15 +100,15 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                 g = rules.initial_grades(app.policy, segments, fields)
                 if g:
                     grades_by_code[code] = g
-            audit_rows.append({"at": now, "actor": app.actor.login, "action": "customer.import", "entity": "customer",
-                               "entity_key": code, "customer_code": code, "before": None,
+            audit_rows.append({"at": now, "action": "customer.import", "entity": "customer", "key": code,
+                               "customer_code": code,
                                "after": {"code": code, "name": name, "status": status, "segments": segments,
                                          "fields": fields, "owner": owner, "tax_id": tax},
-                               "policy_version": app.policy_version, "note": f"{f.path.name} row {n}"})
+                               "note": f"{f.path.name} row {n}"})
         with progress("writing customers", total=len(rows)) as bar:
             for i in range(0, len(rows), 5000):
                 s.execute(Customer.__table__.insert(), rows[i:i + 5000])
-                s.execute(AuditLog.__table__.insert(), audit_rows[i:i + 5000])
+                audit.record_many(s, app, audit_rows[i:i + 5000])
                 bar.advance(len(rows[i:i + 5000]))
         if grades_by_code:
             ids = dict(s.execute(select(Customer.code, Customer.id).where(Customer.import_id == batch.id)).all())

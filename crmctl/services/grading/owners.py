@@ -8,10 +8,11 @@ from __future__ import annotations
 import heapq
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from ...db import IN_CHUNK, driver_value, marker
-from ...models import AuditLog, Customer, Staff, StaffRole, UTCDateTime
+from ...models import Customer, Staff, StaffRole, UTCDateTime
+from .. import audit
 from ..app import App
 from ..population import Population
 from .store import INSERT_CHUNK, Graded
@@ -70,14 +71,11 @@ def owner_check(s, app: App, scale, pop: Population, graded: Graded, is_current:
         mark = marker(conn)
         conn.exec_driver_sql(f"UPDATE customer SET owner_id = {mark}, updated_at = {mark} WHERE id = {mark}",
                              [(sid, stamp, cid) for cid, sid, *_ in moves])
-        audit_rows = [{"at": now, "actor": app.actor.login, "action": "customer.reassign", "entity": "customer",
-                       "entity_key": codes[cid], "customer_code": codes[cid],
-                       "before": {"owner": staff[old][0] if old in staff else None},
-                       "after": {"owner": login, "grade": grade, "role": role, "scale": scale_code},
-                       "policy_version": app.policy_version, "note": "owner by grade"}
-                      for cid, sid, old, login, grade, role in moves]
-        for i in range(0, len(audit_rows), INSERT_CHUNK):
-            s.execute(insert(AuditLog), audit_rows[i:i + INSERT_CHUNK])
+        audit.record_many(s, app, [
+            {"at": now, "action": "customer.reassign", "entity": "customer", "key": codes[cid],
+             "customer_code": codes[cid], "before": {"owner": staff[old][0] if old in staff else None},
+             "after": {"owner": login, "grade": grade, "role": role, "scale": scale_code}, "note": "owner by grade"}
+            for cid, sid, old, login, grade, role in moves], chunk=INSERT_CHUNK)
     result["moved"] = len(moves) if reassign else 0
     return result
 
