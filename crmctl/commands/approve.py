@@ -30,10 +30,14 @@ def approve(
         if code or reject or comment:
             raise InvalidInput("--list takes no customer code, --reject or --comment")
         from ..output import emit_rows
+        from ..services.complaints import pending_requests
         from ..services.customers import waiting_for
         from ..views.customers import approval_columns
 
-        emit_rows(spec(format, output), waiting_for(app_), approval_columns())
+        rows = waiting_for(app_)
+        if app_.policy.complaints is not None:
+            rows += pending_requests(app_)
+        emit_rows(spec(format, output), rows, approval_columns(app_))
         return
     if not code:
         raise InvalidInput("give a customer code, or --list")

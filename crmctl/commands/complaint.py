@@ -70,17 +70,46 @@ def extend(
     ctx: typer.Context,
     ident: IdArg,
     working_days: Annotated[int, typer.Option("--working-days", help="Working days to add to the deadline in force.")],
-    approved_by: Annotated[str, typer.Option("--approved-by", help="Login of the approver (the policy's role, e.g. gm).")],
+    approved_by: Annotated[Optional[str], typer.Option("--approved-by", hidden=True)] = None,
     note: NoteOpt = None,
     at: AtOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Extend a complaint's deadline (approver role and total cap from the policy); prints the new deadline."""
-    from ..services.complaints import extend_complaint
+    """Ask to extend a complaint's deadline by N working days; the policy's approver grants it as themselves.
+
+    The request waits in the approver's 'crmctl approve --list'; they grant it with
+    'crmctl complaint approve-extension ID' (or refuse it with --reject --comment).
+    Prints the complaint's number.
+    """
+    from ..errors import InvalidInput
+    from ..services.complaints import request_extension
+
+    if approved_by is not None:
+        raise InvalidInput("--approved-by is gone: an extension is a request that the approver grants as "
+                           "themselves ('crmctl complaint approve-extension ID', run by the approver)")
+    app_ = open_app(ctx)
+    r = request_extension(app_, ident, working_days, note=note, at=parse_at(app_, at))
+    _echo_result(spec(format), r, r["id"])
+    req = r["extension_request"]
+    info(f"{r['id']}: extension of {req['working_days']} working days requested; waiting for "
+         f"{app_.policy.role_label(req['approver_role'])} (crmctl complaint approve-extension {r['id']})")
+
+
+@app.command("approve-extension")
+def approve_extension(
+    ctx: typer.Context,
+    ident: IdArg,
+    reject: Annotated[bool, typer.Option("--reject", help="Refuse the extension (give --comment).")] = False,
+    comment: Annotated[Optional[str], typer.Option("--comment", help="Why (required with --reject).")] = None,
+    at: AtOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Grant (or --reject) the extension a complaint waits for, as the approver; prints the new deadline."""
+    from ..services.complaints import decide_extension
 
     app_ = open_app(ctx)
-    r = extend_complaint(app_, ident, working_days, approved_by, note=note, at=parse_at(app_, at))
-    _echo_result(spec(format), r, r["due_at"].isoformat())
+    r = decide_extension(app_, ident, grant=not reject, comment=comment, at=parse_at(app_, at))
+    _echo_result(spec(format), r, "refused" if reject else r["due_at"].isoformat())
 
 
 @app.command("escalate")

@@ -335,6 +335,7 @@ class Admission(_Model):
     step_documents: dict[Code, list[Code]] = Field(default_factory=dict)
     required_documents: list[Code] = Field(default_factory=list)
     one_person_one_step: Annotated[bool, Strict()] = True
+    owner_may_approve: Annotated[bool, Strict()] = True  # False: a customer's keeper takes no step of its admission
     criteria: LabelTable = Field(default_factory=dict)
     criteria_scale_max: Annotated[int, Strict(), Field(ge=2, le=100)] = 10
 
@@ -690,6 +691,8 @@ class Permissions(_Model):
     readers_roles: list[Code] = Field(default_factory=list)
     important_field: Code | None = None
     important_min_contacts: PosInt | None = None
+    approvals_in_person: Annotated[bool, Strict()] = False  # True: an administrator acting for someone approves nothing
+    backdate_days: Annotated[int, Strict(), Field(ge=0, le=3660)] = 7  # how far back non-administrators may date an event
 
 
 class Development(_Model):

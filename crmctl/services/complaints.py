@@ -12,7 +12,7 @@ from typing import Any, Iterator
 from sqlalchemy import and_, case, func, select
 
 from ..errors import NotPermitted, RuleViolation
-from ..models import Complaint, ComplaintEvent, Customer, CustomerGrade, Staff, StaffRole
+from ..models import ApprovalRequest, Complaint, ComplaintEvent, Customer, CustomerGrade, Staff
 from ..rules import sla as rules
 from ..rules.customers import clean_text
 from ..rules.errors import RuleError
@@ -93,40 +93,129 @@ def open_complaint(app: App, code: str, summary: str, *, severity: str | None = 
     return out
 
 
-def extend_complaint(app: App, ident: str, working_days: int, approved_by: str, *, note: str | None = None,
-                     at: datetime | None = None) -> dict:
-    """Push the deadline in force back by N working days, with the approval of the policy's role."""
-    pol = _policy(app)
-    ext = pol.extension
+def _extension_policy(app: App):
+    ext = _policy(app).extension
     if ext is None:
         raise RuleViolation(f"policy {app.policy.code} allows no extension of complaint deadlines")
+    return ext
+
+
+def _pending_extension(session, c: Complaint) -> ApprovalRequest | None:
+    return session.scalars(select(ApprovalRequest).where(ApprovalRequest.kind == "extension",
+                                                         ApprovalRequest.complaint_id == c.id,
+                                                         ApprovalRequest.status == "pending")).first()
+
+
+def _request_dict(app: App, r: ApprovalRequest | None) -> dict | None:
+    if r is None:
+        return None
+    return {"id": r.id, "working_days": (r.details or {}).get("working_days"), "approver_role": r.approver_role,
+            "requested_by": r.requested_by, "requested_at": local(app, r.requested_at), "status": r.status,
+            "decided_by": r.decided_by, "decided_at": local(app, r.decided_at), "comment": r.comment}
+
+
+def request_extension(app: App, ident: str, working_days: int, *, note: str | None = None,
+                      at: datetime | None = None) -> dict:
+    """Ask for the deadline in force to move back by N working days: a request that a holder of the
+    policy's approver role grants (or refuses) as themselves (``decide_extension``)."""
+    ext = _extension_policy(app)
     note = clean_text(note or "", "--note", required=False)
     when = event_time(app, at)
-    cal = app.calendar
+    actor = app.actor
     with app.db.write() as s:
         c, cust = _load(s, app, ident)
         if c.status != "open":
             raise RuleViolation(f"complaint {c.number} is closed; only an open complaint can be extended")
-        approver = find_staff(s, approved_by)
-        roles = set(s.scalars(select(StaffRole.role).where(StaffRole.staff_id == approver.id)).all())
-        if ext.approver_role not in roles:
-            raise NotPermitted(f"--approved-by {approved_by}: an extension must be approved by role "
-                               f"{ext.approver_role} ({app.policy.role_label(ext.approver_role)})")
-        try:
-            new_due = rules.extend_deadline(cal, c.opened_at, c.due_at, working_days, ext.max_total)
+        if _pending_extension(s, c) is not None:
+            raise RuleViolation(f"complaint {c.number} already has an extension waiting for "
+                                f"{app.policy.role_label(ext.approver_role)}")
+        try:  # refused now if it could never be granted
+            rules.extend_deadline(app.calendar, c.opened_at, c.due_at, working_days, ext.max_total)
         except RuleError as exc:
             raise exc.within(f"complaint {c.number}") from None
-        before = local(app, c.due_at)
-        c.due_at = new_due
-        c.extended_days += working_days
-        s.add(c)
-        _event(s, c, "extend", when, app.actor.login, working_days=working_days, approved_by=approver.login,
-               before=before, due_at=local(app, new_due), note=note)
-        audit.record(s, app, "complaint.extend", "complaint", c.number, customer_code=cust.code,
-                     before={"due_at": before}, after={"due_at": local(app, new_due), "approved_by": approver.login,
-                                                       "working_days": working_days})
+        r = ApprovalRequest(kind="extension", complaint_id=c.id, customer_id=cust.id, approver_role=ext.approver_role,
+                            details={"working_days": working_days, "note": note},
+                            requested_by=actor.login, requested_at=when, status="pending")
+        s.add(r)
+        s.flush()
+        _event(s, c, "extend_request", when, actor.login, working_days=working_days, note=note)
+        audit.record(s, app, "complaint.extend_request", "complaint", c.number, customer_code=cust.code,
+                     after={"working_days": working_days, "approver_role": ext.approver_role, "note": note})
         out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), app.now())
+        out["extension_request"] = _request_dict(app, r)
     return out
+
+
+def decide_extension(app: App, ident: str, *, grant: bool = True, comment: str | None = None,
+                     at: datetime | None = None) -> dict:
+    """The approver grants (or refuses) a complaint's waiting extension, as themselves: they hold the
+    policy's approver role, did not ask for it, and act in person where the policy says so."""
+    ext = _extension_policy(app)
+    comment = clean_text(comment or "", "--comment", required=not grant)
+    when = event_time(app, at)
+    actor = app.actor
+    with app.db.write() as s:
+        c, cust = _load(s, app, ident)
+        r = _pending_extension(s, c)
+        if r is None:
+            raise RuleViolation(f"complaint {c.number} has no extension waiting for a decision "
+                                "(ask for one with 'crmctl complaint extend')")
+        check_decider(app, r.approver_role, r.requested_by, f"the extension of complaint {c.number}")
+        days = int((r.details or {}).get("working_days") or 0)
+        r.status, r.decided_by, r.decided_at, r.comment = ("granted" if grant else "refused"), actor.login, when, comment
+        s.add(r)
+        if not grant:
+            _event(s, c, "extend_refused", when, actor.login, working_days=days, comment=comment)
+            audit.record(s, app, "complaint.extend_refused", "complaint", c.number, customer_code=cust.code,
+                         after={"working_days": days, "requested_by": r.requested_by}, note=comment)
+        else:
+            try:
+                new_due = rules.extend_deadline(app.calendar, c.opened_at, c.due_at, days, ext.max_total)
+            except RuleError as exc:
+                raise exc.within(f"complaint {c.number}") from None
+            before = local(app, c.due_at)
+            c.due_at = new_due
+            c.extended_days += days
+            s.add(c)
+            _event(s, c, "extend", when, r.requested_by, working_days=days, approved_by=actor.login,
+                   before=before, due_at=local(app, new_due), note=(r.details or {}).get("note"))
+            audit.record(s, app, "complaint.extend", "complaint", c.number, customer_code=cust.code,
+                         before={"due_at": before},
+                         after={"due_at": local(app, new_due), "approved_by": actor.login, "working_days": days,
+                                "requested_by": r.requested_by}, note=comment)
+        out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), app.now())
+        out["extension_request"] = _request_dict(app, r)
+    return out
+
+
+def check_decider(app: App, role: str, requested_by: str, what: str) -> None:
+    """An approval is the approver's own act: they hold ``role``, are not who asked (counted as the
+    person acted for, as one person, one step is), and -- where the policy wants approvals in person --
+    are not acted for by an administrator."""
+    actor = app.actor
+    if not actor.has_role(role):
+        raise NotPermitted(f"{actor.login} may not decide {what}: it waits for role {role} "
+                           f"({app.policy.role_label(role)})")
+    if requested_by.lower() == actor.login.lower():
+        raise NotPermitted(f"{actor.login} may not decide {what}: nobody approves their own request")
+    if app.policy.permissions.approvals_in_person and not actor.in_person:
+        raise NotPermitted(f"{actor.by} may not decide {what} for {actor.login}: this policy wants approvals "
+                           "given in person")
+
+
+def pending_requests(app: App) -> list[dict]:
+    """Requests waiting for the acting person's decision (``approve --list``)."""
+    actor = app.actor
+    with app.db.read() as s:
+        rows = s.execute(select(ApprovalRequest, Complaint.number, Customer.code, Customer.name)
+                         .join(Complaint, Complaint.id == ApprovalRequest.complaint_id)
+                         .join(Customer, Customer.id == ApprovalRequest.customer_id)
+                         .where(ApprovalRequest.status == "pending").order_by(ApprovalRequest.requested_at)).all()
+    return [{"kind": r.kind, "code": code, "name": name, "complaint": number, "step": None, "role": r.approver_role,
+             "working_days": (r.details or {}).get("working_days"), "requested_by": r.requested_by,
+             "submitted_at": local(app, r.requested_at)}
+            for r, number, code, name in rows
+            if actor.has_role(r.approver_role) and r.requested_by.lower() != actor.login.lower()]
 
 
 def escalate_complaint(app: App, ident: str, *, note: str | None = None, at: datetime | None = None) -> dict:

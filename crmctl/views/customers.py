@@ -32,10 +32,15 @@ def contact_columns() -> list[Column]:
     return [Column("code", "编号"), Column("name", "名称"), Column("contacts", "联系人数"), Column("required", "要求")]
 
 
-def approval_columns() -> list[Column]:
-    """``approve --list``: the admissions waiting for the acting person."""
-    return [Column("code", "编号"), Column("name", "名称"), Column("step", "步骤"), Column("role", "角色"),
-            Column("submitted_at", "提交时间")]
+def approval_columns(app) -> list[Column]:
+    """``approve --list``: the admission steps and the requests (complaint extensions) waiting for the
+    acting person."""
+    kinds = {"admission": "客户准入", "extension": "投诉延期"}
+    roles = app.policy.roles
+    return [Column("kind", "事项", table_format=lambda v: kinds.get(v, v)), Column("code", "编号"),
+            Column("name", "名称"), Column("step", "步骤"),
+            Column("role", "角色", table_format=lambda v: roles.get(v, v)), Column("complaint", "投诉编号"),
+            Column("working_days", "延期工作日", justify="right"), Column("submitted_at", "提交时间")]
 
 
 def document_columns() -> list[Column]:

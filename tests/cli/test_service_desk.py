@@ -143,18 +143,24 @@ def test_national_day_complaint_extension_and_escalation(pc: Cli):
                     "--at", "2026-09-30T15:00", "--format", "json"))
     assert major["id"] == "TS-2026-0002" and major["severity"] == "major"
     assert major["due_at"] == "2026-10-10T15:00:00+08:00"  # Sat 10 Oct is a make-up working day
-    # extension to 7 working days from opening, approved by a gm
-    assert pc.ok("complaint", "extend", cid, "--working-days", "6", "--approved-by", "zongjingli").strip() == \
-        "2026-10-15T15:00:00+08:00"
-    pc.refused("complaint", "extend", cid, "--working-days", "1", "--approved-by", "zongjingli", match="past the cap")
-    pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "5", "--approved-by", "zongjingli",
-               match="7 working days")
-    pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "2", "--approved-by", "xiaoshou",
-               match="role gm")
-    pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "0", "--approved-by", "zongjingli",
-               match="--working-days")
-    pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "2", "--approved-by", "nobody",
-               match="no staff member 'nobody'")
+    # extension to 7 working days from opening: asked for, then granted by a gm as themselves
+    assert pc.ok("complaint", "extend", cid, "--working-days", "6", actor="xiaoshou").strip() == cid
+    waiting = J(pc.ok("approve", "--list", "--format", "json", actor="zongjingli"))
+    assert [(w["kind"], w["complaint"], w["working_days"]) for w in waiting] == [("extension", cid, 6)]
+    assert J(pc.ok("approve", "--list", "--format", "json", actor="xiaoshou")) == []
+    pc.refused("complaint", "approve-extension", cid, actor="xiaoshou", match="role gm")
+    assert pc.ok("complaint", "approve-extension", cid, actor="zongjingli").strip() == "2026-10-15T15:00:00+08:00"
+    pc.refused("complaint", "approve-extension", cid, actor="zongjingli", match="no extension waiting")
+    pc.refused("complaint", "extend", cid, "--working-days", "1", match="past the cap")
+    pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "5", match="7 working days")
+    pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "0", match="--working-days")
+    pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "2", "--approved-by", "zongjingli",
+               match="approve-extension")
+    pc.ok("complaint", "extend", "TS-2026-0002", "--working-days", "2", "--at", "2026-10-08T10:00", actor="zongjingli")
+    pc.refused("complaint", "approve-extension", "TS-2026-0002", actor="zongjingli", match="own request")
+    pc.refused("complaint", "approve-extension", "TS-2026-0002", "--reject", actor="admin", match="--comment")
+    assert pc.ok("complaint", "approve-extension", "TS-2026-0002", "--reject", "--comment", "无需延期",
+                 "--at", "2026-10-08T11:00", actor="admin").strip() == "refused"
     assert pc.ok("complaint", "escalate", "2", "--note", "提交总经理专题会议", "--at", "2026-10-09T09:00").strip() == "gm"
     pc.refused("complaint", "escalate", "2", match="already escalated")
     assert pc.ok("complaint", "close", "2", "--resolution", "赔付并更换批次", "--unsatisfied",
@@ -162,7 +168,7 @@ def test_national_day_complaint_extension_and_escalation(pc: Cli):
     shown = pc.ok("complaint", "show", "TS-2026-0002")
     assert "history:" in shown and "escalate" in shown and "close" in shown and "赔付并更换批次" in shown
     c2 = J(pc.ok("complaint", "show", "TS-2026-0002", "-f", "json"))
-    assert [h["event"] for h in c2["history"]] == ["open", "escalate", "close"]
+    assert [h["event"] for h in c2["history"]] == ["open", "extend_request", "extend_refused", "escalate", "close"]
     assert (c2["status"], c2["overdue"], c2["satisfied"]) == ("closed", True, False)
 
 
@@ -291,8 +297,7 @@ def test_refusals_complaints(pc: Cli):
                match="before the opening")
     pc.ok("complaint", "close", "TS-2026-0001", "--resolution", "已处理", "--at", "2026-11-02T11:00")
     pc.refused("complaint", "close", "TS-2026-0001", "--resolution", "x", match="already closed")
-    pc.refused("complaint", "extend", "TS-2026-0001", "--working-days", "1", "--approved-by", "zongjingli",
-               match="closed")
+    pc.refused("complaint", "extend", "TS-2026-0001", "--working-days", "1", match="closed")
     pc.refused("complaint", "escalate", "TS-2026-0001", match="closed")
     pc.ok("customer", "disqualify", "C000002", "--reason", "fraud")
     pc.refused("complaint", "open", "C000002", "--summary", "x", match="disqualified")
@@ -350,5 +355,5 @@ def test_feature_missing_from_policy_refused(fresh):
     cli.refused("service", "open", "C000001", "--kind", "repair", match="no service tickets")
     cli.refused("proposal", "open", "C000001", "--category", "other", "--summary", "x", match="no customer proposals")
     cli.ok("complaint", "open", "C000001", "--summary", "积分未到账", "--at", "2026-11-20T10:00")
-    cli.refused("complaint", "extend", "1", "--working-days", "1", "--approved-by", "admin", match="no extension")
+    cli.refused("complaint", "extend", "1", "--working-days", "1", match="no extension")
     cli.refused("complaint", "escalate", "1", match="names no role")

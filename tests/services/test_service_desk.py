@@ -89,6 +89,23 @@ def desk(templates, tmp_path):
         app.close()
 
 
+def acting_as(app, login: str):
+    """The same database, the administrator acting for ``login`` (closed with the test's apps)."""
+    other = open_app(Settings(db=app.settings.db, actor=login))
+    _OTHERS.append(other)
+    return other
+
+
+_OTHERS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _close_others():
+    yield
+    while _OTHERS:
+        _OTHERS.pop().close()
+
+
 def login_with_role(app, role: str) -> str:
     return next(s for s in _logins(app) if s.startswith(role.replace("_", "")[:10]))
 
@@ -111,12 +128,19 @@ def test_complaint_lifecycle_with_history_and_audit(desk):
     c = complaints.open_complaint(app, "C000001", "到货数量不符", at=at(2026, 9, 30, 15))
     assert c["id"] == "TS-2026-0001" and c["due_at"] == at(2026, 10, 8, 15)
     gm = login_with_role(app, "gm")
-    c = complaints.extend_complaint(app, "TS-2026-0001", 6, gm, note="需现场取样")
-    assert c["due_at"] == at(2026, 10, 15, 15) and c["extended_days"] == 6
-    with pytest.raises(RuleViolation, match="past the cap"):
-        complaints.extend_complaint(app, "1", 1, gm)
+    asked = complaints.request_extension(app, "TS-2026-0001", 6, note="需现场取样")
+    assert asked["due_at"] == at(2026, 10, 8, 15) and asked["extension_request"]["status"] == "pending"
+    with pytest.raises(RuleViolation, match="already has an extension waiting"):
+        complaints.request_extension(app, "1", 1)
     with pytest.raises(NotPermitted, match="role gm"):
-        complaints.extend_complaint(app, "1", 1, login_with_role(app, "sales"))
+        complaints.decide_extension(acting_as(app, login_with_role(app, "sales")), "1")
+    with pytest.raises(NotPermitted, match="own request"):
+        complaints.decide_extension(app, "1")  # admin asked: admin may not grant it
+    c = complaints.decide_extension(acting_as(app, gm), "TS-2026-0001")
+    assert c["due_at"] == at(2026, 10, 15, 15) and c["extended_days"] == 6
+    assert c["extension_request"]["decided_by"] == gm and c["extension_request"]["status"] == "granted"
+    with pytest.raises(RuleViolation, match="past the cap"):
+        complaints.request_extension(app, "1", 1)
     complaints.escalate_complaint(app, "1", note="专题会议", at=at(2026, 10, 9, 9))
     with pytest.raises(RuleViolation, match="already escalated"):
         complaints.escalate_complaint(app, "1")
@@ -128,12 +152,13 @@ def test_complaint_lifecycle_with_history_and_audit(desk):
         complaints.close_complaint(app, "1", "again", True)
     shown = complaints.complaint_dict(app, "TS-2026-0001")
     # history in time order: the extension was recorded at "now" (22 Nov), after the back-dated close
-    assert [e["event"] for e in shown["history"]] == ["open", "escalate", "close", "extend"]
+    assert [e["event"] for e in shown["history"]] == ["open", "escalate", "close", "extend_request", "extend"]
     ext = next(e for e in shown["history"] if e["event"] == "extend")
     assert ext["details"]["approved_by"] == gm and ext["details"]["working_days"] == 6
     with app.db.read() as s:
         actions = set(s.scalars(select(AuditLog.action).where(AuditLog.entity == "complaint")).all())
-    assert actions == {"complaint.open", "complaint.extend", "complaint.escalate", "complaint.close"}
+    assert actions == {"complaint.open", "complaint.extend_request", "complaint.extend", "complaint.escalate",
+                       "complaint.close"}
 
 
 def test_unknown_and_disqualified_customers_refused(desk):
@@ -165,7 +190,8 @@ def test_overdue_lists_use_deadline_in_force(desk):
     gm = login_with_role(app, "gm")
     complaints.open_complaint(app, "C000001", "a", at=at(2026, 11, 16, 9))  # due Tue 17 Nov: overdue now
     complaints.open_complaint(app, "C000001", "b", at=at(2026, 11, 16, 9))
-    complaints.extend_complaint(app, "TS-2026-0002", 6, gm)  # due Tue 24 Nov: not overdue
+    complaints.request_extension(app, "TS-2026-0002", 6)
+    complaints.decide_extension(acting_as(app, gm), "TS-2026-0002")  # due Tue 24 Nov: not overdue
     complaints.open_complaint(app, "C000002", "c", at=at(2026, 11, 2, 9))
     complaints.close_complaint(app, "TS-2026-0003", "late", False, at=at(2026, 11, 5, 9))  # closed late
     overdue = [c["id"] for c in complaints.list_complaints(app, overdue=True)]
@@ -286,7 +312,7 @@ def test_policy_without_the_feature(desk):
     with pytest.raises(RuleViolation, match="no customer proposals"):
         proposals.open_proposal(app, "C000001", "other", "x")
     with pytest.raises(RuleViolation, match="no extension"):
-        complaints.extend_complaint(app, "1", 1, "admin")
+        complaints.request_extension(app, "1", 1)
 
 
 # --------------------------------------------------------------------------- hand-over, demo, migration

@@ -82,6 +82,7 @@ def approve(app: App, code: str, *, reject: bool = False, comment: str | None = 
                                         one_person_one_step=adm.one_person_one_step)
         except RuleError as exc:
             raise exc.within(f"customer {c.code}") from None
+        _check_in_person(app, c)
         role = state.chain[step - 1]
         if not reject:
             missing = _missing_documents(s, app, c, adm.step_documents.get(role, []), now)
@@ -107,6 +108,18 @@ def approve(app: App, code: str, *, reject: bool = False, comment: str | None = 
             "status": c.status, "waiting_for": next_role}
 
 
+def _check_in_person(app: App, c: Customer) -> None:
+    """An approval is the approver's own act: the customer's keeper takes no step where the policy
+    separates them, and an administrator acting for someone approves nothing where the policy wants
+    approvals in person."""
+    actor = app.actor
+    if not app.policy.admission.owner_may_approve and c.owner_id == actor.id:
+        raise NotPermitted(f"customer {c.code}: {actor.login} keeps this customer and may not decide its admission")
+    if app.policy.permissions.approvals_in_person and not actor.in_person:
+        raise NotPermitted(f"customer {c.code}: {actor.by} may not approve for {actor.login}: this policy wants "
+                           "approvals given in person")
+
+
 def waiting_for(app: App) -> list[dict]:
     """Pending admissions whose next step the acting person may decide."""
     adm = app.policy.admission
@@ -130,9 +143,10 @@ def waiting_for(app: App) -> list[dict]:
             try:
                 step = rules.check_approver(state, actor.login, actor.roles, is_admin=actor.is_admin,
                                             one_person_one_step=adm.one_person_one_step)
-            except RuleError:
+                _check_in_person(app, c)
+            except (RuleError, NotPermitted):
                 continue
-            out.append({"code": c.code, "name": c.name, "step": step, "role": state.next_role,
+            out.append({"kind": "admission", "code": c.code, "name": c.name, "step": step, "role": state.next_role,
                         "submitted_at": c.status_changed_at.astimezone(app.tz)})
     return out
 

@@ -21,7 +21,7 @@ from ...errors import InvalidInput
 from ...rules import customers as rules
 from ..app import Settings, open_app
 from ..registry import demo_steps
-from .names import company_name, field_value, person_name, sample_tax_id, segment_values
+from .names import acting_for, company_name, field_value, person_name, sample_tax_id, segment_values
 
 
 def _demo_target(settings: Settings, replace: bool) -> Settings:
@@ -146,26 +146,20 @@ def populate(app, rng: random.Random, n: int) -> Iterator[str]:
         criteria = pol.admission.criteria
         submit(app, c["code"], criteria={k: str(rng.randint(6, pol.admission.criteria_scale_max)) for k in criteria})
         for step, role in enumerate(chain, start=1):
-            login = staff_by_role[role][0]
-            app._actor = None
-            app.settings.actor = login
-            if j == 0 and step == len(chain):
-                approve(app, c["code"], reject=True, comment="资料不全，请补充开户申请表")
-                rejected += 1
-                break
-            approve(app, c["code"], comment="同意")
+            with acting_for(app, staff_by_role[role][0]):  # each step decided by its role's holder
+                if j == 0 and step == len(chain):
+                    approve(app, c["code"], reject=True, comment="资料不全，请补充开户申请表")
+                    rejected += 1
+                    break
+                approve(app, c["code"], comment="同意")
         else:
             admitted += 1
-        app._actor = None
-        app.settings.actor = "admin"
     if chain:
         yield f"admission: {admitted} prospects admitted through {' → '.join(chain)}, {rejected} rejected"
 
     # The rest of the pipeline, in the order a company lives it: usage and grades, then service
     # work, then the relationship plan that depends on the grades; each step is generic over the policy.
     for step in demo_steps():
-        app._actor = None
-        app.settings.actor = "admin"
         yield from step(app, rng)
     yield ""
     yield "management summary"

@@ -5,6 +5,7 @@ segment combinations that satisfy any policy's constraints.  Pure apart from the
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from ...errors import InvalidInput
@@ -77,3 +78,15 @@ def segment_values(rng: random.Random, idx: rules.SegmentIndex, fields: dict | N
         except Invalid:
             continue
     raise InvalidInput("the demo could not find segment values that satisfy the policy's constraints")
+
+
+@contextmanager
+def acting_for(app, login: str):
+    """The demo's administrator acts for ``login`` (their roles, recorded as acted for) for a while."""
+    before = app.settings.actor
+    app._actor, app.settings.actor = None, login
+    try:
+        yield app
+    finally:
+        app._actor, app.settings.actor = None, before
+

@@ -12,9 +12,11 @@ from sqlalchemy import select
 from ...errors import InvalidInput, RuleViolation
 from ...models import Customer, Staff, StaffRole
 from ..app import App
-from ..complaints import close_complaint, escalate_complaint, extend_complaint, open_complaint
+from ..complaints import (close_complaint, decide_extension, escalate_complaint, open_complaint,
+                          request_extension)
 from ..proposals import close_proposal, open_proposal
 from ..registry import demo_step
+from .names import acting_for
 from ..tickets import arrive, dispatch, open_ticket, rate_ticket, resolve, take_back
 
 _COMPLAINTS = ["到货数量与提单不符", "提货排队时间过长", "发票信息开具错误", "产品包装破损", "价格通知未及时送达",
@@ -84,7 +86,9 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
                 escalated += 1
             if cp.extension and approvers and rng.random() < 0.2:
                 try:
-                    c = extend_complaint(app, c["id"], 2, rng.choice(approvers), note="需现场核实", at=t)
+                    request_extension(app, c["id"], 2, note="需现场核实", at=t)
+                    with acting_for(app, rng.choice(approvers)):  # the approver grants it as themselves
+                        c = decide_extension(app, c["id"], comment="同意延期", at=t)
                     extended += 1
                 except (RuleViolation, InvalidInput):
                     pass
