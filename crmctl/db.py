@@ -146,10 +146,24 @@ def backup_sqlite(src: Path, dest: Path) -> None:
         finally:
             source.close()
         os.chmod(tmp, PRIVATE_MODE)  # a copy of the data is as private as the data
+        _same_group(tmp, dest if dest.exists() else src)
         os.replace(tmp, dest)
     except (sqlite3.Error, OSError) as exc:
         tmp.unlink(missing_ok=True)
         raise DatabaseError(f"backup to {dest} failed: {exc}") from None
+
+
+def _same_group(path: Path, like: Path) -> None:
+    """Give ``path`` the group of ``like`` (a team's shared database keeps its group when a backup is
+    restored over it); left as it is where the user is not a member of that group or the OS has none."""
+    if not hasattr(os, "chown"):  # pragma: no cover - Windows
+        return
+    try:
+        gid = like.stat().st_gid
+        if path.stat().st_gid != gid:
+            os.chown(path, -1, gid)
+    except OSError:
+        pass
 
 
 class Database:
@@ -251,8 +265,8 @@ def audit_problem(connection) -> tuple[str | None, int, str]:
     and the chain's head (``crmctl.rules.audit_chain``)."""
     from .rules import audit_chain as chain
 
-    head_row = connection.execute(text("SELECT last_hash FROM audit_chain WHERE id = 1")).first()
-    head = head_row[0] if head_row else chain.GENESIS
+    head_row = connection.execute(text("SELECT last_hash, entries FROM audit_chain WHERE id = 1")).first()
+    head, counted = (head_row[0], head_row[1]) if head_row else (chain.GENESIS, 0)
     cols = ", ".join(("id", "hash") + chain.CONTENT)
     n = 0
 
@@ -270,10 +284,26 @@ def audit_problem(connection) -> tuple[str | None, int, str]:
 
     broken = chain.first_break(entries(), head)
     if broken is None:
+        if counted is not None and counted != n:
+            return (f"audit trail: the chain's head counts {counted} entries but the trail holds {n}: entries were "
+                    "removed or added outside crmctl"), n, head
         return None, n, head
     entry_id, why = broken
-    where = f"audit entry {entry_id} does not chain: {why}" if entry_id is not None else f"audit trail: {why}"
-    return where, n, head
+    if entry_id is None:
+        return f"audit trail: {why}", n, head
+    return f"audit entry {_audit_entry_label(connection, entry_id)} does not chain: {why}", n, head
+
+
+def _audit_entry_label(connection, entry_id: int) -> str:
+    """``7 (customer.edit by sales01, 2026-11-22 02:00:00 UTC)``: an entry as ``db check`` names it."""
+    from .rules import audit_chain as chain
+
+    row = connection.execute(text("SELECT action, actor, at FROM audit_log WHERE id = :i"), {"i": entry_id}).first()
+    if row is None:
+        return str(entry_id)
+    at = chain.utc_text(row[2])
+    at = at[:19].replace("T", " ") + " UTC" if isinstance(at, str) else str(at)
+    return f"{entry_id} ({row[0]} by {row[1]}, {at})"
 
 
 def integrity_problems(db: Database) -> list[str]:

@@ -35,6 +35,11 @@ def _utc(value: Any) -> Any:
     return value
 
 
+def utc_text(value: Any) -> Any:
+    """A date-time (or the driver's ISO text of one) as the hash sees it: UTC ``YYYY-MM-DDTHH:MM:SS.ffffff``."""
+    return _utc(value)
+
+
 def canonical(entry: Mapping[str, Any]) -> str:
     """The entry's content as the hash sees it (``before``/``after`` as JSON values, keys sorted)."""
     values = []
@@ -67,9 +72,11 @@ def first_break(entries: Iterable[Mapping[str, Any]], head: str | None = None) -
         previous = stored
         last_id = e.get("id")
     if head is not None and head != previous:
-        where = f"after entry {last_id}" if last_id is not None else "at the start"
-        return None, f"the trail ends {where} but crmctl wrote more: its newest entries were removed"
+        if last_id is None:
+            return None, "the trail is empty but crmctl wrote entries: they were removed (or the chain's head edited)"
+        return None, (f"its newest entry {last_id} is not the chain's head: entries after it were removed (or the "
+                      "head edited) outside crmctl")
     return None
 
 
-__all__ = ["CONTENT", "GENESIS", "canonical", "entry_hash", "first_break"]
+__all__ = ["CONTENT", "GENESIS", "canonical", "entry_hash", "first_break", "utc_text"]

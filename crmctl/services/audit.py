@@ -63,10 +63,11 @@ class _Head:
 
 
 def _entry(app, action: str, entity: str, key: str, *, before=None, after=None, customer_code=None, note=None,
-           at: datetime | None = None, actor: str | None = None, written_at: datetime | None = None) -> dict:
+           at: datetime | None = None, actor: str | None = None, by: str | None = None,
+           written_at: datetime | None = None) -> dict:
     who = app.actor if actor is None else None
     return {"at": at or app.now(), "written_at": written_at or datetime.now(timezone.utc),
-            "actor": actor or who.login, "by_login": who.by if who is not None else None, "action": action,
+            "actor": actor or who.login, "by_login": who.by if who is not None else by, "action": action,
             "entity": entity, "entity_key": str(key), "customer_code": customer_code, "before": _stored(before),
             "after": _stored(after), "policy_version": app.policy_version, "note": note}
 
@@ -84,10 +85,13 @@ def record(
     note: str | None = None,
     at: datetime | None = None,
     actor: str | None = None,
+    by: str | None = None,
 ) -> AuditLog:
-    """Add one audit entry to the current unit of work (written with it, or not at all)."""
+    """Add one audit entry to the current unit of work (written with it, or not at all).  ``actor``
+    (and ``by``, the administrator acting for them) name who acted where ``app`` has no acting person
+    (``init``, ``db restore``); otherwise both come from ``app.actor``."""
     entry = _entry(app, action, entity, key, before=before, after=after, customer_code=customer_code, note=note,
-                   at=at, actor=actor)
+                   at=at, actor=actor, by=by)
     # sealed now, inserted at the next flush: the session inserts its entries in the order they were
     # added, and record_many flushes them before its own, so the chain's order is the ids' order
     entry["hash"] = _Head.of(session).seal(entry)
@@ -141,7 +145,9 @@ def list_entries(app, *, customer: str | None = None, since: datetime | None = N
             yield {
                 "id": e.id,
                 "at": e.at.astimezone(app.tz),
+                "written_at": e.written_at.astimezone(app.tz) if e.written_at else None,
                 "actor": e.actor,
+                "by": e.by_login,
                 "action": e.action,
                 "entity": e.entity,
                 "key": e.entity_key,

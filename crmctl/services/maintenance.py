@@ -227,6 +227,9 @@ def restore_database(settings: Settings, source: Path) -> str:
     path = sqlite_path(url)
     if path is None:
         raise CrmError("restore works on SQLite files; for PostgreSQL use pg_restore (see README, Backups)")
+    # an administrator of the live database (or, when there is none to open, of the backup, below)
+    live = path.exists() and path.stat().st_size > 0
+    admin = _administrator(settings, url, "restore the database") if live else None
     source = source.expanduser()
     if not source.is_file():
         raise NotFound(f"no backup file {source}")
@@ -234,6 +237,7 @@ def restore_database(settings: Settings, source: Path) -> str:
         conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
             ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            dangling = conn.execute("PRAGMA foreign_key_check").fetchone()
             rev = conn.execute("select version_num from alembic_version").fetchone()
             has_policy = conn.execute("select count(*) from policy_version").fetchone()[0]
         finally:
@@ -242,6 +246,8 @@ def restore_database(settings: Settings, source: Path) -> str:
         raise InvalidInput(f"{source} is not a crmctl backup: {exc}") from None
     if ok != "ok":
         raise InvalidInput(f"{source} is damaged: {ok}")
+    if dangling is not None:
+        raise InvalidInput(f"{source} is damaged: table {dangling[0]} row {dangling[1]} points to a missing {dangling[2]}")
     if not rev or rev[0] not in REVISIONS:
         raise InvalidInput(f"{source} has an unknown schema revision {rev[0] if rev else None}")
     if not has_policy:
@@ -255,19 +261,25 @@ def restore_database(settings: Settings, source: Path) -> str:
             probe.dispose()
         if problem:
             raise InvalidInput(f"{source} is not restored: its {problem}")
-    # an administrator of the live database (or, when there is none to open, of the backup)
-    live = path.exists() and path.stat().st_size > 0
-    admin = _administrator(settings, url if live else str(source), "restore the database")
+    if admin is None:
+        admin = _administrator(settings, str(source), "restore the database")
     if live:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         keep = path.with_name(f"{path.name}.before-restore-{stamp}.bak")
         backup_sqlite(path, keep)
     backup_sqlite(source, path)
-    with open_app(settings, need_actor=False) as restored:  # upgrades an older backup (after its own backup)
-        problems = integrity_problems(restored.db)
-        if problems:
-            raise DatabaseError("restored database fails its check: " + "; ".join(problems[:3]))
-        with restored.db.write() as s:
-            audit.record(s, restored, "db.restore", "database", str(path), after={"from": str(source)},
-                         actor=admin.login, note=f"by {admin.by}" if admin.by else None)
+    try:
+        with open_app(settings, need_actor=False) as restored:  # upgrades an older backup (after its own backup)
+            problems = integrity_problems(restored.db)
+            if problems:
+                raise DatabaseError("restored database fails its check: " + "; ".join(problems[:3]))
+            with restored.db.write() as s:
+                audit.record(s, restored, "db.restore", "database", str(path), after={"from": str(source)},
+                             actor=admin.login, by=admin.by)
+    except BaseException:  # the database as it was before, not a half-restored one
+        if live:
+            backup_sqlite(keep, path)
+        else:
+            path.unlink(missing_ok=True)
+        raise
     return f"restored {source} into {path} (schema {HEAD})"

@@ -14,6 +14,7 @@ def staff_columns(app) -> list[Column]:
         Column("name", "姓名"),
         Column("roles", "角色", table_format=lambda v: "、".join(roles.get(r, r) for r in v or [])),
         Column("unit", "单位"),
+        Column("os_user", "系统账户"),
         Column("active", "在职", table_format=lambda v: "是" if v else "否"),
         Column("admin", "管理员", table_format=lambda v: "是" if v else ""),
     ]
@@ -25,7 +26,8 @@ def _compact(v) -> str:
 
 def audit_columns() -> list[Column]:
     return [
-        Column("id"), Column("at", "时间"), Column("actor", "操作人"), Column("action", "操作"),
+        Column("id"), Column("at", "时间"), Column("written_at", "写入时间"), Column("actor", "操作人"),
+        Column("by", "代办人"), Column("action", "操作"),
         Column("entity", "对象"), Column("key", "编号"), Column("customer", "客户"),
         Column("before", "变更前", table_format=_compact), Column("after", "变更后", table_format=_compact),
         Column("policy_version", "制度版本"), Column("note", "备注"),
