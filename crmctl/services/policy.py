@@ -51,8 +51,8 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
         with db.write() as s:
             # the first administrator is whoever runs init: bound to this OS account (SQLite) or
             # database session user (PostgreSQL)
-            if db.is_sqlite:
-                os_user, db_role = settings.os_user, login
+            if db.is_sqlite:  # a uid without a name (--admin given): the account of the login's name
+                os_user, db_role = settings.os_user or login, login
             else:
                 os_user, db_role = login, s.execute(sql_text("SELECT session_user")).scalar()
             s.add(PolicyVersion(version=1, code=policy.policy.code, source=policy_ref, text=text,
