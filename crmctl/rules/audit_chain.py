@@ -74,8 +74,8 @@ def first_break(entries: Iterable[Mapping[str, Any]], head: str | None = None) -
     if head is not None and head != previous:
         if last_id is None:
             return None, "the trail is empty but crmctl wrote entries: they were removed (or the chain's head edited)"
-        return None, (f"its newest entry {last_id} is not the chain's head: entries after it were removed (or the "
-                      "head edited) outside crmctl")
+        return None, (f"its newest entry {last_id} is not the chain's head: entries after it were removed, or "
+                      "entries added or the head edited, outside crmctl")
     return None
 
 
