@@ -19,10 +19,10 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
-from .errors import DatabaseError, InvalidInput, NotFound
+from .errors import DatabaseError, InvalidInput, NotFound, NotPermitted
 from .migrations import HEAD, REVISIONS
 
 BUSY_TIMEOUT_MS = 30_000
@@ -121,11 +121,21 @@ def _alembic_config(connection):
     return cfg
 
 
-def run_upgrade(engine: Engine, target: str = "head") -> None:
+def run_upgrade(engine: Engine, target: str = "head", *, have: str | None = None) -> None:
+    """Migrate to ``target``.  PostgreSQL: as the owner role of the schema (``crmctl db roles``),
+    which a member takes for the transaction; anyone else is refused (one line).  The grants and
+    row-level security are then brought up to date for the new schema."""
     from alembic import command
 
     with engine.begin() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            from . import pg_security
+
+            pg_security.take_owner_role(conn, have, HEAD)
         command.upgrade(_alembic_config(conn), target)
+        if postgres and target == "head":
+            pg_security.reapply(conn)
 
 
 def backup_sqlite(src: Path, dest: Path) -> None:
@@ -186,6 +196,10 @@ class Database:
             try:
                 yield session
                 session.commit()
+            except DBAPIError as exc:
+                session.rollback()
+                _refusal(exc)
+                raise
             except BaseException:
                 session.rollback()
                 raise
@@ -194,7 +208,11 @@ class Database:
     def read(self) -> Iterator[Session]:
         # Closing (not rolling back) ends the read transaction without expiring loaded objects.
         with Session(self.engine, expire_on_commit=False) as session:
-            yield session
+            try:
+                yield session
+            except DBAPIError as exc:
+                _refusal(exc)
+                raise
 
     def set_role(self, role: str) -> None:
         """PostgreSQL: every connection takes ``role`` (``SET ROLE``), so the server applies that
@@ -213,6 +231,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _refusal(exc: DBAPIError) -> None:
+    """PostgreSQL's refusal (privileges, row-level security, the triggers keeping the audit trail):
+    a user-facing ``NotPermitted``; anything else is left as it is."""
+    from .pg_security import refused
+
+    message = refused(exc)
+    if message is not None:
+        raise NotPermitted(f"the database server refused: {message}") from None
 
 
 def _check_exists(url: str, create: bool) -> None:
@@ -256,7 +284,7 @@ def upgrade_with_backup(db: Database, rev: str) -> Path | None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         backup = db.path.with_name(f"{db.path.name}.before-{rev}-{stamp}.bak")
         backup_sqlite(db.path, backup)
-    run_upgrade(db.engine)
+    run_upgrade(db.engine, have=rev)
     return backup
 
 
@@ -267,6 +295,12 @@ def audit_problem(connection) -> tuple[str | None, int, str]:
 
     head_row = connection.execute(text("SELECT last_hash, entries FROM audit_chain WHERE id = 1")).first()
     head, counted = (head_row[0], head_row[1]) if head_row else (chain.GENESIS, 0)
+    if connection.dialect.name == "postgresql":  # row-level security may hide entries from this session
+        from .pg_security import audit_hidden
+
+        hidden = audit_hidden(connection)
+        if hidden:
+            return hidden, 0, head
     cols = ", ".join(("id", "hash") + chain.CONTENT)
     n = 0
 
