@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import progress, settings
+from ._common import open_app, progress, settings
 
 app = typer.Typer(help="Upgrade, back up and check the database.", no_args_is_help=True)
 
@@ -63,3 +63,33 @@ def restore(
     from ..services.maintenance import restore_database
 
     typer.echo(restore_database(settings(ctx), file))
+
+
+@app.command("roles")
+def roles(
+    ctx: typer.Context,
+    prefix: Annotated[str, typer.Option("--prefix", help="Names of the roles: PREFIXowner, PREFIXstaff, PREFIXadmin.")] = "crmctl_",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the SQL it would run; change nothing.")] = False,
+) -> None:
+    """PostgreSQL: set up the roles, grants, audit triggers and row-level security (an administrator's act, audited).
+
+    An owner role owns the tables (migrations run as it), a staff group may read and write what
+    crmctl needs but never change the audit trail or approval records, an administrators' group may
+    change staff and policies.  Staff login roles join their groups.  Running it again changes
+    nothing that is already in place.
+    """
+    from ..services.pg_access import setup_roles
+
+    app_ = open_app(ctx, need_actor=False)  # SQLite is refused before anyone is asked for
+    result = setup_roles(app_, prefix=prefix, dry_run=dry_run)
+    if dry_run:
+        for stmt in result["sql"]:
+            typer.echo(stmt.rstrip() + ";")
+        return
+    r = result["roles"]
+    for line in result["done"]:
+        typer.echo(line)
+    if result["missing"]:
+        typer.echo("no database role yet for: " + ", ".join(result["missing"])
+                   + " (create one with 'crmctl staff edit LOGIN --db-role NAME')")
+    typer.echo(f"owner {r.owner}; staff group {r.staff}; administrators' group {r.admin}")

@@ -14,6 +14,7 @@ from ..errors import CrmError, RuleViolation
 from ..models import PolicyVersion, Staff, StaffRole
 from . import audit
 from .app import App, Settings
+from .pg_access import refresh_settings
 
 
 def _sha(text: str) -> str:
@@ -68,6 +69,7 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
             app.__dict__["policy"] = policy
             audit.record(s, app, "init", "database", str(path or _safe_url(url)), actor=login, at=now,
                          after={"policy": policy.policy.code, "admin": login, "roles": sorted(policy.roles)})
+            refresh_settings(s, policy, 1)  # PostgreSQL: the access rules row-level security reads
     finally:
         db.dispose()
     return {"database": str(path or _safe_url(url)), "policy": policy.policy.code, "version": 1, "admin": login,
@@ -124,6 +126,7 @@ def apply_policy(app: App, policy_ref: str) -> dict:
         audit.record(s, app, "policy.apply", "policy", str(version),
                      before={"version": current.version, "sha256": current.sha256},
                      after={"version": version, "sha256": _sha(text)}, note="\n".join(changes)[:20000], at=now)
+        refresh_settings(s, policy, version)  # PostgreSQL: the access rules row-level security reads
     return {"version": version, "code": policy.policy.code, "changes": changes}
 
 

@@ -12,6 +12,7 @@ from ..models import Customer, CustomerContact, Staff, StaffRole
 from . import audit
 from .app import App
 from .lookups import find_staff
+from .pg_access import bind_login_role
 from .registry import handover_steps
 
 LOGIN_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -69,7 +70,8 @@ def add_staff(app: App, login: str, name: str, roles: list[str], unit: str | Non
         raise InvalidInput("give at least one --role")
     codes = resolve_roles(app, roles)
     os_user = _account(os_user, "--os-user") or login
-    db_role = _account(db_role, "--db-role") or login
+    given_role = _account(db_role, "--db-role")
+    db_role = given_role or login
     now = app.now()
     with app.db.write() as s:
         other = s.scalars(select(Staff.login).where(func.lower(Staff.login) == login.lower())).first()
@@ -77,6 +79,8 @@ def add_staff(app: App, login: str, name: str, roles: list[str], unit: str | Non
             raise RuleViolation(f"staff login '{login}' already exists" + (f" (as {other})" if other != login else ""))
         _refuse_taken(s, Staff.os_user, os_user, "OS account")
         _refuse_taken(s, Staff.db_role, db_role, "database role")
+        # PostgreSQL: --db-role creates the login role where the server lets us; an existing one joins its groups
+        db_role, db_done = bind_login_role(s, db_role, admin=is_admin, create=given_role is not None)
         staff = Staff(login=login, name=name.strip(), unit=unit, active=True, is_admin=is_admin, created_at=now,
                       os_user=os_user, db_role=db_role)
         s.add(staff)
@@ -84,7 +88,7 @@ def add_staff(app: App, login: str, name: str, roles: list[str], unit: str | Non
         for code in codes:
             s.add(StaffRole(staff_id=staff.id, role=code))
         result = _staff_dict(staff, codes)
-        audit.record(s, app, "staff.add", "staff", login, after=result, at=now)
+        audit.record(s, app, "staff.add", "staff", login, after=result, at=now, note="; ".join(db_done) or None)
     return result
 
 
@@ -109,6 +113,13 @@ def edit_staff(app: App, login: str, *, name: str | None = None, unit: str | Non
             admins = s.scalars(select(Staff.id).where(Staff.is_admin.is_(True), Staff.active.is_(True))).all()
             if len(admins) <= 1:
                 raise RuleViolation(f"{staff.login} is the last administrator; make someone else one first")
+        db_done: list[str] = []
+        if db_role is not None or is_admin is not None:  # PostgreSQL: the login role and its groups
+            db_role, db_done = bind_login_role(
+                s, db_role or staff.db_role, admin=staff.is_admin if is_admin is None else is_admin,
+                create=db_role is not None, previous=staff.db_role if db_role is not None else None)
+            if db_role == staff.db_role:
+                db_role = None  # the binding itself is unchanged
         for attr, value in (("name", name.strip() if name else None), ("unit", unit), ("os_user", os_user),
                             ("db_role", db_role), ("is_admin", is_admin)):
             if value is not None:
@@ -118,10 +129,11 @@ def edit_staff(app: App, login: str, *, name: str | None = None, unit: str | Non
             s.add_all(StaffRole(staff_id=staff.id, role=c) for c in codes)
         after = _staff_dict(staff, codes if codes is not None else held)
         b, a = audit.changed_fields(before, after)
-        if not a and not b:
+        if not a and not b and not db_done:
             raise InvalidInput("nothing to change: give --name, --unit, --role, --os-user, --db-role or --admin")
         s.add(staff)
-        audit.record(s, app, "staff.edit", "staff", staff.login, before=b, after=a, at=now)
+        audit.record(s, app, "staff.edit", "staff", staff.login, before=b, after=a, at=now,
+                     note="; ".join(db_done) or None)
     return after
 
 
@@ -177,7 +189,9 @@ def leave(app: App, login: str, handover_to: str) -> dict:
         person.left_at = now
         person.handover_to = heir.login
         s.add(person)
+        # PostgreSQL: the leaver's login role leaves crmctl's groups (where the server lets us)
+        _role, db_done = bind_login_role(s, person.db_role, admin=False, active=False, create=False)
         audit.record(s, app, "staff.leave", "staff", login, before={"active": True},
                      after={"active": False, "handover_to": heir.login, **{f"moved_{k}": v for k, v in moved.items()}},
-                     at=now)
+                     at=now, note="; ".join(db_done) or None)
     return {"login": login, "handover_to": handover_to, "moved": moved}
