@@ -163,6 +163,17 @@ def backup_sqlite(src: Path, dest: Path) -> None:
         raise DatabaseError(f"backup to {dest} failed: {exc}") from None
 
 
+def create_private(path: Path) -> None:
+    """A new, empty database file readable and writable by its owner and group only, whatever the
+    umask (SQLite creates the -wal and -shm files with the same permissions)."""
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_MODE)
+    try:
+        if hasattr(os, "fchmod"):  # not on Windows
+            os.fchmod(fd, PRIVATE_MODE)
+    finally:
+        os.close(fd)
+
+
 def _same_group(path: Path, like: Path) -> None:
     """Give ``path`` the group of ``like`` (a team's shared database keeps its group when a backup is
     restored over it); left as it is where the user is not a member of that group or the OS has none."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..db import Database, current_revision, integrity_problems, open_database, upgrade_with_backup
-from ..db import backup_sqlite, sqlite_path
+from ..db import backup_sqlite, create_private, sqlite_path
 from ..errors import CrmError, DatabaseError, InvalidInput, NotFound
 from ..migrations import HEAD, REVISIONS
 from ..progress import Progress, silent
@@ -121,10 +121,17 @@ def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000, progres
     finally:
         app.close()
     src = open_database(settings.db_url())
+    made = sqlite_path(target_url)
     try:
+        if made is not None and not made.exists():
+            create_private(made)  # a copy of the data is as private as the data
+        else:
+            made = None
         dst = open_database(target_url, create=True)
     except BaseException:
         src.dispose()
+        if made is not None:
+            made.unlink(missing_ok=True)
         raise
     report = []
     try:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
-from ..db import PRIVATE_MODE, open_database, sqlite_path
+from ..db import create_private, open_database, sqlite_path
 from ..errors import CrmError, RuleViolation
 from ..models import PolicyVersion, Staff, StaffRole
 from . import audit
@@ -40,7 +39,7 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
     _check_login(login)
     try:
         if path is not None and not existed:
-            _create_private(path)
+            create_private(path)
         db = open_database(url, create=True)
     except BaseException:
         if path is not None and not existed:
@@ -74,17 +73,6 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
         db.dispose()
     return {"database": str(path or _safe_url(url)), "policy": policy.policy.code, "version": 1, "admin": login,
             "roles": sorted(policy.roles)}
-
-
-def _create_private(path: Path) -> None:
-    """The new database file, readable and writable by its owner and group only (SQLite creates the
-    WAL and shared-memory files with the same permissions)."""
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_MODE)
-    try:
-        if hasattr(os, "fchmod"):  # not on Windows
-            os.fchmod(fd, PRIVATE_MODE)  # whatever the umask
-    finally:
-        os.close(fd)
 
 
 def _safe_url(url: str) -> str:

@@ -221,7 +221,12 @@ def test_a_backup_keeps_the_chain(cli: Cli, tmp_path):
 
 def test_a_copy_keeps_the_chain(cli: Cli, tmp_path):
     target = tmp_path / "copy.db"
-    cli.ok("db", "copy", "--to", str(target))
+    old = os.umask(0o002)
+    try:
+        cli.ok("db", "copy", "--to", str(target))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o660  # as private as the database copied
     copy = Cli(target)
     assert "chained" in copy.ok("db", "check")
     assert "chained" in cli.ok("db", "check")
@@ -376,3 +381,37 @@ def test_check_warns_about_a_world_readable_database(petrochem: Cli):
     os.chmod(petrochem.db, 0o664)
     out = petrochem.ok("db", "check")
     assert "Warning" in out and "every account" in out and "chmod o-rwx" in out
+
+
+# --------------------------------------------------------------------------------------------------
+# writers at the same time
+
+
+WRITER = r"""
+import sys
+from crmctl.services.app import Settings, open_app
+from crmctl.services.staff import add_staff, edit_staff
+app = open_app(Settings(db=sys.argv[1], actor="admin"))
+for i in range(int(sys.argv[3])):
+    login = f"w{sys.argv[2]}_{i}"
+    add_staff(app, login, "并发", ["sales"], None)
+    edit_staff(app, login, unit=f"u{i}")
+"""
+
+
+def test_writers_at_the_same_time_keep_one_chain(cli: Cli):
+    """Each entry is sealed from the head read inside the writer's own transaction: four processes
+    writing at once never fork the chain."""
+    import subprocess
+    import sys
+
+    n_writers, each = 4, 15
+    before = len(rows(cli.db))
+    env = {**os.environ, "CRMCTL_NOW": "2026-11-22T10:00:00"}
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(cli.db), str(k), str(each)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k in range(n_writers)]
+    for p in procs:
+        _out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    assert len(rows(cli.db)) == before + n_writers * each * 2
+    assert f"audit trail of {before + n_writers * each * 2} entries chained" in cli.ok("db", "check")

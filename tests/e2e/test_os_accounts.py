@@ -322,6 +322,11 @@ def test_backup_copy_restore_as_real_people(team, db):
         team.refused(who, "db", "copy", "--to", str(team.data / "x.db"), db=db, match="only an administrator")
         team.refused(who, "db", "restore", str(bak), db=db, match="only an administrator")
     assert not (team.data / "x.bak").exists() and not (team.data / "x.db").exists()
+    copy = team.data / f"{db.stem}-copy.db"
+    team.ok("A", "db", "copy", "--to", str(copy), db=db)
+    st = copy.stat()
+    assert (st.st_gid, stat.S_IMODE(st.st_mode)) == (team.gid, 0o660)
+    assert "chained" in team.ok("B", "db", "check", db=copy)
     team.ok("B", "customer", "edit", "C000001", "--name", "备份后改名", db=db)
     team.ok("A", "db", "restore", str(bak), db=db)
     st = db.stat()
