@@ -51,9 +51,9 @@ READ_ONLY = ("alembic_version",) + tuple(ADMIN_WRITES)
 #: the staff group may add and move the chain's head, never delete it
 NO_DELETE = ("audit_chain",)
 #: functions of row-level security and the triggers (all ``crmctl_*`` in the schema are the owner's)
-FUNCTIONS = ("crmctl_refuse_change()", "crmctl_decide_once()", "crmctl_me()", "crmctl_login()",
-             "crmctl_sees_all()", "crmctl_files()", "crmctl_seen()", "crmctl_decides()", "crmctl_file_codes()",
-             "crmctl_can_read(integer)")
+FUNCTIONS = ("crmctl_refuse_change()", "crmctl_decide_once()", "crmctl_me()", "crmctl_login()", "crmctl_is_admin()",
+             "crmctl_my_roles()", "crmctl_sees_all()", "crmctl_files()", "crmctl_seen()", "crmctl_decides()",
+             "crmctl_file_codes()", "crmctl_can_read(integer)")
 
 
 def q(name: str) -> str:
@@ -136,6 +136,13 @@ $$""",
         f"""CREATE OR REPLACE FUNCTION crmctl_login() RETURNS text {head} AS $$
   SELECT login FROM staff WHERE lower(db_role) = lower(session_user) AND active
 $$""",
+        f"""CREATE OR REPLACE FUNCTION crmctl_is_admin() RETURNS boolean {head} AS $$
+  SELECT coalesce((SELECT is_admin FROM staff WHERE lower(db_role) = lower(session_user) AND active), false)
+$$""",
+        f"""CREATE OR REPLACE FUNCTION crmctl_my_roles() RETURNS SETOF text {head} AS $$
+  SELECT r.role FROM staff_role r JOIN staff s ON s.id = r.staff_id
+   WHERE lower(s.db_role) = lower(session_user) AND s.active
+$$""",
         # no restriction (or no setting at all: closed) -- else an administrator or a reader role
         f"""CREATE OR REPLACE FUNCTION crmctl_sees_all() RETURNS boolean {head} AS $$
   SELECT CASE
@@ -147,7 +154,8 @@ $$""",
   END
 $$""",
         # the customers whose file the session user may read (besides crmctl_sees_all()): kept, a
-        # contact of, an admission whose waiting step is theirs, or one they decided this round
+        # contact of, an admission whose waiting step is theirs (by the approvals of its current
+        # round, whatever its status says mid-transaction), or one they decided this round
         f"""CREATE OR REPLACE FUNCTION crmctl_files() RETURNS SETOF integer {head} AS $$
   WITH {me}
   SELECT c.id FROM customer c JOIN me ON c.owner_id = me.id
@@ -159,7 +167,9 @@ $$""",
    WHERE ap.step > 0
   UNION
   SELECT c.id FROM customer c CROSS JOIN me JOIN access_setting a ON a.id = 1
-   WHERE c.status = 'pending' AND c.admission_round > 0
+   WHERE c.admission_round > 0 AND c.status IN ('pending', 'prospect', 'active')
+     AND EXISTS (SELECT 1 FROM staff_role r WHERE r.staff_id = me.id
+                    AND r.role IN (SELECT json_array_elements_text(a.chain_roles)))
      AND (a.chain_roles ->> (SELECT count(*)::int FROM approval ap WHERE ap.customer_id = c.id
                               AND ap.round = c.admission_round AND ap.decision = 'approve'))
          IN (SELECT r.role FROM staff_role r WHERE r.staff_id = me.id)
@@ -192,11 +202,12 @@ $$""",
 
 
 SEES = "(SELECT crmctl_sees_all())"
+ADMIN = "(SELECT crmctl_is_admin())"
 ME = "(SELECT crmctl_me())"
 LOGIN = "(SELECT crmctl_login())"
 FILE = "customer_id IN (SELECT crmctl_files())"
 
-#: table -> who may see (and write) a row, for everyone subject to row-level security
+#: table -> which rows a session sees (and may change), for everyone subject to row-level security
 ROW_RULES: dict[str, str] = {
     "customer": f"{SEES} OR owner_id = {ME} OR id IN (SELECT crmctl_seen())",
     "customer_contact": f"{SEES} OR staff_id = {ME} OR {FILE}",
@@ -218,6 +229,19 @@ ROW_RULES: dict[str, str] = {
     "approval_request": (f"{SEES} OR requested_by = {LOGIN} OR decided_by = {LOGIN} OR {FILE} "
                          "OR complaint_id IN (SELECT c.id FROM complaint c)"),
     "audit_log": f"customer_code IS NULL OR {SEES} OR actor = {LOGIN} OR customer_code IN (SELECT crmctl_file_codes())",
+}
+
+#: table -> which rows a session may write, where that is narrower than what it sees: contacts
+#: (who may read a file) are added by its owner, readers and administrators; approvals, requests
+#: and audit entries are written in one's own name (an administrator's also for whom they act)
+WRITE_RULES: dict[str, str] = {
+    "customer_contact": f"{SEES} OR customer_id IN (SELECT c.id FROM customer c WHERE c.owner_id = {ME})",
+    "approval": (f"{ADMIN} OR (staff_login = {LOGIN} AND ({SEES} OR {FILE}) "
+                 "AND (step = 0 OR role IN (SELECT crmctl_my_roles())))"),
+    "approval_request": (f"{ADMIN} OR (requested_by = {LOGIN} AND status = 'pending' AND decided_by IS NULL) "
+                         f"OR (decided_by = {LOGIN} AND requested_by <> decided_by "
+                         "AND approver_role IN (SELECT crmctl_my_roles()))"),
+    "audit_log": f"{ADMIN} OR actor = {LOGIN} OR by_login = {LOGIN}",
 }
 
 
@@ -258,7 +282,7 @@ def object_statements(schema: str, roles: Roles, tables: list[str]) -> list[str]
             continue
         stmts.append(f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY")
         stmts.append(f"DROP POLICY IF EXISTS crmctl_rows ON {t}")
-        stmts.append(f"CREATE POLICY crmctl_rows ON {t} FOR ALL USING ({rule}) WITH CHECK ({rule})")
+        stmts.append(f"CREATE POLICY crmctl_rows ON {t} FOR ALL USING ({rule}) WITH CHECK ({WRITE_RULES.get(t, rule)})")
     return stmts
 
 
@@ -327,13 +351,28 @@ def may_manage_roles(conn) -> bool:
 
 def configured_roles(conn) -> Roles | None:
     """The roles ``db roles`` set up for this database (None: not set up, or no settings table yet)."""
-    exists = conn.execute(text("SELECT to_regclass('access_setting')")).scalar()
-    if exists is None:
+    readable = conn.execute(text("SELECT to_regclass('access_setting') IS NOT NULL "
+                                 "AND has_table_privilege('access_setting', 'SELECT')")).scalar()
+    if not readable:
         return None
     row = conn.execute(text("SELECT owner_role, staff_role, admin_role FROM access_setting WHERE id = 1")).first()
     if row is None or not all(row):
         return None
     return Roles(*row)
+
+
+def inferred_roles(conn) -> Roles | None:
+    """The roles of an earlier ``db roles`` told by the schema itself (its tables' owner PREFIXowner,
+    with PREFIXstaff and PREFIXadmin beside it, the latter a member of the owner), for a settings
+    table that does not name them (made anew by a migration)."""
+    owner = conn.execute(text("SELECT tableowner FROM pg_tables WHERE schemaname = current_schema() "
+                              "AND tablename = 'alembic_version'")).scalar()
+    if not owner or not owner.endswith("owner"):
+        return None
+    roles = Roles.with_prefix(owner.removesuffix("owner"))
+    if _role(conn, roles.staff) is None or _role(conn, roles.admin) is None or not _member(conn, roles.owner, roles.admin):
+        return None
+    return roles
 
 
 def membership_statements(conn, roles: Roles, role: str, *, admin: bool, active: bool) -> list[str]:
@@ -478,7 +517,11 @@ def reapply(conn) -> bool:
     tables are covered.  False when ``db roles`` was never run here."""
     roles = configured_roles(conn)
     if roles is None:
-        return False
+        roles = inferred_roles(conn)
+        if roles is None:
+            return False
+        conn.execute(text("UPDATE access_setting SET owner_role = :o, staff_role = :s, admin_role = :a WHERE id = 1"),
+                     {"o": roles.owner, "s": roles.staff, "a": roles.admin})
     schema = conn.execute(text("SELECT current_schema()")).scalar()
     execute(conn, object_statements(schema, roles, crmctl_tables(conn)))
     return True

@@ -70,7 +70,8 @@ def downgrade() -> None:
 
         conn.exec_driver_sql("DROP VIEW IF EXISTS customer_directory")
         for fn in ("crmctl_can_read(integer)", "crmctl_file_codes()", "crmctl_seen()", "crmctl_decides()",
-                   "crmctl_files()", "crmctl_sees_all()", "crmctl_login()", "crmctl_me()"):
+                   "crmctl_files()", "crmctl_sees_all()", "crmctl_my_roles()", "crmctl_is_admin()", "crmctl_login()",
+                   "crmctl_me()"):
             conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {fn} CASCADE")  # with the policies using them
         for table in ROW_RULES:
             conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
