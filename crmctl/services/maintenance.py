@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..db import Database, current_revision, integrity_problems, open_database, upgrade_with_backup
@@ -54,12 +55,15 @@ def backup_database(settings: Settings, dest: Path, *, force: bool = False) -> s
         if db.path is None:
             raise CrmError("backup works on SQLite files; for PostgreSQL use pg_dump (see README, Backups)")
         dest = dest.expanduser()
+        # everything that would make the copy fail is refused before the entry saying it was made
+        if not dest.parent.is_dir():
+            raise InvalidInput(f"backup folder {dest.parent} does not exist")
+        if not os.access(dest.parent, os.W_OK | os.X_OK):
+            raise InvalidInput(f"backup folder {dest.parent} is not writable by this account")
         if dest.resolve() == db.path.resolve():
             raise InvalidInput("the backup file must not be the database itself")
         if dest.exists() and not force:
             raise InvalidInput(f"{dest} exists; pass --force to overwrite")
-        if not dest.parent.exists():
-            raise InvalidInput(f"backup folder {dest.parent} does not exist")
         with db.write() as s:
             audit.record(s, app, "db.backup", "database", str(db.path), after={"to": str(dest)})
         backup_sqlite(db.path, dest)

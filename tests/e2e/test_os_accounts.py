@@ -322,6 +322,9 @@ def test_backup_copy_restore_as_real_people(team, db):
         team.refused(who, "db", "copy", "--to", str(team.data / "x.db"), db=db, match="only an administrator")
         team.refused(who, "db", "restore", str(bak), db=db, match="only an administrator")
     assert not (team.data / "x.bak").exists() and not (team.data / "x.db").exists()
+    # a folder the administrator's account may not write: refused before the audit says "backed up"
+    team.refused("A", "db", "backup", str(team.base / "home" / team.login("B") / "x.bak"), db=db,
+                 match="not writable")
     copy = team.data / f"{db.stem}-copy.db"
     team.ok("A", "db", "copy", "--to", str(copy), db=db)
     st = copy.stat()
