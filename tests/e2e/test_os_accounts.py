@@ -242,6 +242,32 @@ def test_an_unbound_account_is_refused(team, db):
     assert (entry["action"], entry["actor"], entry["after"]["os_user"]) == ("staff.add", team.login("A"), e)
 
 
+def _nameless_uid() -> int:
+    for uid in range(59_999, 50_000, -1):
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            return uid
+    pytest.skip("no free uid to run as an account without a name")
+
+
+def test_a_process_without_an_account_name_is_refused(team, db):
+    """A uid with no entry in the user database (as in some containers) is nobody: refused, even
+    naming the administrator."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv is not installed (needed to run as a uid without a name)")
+    uid = _nameless_uid()
+    environ = ["PATH=/usr/bin:/bin", f"HOME={team.base}", f"XDG_CACHE_HOME={team.base}/nameless-cache",
+               f"CRMCTL_DB={db}", "LANG=C.UTF-8"]
+    for extra in ([], ["CRMCTL_USER=" + team.login("A")]):
+        before = fingerprint(db)
+        r = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", f"--groups={team.gid}", "--",
+                            "env", "-i", *environ, *extra, str(CRMCTL), "staff", "list"],
+                           capture_output=True, text=True, cwd=team.base, timeout=120)
+        assert_refused(SimpleNamespace(exit_code=r.returncode, stdout=r.stdout, stderr=r.stderr), "without a name")
+        assert fingerprint(db) == before
+
+
 def test_a_person_who_left_is_refused(team, db):
     f = team.login("F")
     team.refused("F", "staff", "list", db=db, match=f"'{f}' has left")
