@@ -117,12 +117,16 @@ def import_(
     file: Annotated[Path, typer.Argument(help="CSV with a header row: name, [code, tax_id, owner, status, created_at], segment and field keys.")],
     encoding: Annotated[str, typer.Option("--encoding", help="utf-8 (with or without BOM) or gbk.")] = "utf-8",
     allow_duplicates: Annotated[bool, typer.Option("--allow-duplicates", help="Import a file that was imported before.")] = False,
+    admitted: Annotated[bool, typer.Option("--admitted", help="Take the rows as already admitted (active, or their status column), for moving from an older system; administrators only, audited.")] = False,
 ) -> None:
-    """Import customers from CSV: all rows or none; a bad row is named with its reason."""
+    """Import customers from CSV: all rows or none; a bad row is named with its reason.
+
+    Rows start where 'customer add' starts them: prospects under an admission chain.
+    """
     from ..services.customers import import_customers
 
     result = import_customers(open_app(ctx), file, encoding=encoding, allow_duplicates=allow_duplicates,
-                              progress=progress)
+                              admitted=admitted, progress=progress)
     typer.echo(result["imported"])
     info(f"imported {result['imported']} customers from {result['file']} (batch {result['batch']})")
 

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from .errors import Invalid
+from .errors import Invalid, Refused
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -40,6 +40,17 @@ def parse_datetime(text: str, tz: ZoneInfo | str, what: str = "time") -> datetim
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
     return value
+
+
+def check_event_date(when: datetime, now: datetime, *, back_days: int | None, future=timedelta(minutes=5),
+                     what: str = "--at") -> None:
+    """Invalid when an event is dated in the future (beyond the ``future`` tolerance); Refused when
+    more than ``back_days`` days before ``now`` (None: any date, an administrator's back-filling)."""
+    if when > now + future:
+        raise Invalid(f"{what} {when:%Y-%m-%d %H:%M} is in the future (now is {now:%Y-%m-%d %H:%M})")
+    if back_days is not None and when < now - timedelta(days=back_days):
+        raise Refused(f"{what} {when:%Y-%m-%d %H:%M} is more than {back_days} days ago: dating events further back "
+                      "is an administrator's back-filling (the policy's [permissions] backdate_days)")
 
 
 def now(tz: ZoneInfo | str = "UTC", fixed: str | None = None) -> datetime:

@@ -7,7 +7,7 @@ Commands build a ``Settings`` from the global options and call ``open_app``; ser
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,8 @@ from ..db import Database, open_database
 from ..errors import CrmError, NotPermitted
 from ..models import PolicyVersion
 from ..rules import times
+
+FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks of two machines differ a little
 from ..settings import Settings  # noqa: F401  (re-exported: services take Settings from here)
 from .identity import Actor
 from .identity import resolve as resolve_actor
@@ -71,6 +73,16 @@ class App:
     def now(self) -> datetime:
         return times.now(self.tz, self.settings.now).replace(microsecond=0)
 
+    def event_time(self, at: datetime | None, what: str = "--at") -> datetime:
+        """When an event happened: ``at`` (``--at``) or now, in the company zone.  The future is
+        refused; so is a date further back than the policy's ``backdate_days`` unless an administrator
+        is back-filling (the audit entry records the real time written either way)."""
+        now = self.now()
+        when = (at or now).astimezone(self.tz)
+        back = None if self.actor.back_fills else self.policy.permissions.backdate_days
+        times.check_event_date(when, now, back_days=back, future=FUTURE_TOLERANCE, what=what)
+        return when
+
     @property
     def actor(self) -> Actor:
         """The acting person (``crmctl.services.identity``): resolved once, refused if unknown."""
@@ -85,6 +97,14 @@ class App:
         if not actor.is_admin:
             raise NotPermitted(f"{actor.login} may not {what}: only an administrator may")
         return actor
+
+    def require_in_person(self, what: str) -> None:
+        """An approval is the approver's own act: where the policy wants approvals in person
+        (``[permissions] approvals_in_person``), an administrator acting for someone may not give it."""
+        actor = self.actor
+        if self.policy.permissions.approvals_in_person and not actor.in_person:
+            raise NotPermitted(f"{actor.by} may not {what} for {actor.login}: this policy wants approvals given "
+                               "in person")
 
     def close(self) -> None:
         self.db.dispose()

@@ -125,7 +125,9 @@ def changed_fields(before: dict, after: dict) -> tuple[dict, dict]:
 
 def list_entries(app, *, customer: str | None = None, since: datetime | None = None,
                  actor: str | None = None, action: str | None = None, limit: int | None = None) -> Iterator[dict]:
-    """Audit entries oldest first, streamed."""
+    """Audit entries oldest first, streamed (only those the acting person may read, ``services.visibility``)."""
+    from .visibility import Scope
+
     q = select(AuditLog).order_by(AuditLog.at, AuditLog.id)
     if customer:
         q = q.where(AuditLog.customer_code == customer)
@@ -138,6 +140,9 @@ def list_entries(app, *, customer: str | None = None, since: datetime | None = N
     if limit:
         q = q.order_by(None).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
     with app.db.read() as s:
+        visible = Scope(s, app).code_clause(AuditLog.customer_code)
+        if visible is not None:  # entries about a customer whose file the person may not read are left out
+            q = q.where(visible)
         rows = s.scalars(q.execution_options(yield_per=1000))
         if limit:
             rows = reversed(list(rows))

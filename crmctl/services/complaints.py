@@ -19,7 +19,8 @@ from ..rules.errors import RuleError
 from . import audit
 from .app import App
 from .lookups import customer_for_work, customer_id, find_record, find_staff, staff_logins
-from .service_desk import check_after, customer_context, event_time, local, next_number, period_bounds
+from .service_desk import check_after, customer_context, local, next_number, period_bounds
+from .visibility import Scope, require_read
 
 
 def _policy(app: App):
@@ -69,7 +70,7 @@ def open_complaint(app: App, code: str, summary: str, *, severity: str | None = 
     pol = _policy(app)
     summary = clean_text(summary or "", "--summary", required=True)
     sev = rules.pick_code(pol.severities, severity or pol.default_severity, "severity", "--severity")
-    opened = event_time(app, at)
+    opened = app.event_time(at)
     cal = app.calendar
     actor = app.actor
     with app.db.write() as s:
@@ -120,7 +121,7 @@ def request_extension(app: App, ident: str, working_days: int, *, note: str | No
     policy's approver role grants (or refuses) as themselves (``decide_extension``)."""
     ext = _extension_policy(app)
     note = clean_text(note or "", "--note", required=False)
-    when = event_time(app, at)
+    when = app.event_time(at)
     actor = app.actor
     with app.db.write() as s:
         c, cust = _load(s, app, ident)
@@ -152,7 +153,7 @@ def decide_extension(app: App, ident: str, *, grant: bool = True, comment: str |
     policy's approver role, did not ask for it, and act in person where the policy says so."""
     ext = _extension_policy(app)
     comment = clean_text(comment or "", "--comment", required=not grant)
-    when = event_time(app, at)
+    when = app.event_time(at)
     actor = app.actor
     with app.db.write() as s:
         c, cust = _load(s, app, ident)
@@ -198,9 +199,7 @@ def check_decider(app: App, role: str, requested_by: str, what: str) -> None:
                            f"({app.policy.role_label(role)})")
     if requested_by.lower() == actor.login.lower():
         raise NotPermitted(f"{actor.login} may not decide {what}: nobody approves their own request")
-    if app.policy.permissions.approvals_in_person and not actor.in_person:
-        raise NotPermitted(f"{actor.by} may not decide {what} for {actor.login}: this policy wants approvals "
-                           "given in person")
+    app.require_in_person(f"decide {what}")
 
 
 def pending_requests(app: App) -> list[dict]:
@@ -224,7 +223,7 @@ def escalate_complaint(app: App, ident: str, *, note: str | None = None, at: dat
     if not pol.escalate_role:
         raise RuleViolation(f"policy {app.policy.code} names no role complaints are escalated to")
     note = clean_text(note or "", "--note", required=False)
-    when = event_time(app, at)
+    when = app.event_time(at)
     with app.db.write() as s:
         c, cust = _load(s, app, ident)
         if c.status != "open":
@@ -248,7 +247,7 @@ def close_complaint(app: App, ident: str, resolution: str, satisfied: bool | Non
     """Close with the resolution and whether the customer was satisfied (None: not asked)."""
     pol = _policy(app)
     resolution = clean_text(resolution or "", "--resolution", required=True)
-    when = event_time(app, at)
+    when = app.event_time(at)
     with app.db.write() as s:
         c, cust = _load(s, app, ident)
         if c.status != "open":
@@ -276,6 +275,7 @@ def complaint_dict(app: App, ident: str, *, history: bool = True) -> dict:
     now = app.now()
     with app.db.read() as s:
         c, cust = _load(s, app, ident)
+        require_read(s, app, cust, [c.owner_id], what=f"complaint {c.number}")
         out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), now)
         out["customer_name"] = cust.name
         if history:
@@ -292,7 +292,7 @@ def list_complaints(app: App, *, open_only: bool = False, overdue: bool = False,
     """Complaints, oldest first, streamed; ``overdue``: open past the deadline or closed after it."""
     pol = _policy(app)
     now = app.now()
-    q = (select(Complaint, Customer.code, Staff.login)
+    q = (select(Complaint, Customer.code, Staff.login, Customer.owner_id)
          .join(Customer, Customer.id == Complaint.customer_id)
          .outerjoin(Staff, Staff.id == Complaint.owner_id)
          .order_by(Complaint.opened_at, Complaint.id))
@@ -307,8 +307,10 @@ def list_complaints(app: App, *, open_only: bool = False, overdue: bool = False,
             q = q.where(Complaint.customer_id == customer_id(s, customer))
         if owner:
             q = q.where(Complaint.owner_id == find_staff(s, owner, active_only=False).id)
-        for c, code, login in s.execute(q.execution_options(yield_per=1000)):
-            yield _dict(app, c, code, login, now)
+        scope = Scope(s, app)
+        for c, code, login, keeper in s.execute(q.execution_options(yield_per=1000)):
+            if scope.readable(c.customer_id, keeper, c.owner_id):
+                yield _dict(app, c, code, login, now)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from ..rules.times import parse_date
 from . import audit
 from .app import App
 from .lookups import get_customer
+from .visibility import Scope
 
 SUSPEND_REASON = "document_expired"
 
@@ -54,7 +55,7 @@ def add_document(app: App, code: str, type_: str, number: str | None = None, exp
 def list_documents(app: App, *, expiring_within: int | None = None, customer: str | None = None,
                    include_expired: bool = True) -> Iterator[dict]:
     today = app.now().date()
-    q = (select(Document, Customer.code, Customer.name, Customer.status)
+    q = (select(Document, Customer.code, Customer.name, Customer.status, Customer.owner_id)
          .join(Customer, Customer.id == Document.customer_id).order_by(Document.expires, Customer.code))
     if expiring_within is not None:
         if expiring_within < 0:
@@ -67,7 +68,10 @@ def list_documents(app: App, *, expiring_within: int | None = None, customer: st
     with app.db.read() as s:
         if customer:
             q = q.where(Document.customer_id == get_customer(s, customer).id)
-        for d, code, name, status in s.execute(q.execution_options(yield_per=2000)):
+        scope = Scope(s, app)
+        for d, code, name, status, owner_id in s.execute(q.execution_options(yield_per=2000)):
+            if not scope.readable(d.customer_id, owner_id):
+                continue
             yield {"id": d.id, "customer": code, "name": name, "status": status, "type": d.type,
                    "type_label": labels.get(d.type, d.type), "number": d.number, "expires": d.expires,
                    "days_left": (d.expires - today).days if d.expires else None,

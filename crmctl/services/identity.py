@@ -31,6 +31,7 @@ class Actor:
     is_admin: bool
     by: str | None = None  # the authenticated administrator acting for this person (None: themselves)
     db_role: str | None = None  # PostgreSQL: the role the session takes to act as this person
+    by_admin: bool = False  # ``by`` is an administrator (back-filling: any event date, a fixed "now")
 
     def has_role(self, role: str) -> bool:
         return self.is_admin or role in self.roles
@@ -38,6 +39,11 @@ class Actor:
     @property
     def in_person(self) -> bool:
         return self.by is None
+
+    @property
+    def back_fills(self) -> bool:
+        """Whether the authenticated person is an administrator (who may date events at will)."""
+        return self.by_admin if self.by is not None else self.is_admin
 
 
 def _by_name(session, column, value: str) -> Staff | None:
@@ -99,7 +105,7 @@ def resolve(db, settings) -> Actor:
                                    "another person (--as / CRMCTL_USER)")
             _active(target)
             actor = Actor(target.id, target.login, target.name, _roles(s, target), target.is_admin, by=me.login,
-                          db_role=target.db_role if server_allows else None)
+                          db_role=target.db_role if server_allows else None, by_admin=me.is_admin)
         if settings.now and not me.is_admin:
             raise NotPermitted(f"{me.login} may not fix the time: CRMCTL_NOW (a fixed 'now') is an "
                                "administrator's back-filling tool")

@@ -19,7 +19,8 @@ from ..rules.times import parse_date
 from . import audit
 from .app import App
 from .lookups import customer_for_work, customer_id, find_record
-from .service_desk import check_after, event_time, local, next_number
+from .service_desk import check_after, local, next_number
+from .visibility import Scope, require_read
 
 
 def _policy(app: App):
@@ -66,7 +67,7 @@ def open_proposal(app: App, code: str, category: str, summary: str, *, at: datet
     pol = _policy(app)
     cat = rules.pick_code(pol.categories, category, "category", "--category")
     summary = clean_text(summary, "--summary", max_len=2000)
-    opened = event_time(app, at)
+    opened = app.event_time(at)
     due = app.calendar.add(opened, pol.due)
     actor = app.actor
     with app.db.write() as s:
@@ -92,7 +93,7 @@ def close_proposal(app: App, ident: str, *, adopted: bool, saving: str | None = 
     note = clean_text(note or "", "--note", required=False, max_len=2000)
     if not adopted and (amount is not None or impl is not None):
         raise InvalidInput("--saving and --implement-by apply to an adopted proposal only")
-    when = event_time(app, at)
+    when = app.event_time(at)
     with app.db.write() as s:
         p, cust = _load(s, ident)
         if p.status != "open":
@@ -125,6 +126,7 @@ def close_proposal(app: App, ident: str, *, adopted: bool, saving: str | None = 
 def proposal_dict(app: App, ident: str) -> dict:
     with app.db.read() as s:
         p, cust = _load(s, ident)
+        require_read(s, app, cust, [p.owner_id], what=f"proposal {p.number}")
         out = _dict(app, p, cust.code, _owner(s, p), app.now())
         out["customer_name"] = cust.name
     return out
@@ -134,7 +136,7 @@ def list_proposals(app: App, *, open_only: bool = False, overdue: bool = False,
                    customer: str | None = None, category: str | None = None) -> Iterator[dict]:
     pol = _policy(app)
     now = app.now()
-    q = (select(Proposal, Customer.code, Staff.login)
+    q = (select(Proposal, Customer.code, Staff.login, Customer.owner_id)
          .join(Customer, Customer.id == Proposal.customer_id)
          .outerjoin(Staff, Staff.id == Proposal.owner_id)
          .order_by(Proposal.opened_at, Proposal.id))
@@ -147,5 +149,7 @@ def list_proposals(app: App, *, open_only: bool = False, overdue: bool = False,
     with app.db.read() as s:
         if customer:
             q = q.where(Proposal.customer_id == customer_id(s, customer))
-        for p, code, login in s.execute(q.execution_options(yield_per=1000)):
-            yield _dict(app, p, code, login, now)
+        scope = Scope(s, app)
+        for p, code, login, keeper in s.execute(q.execution_options(yield_per=1000)):
+            if scope.readable(p.customer_id, keeper, p.owner_id):
+                yield _dict(app, p, code, login, now)

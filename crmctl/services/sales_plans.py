@@ -16,6 +16,7 @@ from ..rules.periods import parse_label, parse_month
 from . import audit
 from .app import App
 from .lookups import get_customer
+from .visibility import Scope
 
 
 def plan_applies(policy, segments: dict, fields: dict) -> bool:
@@ -61,14 +62,15 @@ def set_plan(app: App, code: str, month: str, qty: str | float) -> dict:
 def list_plans(app: App, *, month: str | None = None, customer: str | None = None) -> Iterator[dict]:
     """Plans with the actual volume of their month and the completion rate (two aggregates)."""
     m = parse_month(month).label if month else None
-    q = (select(SalesPlan.customer_id, Customer.code, Customer.name, SalesPlan.month, SalesPlan.qty)
+    q = (select(SalesPlan.customer_id, Customer.code, Customer.name, SalesPlan.month, SalesPlan.qty, Customer.owner_id)
          .join(Customer, Customer.id == SalesPlan.customer_id).order_by(SalesPlan.month, Customer.code))
     if m:
         q = q.where(SalesPlan.month == m)
     with app.db.read() as s:
         if customer:
             q = q.where(SalesPlan.customer_id == get_customer(s, customer).id)
-        rows = s.execute(q).all()
+        scope = Scope(s, app)
+        rows = [r for r in s.execute(q).all() if scope.readable(r.customer_id, r.owner_id)]
         months = sorted({r.month for r in rows})
         actual: dict[tuple[int, str], float] = {}
         for mon in months:

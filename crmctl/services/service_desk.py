@@ -13,12 +13,11 @@ module and never on each other.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 
-from ..errors import InvalidInput
 from ..models import Complaint, Customer, CustomerGrade, Proposal, ServiceTicket
 from ..rules import sla as rules
 from ..rules.periods import local_bounds
@@ -46,16 +45,6 @@ def next_number(session, kind: str, pattern: str, at: datetime, model) -> str:
 
 
 #: how far ahead of the clock an event time may be (clock skew between PCs)
-FUTURE_TOLERANCE = timedelta(minutes=5)
-
-
-def event_time(app: App, at: datetime | None) -> datetime:
-    """When an event happened: ``--at`` or now, in the company zone; the future is refused."""
-    now = app.now()
-    when = (at or now).astimezone(app.tz)
-    if when > now + FUTURE_TOLERANCE:
-        raise InvalidInput(f"--at {when:%Y-%m-%d %H:%M} is in the future (now is {now:%Y-%m-%d %H:%M})")
-    return when
 
 
 def check_after(at: datetime, after: datetime | None, what: str, after_what: str) -> None:

@@ -20,7 +20,8 @@ from ..rules.customers import clean_text
 from . import audit
 from .app import App
 from .lookups import customer_for_work, customer_id, find_record, find_staff, staff_logins
-from .service_desk import check_after, customer_context, event_time, local, next_number
+from .service_desk import check_after, customer_context, local, next_number
+from .visibility import Scope, require_read
 
 STATUSES = ("open", "dispatched", "arrived", "taken_back", "resolved")
 
@@ -103,7 +104,7 @@ def open_ticket(app: App, code: str, kind: str, *, location: str | None = None, 
     elif service_type:
         raise InvalidInput(f"--service-type: policy {app.policy.code} has no service types")
     summary = clean_text(summary or "", "--summary", required=False)
-    opened = event_time(app, at)
+    opened = app.event_time(at)
     actor = app.actor
     with app.db.write() as s:
         cust = customer_for_work(s, code)
@@ -128,7 +129,7 @@ def open_ticket(app: App, code: str, kind: str, *, location: str | None = None, 
 def dispatch(app: App, ident: str, technician: str, *, at: datetime | None = None) -> dict:
     """Send a technician (again, as long as nobody has arrived yet); stops the respond clock."""
     _policy(app)
-    when = event_time(app, at)
+    when = app.event_time(at)
     with app.db.write() as s:
         t, cust = _load(s, ident)
         _not_resolved(t)
@@ -150,7 +151,7 @@ def dispatch(app: App, ident: str, technician: str, *, at: datetime | None = Non
 def arrive(app: App, ident: str, *, at: datetime | None = None) -> dict:
     """The technician is on site; stops the arrive clock."""
     _policy(app)
-    when = event_time(app, at)
+    when = app.event_time(at)
     with app.db.write() as s:
         t, cust = _load(s, ident)
         _not_resolved(t)
@@ -170,7 +171,7 @@ def take_back(app: App, ident: str, receipt: str, *, at: datetime | None = None)
     """The item goes to the workshop for repair, against a receipt (number) given to the customer."""
     _policy(app)
     receipt = clean_text(receipt or "", "--receipt", required=True, max_len=64)
-    when = event_time(app, at)
+    when = app.event_time(at)
     with app.db.write() as s:
         t, cust = _load(s, ident)
         _not_resolved(t)
@@ -191,7 +192,7 @@ def resolve(app: App, ident: str, *, at: datetime | None = None, note: str | Non
     """Done (an inquiry may be resolved without a dispatch); stops the resolve clock."""
     _policy(app)
     note = clean_text(note or "", "--note", required=False)
-    when = event_time(app, at)
+    when = app.event_time(at)
     with app.db.write() as s:
         t, cust = _load(s, ident)
         _not_resolved(t)
@@ -215,7 +216,7 @@ def rate_ticket(app: App, ident: str, values: Mapping[str, str], *, at: datetime
     if not pol.rating_items:
         raise RuleViolation(f"policy {app.policy.code} has no rating items for service tickets")
     scores = rules.parse_rating(values, pol.rating_items, pol.rating_levels)
-    when = event_time(app, at)
+    when = app.event_time(at)
     with app.db.write() as s:
         t, cust = _load(s, ident)
         if pol.rate_kinds and t.kind not in pol.rate_kinds:
@@ -247,6 +248,7 @@ def _rating(session, t: ServiceTicket) -> dict | None:
 def ticket_dict(app: App, ident: str) -> dict:
     with app.db.read() as s:
         t, cust = _load(s, ident)
+        require_read(s, app, cust, [t.technician_id, t.owner_id], what=f"service ticket {t.number}")
         out = _dict(app, t, cust.code, staff_logins(s, [t.technician_id, t.owner_id]), app.now(), _rating(s, t))
         out["customer_name"] = cust.name
         out["clocks"] = dict(t.clocks or {})
@@ -272,7 +274,7 @@ def list_tickets(app: App, *, open_only: bool = False, overdue: bool = False, cu
     now = app.now()
     tech = Staff.__table__.alias("tech")
     own = Staff.__table__.alias("own")
-    q = (select(ServiceTicket, Customer.code, tech.c.login, own.c.login)
+    q = (select(ServiceTicket, Customer.code, tech.c.login, own.c.login, Customer.owner_id)
          .join(Customer, Customer.id == ServiceTicket.customer_id)
          .outerjoin(tech, tech.c.id == ServiceTicket.technician_id)
          .outerjoin(own, own.c.id == ServiceTicket.owner_id)
@@ -288,8 +290,10 @@ def list_tickets(app: App, *, open_only: bool = False, overdue: bool = False, cu
             q = q.where(ServiceTicket.customer_id == customer_id(s, customer))
         if technician:
             q = q.where(ServiceTicket.technician_id == find_staff(s, technician, active_only=False).id)
-        for t, code, tech_login, owner_login in s.execute(q.execution_options(yield_per=1000)):
-            yield _dict(app, t, code, {t.technician_id: tech_login, t.owner_id: owner_login}, now)
+        scope = Scope(s, app)
+        for t, code, tech_login, owner_login, keeper in s.execute(q.execution_options(yield_per=1000)):
+            if scope.readable(t.customer_id, keeper, t.technician_id, t.owner_id):
+                yield _dict(app, t, code, {t.technician_id: tech_login, t.owner_id: owner_login}, now)
 
 
 def technician_ratings(app: App, month: str) -> list[dict]:

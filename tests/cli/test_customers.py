@@ -249,14 +249,33 @@ def test_import_all_or_nothing(petrochem: Cli, tmp_path):
     good = tmp_path / "c.csv"
     good.write_text(HEADER + f"甲公司,OLD-1,{TAX1},admin,polyolefin,distributor,auction,石家庄库\n"
                     "乙公司,,,,其他产品,独家代理商,,\n", encoding="utf-8")
-    assert petrochem.ok("customer", "import", str(good)).strip() == "2"
+    # --admitted skips the admission chain: administrators only; nothing written when refused
+    petrochem.ok("staff", "add", "clerk1", "--name", "文员", "--role", "sales")
+    petrochem.refused("customer", "import", str(good), "--admitted", actor="clerk1", match="only an administrator")
+    assert petrochem.ok("customer", "import", str(good), "--admitted").strip() == "2"
     rows = json.loads(petrochem.ok("customer", "list", "--format", "json"))
     assert {r["code"] for r in rows} == {"OLD-1", "C000001"}
     assert all(r["status"] == "active" for r in rows)
     assert next(r for r in rows if r["code"] == "OLD-1")["grades"] == {"polyolefin": "auction"}
-    petrochem.refused("customer", "import", str(good), match="already imported")
+    entries = json.loads(petrochem.ok("audit", "list", "--action", "customer.import", "--format", "json"))
+    assert len(entries) == 2 and all("imported as admitted" in e["note"] for e in entries)
+    petrochem.refused("customer", "import", str(good), "--admitted", match="already imported")
     # --allow-duplicates: the codes and tax id now clash, so still refused, with the row named
-    r = petrochem.refused("customer", "import", str(good), "--allow-duplicates", match="row 2")
+    r = petrochem.refused("customer", "import", str(good), "--allow-duplicates", "--admitted", match="row 2")
+
+
+def test_import_starts_rows_where_customer_add_does(petrochem: Cli, tmp_path):
+    """Under an admission chain, imported rows are prospects; a status other than prospect skips
+    the chain and needs --admitted."""
+    f = tmp_path / "p.csv"
+    f.write_text(HEADER + "甲公司,,,,polyolefin,distributor,auction,\n", encoding="utf-8")
+    assert petrochem.ok("customer", "import", str(f)).strip() == "1"
+    assert [r["status"] for r in json.loads(petrochem.ok("customer", "list", "--format", "json"))] == ["prospect"]
+    g = tmp_path / "s.csv"
+    g.write_text("name,status,product_line,channel,sales_form\n乙公司,active,polyolefin,distributor,auction\n",
+                 encoding="utf-8")
+    petrochem.refused("customer", "import", str(g), match="row 2: status 'active' skips the admission chain")
+    assert len(json.loads(petrochem.ok("customer", "list", "--format", "json"))) == 1
 
 
 @pytest.mark.parametrize("body,match", [

@@ -198,7 +198,7 @@ def test_score_set_refused_without_rank_scales(fuel: Cli):
 
 def test_plan_set_and_list(petrochem: Cli, tmp_path):
     petrochem.ok("customer", "import", _csv(tmp_path / "c.csv", "code,name,product_line,channel,sales_form",
-                                            ["A1,代理,other,exclusive_agent,", "Z1,直销,other,direct,"]))
+                                            ["A1,代理,other,exclusive_agent,", "Z1,直销,other,direct,"]), "--admitted")
     assert petrochem.ok("plan", "set", "A1", "--month", "2026-10", "--qty", "500").strip() == "A1 2026-10 500 t"
     petrochem.ok("volume", "add", "A1", "--qty", "450", "--date", "2026-10-15")
     rows = json.loads(petrochem.ok("plan", "list", "--format", "json"))

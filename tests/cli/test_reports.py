@@ -80,7 +80,7 @@ def _populate(path: Path, policy: str, n: int = 36) -> None:
                 for i in range(n):
                     combo = SEGMENTS[policy][i % len(SEGMENTS[policy])]
                     w.writerow([f"测试客户{i:03d}", keepers[i % len(keepers)], *[combo.get(key, "") for key in keys]])
-            import_customers(app, f)
+            import_customers(app, f, admitted=True)
         expiring = [t for t, d in app.policy.documents.items() if d.expires]
         for i in range(1, 6 if expiring else 1):
             add_document(app, f"C{i:06d}", expiring[0], f"N{i}", f"2026-12-{i:02d}")

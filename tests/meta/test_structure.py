@@ -143,6 +143,24 @@ def test_every_report_has_a_view():
     assert list(REPORTS) and set(REPORTS) == set(VIEWS)
 
 
+@pytest.mark.parametrize("policy", ["petrochem", "manufacturer", "gas-tiered", "fuel-retail", "gas-service"])
+def test_every_report_with_customer_rows_asks_the_visibility_rule(policy):
+    """A report whose rows can be about one customer declares which key holds its code, so the one
+    visibility rule leaves out the rows a person may not read (``services.visibility``)."""
+    from types import SimpleNamespace
+
+    from crmctl.policies import load_policy
+    from crmctl.services.reports import REPORTS, Params
+
+    app = SimpleNamespace(policy=load_policy(policy)[0])
+    for rep in REPORTS.values():
+        keys = {f.key for f in rep.columns(app, Params())}
+        if rep.name == "customers":  # the directory: the customer list's own rule (code and name only)
+            continue
+        if keys & {"customer", "code"}:
+            assert rep.customer_key in keys, f"report {rep.name} shows customers but declares no customer_key"
+
+
 def test_version_is_the_changelog_s_newest():
     import re
 

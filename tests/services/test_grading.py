@@ -28,7 +28,7 @@ class given:
     def import_customers(self, path):
         from crmctl.services.customers import import_customers
 
-        return self._call(import_customers, path)
+        return self._call(import_customers, path, admitted=True)
 
     def import_volumes(self, path):
         from crmctl.services.volumes import import_volumes

@@ -14,6 +14,7 @@ from ...models import Customer, SurveyResult
 from .. import audit
 from ..app import App
 from ..lookups import get_customer
+from ..visibility import Scope
 
 _YEAR_RE = re.compile(r"^\d{4}$")
 
@@ -95,7 +96,7 @@ def _survey_dict(r: SurveyResult, code: str, tz) -> dict:
 
 def list_surveys(app: App, *, survey: str | None = None, label: str | None = None,
                  customer: str | None = None) -> Iterator[dict]:
-    q = (select(SurveyResult, Customer.code).join(Customer, Customer.id == SurveyResult.customer_id)
+    q = (select(SurveyResult, Customer.code, Customer.owner_id).join(Customer, Customer.id == SurveyResult.customer_id)
          .order_by(SurveyResult.label, Customer.code, SurveyResult.survey))
     if survey:
         q = q.where(SurveyResult.survey == _survey(app, survey)[0])
@@ -109,7 +110,9 @@ def list_surveys(app: App, *, survey: str | None = None, label: str | None = Non
 
     def rows():
         with app.db.read() as s:
-            for r, code in s.execute(q.execution_options(yield_per=2000)):
-                yield _survey_dict(r, code, tz)
+            scope = Scope(s, app)
+            for r, code, keeper in s.execute(q.execution_options(yield_per=2000)):
+                if scope.readable(r.customer_id, keeper):
+                    yield _survey_dict(r, code, tz)
 
     return rows()

@@ -19,6 +19,7 @@ from ...rules.periods import parse_month, period_containing
 from .. import audit
 from ..app import App
 from ..lookups import find_staff, get_customer
+from ..visibility import Scope, require_read
 from ..registry import handover_step
 from .planning import local_date
 
@@ -45,7 +46,10 @@ def get_activity(app: App, activity_id: int) -> dict:
         a = s.get(Activity, activity_id)
         if a is None:
             raise NotFound(f"no activity {activity_id}")
-        code = s.get(Customer, a.customer_id).code if a.customer_id else None
+        cust = s.get(Customer, a.customer_id) if a.customer_id else None
+        if cust is not None:
+            require_read(s, app, cust, [a.owner_id], what=f"activity {a.id}")
+        code = cust.code if cust is not None else None
         owner = s.get(Staff, a.owner_id).login if a.owner_id else None
         return _activity_dict(a, code, owner, app.now().date(), app.tz)
 
@@ -81,9 +85,7 @@ def log_visit(app: App, code: str | None, kind: str | None = None, *, at: dateti
         raise InvalidInput("give --kind (or --planned ID to complete a planned activity)")
     notes = clean_text(notes or "", "--notes", required=False)
     now = app.now()
-    when = at or now
-    if when > now:
-        raise InvalidInput(f"--at {when.astimezone(app.tz):%Y-%m-%d %H:%M} is in the future: log what was done")
+    when = app.event_time(at)
     if planned is not None and planned < 1:
         raise InvalidInput(f"--planned {planned} is not an activity id")
     with app.db.write() as s:
@@ -169,7 +171,7 @@ def list_visits(app: App, *, month: str | None = None, status: str | None = None
     """Activities, earliest due first (streamed); ``missed`` = planned and its due month is over."""
     today = app.now().date()
     this_month = missed_before(today)
-    q = (select(Activity, Customer.code, Staff.login)
+    q = (select(Activity, Customer.code, Staff.login, Customer.owner_id)
          .outerjoin(Customer, Customer.id == Activity.customer_id)
          .outerjoin(Staff, Staff.id == Activity.owner_id)
          .order_by(Activity.due_date, Activity.id))
@@ -196,8 +198,10 @@ def list_visits(app: App, *, month: str | None = None, status: str | None = None
                 qq = qq.where(Activity.owner_id == find_staff(s, owner, active_only=False).id)
             if customer:
                 qq = qq.where(Activity.customer_id == get_customer(s, customer).id)
-            for a, code, login in s.execute(qq.execution_options(yield_per=2000)):
-                yield _activity_dict(a, code, login, today, tz)
+            scope = Scope(s, app)
+            for a, code, login, keeper in s.execute(qq.execution_options(yield_per=2000)):
+                if scope.readable(a.customer_id, keeper, a.owner_id):
+                    yield _activity_dict(a, code, login, today, tz)
 
     # validate the owner and customer now, so a bad one is refused before any output
     if owner or customer:

@@ -115,9 +115,7 @@ def _check_in_person(app: App, c: Customer) -> None:
     actor = app.actor
     if not app.policy.admission.owner_may_approve and c.owner_id == actor.id:
         raise NotPermitted(f"customer {c.code}: {actor.login} keeps this customer and may not decide its admission")
-    if app.policy.permissions.approvals_in_person and not actor.in_person:
-        raise NotPermitted(f"customer {c.code}: {actor.by} may not approve for {actor.login}: this policy wants "
-                           "approvals given in person")
+    app.require_in_person(f"decide the admission of customer {c.code}")
 
 
 def waiting_for(app: App) -> list[dict]:
@@ -179,6 +177,7 @@ def reinstate(app: App, code: str, note: str | None = None) -> dict:
         raise NotPermitted(f"only role {role} may reinstate a disqualified customer")
     if not role:
         app.require_admin("reinstate a disqualified customer")
+    app.require_in_person(f"reinstate customer {code}")
     now = app.now()
     with app.db.write() as s:
         c = get_customer(s, code)

@@ -15,7 +15,7 @@ from ...rules import customers as rules
 from .. import audit
 from ..app import App
 from ..lookups import find_staff, get_customer
-from ..visibility import require_read
+from ..visibility import Scope, require_grant, require_read
 
 NOTE_CHANNELS = ("call", "letter", "fax", "visit", "email", "sms", "meeting", "other")
 
@@ -24,6 +24,7 @@ def add_contact(app: App, code: str, login: str) -> dict:
     now = app.now()
     with app.db.write() as s:
         c = get_customer(s, code)
+        require_grant(app, c)
         staff = find_staff(s, login)
         if s.get(CustomerContact, (c.id, staff.id)) is not None:
             raise RuleViolation(f"{login} is already a contact of customer {c.code}")
@@ -37,7 +38,7 @@ def add_note(app: App, code: str, channel: str, text: str, at: datetime | None =
     if channel not in NOTE_CHANNELS:
         raise InvalidInput(f"unknown channel '{channel}': use {', '.join(NOTE_CHANNELS)}")
     text = rules.clean_text(text, "--text")
-    now = at or app.now()
+    now = app.event_time(at)
     with app.db.write() as s:
         c = get_customer(s, code)
         if c.status == "disqualified":
@@ -59,13 +60,16 @@ def contact_coverage(app: App) -> Iterator[dict]:
         return iter(())
     n_contacts = (select(func.count()).select_from(CustomerContact)
                   .where(CustomerContact.customer_id == Customer.id).scalar_subquery())
-    q = (select(Customer.code, Customer.name, n_contacts.label("contacts"))
+    q = (select(Customer.code, Customer.name, n_contacts.label("contacts"), Customer.id, Customer.owner_id)
          .where(Customer.fields[flag].as_boolean().is_(True), Customer.status != "disqualified",
                 n_contacts < need).order_by(Customer.code))
 
     def rows():
         with app.db.read() as s:
+            scope = Scope(s, app)
             for r in s.execute(q):
+                if not scope.readable(r.id, r.owner_id):
+                    continue
                 yield {"code": r.code, "name": r.name, "contacts": r.contacts, "required": need}
 
     return rows()

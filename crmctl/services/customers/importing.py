@@ -24,9 +24,17 @@ IMPORT_STATUSES = ("prospect", "active", "suspended", "disqualified")
 
 
 def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_duplicates: bool = False,
-                     progress: Progress = silent) -> dict:
+                     admitted: bool = False, progress: Progress = silent) -> dict:
     """``customer import FILE``: every row checked against the policy first, then written in bulk
-    in one transaction; a bad row stops it with its row number and reason, and nothing is written."""
+    in one transaction; a bad row stops it with its row number and reason, and nothing is written.
+
+    Rows start where ``customer add`` starts them: ``prospect`` under an admission chain.  ``admitted``
+    (administrators only, audited) takes them as already admitted (``active``, or the ``status``
+    column), for moving from an older system."""
+    chain = bool(app.policy.admission.chain)
+    if admitted:
+        app.require_admin("import customers as admitted (--admitted skips the admission chain)")
+    default_status = "prospect" if chain and not admitted else "active"
     f = read_csv(path, encoding)
     idx = app.segment_index
     header = f.header
@@ -53,9 +61,12 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                 name = rules.clean_text(cells["name"], "name", max_len=200)
                 code = rules.clean_code(cells["code"]) if cells.get("code") else None
                 tax = normalise_tax_id(cells["tax_id"]) if cells.get("tax_id") else None
-                status = cells.get("status") or "active"
+                status = cells.get("status") or default_status
                 if status not in IMPORT_STATUSES:
                     raise Invalid(f"status '{status}' cannot be imported: use {', '.join(IMPORT_STATUSES)}")
+                if chain and not admitted and status != "prospect":
+                    raise Invalid(f"status '{status}' skips the admission chain: rows start as prospects, "
+                                  "unless an administrator imports them with --admitted")
                 created = parse_datetime(cells["created_at"], app.tz, "created_at") if cells.get("created_at") else now
                 if created > now:
                     raise Invalid(f"created_at {cells['created_at']} is in the future")
@@ -104,7 +115,7 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                                "customer_code": code,
                                "after": {"code": code, "name": name, "status": status, "segments": segments,
                                          "fields": fields, "owner": owner, "tax_id": tax},
-                               "note": f"{f.path.name} row {n}"})
+                               "note": f"{f.path.name} row {n}" + (" (imported as admitted)" if admitted else "")})
         with progress("writing customers", total=len(rows)) as bar:
             for i in range(0, len(rows), 5000):
                 s.execute(Customer.__table__.insert(), rows[i:i + 5000])

@@ -167,6 +167,13 @@ class CustomerQuery:
             self.where.append(Customer.name.contains(name_like))
         self.owner = owner
         self.limit = limit
+        # filtering on what only a readable file shows (status, grade, segments, stability, keeper)
+        # would tell about a restricted customer: then only readable customers are listed
+        self.on_details = bool(status or grade or segment or stability or owner)
+
+    def visible(self, q, scope):
+        """``q`` limited to the readable customers where the filters look at details."""
+        return q.where(scope.customer_clause()) if scope.restricted and self.on_details else q
 
     def grade_joins(self) -> tuple[list, list]:
         """One LEFT JOIN per grading scale: (the grade columns, the joins for :meth:`select`)."""
@@ -223,9 +230,9 @@ def _nested_rows(app: App, cq: CustomerQuery) -> Iterator[dict]:
         return row
 
     with app.db.read() as s:
-        q = cq.select(s, *cols, joins=joins)
-        logins = dict(s.execute(select(Staff.id, Staff.login)).all())
         scope = Scope(s, app)
+        q = cq.visible(cq.select(s, *cols, joins=joins), scope)
+        logins = dict(s.execute(select(Staff.id, Staff.login)).all())
         decode_json = json_decoder()
         to_time = utc_decoder()
         to_day = day_decoder()
@@ -282,7 +289,7 @@ def _flat_rows(app: App, cq: CustomerQuery, full: bool) -> Iterator[tuple]:
         restricted = scope.restricted
         if restricted:
             cols += [Customer.id, Customer.owner_id]
-        q = cq.select(s, *cols, joins=[(Staff, Staff.id == Customer.owner_id), *joins])
+        q = cq.visible(cq.select(s, *cols, joins=[(Staff, Staff.id == Customer.owner_id), *joins]), scope)
         classify = None
         if cq.with_stability:
             classify = rules_grading.stability_classifier(app.now().date(), pol.stability.lost_after_months)

@@ -102,7 +102,7 @@ def populate(app, rng: random.Random, n: int) -> Iterator[str]:
                 row += [segs.get(key, "") for key in idx.segments]
                 row += [raw_fields[f.key] for f in pol.fields]
                 w.writerow(row)
-        result = import_customers(app, path)
+        result = import_customers(app, path, admitted=True)
     yield f"customers: {result['imported']} imported as admitted customers"
 
     # Documents for the admitted customers: most valid, a few expiring soon or lapsed.

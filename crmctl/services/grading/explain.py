@@ -17,7 +17,7 @@ from ...rules import grading as rules
 from ...rules.errors import Invalid
 from ...rules.periods import parse_label
 from ..app import App
-from ..lookups import get_customer
+from ..visibility import readable_customer
 from ..volume_totals import customer_sum, in_period
 from .labels import customer_results, label_key
 
@@ -47,7 +47,7 @@ def _scale_for_customer(app: App, s, c: Customer, scale: str | None) -> str:
 def explain(app: App, code: str, label: str | None = None, scale: str | None = None) -> dict:
     """``grade explain``: the stored result of one customer for one label, and why."""
     with app.db.read() as s:
-        c = get_customer(s, code)
+        c = readable_customer(s, app, code, f"the grades of customer {code}")
         sc_code = _scale_for_customer(app, s, c, scale)
         q = customer_results(s, c.id, sc_code)
         if label:
@@ -119,7 +119,7 @@ def _reason(app: App, session, scale_code: str, r: GradeResult, cache: dict) -> 
 def history(app: App, code: str, scale: str | None = None) -> list[dict]:
     """``grade history``: one row per graded label, oldest first."""
     with app.db.read() as s:
-        c = get_customer(s, code)
+        c = readable_customer(s, app, code, f"the grades of customer {code}")
         scales = app.policy.grading.scales
         if scale is not None and scale not in scales:
             raise InvalidInput(f"unknown scale '{scale}': the policy has {', '.join(scales) or 'none'}")

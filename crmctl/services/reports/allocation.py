@@ -16,6 +16,7 @@ def _fields(app, params: Params):
 
 
 @report("allocation", order=100, columns=_fields, needs=("allocation",), periods=lambda p: PERIODS,
+        customer_key="customer",
         summary="Exclusive agents and distributors ranked by plan completion and weekly evenness.",
         description="""
 The order scarce product goes out in (petrochem Art. 3, 10), for a period (default: last month).

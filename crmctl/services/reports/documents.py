@@ -23,7 +23,7 @@ def notice_days(policy) -> int:
     return max((d.renew_notice_days or 0 for d in policy.documents.values() if d.expires), default=0) or 30
 
 
-@report("documents", order=90, columns=_fields, needs=("expiring_documents",),
+@report("documents", order=90, columns=_fields, needs=("expiring_documents",), customer_key="customer",
         summary="Documents expiring within N days or expired (not renewed), and the suspended customers.",
         description="""
 A document replaced by a newer copy of the same type is not listed.

@@ -82,6 +82,7 @@ def _changes_fields(app, params: Params):
 
 
 @report("grade-changes", order=30, columns=_changes_fields, needs=("grading",), periods=scale_periods,
+        customer_key="customer",
         summary="Every customer that moved up or down at a label, from and to.",
         description="""
 Without --label/--period: the latest label each scale was graded for.
@@ -132,6 +133,7 @@ def _big_fields(app, params: Params):
 
 
 @report("big-customers", order=130, columns=_big_fields, needs=("rank_scale",), periods=scale_periods,
+        customer_key="customer",
         summary="Big customers ranked by weighted score, with their level, score and factor scores.",
         description="""
 The stored result of the rank-graded scale (gas-tiered Art. 8) for a label (default: the latest).

@@ -20,6 +20,7 @@ def _fields(app, params: Params):
 
 
 @report("proposals", order=110, columns=_fields, needs=("proposals",), periods=lambda p: PERIODS,
+        customer_key="customer",
         summary="Customer proposals by category and outcome, cost savings and the company / customer benefit share.",
         description="""
 Proposals received in the period (default: the last completed \\[proposals] targets_per period).

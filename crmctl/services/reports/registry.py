@@ -92,6 +92,10 @@ class Report:
     build: Callable[[Any, Params], ReportResult]
     periods: Callable[[Any], tuple[str, ...]] | None = None  # accepted period kinds (None: no period)
     order: int = 0
+    # rows about one customer each carry its code under this key: where the policy restricts
+    # customer files, the rows about customers the person may not read are left out (None: the
+    # report shows totals only)
+    customer_key: str | None = None
 
 
 #: every report, by name, in the order ``report --list`` shows them (filled as the family modules load)
@@ -99,14 +103,19 @@ REPORTS: dict[str, Report] = {}
 
 
 def report(name: str, *, order: int, summary: str, description: str = "", needs: tuple[str, ...] = (),
-           options: tuple[str, ...] = (), columns: Callable, periods: Callable | None = None):
-    """Register the decorated builder ``(app, params) -> ReportResult`` as report ``name``."""
+           options: tuple[str, ...] = (), columns: Callable, periods: Callable | None = None,
+           customer_key: str | None = None):
+    """Register the decorated builder ``(app, params) -> ReportResult`` as report ``name``.
+
+    ``customer_key``: the key holding the customer's code in rows about one customer (the rows a
+    person may not read are left out, ``services.visibility``)."""
     unknown = [o for o in options if o not in OPTIONS]
     if unknown:
         raise ValueError(f"report {name}: unknown option {unknown[0]}")
 
     def deco(build):
-        REPORTS[name] = Report(name, summary, description.strip(), needs, options, columns, build, periods, order)
+        REPORTS[name] = Report(name, summary, description.strip(), needs, options, columns, build, periods, order,
+                               customer_key)
         ordered = sorted(REPORTS.values(), key=lambda r: r.order)
         REPORTS.clear()
         REPORTS.update((r.name, r) for r in ordered)
@@ -148,4 +157,19 @@ def run_report(app, name: str, params: Params | None = None) -> ReportResult:
         note = (f"report {rep.name} does not apply to policy {app.policy.code}: it needs "
                 f"{' and '.join(missing)}")
         return ReportResult(rep.name, rep.columns(app, params), [], notes=[note], applies=False)
-    return rep.build(app, params)
+    result = rep.build(app, params)
+    if rep.customer_key:
+        _restrict(app, rep, result)
+    return result
+
+
+def _restrict(app, rep: Report, result: ReportResult) -> None:
+    """Every row about a customer goes past the one visibility rule (``services.visibility``)."""
+    from ..visibility import LEFT_OUT, readable_rows, readable_tuples, sees_every_file
+
+    if sees_every_file(app):
+        return
+    result.rows = readable_rows(app, result.rows, rep.customer_key)
+    if result.flat_rows is not None:
+        result.flat_rows = readable_tuples(app, result.flat_rows, [c.key for c in result.columns], rep.customer_key)
+    result.notes.append(LEFT_OUT)

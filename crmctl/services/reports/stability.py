@@ -21,6 +21,7 @@ def _churn_periods(policy) -> tuple[str, ...]:
 
 
 @report("stability", order=40, columns=_fields, needs=("stability",), periods=_churn_periods,
+        customer_key="customer",
         summary="Existing / lost / potential customers, the lost ones with their last purchase, churn warnings.",
         description="""
 Counts and lost customers are as of today.

@@ -1,0 +1,172 @@
+"""Approvals are the approver's own act, and dating events back is an administrator's back-filling
+(issue 13): pure rules, then the services on a tmp SQLite file with people authenticated by their
+OS account (``Settings(os_user=...)``) and an administrator acting for them (``--as``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crmctl.errors import InvalidInput, NotPermitted, RuleViolation
+from crmctl.rules.errors import Invalid, Refused
+from crmctl.rules.times import check_event_date
+from crmctl.services.app import Settings, open_app
+from tests.conftest import NOW, Cli
+
+SH = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=SH)
+POLY = ["--segment", "product_line=polyolefin", "--segment", "channel=distributor", "--segment", "sales_form=auction"]
+
+
+# -- the rule ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("when,back,ok", [
+    (T0, 7, True),
+    (T0 + timedelta(minutes=4), 7, True),  # clocks differ a little
+    (T0 - timedelta(days=7), 7, True),
+    (T0 - timedelta(days=7, minutes=1), 7, False),
+    (T0 - timedelta(days=400), None, True),  # an administrator back-fills
+    (T0 - timedelta(minutes=1), 0, False),
+])
+def test_event_date_window(when, back, ok):
+    if ok:
+        check_event_date(when, T0, back_days=back)
+    else:
+        with pytest.raises(Refused, match="backdate_days"):
+            check_event_date(when, T0, back_days=back)
+
+
+def test_event_in_the_future_is_malformed_whoever_asks():
+    with pytest.raises(Invalid, match="in the future"):
+        check_event_date(T0 + timedelta(minutes=6), T0, back_days=None)
+
+
+# -- services ------------------------------------------------------------------------------------
+
+def _person(db, login: str):
+    """The app of ``login`` authenticated by their own OS account (no --as), "now" fixed after the
+    identity is settled (a fixed now is itself an administrator's tool)."""
+    app = open_app(Settings(db=str(db), os_user=login, now=None))
+    assert app.actor.login == login and app.actor.in_person
+    app.settings.now = NOW
+    return app
+
+
+def _acting_for(db, login: str):
+    """An administrator (the OS account that ran init: this process's) acting for ``login``."""
+    app = open_app(Settings(db=str(db), actor=login, now=NOW))
+    assert app.actor.login == login and not app.actor.in_person
+    return app
+
+
+def _staff(cli: Cli):
+    cli.ok("staff", "add", "xiaoshou", "--name", "销售员", "--role", "sales")
+    cli.ok("staff", "add", "caiwu", "--name", "财务员", "--role", "finance")
+    cli.ok("staff", "add", "zongjingli", "--name", "总经理", "--role", "gm")
+
+
+def _pending(cli: Cli, owner: str = "xiaoshou") -> str:
+    code = cli.ok("customer", "add", "--name", "河北华塑化工有限公司", *POLY, "--owner", owner).strip()
+    cli.ok("doc", "add", code, "--type", "business_license", "--number", "L-1", "--expires", "2027-06-30")
+    cli.ok("doc", "add", code, "--type", "tax_registration", "--number", "T-1", "--expires", "2028-01-01")
+    cli.ok("doc", "add", code, "--type", "org_code", "--expires", "2028-01-01")
+    cli.ok("doc", "add", code, "--type", "billing_info")
+    cli.ok("customer", "submit", code)
+    return code
+
+
+def _apply(cli: Cli, tmp_path, extra: dict[str, str]) -> None:
+    """petrochem with ``extra`` lines put into its tables (appended where the table is missing)."""
+    from crmctl.policies import builtin_dir
+
+    f = tmp_path / "policy.toml"
+    text = (builtin_dir() / "petrochem.toml").read_text(encoding="utf-8")
+    for table, lines in extra.items():
+        head = f"[{table}]\n"
+        text = text.replace(head, head + lines + "\n", 1) if head in text else text + f"\n{head}{lines}\n"
+    f.write_text(text, encoding="utf-8")
+    cli.ok("policy", "apply", str(f))
+
+
+def test_backdating_is_for_administrators(petrochem: Cli):
+    from crmctl.services.complaints import open_complaint
+
+    _staff(petrochem)
+    code = petrochem.ok("customer", "add", "--name", "沧州宏达塑业", *POLY, "--owner", "xiaoshou").strip()
+    with _person(petrochem.db, "xiaoshou") as app:
+        app.event_time(T0 - timedelta(days=3))  # last week's call: fine
+        with pytest.raises(RuleViolation, match="more than 7 days ago"):
+            open_complaint(app, code, "旧投诉", at=T0 - timedelta(days=8))
+        with pytest.raises(InvalidInput, match="in the future"):
+            app.event_time(T0 + timedelta(hours=1))
+    with _acting_for(petrochem.db, "xiaoshou") as app:  # the administrator back-fills for them
+        assert app.event_time(T0 - timedelta(days=300)) == T0 - timedelta(days=300)
+    # through the command line: the same refusal, nothing written
+    petrochem.ok("staff", "add", "clerk", "--name", "文员", "--role", "sales")
+    before = petrochem.ok("audit", "list", "--format", "json")
+    with _person(petrochem.db, "clerk") as app:
+        with pytest.raises(RuleViolation):
+            from crmctl.services.customers import add_note
+
+            add_note(app, code, "call", "上月的电话", at=T0 - timedelta(days=30))
+    assert petrochem.ok("audit", "list", "--format", "json") == before
+
+
+def test_policy_keeps_the_window(petrochem: Cli, tmp_path):
+    _staff(petrochem)
+    code = petrochem.ok("customer", "add", "--name", "沧州宏达塑业", *POLY, "--owner", "xiaoshou").strip()
+    _apply(petrochem, tmp_path, {"permissions": "backdate_days = 0"})
+    with _person(petrochem.db, "xiaoshou") as app:
+        from crmctl.services.customers import add_note
+
+        with pytest.raises(RuleViolation, match="more than 0 days ago"):
+            add_note(app, code, "call", "一小时前的电话", at=T0 - timedelta(hours=1))
+        assert add_note(app, code, "call", "刚才的电话")["text"] == "刚才的电话"
+
+
+def test_owner_may_not_approve_where_the_policy_separates_them(petrochem: Cli, tmp_path):
+    _staff(petrochem)
+    petrochem.ok("staff", "add", "xs2", "--name", "销售二", "--role", "sales")
+    code = _pending(petrochem, owner="xiaoshou")
+    _apply(petrochem, tmp_path, {"admission": "owner_may_approve = false"})
+    petrochem.refused("approve", code, actor="xiaoshou", match="keeps this customer")
+    assert json.loads(petrochem.ok("approve", "--list", "--format", "json", actor="xiaoshou")) == []
+    assert petrochem.ok("approve", code, actor="xs2").strip() == "pending"
+
+
+def test_approvals_in_person(petrochem: Cli, tmp_path):
+    from crmctl.services.customers import approve
+
+    _staff(petrochem)
+    code = _pending(petrochem)
+    _apply(petrochem, tmp_path, {"permissions": "approvals_in_person = true"})
+    # the administrator acting for the sales clerk may not give the clerk's approval ...
+    petrochem.refused("approve", code, actor="xiaoshou", match="in person")
+    assert json.loads(petrochem.ok("approve", "--list", "--format", "json", actor="xiaoshou")) == []
+    # ... the clerk may, as themselves
+    with _person(petrochem.db, "xiaoshou") as app:
+        assert approve(app, code)["status"] == "pending"
+    entries = json.loads(petrochem.ok("audit", "list", "--customer", code, "--action", "customer.approve",
+                                      "--format", "json"))
+    assert [e["actor"] for e in entries] == ["xiaoshou"]
+
+
+def test_reinstating_is_the_reinstaters_act(petrochem: Cli, tmp_path):
+    from crmctl.services.customers import reinstate
+
+    _staff(petrochem)
+    code = petrochem.ok("customer", "add", "--name", "沧州宏达塑业", *POLY).strip()
+    reason = next(iter(open_app(Settings(db=str(petrochem.db), actor="admin", now=NOW)).policy.disqualification.reasons))
+    petrochem.ok("customer", "disqualify", code, "--reason", reason)
+    petrochem.refused("customer", "reinstate", code, actor="caiwu", match="only role gm")
+    _apply(petrochem, tmp_path, {"permissions": "approvals_in_person = true"})
+    petrochem.refused("customer", "reinstate", code, actor="zongjingli", match="in person")
+    with _person(petrochem.db, "zongjingli") as app:
+        assert reinstate(app, code)["status"] == "prospect"
+    with _person(petrochem.db, "caiwu") as app:
+        with pytest.raises(NotPermitted):
+            reinstate(app, code)
+
