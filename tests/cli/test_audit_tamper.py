@@ -331,6 +331,23 @@ def test_a_fixed_now_dates_the_event_not_the_writing(cli: Cli):
     assert "chained" in cli.ok("db", "check")
 
 
+def test_bulk_entries_are_written_now_and_chained(cli: Cli, tmp_path):
+    """An import's entries (written in bulk) carry the real time written and who acted for whom too."""
+    csv_file = tmp_path / "c.csv"
+    csv_file.write_text("name,product_line,channel,sales_form\n"
+                        + "".join(f"导入{i}公司,polyolefin,distributor,auction\n" for i in range(30)), encoding="utf-8")
+    t0 = time.time()
+    cli.ok("customer", "import", str(csv_file), actor="xs", env={"CRMCTL_NOW": "2030-01-01T08:00:00"})
+    t1 = time.time()
+    imported = [e for e in json.loads(cli.ok("audit", "list", "--format", "json", "--action", "customer.*"))
+                if e["at"].startswith("2030-01-01")]
+    assert len(imported) >= 30
+    for e in imported:
+        assert (e["actor"], e["by"]) == ("xs", "admin")
+        assert t0 - 1 <= datetime.fromisoformat(e["written_at"]).timestamp() <= t1 + 1
+    assert "chained" in cli.ok("db", "check")
+
+
 def test_both_times_and_both_people_are_shown(cli: Cli):
     table = cli.ok("audit", "list", "--last", "2")
     for heading in ("时间", "写入时间", "操作人", "代办人"):
