@@ -29,6 +29,8 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -281,9 +283,6 @@ def test_a_fixed_now_is_refused_to_a_non_administrator(team, db):
                      env={"CRMCTL_NOW": "2020-01-01T00:00:00"}, match="may not fix the time")
     team.refused("B", "staff", "list", db=db, env={"CRMCTL_NOW": "2099-01-01T00:00:00"}, match="CRMCTL_NOW")
     # an administrator may back-fill: the event is dated, the entry written now
-    import time
-    from datetime import datetime
-
     t0 = time.time()
     team.ok("A", "customer", "edit", "C000001", "--name", "补录", db=db, env={"CRMCTL_NOW": "2020-01-01T09:00:00"})
     t1 = time.time()
