@@ -144,7 +144,7 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     db: Annotated[Optional[str], typer.Option("--db", help="Database file or URL (else $CRMCTL_DB, else crm.db in the user data folder).", metavar="PATH_OR_URL")] = None,
-    as_: Annotated[Optional[str], typer.Option("--as", help="Act as this staff login (else $CRMCTL_USER, else the OS login).", metavar="LOGIN")] = None,
+    as_: Annotated[Optional[str], typer.Option("--as", help="Act for this staff login: administrators only, audited as both (else $CRMCTL_USER; default: the person bound to your OS account).", metavar="LOGIN")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
     from .settings import Settings

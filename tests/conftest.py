@@ -222,6 +222,7 @@ def _init(db_path, policy: str) -> Cli:
     for suffix in ("", "-wal"):
         if Path(f"{template}{suffix}").exists():
             shutil.copyfile(f"{template}{suffix}", f"{db_path}{suffix}")
+            os.chmod(f"{db_path}{suffix}", 0o660)  # as init makes it (no world-readable warning)
     return Cli(db_path)
 
 

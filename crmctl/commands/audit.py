@@ -16,7 +16,7 @@ def list_(
     ctx: typer.Context,
     customer: Annotated[Optional[str], typer.Option("--customer", help="Only changes to this customer code.")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="Only changes at or after this date (YYYY-MM-DD) or date-time.")] = None,
-    actor: Annotated[Optional[str], typer.Option("--actor", help="Only changes made by this login.")] = None,
+    actor: Annotated[Optional[str], typer.Option("--actor", help="Only changes made by this login (themselves, or acting for someone).")] = None,
     action: Annotated[Optional[str], typer.Option("--action", help="Only this action, e.g. customer.edit or 'customer.*'.")] = None,
     last: Annotated[Optional[int], typer.Option("--last", min=1, help="Only the last N entries.")] = None,
     format: FormatOpt = Format.table,

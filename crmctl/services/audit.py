@@ -15,7 +15,7 @@ import json
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, or_, select
 
 from ..models import AuditChain, AuditLog
 from ..rules import audit_chain as chain
@@ -133,8 +133,9 @@ def list_entries(app, *, customer: str | None = None, since: datetime | None = N
         q = q.where(AuditLog.customer_code == customer)
     if since:
         q = q.where(AuditLog.at >= since)
-    if actor:
-        q = q.where(AuditLog.actor == actor)
+    if actor:  # what the person did, themselves or acting for someone (logins compare whatever their case)
+        who = actor.strip().lower()
+        q = q.where(or_(func.lower(AuditLog.actor) == who, func.lower(AuditLog.by_login) == who))
     if action:
         q = q.where(AuditLog.action.like(action.replace("*", "%")))
     if limit:

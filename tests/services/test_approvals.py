@@ -170,3 +170,15 @@ def test_reinstating_is_the_reinstaters_act(petrochem: Cli, tmp_path):
         with pytest.raises(NotPermitted):
             reinstate(app, code)
 
+
+
+def test_audit_actor_filter_finds_both_people(petrochem: Cli):
+    """``audit list --actor X``: what X did, themselves or acting for someone, whatever the case typed."""
+    _staff(petrochem)
+    code = petrochem.ok("customer", "add", "--name", "沧州宏达塑业", *POLY, actor="xiaoshou").strip()
+    for who in ("xiaoshou", "XiaoShou", "ADMIN"):
+        entries = json.loads(petrochem.ok("audit", "list", "--actor", who, "--action", "customer.add",
+                                          "--format", "json"))
+        assert [(e["key"], e["actor"], e["by"]) for e in entries] == [(code, "xiaoshou", "admin")], who
+    assert json.loads(petrochem.ok("audit", "list", "--actor", "caiwu", "--action", "customer.add",
+                                   "--format", "json")) == []

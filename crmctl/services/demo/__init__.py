@@ -62,7 +62,8 @@ def run_demo(settings: Settings, policy_name: str, n_customers: int, *, seed: in
         yield from populate(app, rng, n_customers)
     finally:
         app.close()
-    yield f"try:      export CRMCTL_DB={info['database']} CRMCTL_USER={admin}; crmctl customer list --limit 20"
+    yield f"you:      {admin}, the administrator (bound to your OS account); --as LOGIN acts for the others"
+    yield f"try:      export CRMCTL_DB={info['database']}; crmctl customer list --limit 20"
 
 
 def populate(app, rng: random.Random, n: int) -> Iterator[str]:
