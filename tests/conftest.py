@@ -193,6 +193,23 @@ def _pg_schema(server: str):
         admin.dispose()
 
 
+def drop_pg_roles(server: str, roles: list[str]) -> None:
+    """Drop the cluster-wide login/group roles a test made (what they own goes to the caller first)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as c:
+            for role in roles:
+                if c.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first() is None:
+                    continue
+                c.exec_driver_sql(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+                c.exec_driver_sql(f'DROP OWNED BY "{role}"')
+                c.exec_driver_sql(f'DROP ROLE "{role}"')
+    finally:
+        engine.dispose()
+
+
 # Initialised databases to copy from, one per (policy, CRMCTL_NOW): running `init` through the four
 # migrations costs ~0.3 s, copying the file a millisecond.  (A PostgreSQL run initialises each schema.)
 _TEMPLATES: dict[tuple[str, str | None], Path] = {}

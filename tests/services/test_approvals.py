@@ -5,16 +5,19 @@ OS account (``Settings(os_user=...)``) and an administrator acting for them (``-
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from crmctl.errors import InvalidInput, NotPermitted, RuleViolation
 from crmctl.rules.errors import Invalid, Refused
 from crmctl.rules.times import check_event_date
 from crmctl.services.app import Settings, open_app
-from tests.conftest import NOW, Cli
+from tests.conftest import NOW, Cli, drop_pg_roles
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=SH)
@@ -46,13 +49,36 @@ def test_event_in_the_future_is_malformed_whoever_asks():
 
 # -- services ------------------------------------------------------------------------------------
 
-def _person(db, login: str):
-    """The app of ``login`` authenticated by their own OS account (no --as), "now" fixed after the
-    identity is settled (a fixed now is itself an administrator's tool)."""
-    app = open_app(Settings(db=str(db), os_user=login, now=None))
-    assert app.actor.login == login and app.actor.in_person
-    app.settings.now = NOW
-    return app
+@pytest.fixture
+def person(pg_server):
+    """``person(cli, login)``: the app of ``login`` authenticated in person (no --as), "now" fixed after
+    the identity is settled (a fixed now is itself an administrator's tool).  SQLite: by their OS
+    account (``Settings(os_user=...)``); PostgreSQL: connected as a login role of their own, made by
+    ``db roles`` and ``staff edit --db-role`` (cluster-wide, so tagged and dropped afterwards)."""
+    tag = f"t{os.getpid()}_{uuid.uuid4().hex[:6]}_"
+    made: list[str] = []
+
+    def open_as(cli: Cli, login: str):
+        db = str(cli.db)
+        if not pg_server:
+            app = open_app(Settings(db=db, os_user=login, now=None))
+        else:
+            if not made:
+                made.extend(f"{tag}{group}" for group in ("owner", "staff", "admin"))
+                cli.ok("db", "roles", "--prefix", tag)
+            role = f"{tag}{login}"
+            if role not in made:
+                made.append(role)
+                cli.ok("staff", "edit", login, "--db-role", role)
+            app = open_app(Settings(db=make_url(db).set(username=role).render_as_string(hide_password=False),
+                                    now=None))
+        assert app.actor.login == login and app.actor.in_person
+        app.settings.now = NOW
+        return app
+
+    yield open_as
+    if made:
+        drop_pg_roles(pg_server, made)
 
 
 def _acting_for(db, login: str):
@@ -91,12 +117,12 @@ def _apply(cli: Cli, tmp_path, extra: dict[str, str]) -> None:
     cli.ok("policy", "apply", str(f))
 
 
-def test_backdating_is_for_administrators(petrochem: Cli):
+def test_backdating_is_for_administrators(petrochem: Cli, person):
     from crmctl.services.complaints import open_complaint
 
     _staff(petrochem)
     code = petrochem.ok("customer", "add", "--name", "沧州宏达塑业", *POLY, "--owner", "xiaoshou").strip()
-    with _person(petrochem.db, "xiaoshou") as app:
+    with person(petrochem, "xiaoshou") as app:
         app.event_time(T0 - timedelta(days=3))  # last week's call: fine
         with pytest.raises(RuleViolation, match="more than 7 days ago"):
             open_complaint(app, code, "旧投诉", at=T0 - timedelta(days=8))
@@ -106,8 +132,8 @@ def test_backdating_is_for_administrators(petrochem: Cli):
         assert app.event_time(T0 - timedelta(days=300)) == T0 - timedelta(days=300)
     # through the command line: the same refusal, nothing written
     petrochem.ok("staff", "add", "clerk", "--name", "文员", "--role", "sales")
-    before = petrochem.ok("audit", "list", "--format", "json")
-    with _person(petrochem.db, "clerk") as app:
+    with person(petrochem, "clerk") as app:
+        before = petrochem.ok("audit", "list", "--format", "json")
         with pytest.raises(RuleViolation):
             from crmctl.services.customers import add_note
 
@@ -115,11 +141,11 @@ def test_backdating_is_for_administrators(petrochem: Cli):
     assert petrochem.ok("audit", "list", "--format", "json") == before
 
 
-def test_policy_keeps_the_window(petrochem: Cli, tmp_path):
+def test_policy_keeps_the_window(petrochem: Cli, tmp_path, person):
     _staff(petrochem)
     code = petrochem.ok("customer", "add", "--name", "沧州宏达塑业", *POLY, "--owner", "xiaoshou").strip()
     _apply(petrochem, tmp_path, {"permissions": "backdate_days = 0"})
-    with _person(petrochem.db, "xiaoshou") as app:
+    with person(petrochem, "xiaoshou") as app:
         from crmctl.services.customers import add_note
 
         with pytest.raises(RuleViolation, match="more than 0 days ago"):
@@ -137,7 +163,7 @@ def test_owner_may_not_approve_where_the_policy_separates_them(petrochem: Cli, t
     assert petrochem.ok("approve", code, actor="xs2").strip() == "pending"
 
 
-def test_approvals_in_person(petrochem: Cli, tmp_path):
+def test_approvals_in_person(petrochem: Cli, tmp_path, person):
     from crmctl.services.customers import approve
 
     _staff(petrochem)
@@ -147,14 +173,14 @@ def test_approvals_in_person(petrochem: Cli, tmp_path):
     petrochem.refused("approve", code, actor="xiaoshou", match="in person")
     assert json.loads(petrochem.ok("approve", "--list", "--format", "json", actor="xiaoshou")) == []
     # ... the clerk may, as themselves
-    with _person(petrochem.db, "xiaoshou") as app:
+    with person(petrochem, "xiaoshou") as app:
         assert approve(app, code)["status"] == "pending"
     entries = json.loads(petrochem.ok("audit", "list", "--customer", code, "--action", "customer.approve",
                                       "--format", "json"))
     assert [e["actor"] for e in entries] == ["xiaoshou"]
 
 
-def test_reinstating_is_the_reinstaters_act(petrochem: Cli, tmp_path):
+def test_reinstating_is_the_reinstaters_act(petrochem: Cli, tmp_path, person):
     from crmctl.services.customers import reinstate
 
     _staff(petrochem)
@@ -164,9 +190,9 @@ def test_reinstating_is_the_reinstaters_act(petrochem: Cli, tmp_path):
     petrochem.refused("customer", "reinstate", code, actor="caiwu", match="only role gm")
     _apply(petrochem, tmp_path, {"permissions": "approvals_in_person = true"})
     petrochem.refused("customer", "reinstate", code, actor="zongjingli", match="in person")
-    with _person(petrochem.db, "zongjingli") as app:
+    with person(petrochem, "zongjingli") as app:
         assert reinstate(app, code)["status"] == "prospect"
-    with _person(petrochem.db, "caiwu") as app:
+    with person(petrochem, "caiwu") as app:
         with pytest.raises(NotPermitted):
             reinstate(app, code)
 

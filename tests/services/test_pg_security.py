@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
-from tests.conftest import NOW, Cli, _pg_schema, assert_refused
+from tests.conftest import NOW, Cli, _pg_schema, assert_refused, drop_pg_roles
 
 SKIP_REASON = "PostgreSQL security tests: set CRMCTL_TEST_PG=postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DOCS = [("company_profile", None), ("financial_statements", "2099-12-31"), ("product_catalogue", None)]
@@ -98,20 +98,6 @@ def _env(base: Path) -> dict:
             "CRMCTL_USER": None, "CRMCTL_DB": None, "CRMCTL_LANG": "en"}
 
 
-def _drop_roles(server: str, roles: list[str]) -> None:
-    engine = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as c:
-            for role in roles:
-                if c.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first() is None:
-                    continue
-                c.exec_driver_sql(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
-                c.exec_driver_sql(f'DROP OWNED BY "{role}"')
-                c.exec_driver_sql(f'DROP ROLE "{role}"')
-    finally:
-        engine.dispose()
-
-
 def _people(w: World, people: list[tuple[str, list[str], bool]]) -> None:
     for login, roles, admin in people:
         role = f"{w.tag}{login}"
@@ -138,7 +124,7 @@ def _build(pg_server, base: Path, policy: str, people) -> tuple[World, object]:
 
 def _teardown(pg_server, w: World, schema) -> None:
     try:
-        _drop_roles(pg_server, w.made)
+        drop_pg_roles(pg_server, w.made)
     finally:
         for _ in schema:  # drops the schema
             pass
