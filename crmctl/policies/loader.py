@@ -26,6 +26,7 @@ except ModuleNotFoundError:  # pragma: no cover
 
 from crmctl.errors import PolicyInvalid
 from crmctl.rules.durations import parse_duration
+from crmctl.rules.limits import MAX_POLICY_DEPTH
 from crmctl.policies import schema as S
 
 # --------------------------------------------------------------------------------------------------
@@ -52,12 +53,54 @@ def toml_problem(exc: Exception, text: str) -> str:
     return f"line 1, column 1: {msg}"
 
 
+class _TooDeep(Exception):
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
+
+
+_DEEP = f"nested deeper than {MAX_POLICY_DEPTH} levels of tables and arrays (a policy needs far fewer)"
+
+
+def _depth_problem(data: dict) -> str | None:
+    """Where parsed TOML nests deeper than ``MAX_POLICY_DEPTH`` (walked without recursion)."""
+    stack: list[tuple[Any, int, tuple]] = [(data, 0, ())]
+    while stack:
+        value, depth, parts = stack.pop()
+        if isinstance(value, dict):
+            items = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        if depth >= MAX_POLICY_DEPTH:
+            return f"{render_path(parts[:MAX_POLICY_DEPTH])}: {_DEEP}"
+        for k, v in items:
+            if isinstance(v, (dict, list)):
+                stack.append((v, depth + 1, parts + (k,)))
+    return None
+
+
+def _loads(text: str) -> dict:
+    """``tomllib.loads``, refusing a document nested too deeply (the parser would run out of stack)."""
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:
+        raise _TooDeep(f"line 1, column 1: {_DEEP}") from None
+    problem = _depth_problem(data)
+    if problem:
+        raise _TooDeep(problem)
+    return data
+
+
 def parse_toml(text: str, source: str = "policy") -> dict:
     """Parse TOML or raise ``PolicyInvalid`` with one ``line L, column C: ...`` problem."""
     try:
-        return tomllib.loads(text)
+        return _loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyInvalid(source, [toml_problem(exc, text)]) from None
+    except _TooDeep as exc:
+        raise PolicyInvalid(source, [exc.problem]) from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -219,9 +262,11 @@ def validate_data(data: dict) -> tuple[S.Policy | None, list[str]]:
 
 def check_text(text: str) -> tuple[S.Policy | None, list[str]]:
     try:
-        data = tomllib.loads(text)
+        data = _loads(text)
     except tomllib.TOMLDecodeError as exc:
         return None, [toml_problem(exc, text)]
+    except _TooDeep as exc:
+        return None, [exc.problem]
     return validate_data(data)
 
 

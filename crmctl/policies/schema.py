@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from crmctl.rules import limits as L
 from crmctl.rules.durations import parse_duration
 
 # --------------------------------------------------------------------------------------------------
@@ -136,6 +137,28 @@ def _number(value: Any) -> Any:
     return value
 
 
+def _threshold(value: Any) -> Any:
+    """A volume threshold: 0 to ``limits.MAX_THRESHOLD``."""
+    _number(value)
+    if not 0 <= value <= L.MAX_THRESHOLD:
+        raise ValueError(f"must be at least 0 and at most {L.MAX_THRESHOLD:g}")
+    return value
+
+
+def _measure(value: Any) -> Any:
+    """A measured factor's band limit (growth may be negative): at most ``limits.MAX_THRESHOLD`` either way."""
+    _number(value)
+    if not -L.MAX_THRESHOLD <= value <= L.MAX_THRESHOLD:
+        raise ValueError(f"must be at least {-L.MAX_THRESHOLD:g} and at most {L.MAX_THRESHOLD:g}")
+    return value
+
+
+def _policy_date(value: Any) -> Any:
+    if isinstance(value, date) and not L.EARLIEST_DATE <= value <= L.LATEST_DATE:
+        raise ValueError(f"{value.isoformat()} is outside the dates crmctl accepts: {L.date_range_text()}")
+    return value
+
+
 def _pct(value: Any) -> Any:
     _number(value)
     if not 0 <= value <= 100:
@@ -187,14 +210,19 @@ Text = Annotated[str, Strict()]
 DurationText = Annotated[str, Strict(), AfterValidator(_duration)]
 HoursWindow = Annotated[str, Strict(), AfterValidator(_hours_window)]
 Number = Annotated[Union[int, float], PlainValidator(_number)]
-PosInt = Annotated[int, Strict(), Field(ge=1)]
+Threshold = Annotated[Union[int, float], PlainValidator(_threshold)]
+Measure = Annotated[Union[int, float], PlainValidator(_measure)]
+PosInt = Annotated[int, Strict(), Field(ge=1, le=L.MAX_COUNT)]
+NoticeDays = Annotated[int, Strict(), Field(ge=1, le=L.MAX_NOTICE_DAYS)]
+Months = Annotated[int, Strict(), Field(ge=1, le=L.MAX_MONTHS)]
 Pct = Annotated[Union[int, float], PlainValidator(_pct)]
 Score = Annotated[int, Strict(), Field(ge=1, le=10)]
 CodeList = Annotated[list[Code], BeforeValidator(_code_list)]
 ScalarList = Annotated[list[Any], BeforeValidator(_scalar_list)]
 LabelTable = dict[Code, Label]
 PeriodKind = Literal["month", "quarter", "half-year", "year"]
-IsoDate = Annotated[date, Strict(False), PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+IsoDate = Annotated[date, Strict(False), AfterValidator(_policy_date),
+                   PlainSerializer(lambda d: d.isoformat(), return_type=str)]
 
 
 class _Model(BaseModel):
@@ -305,6 +333,12 @@ class CustomField(_Model):
     sensitive: Annotated[bool, Strict()] = False
     when: Condition | None = None
     help: Text | None = None
+    max_length: Annotated[int, Strict(), Field(ge=1, le=L.MAX_FIELD_TEXT)] | None = None  # text, phone, email
+
+    @property
+    def text_limit(self) -> int:
+        """The most characters a value of this field may have."""
+        return self.max_length or L.DEFAULT_FIELD_TEXT
 
 
 class Constraint(_Model):
@@ -349,7 +383,7 @@ class DocumentType(_Model):
     label: Label
     expires: Annotated[bool, Strict()] = False
     suspends_on_expiry: Annotated[bool, Strict()] = False
-    renew_notice_days: PosInt | None = None
+    renew_notice_days: NoticeDays | None = None
     notice_kind: Code | None = None  # `visit plan` plans an activity of this kind renew_notice_days before expiry
 
     @model_serializer(mode="wrap")
@@ -393,27 +427,27 @@ class ThresholdBand(_Model):
     """Half-open ``[min, max)``; no ``max`` = no upper bound (last band only)."""
 
     grade: Code
-    min: Number
-    max: Number | None = None
+    min: Threshold
+    max: Threshold | None = None
 
 
 class RankBand(_Model):
     grade: Code
-    share: Number  # percent of the ranked customers, top band first
+    share: Pct  # percent of the ranked customers, top band first
 
 
 class ScoreBand(_Model):
     """A measured value in ``[min, max)`` scores linearly from ``score_min`` to ``score_max``."""
 
-    min: Number
-    max: Number | None = None
+    min: Measure
+    max: Measure | None = None
     score_min: Score
     score_max: Score
 
 
 class Factor(_Model):
     label: Label
-    weight: Number  # percent
+    weight: Pct
     source: Literal["volume", "spread", "growth", "manual"]
     bands: list[ScoreBand] = Field(default_factory=list)
     default_score: Score | None = None
@@ -495,7 +529,7 @@ class StabilityLabels(_Model):
 
 
 class Stability(_Model):
-    lost_after_months: PosInt = 1
+    lost_after_months: Months = 1
     labels: StabilityLabels = Field(default_factory=StabilityLabels)
 
 
@@ -624,7 +658,7 @@ class Service(_Model):
 class Benefit(_Model):
     company_pct: Pct
     customer_pct: Pct
-    months: PosInt
+    months: Months
 
 
 class Proposals(_Model):
@@ -692,7 +726,7 @@ class Permissions(_Model):
     important_field: Code | None = None
     important_min_contacts: PosInt | None = None
     approvals_in_person: Annotated[bool, Strict()] = False  # True: an administrator acting for someone approves nothing
-    backdate_days: Annotated[int, Strict(), Field(ge=0, le=3660)] = 7  # how far back non-administrators may date an event
+    backdate_days: Annotated[int, Strict(), Field(ge=0, le=L.MAX_BACKDATE_DAYS)] = 7  # how far back non-administrators may date an event
 
 
 class Development(_Model):

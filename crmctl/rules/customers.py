@@ -152,9 +152,10 @@ def coerce_field(fdef, value: Any) -> Any:
             raise Invalid(f"field {key}: '{value}' is not a finite number")
         return float(d) if d != d.to_integral_value() else int(d)
     if t == "date":
+        from .limits import EARLIEST_FIELD_DATE
         from .times import parse_date
 
-        return parse_date(str(value), f"field {key}").isoformat()
+        return parse_date(str(value), f"field {key}", earliest=EARLIEST_FIELD_DATE).isoformat()
     if t == "bool":
         if isinstance(value, bool):
             return value

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import Invalid
+from .limits import MAX_DURATION
 
 # unit -> accepted spellings (singular/plural, English and Chinese)
 _UNITS = {
@@ -55,6 +56,22 @@ def parse_duration(text: str) -> Duration:
     amount = float(m.group(1))
     if amount <= 0:
         raise Invalid(f"'{text}': a duration must be above zero")
+    limit = MAX_DURATION[unit]
+    if amount > limit:
+        raise Invalid(f"'{_short(text)}' is too long: at most {Duration(limit, unit)}")
     if unit in ("working_days", "days", "months", "years") and not amount.is_integer():
         raise Invalid(f"'{text}': {unit.replace('_', ' ')} must be a whole number")
     return Duration(amount, unit)
+
+
+def _short(text: str) -> str:
+    """The text as typed, cut to a readable length for a message."""
+    text = text.strip()
+    return text if len(text) <= 40 else text[:20] + "…" + text[-15:]
+
+
+def check_amount(amount: float, unit: str, what: str) -> None:
+    """Invalid when ``amount`` of ``unit`` (``working_days`` ...) is beyond the limit (``--working-days``)."""
+    limit = MAX_DURATION[unit]
+    if amount > limit:
+        raise Invalid(f"{what} {amount:g} is too long: at most {Duration(limit, unit)}")

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, tzinfo
 from dateutil.relativedelta import relativedelta
 
 from .errors import Invalid
+from .limits import EARLIEST_DATE, LATEST_DATE
 
 PERIODS = ("month", "quarter", "half-year", "year")
 _MONTHS = {"month": 1, "quarter": 3, "half-year": 6, "year": 12}
@@ -77,8 +78,9 @@ def parse_label(label: str, kind: str | None = None) -> Period:
         raise Invalid(f"label '{label}' is a {found}, not a {kind}")
     m = _LABEL_RE[found].match(label)
     year = int(m.group(1))
-    if not 1900 <= year <= 9999:
-        raise Invalid(f"'{label}': year {year} is out of range")
+    if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
+        raise Invalid(f"'{label}': year {year} is outside the years crmctl accepts: "
+                      f"{EARLIEST_DATE.year} to {LATEST_DATE.year}")
     if found == "month":
         month = int(m.group(2))
         if not 1 <= month <= 12:

@@ -11,19 +11,35 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 from .errors import Invalid, Refused
+from .limits import EARLIEST_DATE, LATEST_DATE
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_date(text: str, what: str = "date") -> date:
-    """A calendar date written ``YYYY-MM-DD``; ValueError naming ``what`` otherwise."""
+def in_range(d: date, earliest: date = EARLIEST_DATE) -> bool:
+    """Whether a date lies in the range crmctl accepts (``crmctl.rules.limits``)."""
+    return earliest <= d <= LATEST_DATE
+
+
+def check_date(d: date, what: str = "date", *, earliest: date = EARLIEST_DATE) -> date:
+    """``d``, or Invalid when it is outside the range of dates crmctl accepts."""
+    if not in_range(d, earliest):
+        raise Invalid(f"{what} {d.isoformat()} is outside the dates crmctl accepts: "
+                      f"{earliest.isoformat()} to {LATEST_DATE.isoformat()}", field=what)
+    return d
+
+
+def parse_date(text: str, what: str = "date", *, earliest: date = EARLIEST_DATE) -> date:
+    """A calendar date written ``YYYY-MM-DD`` within the accepted range (``earliest`` to
+    ``limits.LATEST_DATE``); Invalid naming ``what`` otherwise."""
     s = (text or "").strip()
     if not _DATE_RE.match(s):
         raise Invalid(f"{what} '{text}' is not a date: write YYYY-MM-DD")
     try:
-        return date.fromisoformat(s)
+        d = date.fromisoformat(s)
     except ValueError:
         raise Invalid(f"{what} '{text}' is not a real date") from None
+    return check_date(d, what, earliest=earliest)
 
 
 def parse_datetime(text: str, tz: ZoneInfo | str, what: str = "time") -> datetime:
@@ -39,13 +55,25 @@ def parse_datetime(text: str, tz: ZoneInfo | str, what: str = "time") -> datetim
         raise Invalid(f"{what} '{text}' is not a date-time: write e.g. 2026-11-22T09:30 or 2026-11-22") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
+    check_date(value.date(), what)  # as written: far outside the range, before converting can overflow
+    try:
+        local = value.astimezone(zone)
+    except OverflowError:  # pragma: no cover - the check above keeps two days of margin
+        local = None
+    if local is None or not in_range(local.date()):
+        raise Invalid(f"{what} '{text}' is outside the dates crmctl accepts: "
+                      f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()} ({zone.key if hasattr(zone, 'key') else zone})",
+                      field=what)
     return value
 
 
 def check_event_date(when: datetime, now: datetime, *, back_days: int | None, future=timedelta(minutes=5),
                      what: str = "--at") -> None:
-    """Invalid when an event is dated in the future (beyond the ``future`` tolerance); Refused when
-    more than ``back_days`` days before ``now`` (None: any date, an administrator's back-filling)."""
+    """Invalid when an event is dated outside the accepted range of dates or in the future (beyond the
+    ``future`` tolerance); Refused when more than ``back_days`` days before ``now`` (None: any date
+    in the range, an administrator's back-filling)."""
+    check_date(now.date(), "now")
+    check_date(when.date(), what)
     if when > now + future:
         raise Invalid(f"{what} {when:%Y-%m-%d %H:%M} is in the future (now is {now:%Y-%m-%d %H:%M})")
     if back_days is not None and when < now - timedelta(days=back_days):
@@ -61,7 +89,9 @@ def now(tz: ZoneInfo | str = "UTC", fixed: str | None = None) -> datetime:
             return parse_datetime(fixed, zone, "CRMCTL_NOW").astimezone(zone)
         except Invalid as exc:
             raise Invalid(f"environment variable {exc.message}") from None
-    return datetime.now(timezone.utc).astimezone(zone)
+    current = datetime.now(timezone.utc).astimezone(zone)
+    check_date(current.date(), "the system clock's date")
+    return current
 
 
 def utc_to_local_iso(tz: tzinfo):
