@@ -495,6 +495,15 @@ class RankScale(_ScaleBase):
     method: Literal["rank"]
     bands: list[RankBand]  # top first
     factors: dict[Code, Factor]
+    #: the top k bands hold their cumulative share of the ranked customers rounded down (never more
+    #: than the share) or up
+    band_rounding: Literal["down", "up"] = "down"
+    #: once there are at least as many customers as bands, every band holds at least one
+    at_least_one: bool = True
+    #: measured values that order equal scores, first decisive (higher first)
+    tie_break: list[Literal["volume", "spread", "growth"]] = Field(default_factory=list)
+    #: where customers still tied across a band edge go: the band below (keeps the shares) or above
+    edge_ties: Literal["lower", "upper"] = "lower"
 
 
 def _scale_tag(value: Any) -> Any:

@@ -11,10 +11,11 @@ Rank scales
     Each factor is scored 1-10: measured factors (``volume``, ``spread``, ``growth``) through their
     bands, linearly inside a band (:func:`factor_score`); manual factors by ``score set`` or the
     policy's default.  The weighted score is Σ weight % × score (:func:`weighted_score`).  Customers
-    are ranked by score, best first, equal scores sharing the best rank of their group
-    (:func:`competition_ranks`); rank r of n falls in the first band whose cumulative limit
-    ``ceil(cumulative share × n / 100)`` is ≥ r (:func:`rank_band_limits`), so equal scores always
-    share the better band.
+    are ordered by score, best first, then by the scale's ``tie_break`` metrics; customers without
+    usage in the period come after every customer with usage (:func:`rank_grades`).  The top k
+    bands together hold no more than their cumulative share of n, rounded down (``band_rounding``),
+    at least one customer per band once n ≥ the number of bands (:func:`rank_band_limits`); a group
+    still tied across a band edge goes to the lower band (``edge_ties``).
 
 Both
     A ``fixed`` rule (first match) gives its grade outright.  Otherwise the step limit moves a
@@ -188,32 +189,29 @@ def unit_price(amount: float | None, qty: float | None) -> float | None:
 # Ranking
 
 
-def competition_ranks(scores: Sequence[float]) -> list[int]:
-    """Rank of each score, best (highest) first; equal scores share the best rank ("1224")."""
-    order = sorted(range(len(scores)), key=lambda i: -scores[i])
-    ranks = [0] * len(scores)
-    prev = None
-    rank = 0
-    for pos, i in enumerate(order, start=1):
-        if scores[i] != prev:
-            rank = pos
-            prev = scores[i]
-        ranks[i] = rank
-    return ranks
+def rank_band_limits(shares: Sequence[float], n: int, rounding: str = "down", at_least_one: bool = True) -> list[int]:
+    """Cumulative position limits: the top k+1 bands together hold positions ``1 … limits[k]``.
 
-
-def rank_band_limits(shares: Sequence[float], n: int) -> list[int]:
-    """Cumulative rank limits: band k holds ranks up to ``ceil(Σ shares[:k+1] × n / 100)``.
-
-    Computed exactly (10 % of 40 is 4, never 4.000000001); the last limit is always n.
+    ``limits[k]`` is ``Σ shares[:k+1] × n / 100`` rounded ``down`` (no band, counted from the top,
+    holds more than its share: gas-tiered Art. 8 前10% / 11%-40% / 后60%) or ``up``; the last band
+    takes the rest (``limits[-1] == n``).  With ``at_least_one`` and n ≥ the number of bands, every
+    band holds at least one position.  Computed exactly (10 % of 40 is 4, never 4.000000001).
     """
     limits = []
     total = Fraction(0)
     for s in shares:
         total += Fraction(str(s))
-        limits.append(min(n, math.ceil(total * n / 100)))
-    if limits:
-        limits[-1] = n
+        exact = total * n / 100
+        limits.append(min(n, math.floor(exact) if rounding == "down" else math.ceil(exact)))
+    if not limits:
+        return limits
+    limits[-1] = n
+    bands = len(limits)
+    if at_least_one and n >= bands:
+        prev = 0
+        for k in range(bands - 1):
+            limits[k] = min(max(limits[k], prev + 1), n - (bands - 1 - k))
+            prev = limits[k]
     return limits
 
 
@@ -225,11 +223,77 @@ def rank_band(limits: Sequence[int], rank: int) -> int:
     return len(limits) - 1
 
 
-def rank_grades(scores: Sequence[float], bands: Sequence[Any]) -> list[tuple[int, int]]:
-    """(rank, band index) for each score; ties share the better band (their common best rank)."""
-    ranks = competition_ranks(scores)
-    limits = rank_band_limits([b.share for b in bands], len(scores))
-    return [(r, rank_band(limits, r)) for r in ranks]
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """Where one ranked customer lands: its rank (equal keys share the best), its band, and the
+    positions ``first … last`` its tie group occupies."""
+
+    rank: int
+    band: int
+    first: int
+    last: int
+    has_data: bool
+
+
+def rank_order_key(score: float, tie_values: Sequence[float | None] = (), has_data: bool = True) -> tuple:
+    """Sort key, best first: customers with data before those without, then the score, then each
+    tie-break value (higher first, unknown last)."""
+    return (not has_data, -round(score, SCORE_DIGITS),
+            *((v is None, -(v or 0.0)) for v in tie_values))
+
+
+def rank_grades(scores: Sequence[float], bands: Sequence[Any], *, tie_values: Sequence[Sequence[float | None]] | None = None,
+                has_data: Sequence[bool] | None = None, rounding: str = "down", at_least_one: bool = True,
+                edge_ties: str = "lower") -> list[Placed]:
+    """Place each customer in a band by rank.
+
+    Customers are ordered by :func:`rank_order_key`; those equal on every key form a tie group and
+    share its best rank.  A group wholly inside the top k+1 bands' positions (``limits[k]``) is in
+    band k at the latest; a group across a band edge goes to the band below it (``edge_ties =
+    "lower"``, which keeps every cumulative share) or the band above (``"upper"``).
+    """
+    n = len(scores)
+    ties = tie_values or [()] * n
+    data = has_data or [True] * n
+    keys = [rank_order_key(scores[i], ties[i], data[i]) for i in range(n)]
+    order = sorted(range(n), key=lambda i: keys[i])
+    limits = rank_band_limits([b.share for b in bands], n, rounding, at_least_one)
+    placed: list[Placed | None] = [None] * n
+    pos = 0
+    while pos < n:
+        end = pos
+        while end + 1 < n and keys[order[end + 1]] == keys[order[pos]]:
+            end += 1
+        first, last = pos + 1, end + 1
+        band = rank_band(limits, last if edge_ties == "lower" else first)
+        for j in range(pos, end + 1):
+            i = order[j]
+            placed[i] = Placed(first, band, first, last, data[i])
+        pos = end + 1
+    return placed  # type: ignore[return-value]
+
+
+def rank_reason(scale: Any, placed: Placed, n: int, limits: Sequence[int], score: float) -> str:
+    """The explanation of one rank placement: the rank, the band's limit and how it was rounded."""
+    k = placed.band
+    band = scale.bands[k]
+    cum = sum(Fraction(str(b.share)) for b in scale.bands[:k + 1])
+    if k == len(scale.bands) - 1:
+        how = "the rest"
+    else:
+        exact = cum * n / 100
+        how = f"{_num(float(cum))}% × {n} = {_num(float(exact))}, rounded {scale.band_rounding}"
+        if limits[k] != (math.floor(exact) if scale.band_rounding == "down" else math.ceil(exact)):
+            how += f" → {limits[k]}: at least one customer per band"
+    reason = f"score {_num(score)}, rank {placed.rank} of {n}: band {band.grade} holds ranks ≤ {limits[k]} ({how})"
+    if placed.last > placed.first:
+        edge = next((lim for lim in limits[:-1] if placed.first <= lim < placed.last), None)
+        if edge is not None:
+            reason += (f"; tied at ranks {placed.first}-{placed.last} across the edge at {edge}: "
+                       f"placed in the {scale.edge_ties} band (edge_ties)")
+    if not placed.has_data:
+        reason += "; no usage recorded in the period: ranked after every customer with usage"
+    return reason
 
 
 # --------------------------------------------------------------------------------------------------
@@ -451,22 +515,32 @@ def grade_rank(scale: Any, candidates: Sequence[Candidate]) -> list[Outcome]:
             metrics["defaulted"] = defaulted
         ranked.append(c)
         computed_rows.append((c, metrics, scores, weighted_score(scores, weights), defaulted))
-    placed = rank_grades([row[3] for row in computed_rows], scale.bands)
-    limits = rank_band_limits([b.share for b in scale.bands], len(computed_rows))
+    tie_values = [[_tie_value(m, metric) for metric in scale.tie_break] for _c, m, *_rest in computed_rows]
+    has_data = [bool(c.volume) for c, *_rest in computed_rows]
+    placed = rank_grades([row[3] for row in computed_rows], scale.bands, tie_values=tie_values, has_data=has_data,
+                         rounding=scale.band_rounding, at_least_one=scale.at_least_one, edge_ties=scale.edge_ties)
     n = len(computed_rows)
+    limits = rank_band_limits([b.share for b in scale.bands], n, scale.band_rounding, scale.at_least_one)
     out = list(fixed_out)
-    for (c, metrics, scores, total, defaulted), (rank, k) in zip(computed_rows, placed):
-        computed = scale.bands[k].grade
+    for (c, metrics, scores, total, defaulted), p in zip(computed_rows, placed):
+        computed = scale.bands[p.band].grade
         grade = limit_steps(codes, c.baseline, computed, scale.step_limit)
-        reason = (f"score {_num(total)}, rank {rank} of {n}: band {computed} holds ranks ≤ {limits[k]} "
-                  f"(ceil({_num(sum(b.share for b in scale.bands[:k + 1]))}% × {n}))")
+        reason = rank_reason(scale, p, n, limits, total)
         if grade != computed:
             reason += f"; step limit {scale.step_limit} from {c.baseline} → {grade}"
         if defaulted:
             reason += "; default score for " + ", ".join(
                 f"{d} ({'never scored' if factors[d].source == 'manual' else 'cannot be computed'})" for d in defaulted)
-        out.append(Outcome(c.key, grade, computed, c.baseline, metrics, scores, total, rank, reason))
+        out.append(Outcome(c.key, grade, computed, c.baseline, metrics, scores, total, p.rank, reason))
     return out
+
+
+#: tie-break metric -> the key of the measured value in an outcome's metrics
+TIE_METRICS = {"volume": "volume", "spread": "spread", "growth": "growth_pct"}
+
+
+def _tie_value(metrics: Mapping[str, Any], metric: str) -> float | None:
+    return metrics.get(TIE_METRICS[metric])
 
 
 def grade_scale(scale: Any, candidates: Sequence[Candidate], unit: str = "") -> list[Outcome]:

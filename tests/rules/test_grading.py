@@ -108,48 +108,90 @@ def test_step_limit_without_previous_or_limit():
 # Rank bands
 
 
-def test_band_limits_use_ceil_exactly():
-    assert g.rank_band_limits([10, 30, 60], 40) == [4, 16, 40]
-    assert g.rank_band_limits([10, 30, 60], 11) == [2, 5, 11]  # ceil(1.1)=2, ceil(4.4)=5
-    assert g.rank_band_limits([10, 30, 60], 10) == [1, 4, 10]  # exactly 1, not ceil(1.0000001)
-    assert g.rank_band_limits([10, 30, 60], 1) == [1, 1, 1]
-
-
-def test_competition_ranks_share_the_best_rank():
-    assert g.competition_ranks([5, 9, 9, 1, 5]) == [3, 1, 1, 5, 3]
-
-
 BANDS = [NS(grade="level1", share=10), NS(grade="level2", share=30), NS(grade="level3", share=60)]
 
 
-@settings(max_examples=150)
-@given(st.lists(st.integers(0, 30), min_size=1, max_size=120))
-def test_rank_bands_properties(raw):
+def test_band_limits_round_down_exactly():
+    assert g.rank_band_limits([10, 30, 60], 40) == [4, 16, 40]
+    assert g.rank_band_limits([10, 30, 60], 10) == [1, 4, 10]  # exactly 1, not floor(0.9999999)
+    assert g.rank_band_limits([10, 30, 60], 11) == [1, 4, 11]  # floor(1.1)=1, floor(4.4)=4
+    assert g.rank_band_limits([10, 30, 60], 11, rounding="up") == [2, 5, 11]
+
+
+# gas-tiered Art. 8: 前10% / 11%-40% / 后60% -- the sizes of level 1, 2, 3 for n ranked customers
+@pytest.mark.parametrize("n,sizes", [
+    (1, [0, 0, 1]),  # fewer customers than bands: the shares rounded down, the rest last
+    (2, [0, 0, 2]),
+    (3, [1, 1, 1]),  # at least one per band once n >= 3
+    (9, [1, 2, 6]),  # floor(0.9) = 0 -> 1 (at least one); floor(3.6) = 3
+    (10, [1, 3, 6]),
+    (11, [1, 3, 7]),  # not 2 in level 1 (18 %)
+    (20, [2, 6, 12]),
+    (101, [10, 30, 61]),
+])
+def test_rank_band_sizes(n, sizes):
+    placed = g.rank_grades([float(n - i) for i in range(n)], BANDS)  # all different
+    assert [sum(1 for p in placed if p.band == k) for k in range(3)] == sizes
+    assert [p.rank for p in placed] == list(range(1, n + 1))
+
+
+def test_all_tied_customers_are_not_all_top():
+    placed = g.rank_grades([5.0] * 10, BANDS, has_data=[False] * 10)
+    assert {p.band for p in placed} == {2} and {p.rank for p in placed} == {1}
+    # the old behaviour, as a policy choice: ties across an edge share the better band
+    assert {p.band for p in g.rank_grades([5.0] * 10, BANDS, edge_ties="upper")} == {0}
+
+
+def test_tie_break_metrics_order_equal_scores():
+    # equal scores: yearly volume decides, then the spread; unknown values last
+    placed = g.rank_grades([7.0, 7.0, 7.0, 7.0, 1.0] + [0.5] * 5, BANDS,
+                           tie_values=[[100, 3.0], [200, None], [200, 2.5], [100, 3.0], [1, 1]] + [[0, 0]] * 5)
+    assert [p.rank for p in placed[:5]] == [3, 2, 1, 3, 5]
+    assert placed[2].band == 0  # the only level-1 place of 10
+    # 0 and 3 are tied on every key (positions 3-4, within level 2's limit of 4): both level 2
+    assert placed[0].band == placed[3].band == 1
+
+
+def test_customers_without_data_rank_after_those_with_data():
+    placed = g.rank_grades([9.0, 1.0, 2.0], BANDS, has_data=[False, True, True])
+    assert [p.rank for p in placed] == [3, 2, 1]
+    assert [p.band for p in placed] == [2, 1, 0]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=120), st.sampled_from(["lower", "upper"]))
+def test_rank_bands_properties(raw, edge_ties):
     scores = [x / 3 for x in raw]
-    placed = g.rank_grades(scores, BANDS)
+    placed = g.rank_grades(scores, BANDS, edge_ties=edge_ties)
     n = len(scores)
-    # every ranked customer gets exactly one band
-    assert len(placed) == n and all(0 <= k < len(BANDS) for _r, k in placed)
-    # equal scores share a band
+    limits = g.rank_band_limits([b.share for b in BANDS], n)
+    # every ranked customer gets exactly one band; equal scores share one
+    assert len(placed) == n and all(0 <= p.band < len(BANDS) for p in placed)
     by_score = {}
-    for sc, (_r, k) in zip(scores, placed):
-        by_score.setdefault(sc, set()).add(k)
+    for sc, p in zip(scores, placed):
+        by_score.setdefault(sc, set()).add(p.band)
     assert all(len(ks) == 1 for ks in by_score.values())
     # a better score never lands in a worse band
-    pairs = sorted(zip(scores, (k for _r, k in placed)), key=lambda p: -p[0])
+    pairs = sorted(zip(scores, (p.band for p in placed)), key=lambda q: -q[0])
     assert [k for _s, k in pairs] == sorted(k for _s, k in pairs)
-    # band sizes follow ceil: without ties band k holds exactly its share of ranks
-    limits = g.rank_band_limits([b.share for b in BANDS], n)
+    # the limits: rounded down, increasing, the last is n; at least one per band once n >= bands
     cum = 0
-    for k, b in enumerate(BANDS):
+    for k, b in enumerate(BANDS[:-1]):
         cum += b.share
-        assert limits[k] == min(n, math.ceil(cum * n / 100))
+        assert limits[k] >= math.floor(cum * n / 100)
+        if n < len(BANDS):
+            assert limits[k] == math.floor(cum * n / 100)
+    assert limits[-1] == n
+    if n >= len(BANDS):
+        assert all(limits[k] < limits[k + 1] for k in range(len(BANDS) - 1)) and limits[0] >= 1
+    # the top k bands together never hold more than their limit (edge ties go lower) ...
+    if edge_ties == "lower":
+        for k in range(len(BANDS)):
+            assert sum(1 for p in placed if p.band <= k) <= limits[k]
+    # ... and without ties each band holds exactly its places
     if len(set(scores)) == n:
-        sizes = [sum(1 for _r, k in placed if k == j) for j in range(len(BANDS))]
+        sizes = [sum(1 for p in placed if p.band == j) for j in range(len(BANDS))]
         assert sizes == [limits[0]] + [limits[j] - limits[j - 1] for j in range(1, len(BANDS))]
-    # ties only ever move customers to a better band than their plain position
-    for r, k in placed:
-        assert r <= limits[k]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,3 +301,16 @@ def test_period_key_orders_shorter_periods_first():
     labels = ["2026-12", "2026-Q4", "2026-H2", "2026", "2026-11", "2027-01"]
     ordered = sorted(labels, key=lambda lb: g.period_key(parse_label(lb).start, parse_label(lb).end))
     assert ordered == ["2026-11", "2026-12", "2026-Q4", "2026-H2", "2026", "2027-01"]
+
+
+def test_rank_reason_states_the_rounding():
+    scale = NS(bands=BANDS, band_rounding="down", at_least_one=True, edge_ties="lower")
+    limits = g.rank_band_limits([10, 30, 60], 3)
+    [top, mid, low] = g.rank_grades([3.0, 2.0, 1.0], BANDS)
+    assert g.rank_reason(scale, top, 3, limits, 3.0) == (
+        "score 3, rank 1 of 3: band level1 holds ranks ≤ 1 (10% × 3 = 0.3, rounded down → 1: at least one customer per band)")
+    assert "(40% × 3 = 1.2, rounded down → 2" in g.rank_reason(scale, mid, 3, limits, 2.0)
+    assert g.rank_reason(scale, low, 3, limits, 1.0).endswith("holds ranks ≤ 3 (the rest)")
+    tied = g.rank_grades([1.0] * 10, BANDS)
+    assert "tied at ranks 1-10 across the edge at 1: placed in the lower band" in g.rank_reason(
+        scale, tied[0], 10, g.rank_band_limits([10, 30, 60], 10), 1.0)

@@ -261,6 +261,34 @@ def test_gas_tiered_rank_scale(make_cli, tmp_path):
     app.close()
 
 
+def test_gas_tiered_rank_shares_ties_and_customers_without_data(make_cli, tmp_path):
+    """Art. 8: 11 ranked customers put 1 (not 2) in level 1; equal scores are ordered by yearly volume;
+    customers without usage in the year rank after every customer with usage, and explain says why."""
+    from crmctl.services.grading import explain, grade_customers
+
+    cli = make_cli("gas-tiered")
+    rows = [f"G{i:02d},工业{i},pipeline,industrial," for i in range(1, 12)]
+    rows += [f"N{i},新客户{i},pipeline,industrial," for i in range(1, 4)]
+    given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,supply,sector,class", rows))
+    # G01-G11: the same volume band score (volumes 2.0-2.1 million m³ score within 0.01 of each
+    # other, rounded the same at 4 decimals only where equal): G10 and G11 get exactly the same usage
+    vol = [f"G{i:02d},2025-06-01,{2000000 + i * 10000},," for i in range(1, 10)]
+    vol += ["G10,2025-06-01,1500000,,", "G11,2025-06-01,1500000,,", "G11,2025-07-01,0.0001,,"]
+    given(cli).import_volumes(_csv(tmp_path / "v.csv", "customer,date,qty,product,amount", vol))
+    app = _app(cli)
+    [run] = grade_customers(app, "year", "2025")
+    assert run["graded"] == 14
+    assert run["counts"] == {"level1": 1, "level2": 4, "level3": 9}  # floor(1.4) = 1, floor(5.6) = 5 (ceil gave 2, 4, 8)
+    top = explain(app, "G09")
+    assert top["rank"] == 1 and top["grade"] == "level1" and "rounded down" in top["reason"]
+    # G11 is ahead of G10 on the tie-break (yearly volume) though both score the same
+    assert explain(app, "G11")["rank"] < explain(app, "G10")["rank"]
+    for code in ("N1", "N2", "N3"):
+        e = explain(app, code)
+        assert e["grade"] == "level3" and e["rank"] == 12 and "no usage recorded" in e["reason"]
+    app.close()
+
+
 # ---------------------------------------------------------------------------------------------
 # Owners by grade, stability, churn
 
