@@ -47,7 +47,8 @@ def run(
             emit_rows(out, summaries)
         return
     if out.format == "csv":
-        emit_rows(out, [{k: v for k, v in s.items() if k != "reassign"} for s in summaries])
+        emit_rows(out, [{k: (" ".join(v) if k == "regraded" else v) for k, v in s.items() if k != "reassign"}
+                        for s in summaries])
         return
     emit_text(out, "\n".join(_summary_lines(pol, s) for s in summaries))
 
@@ -60,6 +61,9 @@ def _summary_lines(pol, s: dict) -> str:
     lines = [f"{s['scale']} {sc.label} {s['label']}: graded {s['graded']}, changed {s['changed']} "
              f"(up {s['up']}, down {s['down']}, new {s['new']}, unchanged {s['unchanged']})"
              + (" — dry run, nothing written" if s["dry_run"] else "")]
+    if s.get("regraded"):
+        lines.append(f"  later labels re-graded in order (their step limit starts from {s['label']}): "
+                     + ", ".join(s["regraded"]))
     width = max((len(code) for code in s["counts"]), default=0)
     for code in reversed(list(s["counts"])):
         lines.append(f"  {code:<{width}}  {labels.get(code, code)}\t{s['counts'][code]}")

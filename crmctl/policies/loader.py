@@ -500,6 +500,8 @@ class _Checker:
         if not scale.periods:
             self.add(f"{sp}.periods", "name at least one period (month, quarter, half-year, year)")
         self.duplicates(list(scale.periods), f"{sp}.periods", "period")
+        if scale.review is not None and scale.review not in scale.periods:
+            self.add(f"{sp}.review", f"'{scale.review}' is not one of the scale's periods ({_names(list(scale.periods))})")
         self.condition(scale.applies_to, f"{sp}.applies_to", own_scale=code)
         if scale.initial_grade is not None and scale.initial_grade not in codes:
             self.add(f"{sp}.initial_grade", f"unknown grade '{scale.initial_grade}' (use one of {_names(codes)})")

@@ -461,6 +461,9 @@ class _ScaleBase(_Model):
     label: Label
     grades: list[Grade]
     periods: list[PeriodKind]
+    #: the period of the review that moves this scale's grades; runs for the scale's other periods
+    #: are what-ifs (--dry-run).  None: every listed period writes.
+    review: PeriodKind | None = None
     applies_to: Condition = Field(default_factory=Condition)
     initial_grade: Code | None = None
     step_limit: PosInt | None = None
@@ -472,6 +475,15 @@ class _ScaleBase(_Model):
     @property
     def grade_codes(self) -> list[str]:
         return [g.code for g in self.grades]
+
+    @property
+    def review_period(self) -> str:
+        """The period whose runs move the grades (the review, or else the first listed period)."""
+        return self.review or self.periods[0]
+
+    def moves_by(self, kind: str) -> bool:
+        """Whether a run for ``kind`` may write this scale's grades (not only preview them)."""
+        return self.review is None or self.review == kind
 
     def grade_label(self, code: str) -> str:
         for g in self.grades:

@@ -20,6 +20,7 @@ from tests.conftest import NOW, Cli
 
 SEGMENTS = {
     "petrochem": [{"product_line": "polyolefin", "channel": "distributor", "sales_form": "auction"},
+                  {"product_line": "polyolefin", "channel": "distributor", "sales_form": "plan"},
                   {"product_line": "polyolefin", "channel": "direct", "sales_form": "plan"},
                   {"product_line": "other", "channel": "exclusive_agent"},
                   {"product_line": "other", "channel": "distributor"}],
@@ -36,7 +37,7 @@ SEGMENTS = {
 WHERE = {
     "customers": ("petrochem", []),
     "grades": ("fuel-retail", []),
-    "grade-changes": ("petrochem", []),
+    "grade-changes": ("petrochem", ["--label", "2026-Q1"]),  # plan customers climb a step per quarter
     "stability": ("fuel-retail", []),
     "complaints": ("gas-tiered", ["--months", "3"]),
     "service": ("manufacturer", []),
@@ -257,7 +258,7 @@ def test_output_file_atomic_bom_and_gbk(on, tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\n") == 37  # header + 36 customers
     assert [p.name for p in tmp_path.iterdir()] == ["customers.csv"]
     gbk = tmp_path / "gbk.csv"
-    cli.ok("report", "grade-changes", "--format", "csv", "--encoding", "gbk", "--output", str(gbk))
+    cli.ok("report", "grade-changes", "--label", "2026-Q1", "--format", "csv", "--encoding", "gbk", "--output", str(gbk))
     text = gbk.read_bytes().decode("gbk")
     assert text.startswith("scale,label,customer,name") and "测试客户" in text
 

@@ -104,7 +104,9 @@ def test_petrochem_vocabulary():
     assert _grades(p, "polyolefin") == ["auction", "ordinary", "star1", "star2", "star3"]
     assert scale.method == "threshold" and scale.aggregate == "max_month"
     assert scale.initial_grade == "auction" and scale.step_limit == 1
-    assert [(f.when.segments, f.grade) for f in scale.fixed] == [({"channel": ["direct"]}, "ordinary")]
+    assert [(f.when.segments, f.grade) for f in scale.fixed] == [({"channel": ["direct"]}, "ordinary"),
+                                                                  ({"sales_form": ["auction"]}, "auction")]
+    assert scale.review == "quarter" and scale.moves_by("quarter") and not scale.moves_by("month")
     assert [(b.grade, b.min, b.max) for b in scale.bands] == [
         ("ordinary", 0, 1000), ("star1", 1000, 2000), ("star2", 2000, 3000), ("star3", 3000, None)]
     assert set(scale.periods) == {"month", "quarter", "half-year", "year"}
@@ -433,9 +435,20 @@ def test_band_grade_must_exist_and_be_used_once():
 
 def test_grade_outside_bands_allowed_for_initial_and_fixed():
     d = base("petrochem")
-    assert problems(d) == []  # auction is initial, ordinary is banded
+    assert problems(d) == []  # auction is initial and fixed, ordinary is banded
     del d["grading"]["scales"]["polyolefin"]["initial_grade"]
+    assert problems(d) == []  # still a fixed grade
+    d["grading"]["scales"]["polyolefin"]["fixed"].pop()
     assert_problem(d, "grading.scales.polyolefin.grades[0]", "'auction' is in no band")
+
+
+def test_review_period_is_one_of_the_scales_periods():
+    d = base("petrochem")
+    d["grading"]["scales"]["polyolefin"]["review"] = "week"
+    assert_problem(d, "grading.scales.polyolefin.review")
+    d["grading"]["scales"]["polyolefin"]["periods"] = ["month"]
+    d["grading"]["scales"]["polyolefin"]["review"] = "quarter"
+    assert_problem(d, "grading.scales.polyolefin.review", "not one of the scale's periods")
 
 
 def test_initial_and_fixed_grades_must_exist():

@@ -58,8 +58,9 @@ def _csv(path: Path, header: str, rows: list[str]) -> Path:
 
 
 def _petro_customers(cli, tmp_path: Path, n: int = 6) -> list[str]:
-    rows = [f"P{i},聚烯烃{i},polyolefin,distributor,auction" for i in range(1, n + 1)]
+    rows = [f"P{i},聚烯烃{i},polyolefin,distributor,plan" for i in range(1, n + 1)]
     rows.append("D1,直销客户,polyolefin,direct,plan")
+    rows.append("A1,网拍客户,polyolefin,distributor,auction")
     rows.append("O1,其他产品,other,exclusive_agent,")
     given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,product_line,channel,sales_form", rows))
     return [f"P{i}" for i in range(1, n + 1)]
@@ -132,13 +133,16 @@ def test_petrochem_step_limit_fixed_and_rerun(make_cli, tmp_path, monkeypatch):
     assert set(_grades(cli, "polyolefin").values()) == {"auction", "ordinary"}  # initial + fixed (direct)
     # P1 lifts 3500 t in one month: star3 computed, one step per review from auction
     rows = ["P1,2026-07-03,2000", "P1,2026-07-20,1500", "P1,2026-08-05,100", "P2,2026-08-01,1200",
-            "P3,2026-09-01,999", "D1,2026-08-01,5000"]
+            "P3,2026-09-01,999", "D1,2026-08-01,5000", "A1,2026-08-01,5000"]
     given(cli).import_volumes(_csv(tmp_path / "v.csv", "customer,date,qty", rows))
     app = _app(cli)
     [q3] = grade_customers(app, "quarter", "2026-Q3")
-    assert q3["graded"] == 7 and q3["counts"]["ordinary"] == 7 and q3["counts"]["star3"] == 0
+    assert q3["graded"] == 8 and q3["counts"]["ordinary"] == 7 and q3["counts"]["star3"] == 0
     g = _grades(cli, "polyolefin")
     assert g["P1"] == "ordinary" and g["D1"] == "ordinary" and g["P2"] == "ordinary"
+    # Art. 9: star standards are for plan customers; an auction-form customer stays auction
+    assert g["A1"] == "auction" and q3["counts"]["auction"] == 1
+    assert explain(app, "A1")["reason"].startswith("fixed grade auction")
     ex = explain(app, "P1")
     assert ex["label"] == "2026-Q3" and ex["previous"] == "auction" and ex["metrics"]["volume"] == 3500
     assert ex["metrics"]["best_month"] == "2026-07" and ex["metrics"]["total"] == 3600
@@ -147,20 +151,49 @@ def test_petrochem_step_limit_fixed_and_rerun(make_cli, tmp_path, monkeypatch):
     # the same label again: the same answer, nothing changed
     [again] = grade_customers(app, "quarter", "2026-Q3")
     assert again["changed"] == 0 and again["counts"] == q3["counts"] and _grades(cli, "polyolefin") == g
-    # the next review moves P1 one more step; the monthly review of September sits before Q3
+    # Art. 16: the quarterly review moves the grades; a monthly run is a what-if only
+    before = fingerprint(cli.db)
+    with pytest.raises(RuleViolation, match="moves its grades at its quarter review"):
+        grade_customers(app, "month", "2026-09")
+    [sep] = grade_customers(app, "month", "2026-09", dry_run=True)
+    assert sep["dry_run"] and sep["graded"] == 8 and fingerprint(cli.db) == before
+    # the next review moves P1 one more step
     given(cli).add_volume("P1", "3200", day="2026-10-10")
     monkeypatch.setenv("CRMCTL_NOW", "2027-01-05T09:00")
     app2 = _app(cli)
     [q4] = grade_customers(app2, "quarter", "2026-Q4")
     assert _grades(cli, "polyolefin")["P1"] == "star1" and q4["up"] >= 1
-    # re-grading an older label keeps the current grade (it follows the latest label)
-    [sep] = grade_customers(app2, "month", "2026-09")
-    assert sep["graded"] == 7 and _grades(cli, "polyolefin")["P1"] == "star1"
     hist = history(app2, "P1")
-    assert [h["label"] for h in hist] == ["2026-09", "2026-Q3", "2026-Q4"]
-    assert [h["grade"] for h in hist] == ["ordinary", "ordinary", "star1"]
+    assert [h["label"] for h in hist] == ["2026-Q3", "2026-Q4"]
+    assert [h["grade"] for h in hist] == ["ordinary", "star1"]
     app.close()
     app2.close()
+
+
+def test_grading_an_earlier_label_regrades_the_later_ones(make_cli, tmp_path, monkeypatch):
+    """Q4 graded before Q3: grading Q3 afterwards re-grades Q4 from Q3's result (one step per review),
+    so history never shows a later label whose "previous" is stale."""
+    from crmctl.services.grading import grade_customers, history
+
+    cli = make_cli("petrochem")
+    _petro_customers(cli, tmp_path, n=1)
+    given(cli).import_volumes(_csv(tmp_path / "v.csv", "customer,date,qty",
+                                   ["P1,2026-07-03,3500", "P1,2026-10-10,3200"]))
+    monkeypatch.setenv("CRMCTL_NOW", "2027-01-05T09:00")
+    app = _app(cli)
+    [q4] = grade_customers(app, "quarter", "2026-Q4")
+    assert q4["regraded"] == [] and _grades(cli, "polyolefin")["P1"] == "ordinary"  # from auction
+    [dry] = grade_customers(app, "quarter", "2026-Q3", dry_run=True)
+    assert dry["regraded"] == []  # a what-if re-grades nothing
+    [q3] = grade_customers(app, "quarter", "2026-Q3")
+    assert q3["regraded"] == ["2026-Q4"]
+    hist = {h["label"]: h for h in history(app, "P1")}
+    assert (hist["2026-Q3"]["grade"], hist["2026-Q3"]["previous"]) == ("ordinary", "auction")
+    assert (hist["2026-Q4"]["grade"], hist["2026-Q4"]["previous"]) == ("star1", "ordinary")
+    assert _grades(cli, "polyolefin")["P1"] == "star1"  # the current grade follows the latest label
+    out = cli.ok("grade", "run", "--period", "quarter", "--label", "2026-Q3", env={"CRMCTL_NOW": "2027-01-05T09:00"})
+    assert "later labels re-graded in order" in out and "2026-Q4" in out
+    app.close()
 
 
 def test_dry_run_and_candidate_policy_write_nothing(make_cli, tmp_path):

@@ -430,9 +430,9 @@ def test_an_administrator_grades_and_approves_an_extension_as_their_own_role(pet
                    encoding="utf-8")
     petro.ok("adm", "customer", "import", str(csv), "--admitted", now=True)
     code = "C000001"
-    for day, qty in (("2026-10-05", "300"), ("2026-10-20", "450")):
+    for day, qty in (("2026-08-05", "300"), ("2026-09-20", "450")):
         petro.ok("adm", "volume", "add", code, "--qty", qty, "--date", day, now=True)
-    graded = json.loads(petro.ok("adm", "grade", "run", "--period", "month", "--format", "json", now=True))
+    graded = json.loads(petro.ok("adm", "grade", "run", "--period", "quarter", "--format", "json", now=True))
     graded = graded if isinstance(graded, list) else [graded]
     assert graded[0]["graded"] == 1
     assert json.loads(petro.ok("s1", "grade", "explain", code, "--format", "json"))["customer"] == code

@@ -32,7 +32,7 @@ POLICIES = ("fuel-retail", "petrochem", "gas-tiered", "manufacturer")
 def _jobs(app) -> dict:
     jobs = {}
     for code, sc in app.policy.grading.scales.items():
-        jobs[f"grade run {code}"] = lambda kind=sc.periods[0], code=code: grade_customers(app, kind, scale=code,
+        jobs[f"grade run {code}"] = lambda kind=sc.review_period, code=code: grade_customers(app, kind, scale=code,
                                                                                            reassign=True)
     jobs["visit plan"] = lambda: plan_visits(app, "2026-12")
     jobs["customer list --format csv"] = lambda: list(export_customers(app)[1])

@@ -55,7 +55,7 @@ def demo_step(app: App, rng) -> Iterator[str]:
     today = now.date()
     reviews: dict[str, list[Period]] = {}
     for code, sc in scales.items():
-        last = last_completed(sc.periods[0], today)
+        last = last_completed(sc.review_period, today)
         reviews[code] = [last.shifted(periods=-k) for k in range(DEMO_REVIEWS - 1, -1, -1)]
     start = period_containing("month", today - relativedelta(months=18)).start
     for code, sc in scales.items():

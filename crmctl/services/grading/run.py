@@ -39,7 +39,7 @@ from ...policies.schema import Policy
 from ...progress import Progress, silent
 from ...rules import grading as rules
 from ...rules.errors import Invalid
-from ...rules.periods import PERIODS, Period, resolve_period
+from ...rules.periods import PERIODS, Period, parse_label, resolve_period
 from .. import audit
 from ..app import App
 from ..documents import apply_expiry
@@ -55,8 +55,15 @@ class _DryRun(Exception):
     """Raised at the end of a dry run so that the write transaction rolls back."""
 
 
-def resolve_run(policy, period: str | None, label: str | None, scale: str | None, today: date) -> tuple[Period, list]:
-    """The period and the scales a ``grade run`` grades, or a clear refusal."""
+def _not_the_review(code: str, sc, kind: str) -> str:
+    return (f"scale {code} moves its grades at its {sc.review} review ([grading.scales.{code}] review): "
+            f"a {kind} run changes nothing; preview it with --dry-run, or run --period {sc.review}")
+
+
+def resolve_run(policy, period: str | None, label: str | None, scale: str | None, today: date,
+                dry_run: bool = False) -> tuple[Period, list]:
+    """The period and the scales a ``grade run`` grades, or a clear refusal.  A scale with a
+    ``review`` period is written only by runs for that period; other periods preview (``dry_run``)."""
     scales = policy.grading.scales
     if not scales:
         raise RuleViolation("this policy has no grading scales")
@@ -74,12 +81,17 @@ def resolve_run(policy, period: str | None, label: str | None, scale: str | None
         sc = scales[scale]
         if per.kind not in sc.periods:
             raise RuleViolation(f"scale {scale} is graded by {', '.join(sc.periods)}, not by {per.kind}")
+        if not dry_run and not sc.moves_by(per.kind):
+            raise RuleViolation(_not_the_review(scale, sc, per.kind))
         chosen = [(scale, sc)]
     else:
-        chosen = [(code, sc) for code, sc in scales.items() if per.kind in sc.periods]
+        listed = [(code, sc) for code, sc in scales.items() if per.kind in sc.periods]
+        if not listed:
+            known = "; ".join(f"{code}: {', '.join(sc.periods)}" for code, sc in scales.items())
+            raise RuleViolation(f"the policy grades no scale by {per.kind} ({known})")
+        chosen = [(code, sc) for code, sc in listed if dry_run or sc.moves_by(per.kind)]
         if not chosen:
-            listed = "; ".join(f"{code}: {', '.join(sc.periods)}" for code, sc in scales.items())
-            raise RuleViolation(f"the policy grades no scale by {per.kind} ({listed})")
+            raise RuleViolation(_not_the_review(*listed[0], per.kind))
     if per.start > today:
         raise InvalidInput(f"period {per.label} has not started yet")
     return per, chosen
@@ -178,7 +190,7 @@ def grade_customers(app: App, period: str | None = None, label: str | None = Non
         policy = app.policy
     now = app.now()
     today = now.date()
-    per, chosen = resolve_run(policy, period, label, scale, today)
+    per, chosen = resolve_run(policy, period, label, scale, today, dry_run)
     if per.end > today and not dry_run:
         raise RuleViolation(f"period {per.label} is not over until {per.end.isoformat()}: grade it then, "
                             "or preview it with --dry-run")
@@ -192,6 +204,12 @@ def grade_customers(app: App, period: str | None = None, label: str | None = Non
             for code, sc in chosen:
                 summary = _grade_scale(s, app, policy, code, sc, per, now, dry_run=dry_run, reassign=reassign,
                                        memo=memo, progress=progress)
+                # a later label's step limit starts from this one: re-grade the later labels, in order
+                later = [] if dry_run else _later_periods(s, code, per)
+                for lp in later:
+                    _grade_scale(s, app, policy, code, sc, lp, now, dry_run=False, reassign=reassign,
+                                 memo=memo, progress=progress)
+                summary["regraded"] = [lp.label for lp in later]
                 summary["doc_check"] = doc_check
                 summaries.append(summary)
             if dry_run:
@@ -199,6 +217,14 @@ def grade_customers(app: App, period: str | None = None, label: str | None = Non
     except _DryRun:
         pass
     return summaries
+
+
+def _later_periods(s, code: str, per: Period) -> list[Period]:
+    """The labels of ``code`` graded for periods after ``per``, oldest first (grade_run: few rows)."""
+    rows = s.execute(select(GradeRun.label, GradeRun.period_start, GradeRun.period_end)
+                     .where(GradeRun.scale == code, after_condition(per)).distinct()).all()
+    rows.sort(key=lambda r: rules.period_key(r[1], r[2]))
+    return [parse_label(r[0]) for r in rows]
 
 
 def _grade_scale(s, app: App, policy: Policy, code: str, scale, per: Period, now: datetime, *, dry_run: bool,
