@@ -27,7 +27,9 @@ from .errors import CrmError
 
 
 def _error_line(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    from .rules.text import mask_secrets  # never a password, whatever the message quotes
+
+    click.echo(f"Error: {mask_secrets(message)}", err=True)
 
 
 # Exit, Abort and usage errors keep their own handling (exit 0/1/2 as Click decides).
@@ -96,8 +98,11 @@ class CrmGroup(TyperGroup):
             raise
         except CrmError as exc:
             _error_line(exc.message)
-            for line in exc.details:
-                click.echo(f"  {line}", err=True)
+            if exc.details:
+                from .rules.text import mask_secrets
+
+                for line in exc.details:
+                    click.echo(f"  {mask_secrets(line)}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             _error_line("interrupted; nothing of the unfinished step was written")
@@ -112,7 +117,10 @@ class CrmGroup(TyperGroup):
 
 
 def _describe_unexpected(exc: Exception) -> str:
+    from .rules.text import mask_secrets
+
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = mask_secrets(text)
     name = type(exc).__name__
     if name == "OperationalError" and "locked" in text:
         return "the database stayed busy for 30 s (another crmctl is writing); try again"
@@ -120,7 +128,27 @@ def _describe_unexpected(exc: Exception) -> str:
         return f"database error: {text[:300]} (CRMCTL_DEBUG=1 shows details)"
     if name == "IntegrityError":
         return f"the database refused the change: {text[:300]}"
+    problem = _file_name_problem(exc)
+    if problem:
+        return problem
     return f"unexpected {name}: {text[:300]} (please report it; CRMCTL_DEBUG=1 shows details)"
+
+
+def _file_name_problem(exc: Exception) -> str | None:
+    """A file name the system cannot take (too long, a NUL character, ``~nobody``): what to say."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        name = str(exc.filename or "")
+        return f"file name too long: '{name[:40]}…' (at most 255 bytes a part)"
+    if isinstance(exc, OSError) and exc.filename and exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR,
+                                                                     errno.EACCES, errno.EROFS):
+        return f"cannot use {exc.filename}: {exc.strerror}"
+    if isinstance(exc, ValueError) and "null byte" in str(exc):
+        return "a file name cannot contain a NUL character"
+    if isinstance(exc, RuntimeError) and "home directory" in str(exc):
+        return "a file name starting with '~' names no known home folder"
+    return None
 
 
 app = typer.Typer(

@@ -44,10 +44,17 @@ def resolve_db_url(value: str | None) -> tuple[str, bool]:
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}", True
     if "://" in raw:
+        from .rules.text import mask_secrets
+
         try:
             url = make_url(raw)
         except ArgumentError:
-            raise InvalidInput(f"'{raw}' is not a database URL (e.g. postgresql+psycopg://user@host/db)") from None
+            raise InvalidInput(f"'{mask_secrets(raw)}' is not a database URL (e.g. postgresql+psycopg://user@host/db)") from None
+        except ValueError:  # a port that is not a number
+            raise InvalidInput(f"'{mask_secrets(raw)}' is not a database URL: the port must be a number "
+                               "(e.g. postgresql+psycopg://user@host:5432/db)") from None
+        if url.port is not None and not 0 < url.port < 65536:
+            raise InvalidInput(f"'{mask_secrets(raw)}' is not a database URL: the port must be 1 to 65535")
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise InvalidInput(f"unsupported database '{url.get_backend_name()}': use a file path or postgresql+psycopg://")
         return raw, False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -28,8 +29,38 @@ class Encoding(str, Enum):
     gbk = "gbk"
 
 
+def check_path(value, what: str = "--output"):
+    """A file name the system can take: no NUL character, no part longer than 255 bytes, a ``~user``
+    that exists.  Refused (one Error line, before any work) otherwise; ``value`` unchanged."""
+    if value is None or value == "-":
+        return value
+    from ..errors import InvalidInput
+
+    text = str(value)
+    if "\x00" in text:
+        raise InvalidInput(f"{what}: a file name cannot contain a NUL character")
+    if len(text.encode("utf-8", "surrogateescape")) > 4096 or any(
+            len(part.encode("utf-8", "surrogateescape")) > 255 for part in text.split("/")):
+        raise InvalidInput(f"{what}: the file name is too long (at most 255 bytes a part, 4096 in all)")
+    if text.startswith("~") and os.path.expanduser(text).startswith("~"):
+        raise InvalidInput(f"{what}: '{text.split('/')[0]}' is not a known home folder")
+    return value
+
+
+def _check_output(value):
+    """``--output``: a usable name in a folder that exists, checked before any work is done."""
+    check_path(value, "--output")
+    if value is not None and str(value) != "-":
+        from ..errors import InvalidInput
+
+        folder = Path(os.path.expanduser(str(value))).parent
+        if not folder.is_dir():
+            raise InvalidInput(f"--output: folder {folder} does not exist")
+    return value
+
+
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of standard output.", dir_okay=False)]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of standard output.", dir_okay=False, callback=_check_output)]
 BomOpt = Annotated[bool, typer.Option("--bom", help="Start CSV with a UTF-8 byte-order mark (for Excel).")]
 EncodingOpt = Annotated[Encoding, typer.Option("--encoding", help="Text encoding of CSV output (gbk for older Excel).", case_sensitive=False)]
 AtOpt = Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date-time; default now; no offset = policy time zone).")]
@@ -104,6 +135,7 @@ def spec(format: Format = Format.table, output: Optional[Path] = None, bom: bool
          encoding: Encoding = Encoding.utf8) -> "OutputSpec":
     from ..output import OutputSpec
 
+    check_path(output, "--output")
     return OutputSpec(format=format.value, output=str(output) if output else None, bom=bom, encoding=encoding.value)
 
 

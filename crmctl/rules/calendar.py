@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 
-from crmctl.rules.durations import Duration, parse_duration
+from crmctl.rules.durations import Duration, check_amount, parse_duration
 from crmctl.rules.errors import Invalid
 
 try:  # a declared dependency; without it every year is a fallback year
@@ -570,6 +570,7 @@ def _as_duration(duration, clock: str | None) -> Duration:
         raise Invalid(f"unknown duration unit '{dur.unit}'")
     if dur.amount < 0:
         raise Invalid(f"'{dur}': a duration cannot be negative")
+    check_amount(dur.amount, dur.unit, "a duration of")
     if dur.unit in ("working_days", "days", "months", "years") and not float(dur.amount).is_integer():
         raise Invalid(f"'{dur}': {dur.unit.replace('_', ' ')} must be a whole number")
     return dur

@@ -14,13 +14,14 @@ from typing import Any, Iterable, Mapping
 
 from .conditions import matches
 from .errors import Invalid, Refused
+from .limits import DEFAULT_FIELD_TEXT, MAX_LONG_TEXT
 
 STATUSES = ("prospect", "pending", "active", "suspended", "disqualified")
 _TRUE = {"true", "yes", "y", "1", "是", "对", "有"}
 _FALSE = {"false", "no", "n", "0", "否", "无", ""}
 _PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-()]{3,30}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_TEXT = 2000
+MAX_TEXT = MAX_LONG_TEXT  # the default length limit of free text (crmctl.rules.limits)
 
 
 def _labelled(values: Mapping[str, str]) -> str:
@@ -134,8 +135,9 @@ def coerce_field(fdef, value: Any) -> Any:
     if isinstance(value, str):
         value = value.strip()
     t = fdef.type
+    limit = getattr(fdef, "text_limit", DEFAULT_FIELD_TEXT)  # the policy's fields[].max_length
     if t == "text":
-        return clean_text(str(value), f"field {key}")
+        return clean_text(str(value), f"field {key}", max_len=limit)
     if t == "int":
         try:
             if isinstance(value, bool):
@@ -178,10 +180,12 @@ def coerce_field(fdef, value: Any) -> Any:
             raise Invalid(f"field {key}: '{value}' is not a phone number")
         return str(value)
     if t == "email":
+        if len(str(value)) > limit:
+            raise Invalid(f"field {key} is longer than {limit} characters")
         if not _EMAIL_RE.match(str(value)):
             raise Invalid(f"field {key}: '{value}' is not an e-mail address")
         return str(value)
-    return clean_text(str(value), f"field {key}")
+    return clean_text(str(value), f"field {key}", max_len=limit)
 
 
 def normalise_fields(index: SegmentIndex, given: Mapping[str, Any], *, base: Mapping[str, Any] | None = None,

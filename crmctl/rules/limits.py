@@ -48,6 +48,8 @@ MAX_COUNT = 1000  # any other count (cadence times, step limit, minimum contacts
 MAX_NOTICE_DAYS = 366  # documents.*.renew_notice_days
 MAX_MONTHS = 120  # stability.lost_after_months, proposals.benefit.months
 MAX_BACKDATE_DAYS = 3660  # permissions.backdate_days
+#: How many days ahead a listing may look (``doc list --expiring-within``, ``report documents --days``).
+MAX_WITHIN_DAYS = 36600
 #: How deeply a policy file's arrays and tables may nest (the built-in ones need 8).
 MAX_POLICY_DEPTH = 32
 
@@ -65,6 +67,6 @@ MAX_FIELD_TEXT = 2000
 
 __all__ = [
     "EARLIEST_DATE", "LATEST_DATE", "EARLIEST_FIELD_DATE", "date_range_text", "MAX_DURATION", "MAX_THRESHOLD",
-    "MAX_COUNT", "MAX_NOTICE_DAYS", "MAX_MONTHS", "MAX_BACKDATE_DAYS", "MAX_POLICY_DEPTH", "MAX_NAME",
+    "MAX_COUNT", "MAX_NOTICE_DAYS", "MAX_MONTHS", "MAX_BACKDATE_DAYS", "MAX_WITHIN_DAYS", "MAX_POLICY_DEPTH", "MAX_NAME",
     "MAX_SHORT_TEXT", "MAX_LONG_TEXT", "DEFAULT_FIELD_TEXT", "MAX_FIELD_TEXT",
 ]

@@ -35,7 +35,7 @@ from dateutil.relativedelta import relativedelta
 from crmctl.rules import conditions
 from crmctl.rules.codes import pick_code  # noqa: F401  (re-exported: services call rules.pick_code)
 from crmctl.rules.calendar import CompanyCalendar
-from crmctl.rules.durations import Duration, parse_duration
+from crmctl.rules.durations import Duration, check_amount, parse_duration
 from crmctl.rules.errors import Invalid, Refused
 
 CLOCKS = ("respond", "arrive", "resolve")
@@ -113,6 +113,7 @@ def extend_deadline(cal: CompanyCalendar, opened_at: datetime, current_due: date
         raise Refused("the policy allows no extension of complaint deadlines")
     if isinstance(working_days, bool) or not isinstance(working_days, int) or working_days < 1:
         raise Invalid(f"--working-days: {working_days!r} is not a whole number of at least 1")
+    check_amount(working_days, "working_days", "--working-days")
     new_due = cal.add(current_due, Duration(working_days, "working_days"))
     cap = cal.add(opened_at, max_total)
     if new_due > cap:

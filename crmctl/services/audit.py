@@ -136,8 +136,13 @@ def list_entries(app, *, customer: str | None = None, since: datetime | None = N
     if actor:  # what the person did, themselves or acting for someone (logins compare whatever their case)
         who = actor.strip().lower()
         q = q.where(or_(func.lower(AuditLog.actor) == who, func.lower(AuditLog.by_login) == who))
-    if action:
-        q = q.where(AuditLog.action.like(action.replace("*", "%")))
+    if action:  # '*' is the only wildcard: % and _ are taken as typed
+        from ..rules.customers import clean_text
+        from ..rules.limits import MAX_SHORT_TEXT
+        from ..rules.text import LIKE_ESCAPE, like_pattern
+
+        clean_text(action, "--action", max_len=MAX_SHORT_TEXT)
+        q = q.where(AuditLog.action.like(like_pattern(action), escape=LIKE_ESCAPE))
     if limit:
         q = q.order_by(None).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
     with app.db.read() as s:

@@ -11,6 +11,7 @@ from ..errors import InvalidInput, RuleViolation
 from ..models import Customer, Document
 from ..rules.codes import pick_code
 from ..rules.customers import clean_text
+from ..rules.limits import MAX_SHORT_TEXT, MAX_WITHIN_DAYS
 from ..rules.times import parse_date
 from . import audit
 from .app import App
@@ -36,7 +37,7 @@ def add_document(app: App, code: str, type_: str, number: str | None = None, exp
             raise InvalidInput(f"--expires {exp} is in the past: an expired document cannot be added")
     elif spec.expires:
         raise InvalidInput(f"document type {dtype} ({spec.label}) expires: give --expires YYYY-MM-DD")
-    number = clean_text(number or "", "--number", required=False, max_len=100)
+    number = clean_text(number or "", "--number", required=False, max_len=MAX_SHORT_TEXT)
     with app.db.write() as s:
         c = get_customer(s, code)
         if c.status == "disqualified":
@@ -60,6 +61,8 @@ def list_documents(app: App, *, expiring_within: int | None = None, customer: st
     if expiring_within is not None:
         if expiring_within < 0:
             raise InvalidInput("--expiring-within must be 0 or more days")
+        if expiring_within > MAX_WITHIN_DAYS:
+            raise InvalidInput(f"--expiring-within {expiring_within} is too far: at most {MAX_WITHIN_DAYS} days")
         until = today + timedelta(days=expiring_within)
         q = q.where(Document.expires.is_not(None), Document.expires <= until)
         if not include_expired:

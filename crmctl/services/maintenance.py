@@ -40,7 +40,9 @@ def upgrade_database(settings: Settings) -> str:
 def _safe(url: str) -> str:
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    from ..rules.text import mask_secrets
+
+    return mask_secrets(make_url(url).render_as_string(hide_password=True))
 
 
 def backup_database(settings: Settings, dest: Path, *, force: bool = False) -> str:

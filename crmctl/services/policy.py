@@ -25,7 +25,12 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
     from ..policies import load_policy
     from ..rules import times
 
+    from ..rules.customers import clean_text
+    from ..rules.limits import MAX_NAME
+
     policy, text = load_policy(policy_ref)  # refuse a bad policy before anything is created
+    if admin_name is not None:
+        admin_name = clean_text(admin_name, "--admin-name", max_len=MAX_NAME)
     url = settings.db_url()
     path = sqlite_path(url)
     existed = path.exists() if path else False

@@ -15,6 +15,7 @@ from ..errors import InvalidInput, RuleViolation
 from ..models import Customer, Proposal, Staff
 from ..rules import sla as rules
 from ..rules.customers import clean_text
+from ..rules.limits import MAX_LONG_TEXT
 from ..rules.times import parse_date
 from . import audit
 from .app import App
@@ -66,7 +67,7 @@ def open_proposal(app: App, code: str, category: str, summary: str, *, at: datet
     """Record a proposal; the answer is due ``proposals.due`` later (e.g. one calendar month)."""
     pol = _policy(app)
     cat = rules.pick_code(pol.categories, category, "category", "--category")
-    summary = clean_text(summary, "--summary", max_len=2000)
+    summary = clean_text(summary, "--summary", max_len=MAX_LONG_TEXT)
     opened = app.event_time(at)
     due = app.calendar.add(opened, pol.due)
     actor = app.actor
@@ -90,7 +91,7 @@ def close_proposal(app: App, ident: str, *, adopted: bool, saving: str | None = 
     pol = _policy(app)
     amount = rules.parse_money(saving, "--saving") if saving is not None else None
     impl = parse_date(implement_by, "--implement-by") if implement_by else None
-    note = clean_text(note or "", "--note", required=False, max_len=2000)
+    note = clean_text(note or "", "--note", required=False, max_len=MAX_LONG_TEXT)
     if not adopted and (amount is not None or impl is not None):
         raise InvalidInput("--saving and --implement-by apply to an adopted proposal only")
     when = app.event_time(at)

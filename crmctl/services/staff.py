@@ -9,6 +9,8 @@ from sqlalchemy import delete, func, select, update
 
 from ..errors import InvalidInput, RuleViolation
 from ..models import Customer, CustomerContact, Staff, StaffRole
+from ..rules.customers import clean_text
+from ..rules.limits import MAX_NAME
 from . import audit
 from .app import App
 from .lookups import find_staff
@@ -64,8 +66,8 @@ def add_staff(app: App, login: str, name: str, roles: list[str], unit: str | Non
     app.require_admin("add staff")
     if not LOGIN_RE.fullmatch(login or ""):
         raise InvalidInput(f"'{login}' is not a usable login: letters, digits, '.', '_', '-', '@' (1-64)")
-    if not name or not name.strip():
-        raise InvalidInput("--name must not be empty")
+    name = clean_text(name or "", "--name", max_len=MAX_NAME)
+    unit = clean_text(unit or "", "--unit", required=False, max_len=MAX_NAME)
     if not roles:
         raise InvalidInput("give at least one --role")
     codes = resolve_roles(app, roles)
@@ -100,8 +102,10 @@ def edit_staff(app: App, login: str, *, name: str | None = None, unit: str | Non
     codes = resolve_roles(app, roles) if roles else None
     os_user = _account(os_user, "--os-user")
     db_role = _account(db_role, "--db-role")
-    if name is not None and not name.strip():
-        raise InvalidInput("--name must not be empty")
+    if name is not None:
+        name = clean_text(name, "--name", max_len=MAX_NAME)
+    if unit is not None:
+        unit = clean_text(unit, "--unit", required=False, max_len=MAX_NAME) or ""
     now = app.now()
     with app.db.write() as s:
         staff = find_staff(s, login)

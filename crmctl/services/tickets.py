@@ -17,6 +17,7 @@ from ..errors import InvalidInput, RuleViolation
 from ..models import Customer, ServiceTicket, Staff, TicketRating
 from ..rules import sla as rules
 from ..rules.customers import clean_text
+from ..rules.limits import MAX_SHORT_TEXT
 from . import audit
 from .app import App
 from .lookups import customer_for_work, customer_id, find_record, find_staff, staff_logins
@@ -170,7 +171,7 @@ def arrive(app: App, ident: str, *, at: datetime | None = None) -> dict:
 def take_back(app: App, ident: str, receipt: str, *, at: datetime | None = None) -> dict:
     """The item goes to the workshop for repair, against a receipt (number) given to the customer."""
     _policy(app)
-    receipt = clean_text(receipt or "", "--receipt", required=True, max_len=64)
+    receipt = clean_text(receipt or "", "--receipt", required=True, max_len=MAX_SHORT_TEXT)
     when = app.event_time(at)
     with app.db.write() as s:
         t, cust = _load(s, ident)

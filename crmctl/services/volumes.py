@@ -23,6 +23,7 @@ from ..models import Customer, UsageRecord
 from ..progress import Progress, silent
 from ..rules import grading as rules
 from ..rules.customers import clean_text
+from ..rules.limits import EARLIEST_DATE, MAX_SHORT_TEXT
 from ..rules.errors import Invalid, RuleError
 from ..rules.times import parse_date
 from . import audit
@@ -33,8 +34,8 @@ from .lookups import get_customer
 COLUMNS = ("customer", "date", "qty", "product", "amount")
 REQUIRED = ("customer", "date", "qty")
 CHUNK = 20_000
-OLDEST = date(1990, 1, 1)
-MAX_PRODUCT = 100
+OLDEST = EARLIEST_DATE
+MAX_PRODUCT = MAX_SHORT_TEXT
 
 
 def _check_day(d: date, today: date, what: str = "--date") -> date:

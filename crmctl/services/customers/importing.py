@@ -11,6 +11,7 @@ from ...errors import InvalidInput, RuleViolation
 from ...models import Customer, CustomerGrade, Staff
 from ...progress import Progress, silent
 from ...rules import customers as rules
+from ...rules.limits import MAX_NAME
 from ...rules.errors import Invalid, RuleError
 from ...rules.taxid import normalise_tax_id
 from ...rules.times import parse_datetime
@@ -58,7 +59,7 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                 raise InvalidInput(f"{f.path.name}: row {n}: {len(row)} cells but {len(header)} columns")
             cells = {h: (row[i].strip() if i < len(row) else "") for h, i in pos.items()}
             try:
-                name = rules.clean_text(cells["name"], "name", max_len=200)
+                name = rules.clean_text(cells["name"], "name", max_len=MAX_NAME)
                 code = rules.clean_code(cells["code"]) if cells.get("code") else None
                 tax = normalise_tax_id(cells["tax_id"]) if cells.get("tax_id") else None
                 status = cells.get("status") or default_status

@@ -163,8 +163,12 @@ class CustomerQuery:
             scale, g = resolve_grade(app, grade)
             self.where.append(exists().where(CustomerGrade.customer_id == Customer.id, CustomerGrade.scale == scale,
                                              CustomerGrade.grade == g))
-        if name_like:
-            self.where.append(Customer.name.contains(name_like))
+        if name_like:  # the typed text literally: % and _ are not wildcards
+            from ...rules.limits import MAX_NAME
+            from ...rules.text import LIKE_ESCAPE, like_contains
+
+            rules.clean_text(name_like, "--name", max_len=MAX_NAME)
+            self.where.append(Customer.name.like(like_contains(name_like), escape=LIKE_ESCAPE))
         self.owner = owner
         self.limit = limit
         # filtering on what only a readable file shows (status, grade, segments, stability, keeper)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ...errors import InvalidInput, RuleViolation
 from ...models import Customer, CustomerGrade, Staff
 from ...rules import customers as rules
+from ...rules.limits import MAX_NAME
 from ...rules.taxid import normalise_tax_id
 from .. import audit, counters
 from ..app import App
@@ -54,7 +55,7 @@ def validate_new(app: App, name: str, segments: Mapping[str, Any], fields: Mappi
                  tax_id: str | None) -> tuple[str, dict, dict, str | None]:
     """Name, segments, fields and tax id of a new customer, checked against the policy (pure)."""
     idx = app.segment_index
-    name = rules.clean_text(name, "name", max_len=200)
+    name = rules.clean_text(name, "name", max_len=MAX_NAME)
     flds = rules.normalise_fields(idx, fields)
     segs = rules.normalise_segments(idx, segments, fields=flds)
     tax = normalise_tax_id(tax_id) if tax_id else None
@@ -112,7 +113,7 @@ def edit_customer(app: App, code: str, *, name: str | None = None, segments: Map
         before_owner = s.get(Staff, c.owner_id).login if c.owner_id else None
         before = snapshot(c, before_owner)
         if name is not None:
-            c.name = rules.clean_text(name, "name", max_len=200)
+            c.name = rules.clean_text(name, "name", max_len=MAX_NAME)
         if fields:
             c.fields = rules.normalise_fields(idx, fields, base=c.fields)
         if segments or fields:
