@@ -723,11 +723,12 @@ class Activities(_Model):
     greetings: Greetings | None = None
 
     def cadence_for(self, kind: str, **customer: Any) -> Cadence | None:
-        """The customer-scope cadence of ``kind`` for this customer: the first one that matches."""
-        for c in self.cadences:
-            if c.scope == "customer" and c.kind == kind and (c.when is None or c.when.matches(**customer)):
-                return c
-        return None
+        """The customer-scope cadence of ``kind`` for this customer: the strictest that matches
+        (the rule lives in ``crmctl.rules.cadence.strictest``)."""
+        from ..rules.cadence import strictest
+
+        return strictest((c for c in self.cadences if c.scope == "customer" and c.kind == kind),
+                         lambda c: c.when is None or c.when.matches(**customer))
 
 
 class Survey(_Model):

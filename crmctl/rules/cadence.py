@@ -6,8 +6,9 @@ The service (``crmctl.services.activities.plan_visits``) feeds customers in chun
 
 How a cadence ``{kind, when, times, per, every, scope, owner, counts}`` becomes due dates:
 
-* **Which cadence.**  Per activity kind the *first* cadence whose ``when`` matches the customer
-  applies (the policy lists specific rules first).  A condition without ``status`` selects only
+* **Which cadence.**  Per activity kind, of the cadences whose ``when`` matches the customer, the
+  most frequent applies (:func:`strictest`: where several classes or flags apply, the strictest
+  rhythm wins; equal rates, the first listed).  A condition without ``status`` selects only
   ``active`` customers; a condition naming statuses selects exactly those.
 * **Slots (``per = "week"`` or ``"month"`` with ``every = 1``).**  Every period of the month gets
   ``times`` slots.  Month: the month's days cut into ``times`` equal parts (two a month = days 1–15
@@ -211,6 +212,23 @@ def _interval(cadence) -> relativedelta | timedelta:
     return timedelta(days=max(1, round(months * 365.25 / 12)))
 
 
+def cadence_rate(cadence) -> float:
+    """How many activities a cadence asks for per month (a weekly one: 52/12 × times)."""
+    months = 12 / 52 if cadence.per == "week" else UNIT_MONTHS[cadence.per]
+    return cadence.times / (cadence.every * months)
+
+
+def strictest(cadences: Iterable, applies: Callable[[object], bool]):
+    """The cadence that applies to a customer: of those whose condition holds, the most frequent
+    (gas-tiered Art. 21(二): a risk customer keeps the monthly inspection whatever other class or
+    flag also applies); equal rates: the first listed.  None when none applies."""
+    best = None
+    for c in cadences:
+        if applies(c) and (best is None or cadence_rate(c) > cadence_rate(best)):
+            best = c
+    return best
+
+
 def describe_cadence(cadence) -> str:
     """``2 per month``, ``1 every 2 years``, ``1 per year (company)`` — for summaries."""
     unit = cadence.per
@@ -374,10 +392,7 @@ class MonthPlanner:
     # ---- what is due
 
     def cadence_for(self, kind: str, status: str, segments: Mapping, fields: Mapping, grades: Mapping):
-        for c in self.by_kind.get(kind, ()):
-            if _applies(c.when, status, segments, fields, grades):
-                return c
-        return None
+        return strictest(self.by_kind.get(kind, ()), lambda c: _applies(c.when, status, segments, fields, grades))
 
     def _selection(self, status: str, segments: Mapping, fields: Mapping, grades: Mapping) -> tuple:
         """(cadences that apply, whether greetings apply): memoised on the values conditions look at."""

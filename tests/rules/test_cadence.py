@@ -335,7 +335,7 @@ per = "quarter"
 """
 
 
-def test_first_matching_cadence_wins_and_status_condition():
+def test_cadence_for_each_kind_and_status_condition():
     p = MonthPlanner(parse_policy(MINI).activities, "2026-02")
     a = p.customer_due(1, segments={"kind": "a"})
     assert [d.key for d in a] == ["1:visit:2026-02#1", "1:visit:2026-02#2", "1:visit:2026-02#3"]
@@ -348,6 +348,34 @@ def test_first_matching_cadence_wins_and_status_condition():
     assert p.segment_keys == ("kind",)
     with pytest.raises(ValueError):
         MonthPlanner(parse_policy(MINI).activities, "2026-Q1")
+
+
+def test_the_strictest_matching_cadence_wins_whatever_the_order():
+    text = MINI.replace('when = { segments = { kind = "a" }, status = ["active", "suspended"] }\ntimes = 3\nper = "month"',
+                        'when = { segments = { kind = "b" } }\ntimes = 1\nper = "year"')
+    acts = parse_policy(text).activities
+    assert cadence.cadence_rate(acts.cadences[0]) == pytest.approx(1 / 12)
+    # kind b matches the yearly rule (listed first) and the quarterly one: the quarterly applies
+    assert acts.cadence_for("visit", segments={"kind": "b"}).per == "quarter"
+    p = MonthPlanner(acts, "2026-02")
+    assert [d.key for d in p.customer_due(1, segments={"kind": "b"}, history=hist(last={"visit": "2025-11-10"}))] == \
+        ["1:visit:2026-02"]  # 3 months after the last visit, not 12
+
+
+@pytest.mark.parametrize("flags,per", [
+    ({"refuses_fixes": True, "risk": True}, "month"),  # special by its flag, and a risk customer
+    ({"refuses_fixes": True}, "year"),  # special only: the residential inspection every two years
+    ({"risk": True, "rural": True}, "month"),  # rural (twice a year) and risk: monthly wins
+])
+def test_gas_tiered_risk_customer_keeps_the_monthly_inspection(flags, per):
+    """gas-tiered Art. 21(二): a risk customer is inspected monthly whatever other class applies."""
+    acts = load_policy("gas-tiered")[0].activities
+    segs = {"supply": "pipeline", "sector": "residential", "class": "special" if "refuses_fixes" in flags else "general"}
+    assert acts.cadence_for("inspection", segments=segs, fields=flags, status="active").per == per
+    p = planner("gas-tiered", "2026-11")
+    dues = [d for d in p.customer_due(5, segments=segs, fields=flags,
+                                        history=hist(last={"inspection": "2026-10-05"})) if d.kind == "inspection"]
+    assert len(dues) == (1 if per == "month" else 0)
 
 
 def test_bulk_entry_point_agrees_with_customer_due():
