@@ -203,6 +203,9 @@ def test_gas_tiered_vocabulary():
     assert big.factors["volume"].weight == 25
     assert sum(f.weight for f in big.factors.values()) == 100
     assert big.applies_to.not_segments == {"sector": ["residential"]}
+    # Art. 6, 8: pipeline non-residential customers only; vehicle gas (CNG/LNG) is not ranked
+    assert big.applies_to.matches(segments={"supply": "pipeline", "sector": "industrial"}, status="active")
+    assert not big.applies_to.matches(segments={"supply": "vehicle", "sector": "industrial"}, status="active")
     assert big.owner_roles == {"level1": "division_gm", "level2": "deputy_gm", "level3": "service_head"}
     assert _values(p, "supply") == ["pipeline", "vehicle"]
     assert _values(p, "sector") == ["residential", "industrial", "public"]
