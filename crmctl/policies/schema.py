@@ -353,9 +353,15 @@ class Statuses(_Model):
     active: Label = DEFAULT_STATUS_LABELS["active"]
     suspended: Label = DEFAULT_STATUS_LABELS["suspended"]
     disqualified: Label = DEFAULT_STATUS_LABELS["disqualified"]
+    #: statuses during which no usage may be recorded (dated on or after the change of status)
+    no_records: list[Literal["suspended", "disqualified"]] = Field(default_factory=list)
 
     def label(self, status: str) -> str:
         return getattr(self, status)
+
+    def labels(self) -> dict[str, str]:
+        """Status code -> label, in the contract's order."""
+        return {code: getattr(self, code) for code in DEFAULT_STATUS_LABELS}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from ..rules.customers import clean_text
 from ..rules.limits import EARLIEST_DATE, MAX_SHORT_TEXT
 from ..rules.errors import Invalid, RuleError
 from ..rules.times import parse_date
+from ..rules.usage import check_record_day
 from . import audit
 from .app import App
 from .csvfiles import CsvFile, decoding, register_import
@@ -50,6 +51,24 @@ def _clean_product(text: str | None, what: str = "product") -> str | None:
     return clean_text(text or "", what, required=False, max_len=MAX_PRODUCT)
 
 
+def _check_status(app: App, code: str, status: str, changed_at, reason: str | None, day: date) -> None:
+    """petrochem Art. 15, 17: no usage dated while the customer's business is suspended or ended."""
+    statuses = app.policy.statuses
+    if status in statuses.no_records:
+        since = changed_at.astimezone(app.tz).date() if changed_at is not None else None
+        check_record_day(code, status, since, day, statuses.no_records, statuses.label(status), reason)
+
+
+def _blocked(app: App, session) -> dict[int, tuple]:
+    """Customers in a ``[statuses] no_records`` status (few rows): id -> (code, status, since, reason)."""
+    refused = app.policy.statuses.no_records
+    if not refused:
+        return {}
+    rows = session.execute(select(Customer.id, Customer.code, Customer.status, Customer.status_changed_at,
+                                  Customer.status_reason).where(Customer.status.in_(refused))).all()
+    return {cid: (code, st, at, why) for cid, code, st, at, why in rows}
+
+
 def record_dict(app: App, r: UsageRecord, code: str) -> dict:
     return {"id": r.id, "customer": code, "date": r.day, "qty": r.qty, "unit": app.policy.policy.volume_unit,
             "product": r.product, "amount": r.amount}
@@ -66,6 +85,7 @@ def add_volume(app: App, code: str, qty: str | float, *, day: str | None = None,
     now = app.now()
     with app.db.write() as s:
         c = get_customer(s, code)
+        _check_status(app, c.code, c.status, c.status_changed_at, c.status_reason, d)
         r = UsageRecord(customer_id=c.id, day=d, qty=q, product=p, amount=a)
         s.add(r)
         s.flush()
@@ -118,6 +138,7 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
         sql = insert_sql(conn, "usage_record", INSERT_COLUMNS)
         iso_days = app.db.is_sqlite  # SQLite stores dates as ISO text: bind the text itself
         codes: dict[str, int] = dict(s.execute(select(Customer.code, Customer.id)).all())
+        blocked = _blocked(app, s)
         days: dict[str, object] = {}
         buf: list[tuple] = []
         batch_id = batch.id
@@ -145,6 +166,9 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
                         if day is None:
                             d = _check_day(parse_date(ds, "date"), today, "date")
                             day = days[ds] = d.isoformat() if iso_days else d
+                        if cid in blocked:
+                            b = blocked[cid]
+                            _check_status(app, b[0], b[1], b[2], b[3], date.fromisoformat(day) if iso_days else day)
                         cell = row[qi]
                         try:
                             q = float(cell)

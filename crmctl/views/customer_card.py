@@ -18,7 +18,7 @@ def render_customer(app, data: dict, out) -> None:
     seg_defs = {s.key: s for s in pol.segments}
     field_defs = {f.key: f for f in pol.fields}
     scales = pol.grading.scales
-    statuses = pol.statuses.model_dump()  # [statuses]: always present (defaults to the contract's labels)
+    statuses = pol.statuses.labels()  # [statuses]: always present (defaults to the contract's labels)
     with open_output(out) as stream:
         console = Console(file=stream, width=120 if out.output else None, no_color=out.output is not None,
                           highlight=False)

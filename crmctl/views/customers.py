@@ -12,7 +12,7 @@ def customer_columns(app, *, full: bool = True) -> list[Column]:
 
     pol = app.policy
     titles: dict = {"code": "编号", "name": "名称",
-                    "status": Column("status", "状态", table_format=labeller(pol.statuses.model_dump())),
+                    "status": Column("status", "状态", table_format=labeller(pol.statuses.labels())),
                     "owner": "负责人", "created_at": "建档时间"}
     for seg in pol.segments:
         key = f"segments.{seg.key}"

@@ -309,7 +309,7 @@ def _visits(app, params, result) -> dict:
 def _document_titles(app) -> dict:
     return {"section": Column("section", "类别", table_format=labeller({"document": "证照到期", "suspended": "暂停业务客户"})),
             "customer": "客户编号", "name": "客户名称",
-            "status": Column("status", "客户状态", table_format=labeller(app.policy.statuses.model_dump())),
+            "status": Column("status", "客户状态", table_format=labeller(app.policy.statuses.labels())),
             "owner": "负责人", "type": Column("type", "证照", table_format=labeller(app.policy.document_labels())),
             "number": "证照编号", "expires": "有效期至", "days_left": _right("days_left", "剩余天数"),
             "expired": Column("expired", "已过期", table_format=yes_no),

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from crmctl.policies import load_policy
 from crmctl.rules.taxid import make_tax_id
 from tests.conftest import Cli, assert_refused, fingerprint
 
@@ -393,3 +394,29 @@ def test_list_csv_is_the_json_flattened(make_cli, policy):
     assert report == table
     r = cli("customer", "list", "--format", "csv", "--grade", "nonesuch")
     assert r.exit_code == 1 and r.stdout == "" and r.stderr.startswith("Error:")
+
+
+def test_no_usage_recorded_while_disqualified_or_suspended(petrochem: Cli, make_cli, tmp_path):
+    """petrochem Art. 15, 17 ([statuses] no_records): usage dated on or after the day a customer was
+    disqualified (or suspended) is refused with the reason; earlier days stay allowed."""
+    code = petrochem.ok("customer", "add", "--name", "甲公司", *POLY).strip()
+    petrochem.ok("volume", "add", code, "--qty", "10", "--date", "2026-11-01")
+    petrochem.ok("customer", "disqualify", code, "--reason", "fraud")  # now: 2026-11-22
+    petrochem.ok("volume", "add", code, "--qty", "12", "--date", "2026-11-21")  # before: late entry
+    before = fingerprint(petrochem.db)
+    r = petrochem.refused("volume", "add", code, "--qty", "5", "--date", "2026-11-22", match="since 2026-11-22")
+    assert "取消客户资格" in r.stderr and "records dated before 2026-11-22 are accepted" in r.stderr
+    petrochem.refused("volume", "add", code, "--qty", "5", match="since 2026-11-22")  # today, by default
+    f = tmp_path / "v.csv"
+    f.write_text(f"customer,date,qty\n{code},2026-11-05,3\n{code},2026-11-22,4\n", encoding="utf-8")
+    petrochem.refused("volume", "import", str(f), match="row 3")
+    assert fingerprint(petrochem.db) == before
+    f.write_text(f"customer,date,qty\n{code},2026-11-05,3\n", encoding="utf-8")
+    petrochem.ok("volume", "import", str(f))
+    # a policy without [statuses] no_records keeps recording
+    fuel = make_cli("fuel-retail", "fuel.db")
+    other = fuel.ok("customer", "add", "--name", "乙公司", "--segment", "nature=big", "--segment", "card=unit",
+                    "--segment", "industry=taxi").strip()
+    reason = next(iter(load_policy("fuel-retail")[0].disqualification.reasons))
+    fuel.ok("customer", "disqualify", other, "--reason", reason)
+    fuel.ok("volume", "add", other, "--qty", "5")

@@ -17,7 +17,7 @@ def management_summary(app) -> list[str]:
 
     pol = app.policy
     today = app.now().date()
-    st = pol.statuses.model_dump()
+    st = pol.statuses.labels()
     lines: list[str] = []
     with app.db.read() as s:
         by_status = dict(s.execute(select(Customer.status, func.count()).group_by(Customer.status)).all())

@@ -1,0 +1,26 @@
+"""Usage records and the customer's status: which days a customer may have usage recorded for.
+
+petrochem Art. 15 (an expired licence suspends business until renewed) and Art. 17 (a disqualified
+customer's business ends): a record dated on or after the day the customer entered a status the
+policy lists in ``[statuses] no_records`` is refused with the reason; records dated before stay
+allowed (late entry of earlier liftings).  Pure: the service hands over the status, since when and
+the record's day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from .errors import Refused
+
+
+def check_record_day(code: str, status: str, since: date | None, day: date, no_records: Sequence[str],
+                     label: str | None = None, reason: str | None = None) -> None:
+    """Refuse a usage record of customer ``code`` dated ``day`` while it is ``status`` since ``since``."""
+    if status not in no_records or since is None or day < since:
+        return
+    why = f", {reason}" if reason else ""
+    raise Refused(f"{code} is {label or status} ({status}{why}) since {since.isoformat()}: usage dated "
+                  f"{day.isoformat()} is refused (records dated before {since.isoformat()} are accepted)",
+                  field="date")
