@@ -65,6 +65,26 @@ def close(
              f"until {b['until']}")
 
 
+@app.command("schedule")
+def schedule(
+    ctx: typer.Context,
+    ident: IdArg,
+    by: Annotated[str, typer.Option("--by", help="The day research will be finished (YYYY-MM-DD): the new deadline.")],
+    note: Annotated[Optional[str], typer.Option("--note", help="The schedule as told to the customer.")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Research takes longer than the deadline (manufacturer 一.5(3)): record its schedule; the end of --by becomes the deadline."""
+    from ..output import emit_object
+    from ..services.proposals import schedule_proposal
+
+    r = schedule_proposal(open_app(ctx), ident, by, note=note)
+    out = spec(format)
+    if out.format == "json":
+        emit_object(out, r)
+    else:
+        typer.echo(r["due_at"].isoformat())
+
+
 @app.command("list")
 def list_(
     ctx: typer.Context,

@@ -6,7 +6,7 @@ for how many months, from the implementation date or else the decision) for the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Iterator
 
 from sqlalchemy import select
@@ -121,6 +121,35 @@ def close_proposal(app: App, ident: str, *, adopted: bool, saving: str | None = 
                      before={"status": "open"},
                      after={"status": "closed", "outcome": p.outcome, "saving": str(amount) if amount is not None else None,
                             "implement_by": impl, "closed_at": when})
+    return out
+
+
+def schedule_proposal(app: App, ident: str, by: str, *, note: str | None = None) -> dict:
+    """manufacturer 一.5(3): research that takes longer than the deadline gets a schedule; the end of
+    day ``by`` (policy time) becomes the deadline.  Only later than the current deadline and not in
+    the past; an open proposal only; audited with the old and new deadline."""
+    day = parse_date(by, "--by")
+    note = clean_text(note or "", "--note", required=False, max_len=MAX_LONG_TEXT)
+    now = app.now()
+    with app.db.write() as s:
+        p, cust = _load(s, ident)
+        require_read(s, app, cust, [p.owner_id], what=f"proposal {p.number}")
+        if p.status != "open":
+            raise RuleViolation(f"proposal {p.number} is already closed ({p.outcome}): nothing to schedule")
+        due = local(app, p.due_at)
+        if day < now.astimezone(app.tz).date():
+            raise InvalidInput(f"--by {day} is in the past")
+        if day <= due.date():
+            raise InvalidInput(f"--by {day} is not after the deadline {due:%Y-%m-%d %H:%M}: a schedule is for "
+                               "research that takes longer")
+        new_due = datetime.combine(day, time(23, 59, 59), app.tz)
+        p.due_at = new_due
+        if note:
+            p.note = note
+        s.add(p)
+        out = _dict(app, p, cust.code, _owner(s, p), now)
+        audit.record(s, app, "proposal.schedule", "proposal", p.number, customer_code=cust.code,
+                     before={"due_at": due}, after={"due_at": local(app, new_due), "note": note or None})
     return out
 
 

@@ -356,6 +356,7 @@ def _proposal_titles(app) -> dict:
             "proposals": _right("proposals", "提案数"), "overdue": _right("overdue", "超期"), "number": "提案编号",
             "customer": "客户编号", "name": "客户名称", "saving": _right("saving", f"降低成本（{cur}）"),
             "company_share": _right("company_share", "公司分享"), "customer_share": _right("customer_share", "客户分享"),
+            "shared_from": "分享起", "shared_until": "分享止", "company_alone_from": "公司独享起",
             "benefit_until": "分享截止"}
 
 
@@ -366,7 +367,8 @@ def _proposals(app, params, result) -> dict:
     sections = {"category": (f"提案按类别与结果（{result.period.label}）", ["category", "outcome", "proposals", "overdue",
                                                                     "saving", "company_share", "customer_share"]),
                 "adopted": (f"采纳提案的效益分享{split}", ["number", "customer", "name", "category", "saving",
-                                                      "company_share", "customer_share", "benefit_until"])}
+                                                      "company_share", "customer_share", "shared_from", "shared_until",
+                                                      "company_alone_from"])}
     return {"title": "客户提案统计", "sections": sections}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOW, Cli
+from tests.conftest import NOW, Cli, fingerprint
 
 POLY = ["--segment", "product_line=polyolefin", "--segment", "channel=distributor", "--segment", "sales_form=auction"]
 
@@ -279,6 +279,19 @@ def test_proposal_month_deadline_and_benefit(mf: Cli):
     assert [x["id"] for x in J(mf.ok("proposal", "list", "--overdue", "-f", "json"))] == [late]
     assert mf.ok("proposal", "close", late, "--rejected").strip() == "rejected"
     assert "40% company" in mf.ok("proposal", "show", pid)
+
+
+def test_proposal_schedule(mf: Cli):
+    pid = mf.ok("proposal", "open", "C000001", "--category", "other", "--summary", "新型密封件",
+                "--at", "2026-11-02T10:00").strip()
+    before = fingerprint(mf.db)
+    mf.refused("proposal", "schedule", pid, "--by", "2026-12-01", match="not after the deadline")
+    mf.refused("proposal", "schedule", pid, "--by", "明年", match="--by")
+    mf.refused("proposal", "schedule", "TA-2026-0999", "--by", "2027-01-15", match="no proposal")
+    assert mf("proposal", "schedule", pid).exit_code == 2  # a usage error: --by is required
+    assert fingerprint(mf.db) == before
+    assert mf.ok("proposal", "schedule", pid, "--by", "2027-01-15").strip() == "2027-01-15T23:59:59+08:00"
+    assert J(mf.ok("proposal", "show", pid, "-f", "json"))["due_at"] == "2027-01-15T23:59:59+08:00"
 
 
 # --------------------------------------------------------------------------- refusals

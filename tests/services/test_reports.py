@@ -368,7 +368,9 @@ def test_proposals_by_category_and_benefit_share(maker):
     adopted = [r for r in got if r["section"] == "adopted"]
     assert [(r["number"], r["customer"], r["saving"], r["company_share"], r["customer_share"]) for r in adopted] == [
         (p1["id"], "C000001", Decimal("10000.00"), Decimal("4000.00"), Decimal("6000.00"))]
-    assert adopted[0]["benefit_until"] is not None
+    # manufacturer 一.6: shared 40/60 for a year from the decision (no implementation date), then the company's alone
+    assert [(r["shared_from"], r["shared_until"], r["company_alone_from"], r["benefit_until"]) for r in adopted] == [
+        (date(2026, 7, 20), date(2027, 7, 19), date(2027, 7, 20), date(2027, 7, 20))]
     assert rows(app, "proposals") == []  # default: the last completed half-year (2026-H1): none then
 
 

@@ -305,6 +305,26 @@ def test_proposal_adopted_stores_benefit_split(desk):
         proposals.close_proposal(app, p["id"], adopted=False)
 
 
+def test_proposal_schedule_becomes_the_deadline(desk):
+    """manufacturer 一.5(3): research over a month reports a schedule, which becomes the deadline."""
+    app = desk("manufacturer")
+    p = proposals.open_proposal(app, "C000001", "other", "新型密封件", at=at(2026, 11, 2, 10))
+    assert p["due_at"] == at(2026, 12, 2, 10)
+    for by, match in (("2026-12-02", "not after the deadline"), ("2026-11-01", "in the past"),
+                      ("2026-02-30", "real date")):
+        with pytest.raises(InvalidInput, match=match):
+            proposals.schedule_proposal(app, p["id"], by)
+    s = proposals.schedule_proposal(app, p["id"], "2027-01-15", note="需做三个月耐久试验")
+    assert s["due_at"] == at(2027, 1, 15, 23, 59).replace(second=59) and s["overdue"] is False
+    assert s["note"] == "需做三个月耐久试验"
+    with app.db.read() as ses:
+        entry = ses.scalars(select(AuditLog).where(AuditLog.action == "proposal.schedule")).one()
+    assert str(entry.before["due_at"]).startswith("2026-12-02") and str(entry.after["due_at"]).startswith("2027-01-15")
+    proposals.close_proposal(app, p["id"], adopted=False, at=at(2026, 11, 20, 10))
+    with pytest.raises(RuleViolation, match="already closed"):
+        proposals.schedule_proposal(app, p["id"], "2027-02-01")
+
+
 def test_policy_without_the_feature(desk):
     app = desk("fuel-retail")
     with pytest.raises(RuleViolation, match="no service tickets"):

@@ -1,8 +1,11 @@
 """Customer proposals (manufacturer part 一): by category and outcome, the cost savings, and the
-benefit of adopted ones shared between company and customer (40 % / 60 % for a year)."""
+benefit of adopted ones shared between company and customer (40 % / 60 % for a year from the
+implementation, ``shared_from`` … ``shared_until``), then the company's alone (``company_alone_from``,
+the same day as ``benefit_until``)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from ...fields import fields
@@ -11,8 +14,19 @@ from ._common import STREAM, as_int, bounds, choose_period, money, row
 from .registry import Params, ReportResult, report
 
 KEYS = ("label", "section", "category", "outcome", "proposals", "overdue", "number", "customer", "name",
-        "saving", "company_share", "customer_share", "benefit_until")
+        "saving", "company_share", "customer_share", "shared_from", "shared_until", "company_alone_from",
+        "benefit_until")
 OUTCOMES = ("adopted", "rejected", "open")
+
+
+def _shared(app, r) -> dict:
+    """The shared period of an adopted proposal (from the implementation, or else the decision) and
+    the day the company keeps the whole benefit."""
+    if r.benefit_until is None:
+        return {}
+    start = r.implement_by or r.closed_at.astimezone(app.tz).date()
+    return {"shared_from": start, "shared_until": r.benefit_until - timedelta(days=1),
+            "company_alone_from": r.benefit_until}
 
 
 def _fields(app, params: Params):
@@ -64,13 +78,14 @@ def proposals(app, params: Params) -> ReportResult:
                               company_share=money(r[5] / 100) if r[5] is not None else None,
                               customer_share=money(r[6] / 100) if r[6] is not None else None)
             qa = (select(P.number, Customer.code, Customer.name, P.category, P.saving, P.benefit_company_pct,
-                         P.benefit_customer_pct, P.benefit_until)
+                         P.benefit_customer_pct, P.benefit_until, P.benefit_months, P.implement_by, P.closed_at)
                   .join(Customer, Customer.id == P.customer_id)
                   .where(in_period, P.outcome == "adopted").order_by(P.opened_at, P.id))
             for r in s.execute(qa.execution_options(yield_per=STREAM)):
                 yield row(K, label=per.label, section="adopted", category=r.category, outcome="adopted",
                           number=r.number, customer=r.code, name=r.name, saving=money(r.saving),
                           company_share=share(r.saving, r.benefit_company_pct),
-                          customer_share=share(r.saving, r.benefit_customer_pct), benefit_until=r.benefit_until)
+                          customer_share=share(r.saving, r.benefit_customer_pct), **_shared(app, r),
+                          benefit_until=r.benefit_until)
 
     return ReportResult("proposals", _fields(app, params), rows(), period=per)
