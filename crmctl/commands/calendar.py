@@ -73,8 +73,10 @@ def show(
     if marked:
         lines.append("")
     for d in marked:
-        extra = " (policy)" if d.source == "policy" else ""
+        extra = {"policy": " (policy)", "estimate": " (estimate)", "loaded": " (loaded schedule)"}.get(d.source, "")
         lines.append(f"{d.date.isoformat()} {d.date:%a}  {_KIND_WORDS[d.kind]}  {d.name or ''}{extra}".rstrip())
+    if any(d.source == "estimate" for d in days):
+        lines.append(f"{year}: estimated holidays and make-up days, not yet the official schedule")
     if any(d.source == "fallback" for d in days):
         lines.append(f"{year}: no official holiday data; weekends and the policy's own holidays only")
     working = sum(d.working for d in days)

@@ -23,8 +23,10 @@ Which days work:
 - ``base="china"``: in a year the library covers, its statutory holidays are off and its make-up
   working days are on; the other days follow ``weekend`` (Saturday and Sunday by default, which is
   exactly the library's own rule).  In a year the library does not cover (before its first or
-  after its last year of data) only ``weekend`` decides, and the program warns once per year
-  (``on_fallback`` / ``fallback_warnings()``).
+  after its last year of data) a schedule loaded from the State Council's notice (``calendar
+  set-year``) decides, else crmctl's estimate for the year (``china_estimates``, by the 2025 holiday
+  rules; it yields to the library as soon as the library covers the year), else only ``weekend``;
+  the program warns once per estimated or uncovered year (``fallback_warnings()``).
 - ``base="none"``: every day is a working day and business hours are the whole day (24/7).
 - In every year and for both bases the policy's own ``extra_holidays`` are off and its
   ``extra_workdays`` are on; they override everything else.
@@ -95,7 +97,36 @@ class DayInfo:
     working: bool
     kind: str  # workday | weekend | holiday | makeup_workday
     name: str | None  # the holiday's name (library: English, e.g. "National Day"), else None
-    source: str  # library | policy | fallback
+    source: str  # library | loaded | estimate | policy | fallback
+
+
+@dataclass(frozen=True)
+class YearTable:
+    """One year's holidays and make-up working days for a year the holiday library does not cover:
+    an ``estimate`` (``crmctl.rules.china_estimates``) or a schedule ``loaded`` from the State
+    Council's notice (``crmctl calendar set-year``).  Names are the Chinese ones."""
+
+    year: int
+    holidays: Mapping[date, str]
+    workdays: Mapping[date, str]
+    source: str = "estimate"  # estimate | loaded
+    origin: str | None = None  # where a loaded schedule came from (a file name)
+
+    def __post_init__(self) -> None:
+        for what, days in (("holidays", self.holidays), ("workdays", self.workdays)):
+            stray = sorted(d for d in days if d.year != self.year)
+            if stray:
+                raise Invalid(f"{what}: {stray[0].isoformat()} is not in {self.year}")
+        both = set(self.holidays) & set(self.workdays)
+        if both:
+            raise Invalid(f"{min(both).isoformat()} is both a holiday and a make-up working day")
+
+
+def estimated_years() -> dict[int, YearTable]:
+    """crmctl's estimates for the years no package has official data for yet."""
+    from .china_estimates import ESTIMATES
+
+    return {y: YearTable(y, dict(h), dict(w), "estimate", "crmctl estimate") for y, (h, w) in ESTIMATES.items()}
 
 
 # --------------------------------------------------------------------------- fallback warnings
@@ -111,6 +142,19 @@ def reset_fallback_warnings() -> None:
     """Forget which years have warned (for tests and long-running processes)."""
     with _fallback_lock:
         _fallback_years.clear()
+
+
+def _note_estimate(year: int) -> None:
+    with _fallback_lock:
+        if year in _fallback_years:
+            return
+        data = (f"the installed chinesecalendar has data up to {COVERED_YEARS[1]}" if COVERED_YEARS
+                else "chinesecalendar is not installed")
+        _fallback_years[year] = (
+            f"{year}: holidays and make-up working days are crmctl's estimate by the 2025 holiday rules, "
+            f"not the official schedule ({data}): load it with 'crmctl calendar set-year {year} FILE' "
+            "once the State Council publishes it"
+        )
 
 
 def _note_fallback(year: int) -> None:
@@ -241,6 +285,10 @@ def _describe(info: DayInfo) -> str:
         what += ", policy"
     elif info.source == "fallback":
         what += ", no official holiday data for this year"
+    elif info.source == "estimate":
+        what += ", estimate"
+    elif info.source == "loaded":
+        what += ", loaded schedule"
     return what
 
 
@@ -255,6 +303,8 @@ class CompanyCalendar:
     business_hours: tuple[tuple[time, time], ...] = DEFAULT_BUSINESS_HOURS  # () = the whole day
     extra_holidays: frozenset[date] = frozenset()  # the policy's own days off, every year
     extra_workdays: frozenset[date] = frozenset()  # the policy's own make-up working days
+    #: years the library does not cover: an estimate or a loaded official schedule (china base)
+    years: Mapping[int, YearTable] = field(default_factory=dict, compare=False)
 
     _tz: ZoneInfo = field(init=False, repr=False, compare=False)
     _windows: tuple[tuple[timedelta, timedelta], ...] = field(init=False, repr=False, compare=False)
@@ -308,8 +358,17 @@ class CompanyCalendar:
             return DayInfo(d, True, "workday", None, "policy")
         off = d.isoweekday() in self.weekend
         if not self.covered(d.year):
-            _note_fallback(d.year)
-            return DayInfo(d, not off, "weekend" if off else "workday", None, "fallback")
+            table = self.years.get(d.year)
+            if table is None:
+                _note_fallback(d.year)
+                return DayInfo(d, not off, "weekend" if off else "workday", None, "fallback")
+            if table.source == "estimate":
+                _note_estimate(d.year)
+            if d in table.workdays:
+                return DayInfo(d, True, "makeup_workday", table.workdays[d], table.source)
+            if d in table.holidays:
+                return DayInfo(d, False, "holiday", table.holidays[d], table.source)
+            return DayInfo(d, not off, "weekend" if off else "workday", None, table.source)
         if d in _LIB_WORKDAYS:
             return DayInfo(d, True, "makeup_workday", _LIB_WORKDAYS[d], "library")
         if d in _LIB_HOLIDAYS:
@@ -595,13 +654,14 @@ def _as_list(value, what: str) -> list:
     return list(value)
 
 
-def calendar_from_policy(cal, timezone: str | None = None) -> CompanyCalendar:
+def calendar_from_policy(cal, timezone: str | None = None, loaded: Mapping[int, YearTable] | None = None) -> CompanyCalendar:
     """A ``CompanyCalendar`` from a policy's calendar section.
 
     ``cal`` is any object (or mapping) with some of ``timezone``, ``base``, ``weekend``,
     ``business_hours`` (``["08:30-12:00", "13:30-17:30"]``; an empty list means the whole day),
     ``extra_holidays`` and ``extra_workdays`` (dates or ISO strings); missing or None values take
-    the defaults.  ``timezone``, when given, wins over ``cal.timezone``.  Bad values raise
+    the defaults.  Years the library does not cover take the ``loaded`` schedules, else crmctl's
+    estimates (:func:`estimated_years`).  ``timezone``, when given, wins over ``cal.timezone``.  Bad values raise
     ``ValueError`` naming the field.
     """
     kwargs: dict = {}
@@ -621,6 +681,8 @@ def calendar_from_policy(cal, timezone: str | None = None) -> CompanyCalendar:
         value = _get(cal, name)
         if value is not None:
             kwargs[name] = frozenset(_as_date(d, name) for d in _as_list(value, name))
+    # official data first: the library (checked per day), then a loaded schedule, then the estimate
+    kwargs["years"] = {**estimated_years(), **(loaded or {})}
     return CompanyCalendar(**kwargs)
 
 
@@ -628,7 +690,9 @@ __all__ = [
     "COVERED_YEARS",
     "CompanyCalendar",
     "DayInfo",
+    "YearTable",
     "calendar_from_policy",
+    "estimated_years",
     "fallback_warnings",
     "on_fallback",
     "reset_fallback_warnings",

@@ -436,3 +436,63 @@ def test_property_working_hours(start, quarters):
         for ws, we in CAL.business_hours
     )
     assert _business_time(CAL, start, local) == timedelta(hours=hours)
+
+
+# --------------------------------------------------------------------------- estimated years (2027)
+
+
+def _statutory_weekdays(holidays, workdays, year: int) -> int:
+    """Weekday holidays minus make-up working days: the statutory days a year's schedule grants."""
+    return sum(1 for d in holidays if d.year == year and d.weekday() < 5) - sum(1 for d in workdays if d.year == year)
+
+
+@pytest.mark.skipif(COVERED_YEARS is None or COVERED_YEARS[1] < 2026, reason="needs the 2025 and 2026 notices")
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_official_schedules_grant_the_2025_revisions_13_days(year):
+    # the rule the estimate is built on, checked against the State Council's own schedules
+    assert _statutory_weekdays(calmod._LIB_HOLIDAYS, calmod._LIB_WORKDAYS, year) == 13
+
+
+def test_the_2027_estimate_follows_the_2025_holiday_rules():
+    from crmctl.rules.cadence import holiday_date
+
+    (est,) = [t for y, t in calmod.estimated_years().items() if y == 2027]
+    assert _statutory_weekdays(est.holidays, est.workdays, 2027) == 13  # 1+4+1+2+1+1+3
+    eve = holiday_date("spring_festival", 2027) - timedelta(days=1)  # 除夕
+    assert all(eve + timedelta(days=k) in est.holidays for k in range(4))  # 除夕 and 初一 to 初三
+    assert {date(2027, 5, 1), date(2027, 5, 2)} <= set(est.holidays)  # Labour Day: two days
+    assert all(d.isoweekday() >= 6 for d in est.workdays)  # make-up days are weekend days
+    assert all(name and all("\u4e00" <= ch <= "\u9fff" for ch in name) for name in
+               list(est.holidays.values()) + list(est.workdays.values()))  # Chinese names
+
+
+@NEEDS_2027_UNCOVERED
+def test_policy_calendar_counts_2027_on_the_estimate_and_warns(fallback_log):
+    cal = calendar_from_policy({"base": "china"}, "Asia/Shanghai")
+    spring = cal.day_info(date(2027, 2, 8))
+    assert (spring.working, spring.kind, spring.name, spring.source) == (False, "holiday", "春节", "estimate")
+    makeup = cal.day_info(date(2027, 1, 31))
+    assert (makeup.working, makeup.kind, makeup.source) == (True, "makeup_workday", "estimate")
+    assert cal.add(at(2027, 2, 4, 15), "2 working days") == at(2027, 2, 16, 15)
+    assert any("estimate" in step for step in cal.explain(at(2027, 2, 4, 15), "2 working days"))
+    assert len(fallback_warnings()) == 1 and "set-year 2027" in fallback_warnings()[0]
+    assert fallback_log == []  # an estimate is not a fallback to weekends
+
+
+def test_an_estimate_yields_to_the_library_and_to_a_loaded_schedule(monkeypatch):
+    loaded = calmod.YearTable(2027, {date(2027, 2, 5): "春节"}, {}, "loaded", "notice.toml")
+    cal = calendar_from_policy({"base": "china"}, "Asia/Shanghai", loaded={2027: loaded})
+    assert cal.day_info(date(2027, 2, 8)).source == "loaded" and cal.day_info(date(2027, 2, 8)).working
+    # once the installed chinesecalendar covers 2027, its data wins over both
+    monkeypatch.setattr(calmod, "COVERED_YEARS", (2004, 2027))
+    monkeypatch.setattr(calmod, "_LIB_HOLIDAYS", {**calmod._LIB_HOLIDAYS, date(2027, 2, 9): "Spring Festival"})
+    info = cal.day_info(date(2027, 2, 9))
+    assert (info.working, info.source) == (False, "library")
+    assert calendar_from_policy({"base": "china"}, "Asia/Shanghai").day_info(date(2027, 2, 8)).source == "library"
+
+
+def test_a_year_table_keeps_to_its_year():
+    with pytest.raises(ValueError, match="not in 2027"):
+        calmod.YearTable(2027, {date(2028, 1, 1): "元旦"}, {})
+    with pytest.raises(ValueError, match="both a holiday and a make-up"):
+        calmod.YearTable(2027, {date(2027, 1, 1): "元旦"}, {date(2027, 1, 1): "调休"})

@@ -542,6 +542,7 @@ def test_bad_business_hours():
 
 def test_calendar_dates_and_weekend():
     d = base("petrochem")
+    d["calendar"]["extra_holidays"] = ["2027-01-01"]
     d["calendar"]["extra_workdays"] = ["2027-01-01"]
     d["calendar"]["weekend"] = [6, 8]
     found = assert_problem(d, "calendar.weekend[1]", "at most 7")
