@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -132,42 +134,155 @@ def run_upgrade(engine: Engine, target: str = "head", *, have: str | None = None
     """Migrate to ``target``.  PostgreSQL: as the owner role of the schema (``crmctl db roles``),
     which a member takes for the transaction; anyone else is refused (one line).  The grants and
     row-level security are then brought up to date for the new schema."""
+    with engine.begin() as conn:
+        _migrate(conn, target, have)
+
+
+def _migrate(conn, target: str, have: str | None) -> None:
     from alembic import command
 
-    with engine.begin() as conn:
-        postgres = conn.dialect.name == "postgresql"
-        if postgres:
-            from . import pg_security
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        from . import pg_security
 
-            pg_security.take_owner_role(conn, have, HEAD)
-        command.upgrade(_alembic_config(conn), target)
-        if postgres and target == "head":
-            pg_security.reapply(conn)
+        pg_security.take_owner_role(conn, have, HEAD)
+    command.upgrade(_alembic_config(conn), target)
+    if postgres and target == "head":
+        pg_security.reapply(conn)
+
+
+#: a ``.partial`` file without a process id (older crmctl) or of a process that still seems to run is
+#: left alone for this long before it counts as left over
+STALE_PARTIAL_S = 86_400
+_PARTIAL = re.compile(r"^(?P<base>.+)\.partial(?:-(?P<pid>\d+))?(?P<sfx>-journal|-wal|-shm)?$")
+
+
+def partial_path(dest: Path) -> Path:
+    """Where this process writes ``dest`` before moving it into place: ``dest.partial-PID`` (each
+    process its own, so two copies made at once never write the same file)."""
+    return dest.with_name(f"{dest.name}.partial-{os.getpid()}")
+
+
+def _process_gone(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError):  # another account's process, or an OS without signal 0
+        return False
+    return False
+
+
+def clean_stale_partials(folder: Path, wanted) -> list[Path]:
+    """Remove the ``.partial`` files (and their ``-journal``/``-wal``/``-shm``) in ``folder`` whose
+    base name ``wanted(base)`` accepts and which a killed process left: named by a process that is
+    gone, or without a process id (older crmctl) and not touched for a day.  Never a live process's."""
+    removed = []
+    now = time.time()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        m = _PARTIAL.match(name)
+        if m is None or not wanted(m["base"]):
+            continue
+        path = folder / name
+        try:
+            old = now - path.stat().st_mtime > STALE_PARTIAL_S
+        except OSError:
+            continue
+        if not (_process_gone(int(m["pid"])) if m["pid"] else old):
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
 
 
 def backup_sqlite(src: Path, dest: Path) -> None:
-    """A consistent copy of a live SQLite database (the online backup API), written atomically."""
+    """A consistent copy of a live SQLite database (the online backup API), written atomically: to
+    this process's ``.partial`` file first, then renamed.  Partial files left by killed copies of
+    the same file are removed first."""
     if not dest.parent.exists():
         raise InvalidInput(f"backup folder {dest.parent} does not exist")
     if dest.exists() and dest.is_dir():
         raise InvalidInput(f"{dest} is a folder")
-    tmp = dest.with_name(dest.name + ".partial")
+    stem = f"{src.name}.before-"
+    clean_stale_partials(dest.parent, lambda base: base == dest.name
+                         or (dest.parent == src.parent and base.startswith(stem)))
+    tmp = partial_path(dest)
+    journal = Path(f"{tmp}-journal")
     try:
-        source = sqlite3.connect(str(src), timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(str(src), timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             target = sqlite3.connect(str(tmp))
             try:
-                source.backup(target)
+                conn.backup(target)
             finally:
                 target.close()
         finally:
-            source.close()
+            conn.close()
         os.chmod(tmp, PRIVATE_MODE)  # a copy of the data is as private as the data
         _same_group(tmp, dest if dest.exists() else src)
         os.replace(tmp, dest)
     except (sqlite3.Error, OSError) as exc:
         tmp.unlink(missing_ok=True)
         raise DatabaseError(f"backup to {dest} failed: {exc}") from None
+    finally:
+        journal.unlink(missing_ok=True)
+
+
+class _Busy(Exception):
+    pass
+
+
+_SQLITE_OK, _SQLITE_BUSY, _SQLITE_LOCKED = 0, 5, 6  # sqlite3_backup_step()'s status, given to progress
+
+
+def restore_sqlite(src: Path, dest: Path, keep: Path | None = None) -> None:
+    """Copy the database file ``src`` over the live database ``dest`` holding ``dest``'s write lock
+    from before the first page is written until the copy is committed: writers that are running are
+    waited for (up to the busy timeout, then it is refused and nothing changed), new ones wait for the
+    restore.  ``keep``: a copy of ``dest`` as it was, taken inside that lock, so every write that was
+    acknowledged before the restore is in it."""
+    started = time.monotonic()
+    kept = False
+
+    def step(status, _remaining, _total):
+        nonlocal kept
+        if status in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            if time.monotonic() - started > BUSY_TIMEOUT_MS / 1000:
+                raise _Busy()
+            return
+        if keep is not None and not kept and status == _SQLITE_OK:
+            # dest's write lock is ours (the first page is written, not committed): a reader sees the
+            # last committed state, and no writer can commit until the restore has
+            backup_sqlite(dest, keep)
+            kept = True
+
+    try:
+        source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+        try:
+            target = sqlite3.connect(str(dest), timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                target.execute("PRAGMA journal_mode = WAL")  # as crmctl opens it: readers go on reading
+                source.backup(target, pages=1, progress=step)  # page by page: the lock is taken first
+            finally:
+                target.close()
+        finally:
+            source.close()
+    except _Busy:
+        raise DatabaseError(f"another crmctl kept writing to {dest} for {BUSY_TIMEOUT_MS // 1000} s: nothing "
+                            "was restored; try again when it is done") from None
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"restore of {src} into {dest} failed: {exc}") from None
+    if keep is not None and not kept:  # pragma: no cover - a backup of one page is no crmctl database
+        raise DatabaseError(f"restore of {src} into {dest}: the current database could not be kept first")
 
 
 def create_private(path: Path) -> None:
@@ -295,15 +410,47 @@ def open_database(url: str, *, create: bool = False, upgrade: bool = True) -> Da
     raise DatabaseError(f"the database schema ({rev}) is out of date: run 'crmctl db upgrade'")
 
 
+#: how long a process opening an older database waits for another one that is upgrading it
+MIGRATION_WAIT_S = 600
+
+
 def upgrade_with_backup(db: Database, rev: str) -> Path | None:
-    """Back up an older database, then migrate it to HEAD.  Returns the backup path (SQLite)."""
-    backup = None
-    if db.path is not None:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-        backup = db.path.with_name(f"{db.path.name}.before-{rev}-{stamp}.bak")
-        backup_sqlite(db.path, backup)
-    run_upgrade(db.engine, have=rev)
-    return backup
+    """Back up an older database, then migrate it to HEAD.  Returns the backup path (SQLite; None when
+    another process upgraded it meanwhile).
+
+    SQLite: the write lock is taken first (``BEGIN IMMEDIATE``), the revision read again under it, the
+    backup made while it is held and the migration run in the same transaction: of
+    several processes opening the old file at once one migrates, the others wait for it (up to
+    ``MIGRATION_WAIT_S``) and find the schema current."""
+    if db.path is None:
+        run_upgrade(db.engine, have=rev)
+        return None
+    deadline = time.monotonic() + MIGRATION_WAIT_S
+    while True:
+        conn = None
+        try:
+            conn = db._writer.connect()
+            with conn.begin():  # BEGIN IMMEDIATE (crm_write): waits up to the busy timeout
+                have = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                if have == HEAD:
+                    return None
+                if have not in REVISIONS:
+                    raise DatabaseError(
+                        f"the database schema ({have}) is newer than this crmctl knows ({HEAD}): upgrade crmctl")
+                stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+                backup = db.path.with_name(f"{db.path.name}.before-{have}-{stamp}.bak")
+                backup_sqlite(db.path, backup)  # a reader beside the lock: what it protects, nobody can change it
+                _migrate(conn, "head", have)
+                return backup
+        except OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise DatabaseError(f"{db.path} is being upgraded by another crmctl for more than "
+                                    f"{MIGRATION_WAIT_S // 60} min; try again later") from None
+        finally:
+            if conn is not None:
+                conn.close()
 
 
 def audit_problem(connection) -> tuple[str | None, int, str]:

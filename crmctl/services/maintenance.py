@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..db import Database, current_revision, integrity_problems, open_database, upgrade_with_backup
-from ..db import backup_sqlite, create_private, sqlite_path
+from ..db import backup_sqlite, create_private, restore_sqlite, sqlite_path
 from ..errors import CrmError, DatabaseError, InvalidInput, NotFound
 from ..migrations import HEAD, REVISIONS
 from ..progress import Progress, silent
@@ -276,11 +276,16 @@ def restore_database(settings: Settings, source: Path) -> str:
             raise InvalidInput(f"{source} is not restored: its {problem}")
     if admin is None:
         admin = _administrator(settings, str(source), "restore the database")
+    keep = None
     if live:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         keep = path.with_name(f"{path.name}.before-restore-{stamp}.bak")
-        backup_sqlite(path, keep)
-    backup_sqlite(source, path)
+        # the copy is written holding the live database's write lock, and the current one is kept inside
+        # that lock: a writer that is running is waited for (and is in the kept copy), one that comes
+        # later waits for the restore (and writes into the restored database)
+        restore_sqlite(source, path, keep)
+    else:
+        backup_sqlite(source, path)
     try:
         with open_app(settings, need_actor=False) as restored:  # upgrades an older backup (after its own backup)
             problems = integrity_problems(restored.db)
@@ -291,7 +296,7 @@ def restore_database(settings: Settings, source: Path) -> str:
                              actor=admin.login, by=admin.by)
     except BaseException:  # the database as it was before, not a half-restored one
         if live:
-            backup_sqlite(keep, path)
+            restore_sqlite(keep, path)
         else:
             path.unlink(missing_ok=True)
         raise
