@@ -20,8 +20,10 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def init_database(settings: Settings, policy_ref: str, admin_login: str | None, admin_name: str | None) -> dict:
-    """``crmctl init``: a new database, the policy as version 1 and the first administrator."""
+def init_database(settings: Settings, policy_ref: str, admin_login: str | None, admin_name: str | None,
+                  *, recorded_as: str | None = None) -> dict:
+    """``crmctl init``: a new database, the policy as version 1 and the first administrator.
+    ``recorded_as``: the file's name in the audit entry (the demo builds it under a temporary name)."""
     from ..policies import load_policy
     from ..rules import times
 
@@ -71,7 +73,7 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
             app = App(settings, db, PolicyVersion(version=1, code=policy.policy.code, source=policy_ref,
                                                   text=text, sha256=_sha(text), applied_at=now, applied_by=login))
             app.__dict__["policy"] = policy
-            audit.record(s, app, "init", "database", str(path or _safe_url(url)), actor=login, at=now,
+            audit.record(s, app, "init", "database", recorded_as or str(path or _safe_url(url)), actor=login, at=now,
                          after={"policy": policy.policy.code, "admin": login, "roles": sorted(policy.roles)})
             refresh_settings(s, policy, 1)  # PostgreSQL: the access rules row-level security reads
     finally:

@@ -10,6 +10,7 @@ step (``services.registry.demo_step``): usage and grades (``demo/grading.py``), 
 from __future__ import annotations
 
 import csv
+import os
 import random
 import tempfile
 from datetime import timedelta
@@ -24,46 +25,77 @@ from ..registry import demo_steps
 from .names import acting_for, company_name, field_value, person_name, sample_tax_id, segment_values
 
 
-def _demo_target(settings: Settings, replace: bool) -> Settings:
+def _demo_target(settings: Settings, replace: bool) -> Path:
+    """The file the demo makes: --db / CRMCTL_DB (refused if it exists, unless ``replace``), else
+    ``demo.db`` in the user data folder (always replaced)."""
     if settings.db or settings.env_db:
-        url = settings.db_url()
-        path = sqlite_path(url)
-        if path is not None and path.exists():
-            if not replace:
-                raise InvalidInput(f"{path} exists; pass --replace to overwrite it with demo data")
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
-        elif path is None:
+        path = sqlite_path(settings.db_url())
+        if path is None:
             raise InvalidInput("the demo builds a SQLite file; give --db PATH (not a server URL)")
-        return settings
+        if path.exists() and not replace:
+            raise InvalidInput(f"{path} exists; pass --replace to overwrite it with demo data")
+        return path
     path = default_db_path().with_name("demo.db")
     path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
+    return path
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
         Path(str(path) + suffix).unlink(missing_ok=True)
-    return Settings(db=str(path), actor=settings.actor, now=settings.now)
+
+
+def _move_into_place(built: Path, target: Path) -> None:
+    """The finished demo database replaces ``target`` in one rename: its write-ahead log is
+    checkpointed into the file first, and ``target``'s own -wal/-shm go (they belong to the old file)."""
+    import sqlite3
+
+    conn = sqlite3.connect(str(built))
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()  # the last connection: SQLite removes the -wal and -shm
+    for suffix in ("-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    os.replace(built, target)
+    _remove(built)  # a -wal/-shm SQLite left (empty after the checkpoint)
 
 
 def run_demo(settings: Settings, policy_name: str, n_customers: int, *, seed: int = 7,
              replace: bool = False) -> Iterator[str]:
+    """All or nothing: the demo is built in a file of this process next to the target
+    (``demo.db.partial-PID``) and renamed over it when it is complete; one left by a killed demo is
+    removed by the next."""
+    from ...db import clean_stale_partials, partial_path
     from ...policies import BUILTIN_NAMES
     from ..policy import init_database
 
     if policy_name not in BUILTIN_NAMES:
         raise InvalidInput(f"unknown built-in policy '{policy_name}': use {', '.join(BUILTIN_NAMES)}")
     rng = random.Random(seed)
-    settings = _demo_target(settings, replace)
+    target = _demo_target(settings, replace)
+    clean_stale_partials(target.parent, lambda base: base == target.name)
+    built = partial_path(target)
+    _remove(built)
     admin = "admin"
-    info = init_database(Settings(db=settings.db, actor=admin), policy_name, admin, "系统管理员")
-    yield f"database: {info['database']}"
-    yield f"policy:   {info['policy']} (version 1)"
-    s = Settings(db=settings.db, actor=admin)
-    app = open_app(s)
+    done = False
     try:
-        yield from populate(app, rng, n_customers)
+        info = init_database(Settings(db=str(built), actor=admin), policy_name, admin, "系统管理员",
+                             recorded_as=str(target))
+        yield f"database: {target}"
+        yield f"policy:   {info['policy']} (version 1)"
+        app = open_app(Settings(db=str(built), actor=admin))
+        try:
+            yield from populate(app, rng, n_customers)
+        finally:
+            app.close()
+        _move_into_place(built, target)
+        done = True
     finally:
-        app.close()
+        if not done:
+            _remove(built)
     yield f"you:      {admin}, the administrator (bound to your OS account); --as LOGIN acts for the others"
-    yield f"try:      export CRMCTL_DB={info['database']}; crmctl customer list --limit 20"
+    yield f"try:      export CRMCTL_DB={target}; crmctl customer list --limit 20"
 
 
 def populate(app, rng: random.Random, n: int) -> Iterator[str]:
