@@ -394,22 +394,78 @@ def _new_file_mode(target: str) -> int:
         return 0o666 & ~mask
 
 
+_STDOUT_NAMES = ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
+def _is_stdout(path: str) -> bool:
+    """``path`` names this process's standard output: ``/dev/stdout`` (or ``/dev/fd/1``), or the
+    terminal or pipe stdout is connected to."""
+    if path in _STDOUT_NAMES:
+        return True
+    try:
+        a, b = os.stat(os.path.expanduser(path)), os.fstat(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # no such file, or a stdout without a descriptor
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) and not stat.S_ISREG(a.st_mode)
+
+
+@contextmanager
+def _direct(spec: OutputSpec, path: str, *, binary: bool) -> Iterator[IO]:
+    """Write straight into a character device or a FIFO (opening a FIFO waits for its reader); a
+    failed write (``/dev/full``: no space left) is one line."""
+    if binary:
+        kwargs: dict[str, Any] = {"mode": "wb"}
+    else:
+        kwargs = {"mode": "w", "encoding": spec.encoding, "errors": "replace",
+                  "newline": "" if spec.format == "csv" else None}
+    try:
+        stream = open(os.path.expanduser(path), **kwargs)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {_reason(exc)}") from None
+    try:
+        try:
+            yield stream
+            stream.flush()
+        finally:
+            try:
+                stream.close()
+            except OSError:  # the error that matters is raised (or was) by the write or the flush
+                pass
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise InvalidInput(f"cannot write {path}: {_reason(exc)}") from None
+
+
 @contextmanager
 def open_output(spec: OutputSpec, *, binary: bool = False) -> Iterator[IO]:
     """A stream for the command's output.
 
-    ``spec.output`` None (or ``-``): stdout.  A path: an atomic write -- a temporary file in the same
+    ``spec.output`` None, ``-`` or a name of this process's stdout (``/dev/stdout``): stdout.  A
+    character device or a FIFO: written directly.  Any other file that exists and is not a regular
+    file (a socket, a block device) is refused.  A regular file: an atomic write -- a temporary file in the same
     folder, renamed over the target when the block ends without an exception; on an exception (or
     Ctrl-C) the temporary file is removed and the target is left as it was.  Text streams use the
     spec's encoding (gbk: characters it lacks become ``?``) and ``newline=""`` for csv.
     Problems with the path raise :class:`crmctl.errors.InvalidInput` with a one-line reason.
     """
-    if spec.output is None or spec.output == "-":
+    if spec.output is None or spec.output == "-" or _is_stdout(str(spec.output)):
         with _stdout(spec, binary=binary) as stream:
             yield stream
         return
 
     path = str(spec.output)
+    try:
+        mode = os.stat(os.path.expanduser(path)).st_mode
+    except OSError:
+        mode = None  # a new file (or one the checks below explain)
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        with _direct(spec, path, binary=binary) as stream:  # a device or a pipe: written, never replaced
+            yield stream
+        return
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        kind = "a socket" if stat.S_ISSOCK(mode) else "a block device" if stat.S_ISBLK(mode) else "special"
+        raise InvalidInput(f"cannot write {path}: it is {kind}, not a regular file, a character device or a FIFO")
     target = os.path.realpath(os.path.expanduser(path))  # write through a symlink, not over it
     folder = os.path.dirname(target)
     shown_folder = os.path.dirname(path) or "."

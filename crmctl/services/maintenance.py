@@ -48,6 +48,36 @@ def _safe(url: str) -> str:
 def backup_database(settings: Settings, dest: Path, *, force: bool = False) -> str:
     """``db backup``: an administrator's consistent copy of the live file, audited (the entry is in
     the copy too, so its audit chain holds)."""
+    from sqlalchemy.exc import DatabaseError as SqlDatabaseError
+
+    try:
+        return _backup(settings, dest, force=force)
+    except SqlDatabaseError as exc:  # a damaged file, noticed on opening it
+        raise DatabaseError(f"the database is damaged ({_first_line(exc)}): not backed up; "
+                            "see 'crmctl db check'") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:200]
+
+
+def _damaged(path: Path) -> str | None:
+    """What SQLite's quick check finds wrong with the file (its pages and b-trees), or None."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return str(exc)
+    return None if rows == ["ok"] else "; ".join(rows)
+
+
+def _backup(settings: Settings, dest: Path, *, force: bool) -> str:
     from . import audit
     from .app import open_app
 
@@ -66,6 +96,9 @@ def backup_database(settings: Settings, dest: Path, *, force: bool = False) -> s
             raise InvalidInput("the backup file must not be the database itself")
         if dest.exists() and not force:
             raise InvalidInput(f"{dest} exists; pass --force to overwrite")
+        damaged = _damaged(db.path)  # a copy of a damaged file is no backup
+        if damaged:
+            raise DatabaseError(f"the database is damaged ({damaged[:200]}): not backed up; see 'crmctl db check'")
         with db.write() as s:
             audit.record(s, app, "db.backup", "database", str(db.path), after={"to": str(dest)})
         backup_sqlite(db.path, dest)
@@ -86,6 +119,8 @@ def check_database(settings: Settings) -> list[str]:
     database file anyone on the machine may read."""
     from ..db import audit_problem
 
+    from sqlalchemy.exc import DatabaseError as SqlDatabaseError
+
     db = _open_raw(settings)
     try:
         problems = integrity_problems(db)
@@ -94,6 +129,13 @@ def check_database(settings: Settings) -> list[str]:
             with db.engine.connect() as conn:
                 _p, n, head = audit_problem(conn)
             chained = f"audit trail of {n} entries chained, head {head[:16]}"
+    except SqlDatabaseError as exc:  # the file is too damaged to be read: SQLite's own check says where
+        problems = [f"integrity: {_first_line(exc)}"]
+        if db.path is not None:
+            found = _damaged(db.path)
+            if found and found not in problems[0]:
+                problems.append(f"integrity: {found}")
+        problems.append("restore the last good backup ('crmctl db restore FILE')")
     finally:
         db.dispose()
     if problems:
