@@ -476,10 +476,18 @@ class _Checker:
                 self.add(f"{dp}.suspends_on_expiry", "needs expires = true")
             if d.renew_notice_days is not None and not d.expires:
                 self.add(f"{dp}.renew_notice_days", "needs expires = true")
+            if d.renew_notice is not None:
+                if not d.expires:
+                    self.add(f"{dp}.renew_notice", "needs expires = true")
+                if d.renew_notice_days is not None:
+                    self.add(f"{dp}.renew_notice", "give renew_notice or renew_notice_days, not both")
+                unit = parse_duration(d.renew_notice).unit
+                if unit not in ("days", "months", "years"):
+                    self.add(f"{dp}.renew_notice", f"'{d.renew_notice}': use days, months or years (calendar time)")
             if d.notice_kind is not None:
                 self.kind(f"{dp}.notice_kind", d.notice_kind)
-                if d.renew_notice_days is None:
-                    self.add(f"{dp}.notice_kind", "needs renew_notice_days")
+                if d.renew_notice_days is None and d.renew_notice is None:
+                    self.add(f"{dp}.notice_kind", "needs renew_notice (or renew_notice_days)")
 
     def check_disqualification(self, d: S.Disqualification) -> None:
         if not d.reasons:

@@ -390,7 +390,15 @@ class DocumentType(_Model):
     expires: Annotated[bool, Strict()] = False
     suspends_on_expiry: Annotated[bool, Strict()] = False
     renew_notice_days: NoticeDays | None = None
-    notice_kind: Code | None = None  # `visit plan` plans an activity of this kind renew_notice_days before expiry
+    #: the same as a calendar duration ("1 month": 07-31 -> 06-30, "30 days", "1 year"); not both
+    renew_notice: DurationText | None = None
+    notice_kind: Code | None = None  # `visit plan` plans an activity of this kind the notice before expiry
+
+    def notice_before(self):
+        """How long before expiry the renewal notice is due (a ``relativedelta``), or None."""
+        from ..rules.cadence import notice_offset
+
+        return notice_offset(self.renew_notice, self.renew_notice_days)
 
     @model_serializer(mode="wrap")
     def _keep_suspends(self, handler: Any) -> Any:

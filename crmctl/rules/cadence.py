@@ -33,9 +33,9 @@ How a cadence ``{kind, when, times, per, every, scope, owner, counts}`` becomes 
 * **Greetings** (``[activities.greetings]``): one per matching customer and holiday whose date
   (minus ``days_before``) falls in the month; covered by a greeting done in the seven days up to
   the holiday.  Holiday dates: see :func:`holiday_date`.
-* **Document notices** (``[documents.X] notice_kind``): an activity of that kind
-  ``renew_notice_days`` before the document expires (manufacturer 五.19: a maintenance contract's
-  expiry notice one month before its end).
+* **Document notices** (``[documents.X] notice_kind``): an activity of that kind ``renew_notice``
+  (calendar time: "1 month" before 31 July is 30 June) or ``renew_notice_days`` before the document
+  expires (manufacturer 五.19: a maintenance contract's expiry notice one month before its end).
 
 Every due item carries an idempotency key (``<customer id>:<kind>:<slot>``) that the database keeps
 unique, so planning a month twice adds nothing.
@@ -212,6 +212,20 @@ def _interval(cadence) -> relativedelta | timedelta:
     return timedelta(days=max(1, round(months * 365.25 / 12)))
 
 
+def notice_offset(text: str | None, days: int | None) -> relativedelta | None:
+    """A document's renewal notice as a calendar offset: ``renew_notice`` ("1 month" is one calendar
+    month: a contract ending 31 July is noticed 30 June; manufacturer 五.19) or ``renew_notice_days``."""
+    if text:
+        from .durations import parse_duration
+
+        d = parse_duration(text)
+        n = int(d.amount)
+        if d.amount != n or d.unit not in ("days", "months", "years"):
+            raise Invalid(f"renew_notice '{text}': a whole number of days, months or years")
+        return relativedelta(**{d.unit: n})
+    return relativedelta(days=days) if days else None
+
+
 def cadence_rate(cadence) -> float:
     """How many activities a cadence asks for per month (a weekly one: 52/12 × times)."""
     months = 12 / 52 if cadence.per == "week" else UNIT_MONTHS[cadence.per]
@@ -289,8 +303,10 @@ class MonthPlanner:
         self.greeting_events: list[tuple[str, date, date]] = []  # (holiday, holiday date, due date)
         if self.greetings is not None:
             self._plan_greetings(greeting_holidays or {})
-        self.notices = {code: (d.notice_kind, d.renew_notice_days) for code, d in (documents or {}).items()
-                        if getattr(d, "notice_kind", None) and getattr(d, "renew_notice_days", None)}
+        self.notices = {code: (d.notice_kind, notice_offset(getattr(d, "renew_notice", None), d.renew_notice_days))
+                        for code, d in (documents or {}).items()
+                        if getattr(d, "notice_kind", None)
+                        and (getattr(d, "renew_notice_days", None) or getattr(d, "renew_notice", None))}
         kinds: set[str] = set()
         for c in cadences:
             kinds.add(c.kind)
@@ -517,12 +533,13 @@ class MonthPlanner:
 
     def document_due(self, customer_id: int, doc_id: int, doc_type: str, expires: date, *,
                      status: str = "active") -> Due | None:
-        """A renewal notice ``renew_notice_days`` before a document of a ``notice_kind`` type expires."""
+        """A renewal notice ``renew_notice`` (calendar time) before a document of a ``notice_kind``
+        type expires."""
         spec = self.notices.get(doc_type)
         if spec is None or status != "active":
             return None
-        kind, days = spec
-        due = expires - timedelta(days=days)
+        kind, before = spec
+        due = expires - before
         if not self.first <= due <= self.last:
             return None
         return Due(kind, due, f"{customer_id}:{kind}:doc{doc_id}", "keeper", customer_id, f"{doc_type} expires {expires}")
@@ -532,7 +549,9 @@ class MonthPlanner:
         spec = self.notices.get(doc_type)
         if spec is None:
             return None
-        return self.first + timedelta(days=spec[1]), self.last + timedelta(days=spec[1])
+        # every expiry whose notice (expiry - offset) falls in the month; one calendar month back
+        # folds 29-31 March onto 28 February, so the upper end is the day before (last + 1) + offset
+        return self.first + spec[1], self.last + _DAY + spec[1] - _DAY
 
 
 def _split_months(start: date, end: date, parts: int) -> list[tuple[date, date]]:

@@ -249,11 +249,31 @@ def test_interval_cadence_shorter_than_a_month_plans_several():
 
 def test_manufacturer_maintenance_contract_notice_a_month_before():
     p = planner("manufacturer", "2026-12")
-    assert p.notice_expiry_range("maintenance_contract") == (date(2026, 12, 31), date(2027, 1, 30))
+    # 五.19 前一个月: one calendar month, not 30 days
+    assert p.notice_expiry_range("maintenance_contract") == (date(2027, 1, 1), date(2027, 1, 31))
     due = p.document_due(4, 99, "maintenance_contract", date(2027, 1, 15))
-    assert (due.kind, due.due_date, due.key, due.owner) == ("contact", date(2026, 12, 16), "4:contact:doc99", "keeper")
+    assert (due.kind, due.due_date, due.key, due.owner) == ("contact", date(2026, 12, 15), "4:contact:doc99", "keeper")
+    assert p.document_due(4, 99, "maintenance_contract", date(2027, 1, 31)).due_date == date(2026, 12, 31)
+    june = planner("manufacturer", "2027-06")
+    assert june.document_due(4, 99, "maintenance_contract", date(2027, 7, 31)).due_date == date(2027, 6, 30)
+    feb = planner("manufacturer", "2027-02")
+    lo, hi = feb.notice_expiry_range("maintenance_contract")
+    assert (lo, hi) == (date(2027, 3, 1), date(2027, 3, 31))  # 29-31 March fold onto 28 February
+    assert feb.document_due(4, 99, "maintenance_contract", date(2027, 3, 31)).due_date == date(2027, 2, 28)
     assert p.document_due(4, 99, "maintenance_contract", date(2027, 3, 15)) is None
     assert p.document_due(4, 99, "supply_contract", date(2027, 1, 15)) is None  # no notice_kind
+
+
+
+def test_notice_offsets_are_calendar_time():
+    from dateutil.relativedelta import relativedelta
+
+    assert cadence.notice_offset("1 month", None) == relativedelta(months=1)
+    assert cadence.notice_offset(None, 30) == relativedelta(days=30)
+    assert cadence.notice_offset(None, None) is None
+    for bad in ("3 working days", "12 h"):
+        with pytest.raises(ValueError, match="days, months or years"):
+            cadence.notice_offset(bad, None)
 
 
 # -- holiday dates ---------------------------------------------------------------------------------

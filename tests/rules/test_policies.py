@@ -157,7 +157,7 @@ def test_manufacturer_vocabulary():
     assert len(p.proposals.categories) == 6
     assert len(p.admission.chain) == 4 and len(p.admission.step_labels) == 4
     assert len(p.admission.criteria) == 6
-    assert p.documents["maintenance_contract"].renew_notice_days == 30
+    assert p.documents["maintenance_contract"].renew_notice == "1 month"  # 五.19: one calendar month
 
 
 def test_fuel_retail_vocabulary():
@@ -719,3 +719,13 @@ def test_package_import_does_not_import_pydantic():
     code = "import crmctl.policies, sys; assert 'pydantic' not in sys.modules, 'pydantic imported'"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_renew_notice_is_calendar_time_and_one_of_two_keys():
+    d = base("manufacturer")
+    doc = d["documents"]["maintenance_contract"]
+    doc["renew_notice"] = "3 working days"
+    assert_problem(d, "documents.maintenance_contract.renew_notice", "use days, months or years")
+    doc["renew_notice"] = "1 month"
+    doc["renew_notice_days"] = 30
+    assert_problem(d, "documents.maintenance_contract.renew_notice", "not both")

@@ -210,7 +210,7 @@ def test_manufacturer_contract_expiry_notice(make_cli, opened):
     acts.plan_visits(app, "2026-12")
     notices = [x for x in acts.list_visits(app, month="2026-12") if x["kind"] == "contact"]
     # customer 2 renewed its contract (a later one is on file): no notice
-    assert [(x["customer"], x["due_date"]) for x in notices] == [("C000001", date(2026, 12, 16))]
+    assert [(x["customer"], x["due_date"]) for x in notices] == [("C000001", date(2026, 12, 15))]  # one calendar month before 15 Jan
     assert "maintenance_contract" in notices[0]["note"]
 
 

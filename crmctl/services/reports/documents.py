@@ -3,7 +3,7 @@ renewed), and the customers suspended until they renew."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from ...errors import InvalidInput
 from ...fields import fields
@@ -20,7 +20,10 @@ def _fields(app, params: Params):
 
 def notice_days(policy) -> int:
     """How far ahead the report looks by default: the policy's longest renew notice, else 30 days."""
-    return max((d.renew_notice_days or 0 for d in policy.documents.values() if d.expires), default=0) or 30
+    ref = date(2001, 3, 31)  # offsets in months measured back from a 31st: their longest span in days
+    spans = [(ref - (ref - off)).days for d in policy.documents.values() if d.expires
+             for off in [d.notice_before()] if off is not None]
+    return max(spans, default=0) or 30
 
 
 @report("documents", order=90, columns=_fields, needs=("expiring_documents",), customer_key="customer",
