@@ -154,8 +154,9 @@ $$""",
   END
 $$""",
         # the customers whose file the session user may read (besides crmctl_sees_all()): kept, a
-        # contact of, an admission whose waiting step is theirs (by the approvals of its current
-        # round, whatever its status says mid-transaction), or one they decided this round
+        # contact of, an admission whose waiting step is theirs (by the steps approved in its current
+        # round -- counted by step, as crmctl counts them -- whatever its status says mid-transaction),
+        # or one they decided this round
         f"""CREATE OR REPLACE FUNCTION crmctl_files() RETURNS SETOF integer {head} AS $$
   WITH {me}
   SELECT c.id FROM customer c JOIN me ON c.owner_id = me.id
@@ -170,8 +171,8 @@ $$""",
    WHERE c.admission_round > 0 AND c.status IN ('pending', 'prospect', 'active')
      AND EXISTS (SELECT 1 FROM staff_role r WHERE r.staff_id = me.id
                     AND r.role IN (SELECT json_array_elements_text(a.chain_roles)))
-     AND (a.chain_roles ->> (SELECT count(*)::int FROM approval ap WHERE ap.customer_id = c.id
-                              AND ap.round = c.admission_round AND ap.decision = 'approve'))
+     AND (a.chain_roles ->> (SELECT count(DISTINCT ap.step)::int FROM approval ap WHERE ap.customer_id = c.id
+                              AND ap.round = c.admission_round AND ap.decision = 'approve' AND ap.step > 0))
          IN (SELECT r.role FROM staff_role r WHERE r.staff_id = me.id)
 $$""",
         # complaints with an extension request the session user asked for, decided, or may decide

@@ -167,7 +167,10 @@ class Approval(SQLModel, table=True):
     """One decision in an admission: a submission, an approval or a rejection at a chain step."""
 
     __tablename__ = "approval"
-    __table_args__ = (Index("ix_approval_customer_round", "customer_id", "round"),)
+    __table_args__ = (Index("ix_approval_customer_round", "customer_id", "round"),
+                      # one decision per step of a round (schema 0007): a second approver of the same
+                      # step loses, whatever reads they made before
+                      Index("uq_approval_step", "customer_id", "round", "step", unique=True))
     id: Optional[int] = Field(default=None, primary_key=True)
     customer_id: int = Field(sa_column=Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), nullable=False))
     round: int

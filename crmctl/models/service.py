@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from .core import json_column, ts_column
@@ -151,7 +151,10 @@ class ApprovalRequest(SQLModel, table=True):
 
     __tablename__ = "approval_request"
     __table_args__ = (Index("ix_approval_request_status_kind", "status", "kind"),
-                      Index("ix_approval_request_complaint", "complaint_id"))
+                      Index("ix_approval_request_complaint", "complaint_id"),
+                      # at most one request of a kind waits per complaint (schema 0007)
+                      Index("uq_approval_request_waiting", "kind", "complaint_id", unique=True,
+                            sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")))
     id: Optional[int] = Field(default=None, primary_key=True)
     kind: str = Field(sa_column=Column(String(32), nullable=False))  # extension
     complaint_id: Optional[int] = Field(default=None, sa_column=Column(Integer, ForeignKey("complaint.id", ondelete="CASCADE"),

@@ -238,6 +238,22 @@ class ChainState:
     chain: tuple[str, ...]
     approved_by: tuple[str, ...]  # logins, one per approved step, in order
 
+    @classmethod
+    def from_approvals(cls, chain: Iterable[str], approvals: Iterable[tuple[int, str]]) -> "ChainState":
+        """The state from the round's approvals as ``(step, login)``, counted by step: the first
+        approval of a step counts, a second one of the same step (written by a race before schema
+        0007 made it impossible) does not, and the chain stands at the first step not approved."""
+        chain = tuple(chain)
+        by_step: dict[int, str] = {}
+        for step, login in approvals:
+            by_step.setdefault(step, login)
+        done = []
+        for step in range(1, len(chain) + 1):
+            if step not in by_step:
+                break
+            done.append(by_step[step])
+        return cls(chain, tuple(done))
+
     @property
     def next_step(self) -> int | None:
         """1-based number of the step waiting, or None when the chain is complete."""
@@ -252,12 +268,20 @@ class ChainState:
 
 def check_approver(state: ChainState, login: str, roles: Iterable[str], *, is_admin: bool = False,
                    one_person_one_step: bool = True) -> int:
-    """The step ``login`` may decide now, or ValueError saying why not."""
+    """The step ``login`` may decide now, or Refused saying why not.  Where a step of the person's
+    role was approved by someone else (typically just before, by a colleague deciding at the same
+    time), the refusal names who."""
     step = state.next_step
+    roles = set(roles)
     if step is None:
         raise Refused("every step of the admission chain is already approved")
     role = state.chain[step - 1]
-    if role not in set(roles) and not is_admin:
+    if role not in roles and not is_admin:
+        theirs = [k for k in range(1, step) if state.chain[k - 1] in roles]
+        if theirs:
+            k = theirs[-1]
+            raise Refused(f"step {k} ({state.chain[k - 1]}) is already approved by {state.approved_by[k - 1]}; "
+                          f"step {step} of {len(state.chain)} waits for role {role}, which {login} does not hold")
         raise Refused(f"step {step} of {len(state.chain)} waits for role {role}; {login} does not hold it")
     if one_person_one_step and login in state.approved_by:
         raise Refused(f"{login} already approved an earlier step of this admission; one person, one step")

@@ -3,6 +3,11 @@
 The bottom of the services layer: every area may use it, and it uses only the tables and the
 errors (never another service module).  Each lookup refuses with one clear line (``NotFound``,
 ``NotPermitted``, ``RuleViolation``) naming what was typed.
+
+``lock=True`` reads the row for a decision about to be written in the same transaction: ``SELECT …
+FOR UPDATE`` on PostgreSQL, so that a second writer deciding about the same record waits and then
+reads what the first one wrote (on SQLite the write transaction, ``BEGIN IMMEDIATE``, is exclusive
+already and the clause is left out).
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ from ..errors import NotFound, NotPermitted, RuleViolation
 from ..models import Customer, Staff
 
 
-def get_customer(session, code: str) -> Customer:
+def get_customer(session, code: str, *, lock: bool = False) -> Customer:
     """The customer with this code (surrounding spaces ignored)."""
-    c = session.scalars(select(Customer).where(Customer.code == (code or "").strip())).first()
+    q = select(Customer).where(Customer.code == (code or "").strip())
+    if lock:
+        q = q.with_for_update().execution_options(populate_existing=True)
+    c = session.scalars(q).first()
     if c is None:
         raise NotFound(f"no customer '{code}'")
     return c
@@ -71,14 +79,20 @@ def staff_logins(session, ids: Iterable[int | None]) -> dict[int, str]:
     return dict(session.execute(select(Staff.id, Staff.login).where(Staff.id.in_(wanted))).all())
 
 
-def find_record(session, model, ident: str, what: str):
+def find_record(session, model, ident: str, what: str, *, lock: bool = False):
     """A complaint / ticket / proposal by its number (``TS-2026-0001``, any case) or its integer id."""
     text = (ident or "").strip()
-    row = session.scalars(select(model).where(model.number == text)).first() if text else None
+
+    def one(q):
+        if lock:
+            q = q.with_for_update().execution_options(populate_existing=True)
+        return session.scalars(q).first()
+
+    row = one(select(model).where(model.number == text)) if text else None
     if row is None and text.isdigit():
-        row = session.get(model, int(text))
+        row = one(select(model).where(model.id == int(text)))
     if row is None and text:
-        row = session.scalars(select(model).where(func.upper(model.number) == text.upper())).first()
+        row = one(select(model).where(func.upper(model.number) == text.upper()))
     if row is None:
         raise NotFound(f"no {what} '{ident}'")
     return row

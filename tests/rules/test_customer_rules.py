@@ -109,6 +109,23 @@ def test_chain_state_and_approver():
         rules.check_approver(done, "b", {"sales"})
 
 
+def test_chain_counted_by_step_not_by_approvals():
+    """Two approvals of step 2 (a race before schema 0007) are one approved step: the gm's step waits,
+    and the chain is not taken for complete (issue 14)."""
+    chain = ("sales", "finance", "gm")
+    state = rules.ChainState.from_approvals(chain, [(1, "xs"), (2, "cw1"), (2, "cw2"), (2, "cw3")])
+    assert state.approved_by == ("xs", "cw1") and state.next_step == 3 and state.next_role == "gm"
+    assert rules.check_approver(state, "zjl", {"gm"}) == 3
+    assert rules.ChainState.from_approvals(chain, [(2, "cw1")]).next_step == 1  # a gap: step 1 waits
+    assert rules.ChainState.from_approvals(chain, [(3, "g"), (1, "a"), (2, "b")]).next_step is None
+
+
+def test_a_step_decided_by_someone_else_names_them():
+    state = rules.ChainState(("sales", "finance", "gm"), ("xs", "cw1"))
+    with pytest.raises(ValueError, match=r"step 2 \(finance\) is already approved by cw1; step 3 of 3 waits for role gm"):
+        rules.check_approver(state, "cw2", {"finance"})
+
+
 def test_initial_grades_fixed_by_segment():
     policy = load_policy("petrochem")[0]
     assert rules.initial_grades(policy, {"product_line": "polyolefin", "channel": "direct"}) == {"polyolefin": "ordinary"}

@@ -4,6 +4,12 @@ disqualification (petrochem Art. 17) and reinstatement by the policy's role.
 
 Who may take which step is the pure rule :func:`crmctl.rules.customers.check_approver` (one person,
 one step); the chain's state is read by :func:`crmctl.services.customers.reading.chain_state`.
+
+Every decision here is read and written under a lock of the customer's row (``get_customer(...,
+lock=True)``: ``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transaction is exclusive), so two
+people deciding at once are decided one after the other, and the second one reads the first one's
+decision; the unique index on approval (customer, round, step) keeps one decision per step whatever
+else writes.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ def submit(app: App, code: str, at: datetime | None = None, criteria: Mapping[st
     adm = app.policy.admission
     scores = rules.criteria_scores(adm.criteria, criteria or {}, adm.criteria_scale_max)
     with app.db.write() as s:
-        c = get_customer(s, code)
+        c = get_customer(s, code, lock=True)
         if c.status != "prospect":
             raise RuleViolation(f"customer {c.code} is {c.status}; only a prospect can be submitted")
         missing = _missing_documents(s, app, c, adm.required_documents, now)
@@ -72,10 +78,12 @@ def approve(app: App, code: str, *, reject: bool = False, comment: str | None = 
         raise InvalidInput(f"{exc.message} (a rejection needs a reason)" if reject else exc.message) from None
     actor = app.actor
     with app.db.write() as s:
-        c = get_customer(s, code)
+        c = get_customer(s, code, lock=True)
         if c.status != "pending":
+            decided = _last_decision(s, app, c)
             raise RuleViolation(f"customer {c.code} is {c.status}; only a pending admission can be "
-                                f"{'rejected' if reject else 'approved'} (submit it first)")
+                                f"{'rejected' if reject else 'approved'} "
+                                + (f"({decided})" if decided else "(submit it first)"))
         state = chain_state(s, app, c)
         try:
             step = rules.check_approver(state, actor.login, actor.roles, is_admin=actor.is_admin,
@@ -108,6 +116,21 @@ def approve(app: App, code: str, *, reject: bool = False, comment: str | None = 
             "status": c.status, "waiting_for": next_role}
 
 
+def _last_decision(session, app: App, c: Customer) -> str | None:
+    """``step 3 (gm) was already approved by zjl on 2026-11-22 10:00``: the decision that ended the
+    customer's current admission round, for the refusal of someone deciding it after (or at the same
+    time as) them."""
+    if c.admission_round < 1:
+        return None
+    a = session.scalars(select(Approval).where(Approval.customer_id == c.id, Approval.round == c.admission_round,
+                                               Approval.step > 0).order_by(Approval.step.desc(), Approval.id)
+                        .limit(1)).first()
+    if a is None:
+        return None
+    done = "approved" if a.decision == "approve" else "rejected"
+    return f"step {a.step} ({a.role}) was already {done} by {a.staff_login} on {a.at.astimezone(app.tz):%Y-%m-%d %H:%M}"
+
+
 def _check_in_person(app: App, c: Customer) -> None:
     """An approval is the approver's own act: the customer's keeper takes no step where the policy
     separates them, and an administrator acting for someone approves nothing where the policy wants
@@ -127,17 +150,18 @@ def waiting_for(app: App) -> list[dict]:
     out = []
     with app.db.read() as s:
         pending = s.scalars(select(Customer).where(Customer.status == "pending").order_by(Customer.status_changed_at)).all()
-        approvals: dict[int, list[tuple[int, str]]] = {}
+        approvals: dict[int, list[tuple[int, int, str]]] = {}
         ids = [c.id for c in pending]
         for i in range(0, len(ids), IN_CHUNK):
-            for cid, rnd, login in s.execute(select(Approval.customer_id, Approval.round, Approval.staff_login)
-                                             .where(Approval.customer_id.in_(ids[i:i + IN_CHUNK]),
-                                                    Approval.decision == "approve")
-                                             .order_by(Approval.step)):
-                approvals.setdefault(cid, []).append((rnd, login))
+            for cid, rnd, step, login in s.execute(
+                    select(Approval.customer_id, Approval.round, Approval.step, Approval.staff_login)
+                    .where(Approval.customer_id.in_(ids[i:i + IN_CHUNK]), Approval.decision == "approve",
+                           Approval.step > 0)
+                    .order_by(Approval.step, Approval.id)):
+                approvals.setdefault(cid, []).append((rnd, step, login))
         for c in pending:
-            done = tuple(login for rnd, login in approvals.get(c.id, []) if rnd == c.admission_round)
-            state = rules.ChainState(tuple(adm.chain), done)
+            state = rules.ChainState.from_approvals(
+                adm.chain, ((step, login) for rnd, step, login in approvals.get(c.id, []) if rnd == c.admission_round))
             try:
                 step = rules.check_approver(state, actor.login, actor.roles, is_admin=actor.is_admin,
                                             one_person_one_step=adm.one_person_one_step)
@@ -157,7 +181,7 @@ def disqualify(app: App, code: str, reason: str, note: str | None = None) -> dic
         reason = rules.clean_text(reason, "--reason", max_len=200)
     now = app.now()
     with app.db.write() as s:
-        c = get_customer(s, code)
+        c = get_customer(s, code, lock=True)
         if c.status == "disqualified":
             raise RuleViolation(f"customer {c.code} is already disqualified")
         before = {"status": c.status}
@@ -180,7 +204,7 @@ def reinstate(app: App, code: str, note: str | None = None) -> dict:
     app.require_in_person(f"reinstate customer {code}")
     now = app.now()
     with app.db.write() as s:
-        c = get_customer(s, code)
+        c = get_customer(s, code, lock=True)
         if c.status != "disqualified":
             raise RuleViolation(f"customer {c.code} is {c.status}, not disqualified")
         c.status = c.previous_status or "prospect"

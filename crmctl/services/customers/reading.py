@@ -40,10 +40,10 @@ def customer_fields(policy, *, full: bool = True) -> list[Field]:
 
 def chain_state(session, app: App, c: Customer) -> rules.ChainState:
     """Where the customer's admission stands in its current round (who approved which step)."""
-    approved = session.scalars(select(Approval.staff_login).where(
-        Approval.customer_id == c.id, Approval.round == c.admission_round, Approval.decision == "approve")
-        .order_by(Approval.step)).all()
-    return rules.ChainState(tuple(app.policy.admission.chain), tuple(approved))
+    approved = session.execute(select(Approval.step, Approval.staff_login).where(
+        Approval.customer_id == c.id, Approval.round == c.admission_round, Approval.decision == "approve",
+        Approval.step > 0).order_by(Approval.step, Approval.id)).all()
+    return rules.ChainState.from_approvals(app.policy.admission.chain, approved)
 
 
 def customer_dict(app: App, code: str, *, full: bool = False) -> dict:
