@@ -1,6 +1,6 @@
 """The one output module every listing, show and report command uses.
 
-``--format table|json|csv``, ``--output FILE``, ``--bom`` and ``--encoding utf-8|gbk`` arrive here as
+``--format table|json|csv``, ``--output FILE``, ``--bom`` and ``--encoding utf-8|gb18030`` arrive here as
 an :class:`OutputSpec`; commands hand over rows (mappings, possibly nested, possibly a generator) and
 optionally the columns to show.  The rules (see docs/cli.md, "Conventions: output"):
 
@@ -60,7 +60,10 @@ __all__ = [
 ]
 
 FORMATS = ("table", "json", "csv")
-ENCODINGS = ("utf-8", "gbk")
+ENCODINGS = ("utf-8", "gb18030")
+#: names accepted for the encodings: GBK is written as GB 18030, its superset that holds every
+#: character (𠮷, 䶮, emoji) where GBK would need a replacement
+ENCODING_ALIASES = {"utf8": "utf-8", "gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030", "gb-18030": "gb18030"}
 TABLE_ROW_LIMIT = 5_000
 
 # A text cell starting with one of these is read as a formula by Excel/LibreOffice.  A set, not a
@@ -83,18 +86,21 @@ class OutputSpec:
     format: str = "table"
     output: str | None = None  # a path; None (or "-") = stdout
     bom: bool = False  # csv with utf-8 only: write U+FEFF first (Excel)
-    encoding: str = "utf-8"  # "utf-8" or "gbk"
+    encoding: str = "utf-8"  # "utf-8" or "gb18030" ("gbk" is taken as gb18030)
 
     def __post_init__(self) -> None:
+        self.encoding_asked = self.encoding
         fmt = (self.format or "table").strip().lower()
         if fmt not in FORMATS:
             raise InvalidInput(f"unknown format {self.format!r}: use one of {', '.join(FORMATS)}")
         self.format = fmt
         enc = (self.encoding or "utf-8").strip().lower().replace("_", "-")
-        enc = {"utf8": "utf-8"}.get(enc, enc)
+        enc = ENCODING_ALIASES.get(enc, enc)
         if enc not in ENCODINGS:
-            raise InvalidInput(f"unknown encoding {self.encoding!r}: use utf-8 or gbk")
+            raise InvalidInput(f"unknown encoding {self.encoding!r}: use utf-8, gb18030 or gbk (written as gb18030)")
         self.encoding = enc
+        if self.bom and enc != "utf-8":
+            raise InvalidInput(f"--bom is the UTF-8 byte-order mark: it does not go with --encoding {self.encoding_asked}")
         if self.output == "":
             self.output = None
 
@@ -375,7 +381,7 @@ def _stdout(spec: OutputSpec, *, binary: bool) -> Iterator[IO]:
         return
     # stdout's own encoding differs from the one asked for (e.g. --encoding gbk): write the bytes.
     out.flush()
-    wrapper = io.TextIOWrapper(buffer, encoding=spec.encoding, errors="replace", newline=newline, write_through=True)
+    wrapper = io.TextIOWrapper(buffer, encoding=spec.encoding, errors="strict", newline=newline, write_through=True)
     try:
         yield wrapper
     finally:
@@ -416,7 +422,7 @@ def _direct(spec: OutputSpec, path: str, *, binary: bool) -> Iterator[IO]:
     if binary:
         kwargs: dict[str, Any] = {"mode": "wb"}
     else:
-        kwargs = {"mode": "w", "encoding": spec.encoding, "errors": "replace",
+        kwargs = {"mode": "w", "encoding": spec.encoding, "errors": "strict",
                   "newline": "" if spec.format == "csv" else None}
     try:
         stream = open(os.path.expanduser(path), **kwargs)
@@ -446,7 +452,7 @@ def open_output(spec: OutputSpec, *, binary: bool = False) -> Iterator[IO]:
     file (a socket, a block device) is refused.  A regular file: an atomic write -- a temporary file in the same
     folder, renamed over the target when the block ends without an exception; on an exception (or
     Ctrl-C) the temporary file is removed and the target is left as it was.  Text streams use the
-    spec's encoding (gbk: characters it lacks become ``?``) and ``newline=""`` for csv.
+    spec's encoding (utf-8 or gb18030: both hold every character, none is replaced) and ``newline=""`` for csv.
     Problems with the path raise :class:`crmctl.errors.InvalidInput` with a one-line reason.
     """
     if spec.output is None or spec.output == "-" or _is_stdout(str(spec.output)):
@@ -484,7 +490,7 @@ def open_output(spec: OutputSpec, *, binary: bool = False) -> Iterator[IO]:
         kwargs = {
             "mode": "w",
             "encoding": spec.encoding,
-            "errors": "replace",
+            "errors": "strict",
             "newline": "" if spec.format == "csv" else None,
         }
     import tempfile  # only when writing a file
@@ -539,7 +545,7 @@ def _target(spec: OutputSpec, stream: IO | None) -> Iterator[IO]:
 
 
 def _write_bom(spec: OutputSpec, stream: IO) -> None:
-    if spec.bom and spec.encoding == "utf-8":  # a BOM has no place in GBK
+    if spec.bom and spec.encoding == "utf-8":  # refused with gb18030 (OutputSpec)
         stream.write("\ufeff")
 
 
@@ -627,9 +633,6 @@ def _console(stream: IO):
 def _text(text: str, encoding: str):
     from rich.text import Text
 
-    if encoding != "utf-8":
-        # Replace what the encoding lacks before rich measures the width, so columns stay aligned.
-        text = text.encode(encoding, "replace").decode(encoding)
     # Text is never parsed for markup or emoji codes: "[red]" in a name prints literally.
     return Text(text)
 

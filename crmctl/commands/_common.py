@@ -26,7 +26,8 @@ class Format(str, Enum):
 
 class Encoding(str, Enum):
     utf8 = "utf-8"
-    gbk = "gbk"
+    gb18030 = "gb18030"
+    gbk = "gbk"  # written as GB 18030, its superset: no character is replaced
 
 
 def check_path(value, what: str = "--output"):
@@ -62,7 +63,7 @@ def _check_output(value):
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of standard output.", dir_okay=False, callback=_check_output)]
 BomOpt = Annotated[bool, typer.Option("--bom", help="Start CSV with a UTF-8 byte-order mark (for Excel).")]
-EncodingOpt = Annotated[Encoding, typer.Option("--encoding", help="Text encoding of CSV output (gbk for older Excel).", case_sensitive=False)]
+EncodingOpt = Annotated[Encoding, typer.Option("--encoding", help="Text encoding of CSV output: utf-8, or gb18030 for older Excel and WPS (gbk is written as gb18030, which holds every character).", case_sensitive=False)]
 AtOpt = Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date-time; default now; no offset = policy time zone).")]
 
 

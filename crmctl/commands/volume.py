@@ -32,7 +32,7 @@ def add(
 def import_(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV with a header row: customer,date,qty[,product,amount].")],
-    encoding: Annotated[str, typer.Option("--encoding", help="utf-8 (with or without BOM) or gbk.")] = "utf-8",
+    encoding: Annotated[str, typer.Option("--encoding", help="utf-8 (with or without BOM), gb18030 or gbk (read as gb18030).")] = "utf-8",
     allow_duplicates: Annotated[bool, typer.Option("--allow-duplicates", help="Import a file that was imported before.")] = False,
     format: FormatOpt = Format.table,
 ) -> None:

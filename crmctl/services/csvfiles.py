@@ -29,7 +29,7 @@ def decoding(encoding: str) -> str:
     """The codec a user's ``--encoding`` reads with: UTF-8 with or without BOM, or GB 18030 (``gbk``)."""
     enc = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gbk": "gb18030", "gb18030": "gb18030"}.get((encoding or "").lower())
     if enc is None:
-        raise InvalidInput(f"unknown encoding '{encoding}': use utf-8 or gbk")
+        raise InvalidInput(f"unknown encoding '{encoding}': use utf-8, gb18030 or gbk")
     return enc
 
 

@@ -261,6 +261,20 @@ def test_output_file_atomic_bom_and_gbk(on, tmp_path):
     cli.ok("report", "grade-changes", "--label", "2026-Q1", "--format", "csv", "--encoding", "gbk", "--output", str(gbk))
     text = gbk.read_bytes().decode("gbk")
     assert text.startswith("scale,label,customer,name") and "测试客户" in text
+    # a UTF-8 byte-order mark does not go with GB 18030: refused, nothing written
+    cli.refused("report", "customers", "--format", "csv", "--encoding", "gbk", "--bom", "--output",
+                str(tmp_path / "x.csv"), match="--bom")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_gb18030_keeps_names_gbk_lacks(copy_of, tmp_path):
+    cli = copy_of("petrochem")
+    cli.ok("customer", "edit", "C000001", "--name", "𠮷祥䶮化工😀有限公司")
+    out = tmp_path / "c.csv"
+    cli.ok("customer", "list", "--format", "csv", "--encoding", "gbk", "--output", str(out))
+    assert "𠮷祥䶮化工😀有限公司" in out.read_bytes().decode("gb18030")
+    r = cli("customer", "list", "--format", "csv", "--encoding", "gb18030")
+    assert r.exit_code == 0
 
 
 def test_csv_escapes_formulas_and_streams_all_rows(copy_of):

@@ -69,7 +69,8 @@ def test_spec_defaults_and_validation():
     spec = OutputSpec()
     assert (spec.format, spec.output, spec.bom, spec.encoding) == ("table", None, False, "utf-8")
     assert FORMATS == ("table", "json", "csv")
-    assert OutputSpec(encoding="GBK").encoding == "gbk"
+    assert OutputSpec(encoding="GBK").encoding == "gb18030"  # GBK is written as its superset
+    assert OutputSpec(encoding="gb18030").encoding == "gb18030"
     assert OutputSpec(encoding="utf8").encoding == "utf-8"
     with pytest.raises(InvalidInput):
         OutputSpec(format="xml")
@@ -154,14 +155,16 @@ def test_csv_bom_written_to_file(tmp_path):
     assert raw.decode("utf-8-sig") == "name\r\n张三\r\n"
 
 
-def test_csv_gbk_round_trip_and_unencodable_characters(tmp_path):
+def test_csv_gb18030_keeps_every_character(tmp_path):
+    """--encoding gbk writes GB 18030: characters GBK lacks (𠮷, 䶮, emoji) survive, none becomes ?."""
     target = tmp_path / "gbk.csv"
-    rows = [{"name": "华北石化有限公司", "city": "石家庄"}, {"name": "表情😀", "city": "𠮷"}]
-    emit_rows(OutputSpec(format="csv", output=str(target), encoding="gbk", bom=True), rows)
+    rows = [{"name": "华北石化有限公司", "city": "石家庄"}, {"name": "表情😀", "city": "𠮷䶮"}]
+    emit_rows(OutputSpec(format="csv", output=str(target), encoding="gbk"), rows)
     raw = target.read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf")  # no BOM in GBK
-    back = csv_rows(raw.decode("gbk"))
-    assert back == [["name", "city"], ["华北石化有限公司", "石家庄"], ["表情?", "?"]]
+    assert csv_rows(raw.decode("gb18030")) == [["name", "city"], ["华北石化有限公司", "石家庄"], ["表情😀", "𠮷䶮"]]
+    assert raw.startswith("name".encode("gbk")) and "华北石化".encode("gbk") in raw  # GBK readers read GBK text
+    with pytest.raises(InvalidInput, match="--bom is the UTF-8 byte-order mark"):
+        OutputSpec(format="csv", encoding="gbk", bom=True)
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+86 138", "-x", "@a", "\tx", "\rx"])
@@ -367,8 +370,8 @@ def test_table_to_file_is_plain_text(tmp_path, monkeypatch):
 def test_table_gbk_file_stays_aligned(tmp_path):
     target = tmp_path / "t.txt"
     emit_rows(OutputSpec(format="table", output=str(target), encoding="gbk"), [{"name": "张三😀", "v": 1}])
-    lines = target.read_text("gbk").splitlines()
-    assert any("张三?" in line for line in lines)
+    lines = target.read_text("gb18030").splitlines()
+    assert any("张三😀" in line for line in lines)
     body = [line for line in lines if line.startswith("|")]
     widths = {sum(2 if ord(ch) > 0x2E80 else 1 for ch in line) for line in body}
     assert len(widths) == 1
