@@ -27,7 +27,7 @@ def run(
     output: OutputOpt = None,
 ) -> None:
     """Grade customers for a period (cron: 'crmctl grade run --period half-year'); prints a summary."""
-    from ..output import emit_object, emit_rows, emit_text
+    from ..output import emit_rows, emit_text
     from ..services.grading import grade_customers
 
     app_ = open_app(ctx)
@@ -40,11 +40,8 @@ def run(
     summaries = grade_customers(app_, period, label, scale, dry_run, text, reassign, policy_source=str(policy or ""),
                                 progress=progress)
     out = spec(format, output)
-    if out.format == "json":
-        if len(summaries) == 1:
-            emit_object(out, summaries[0])
-        else:
-            emit_rows(out, summaries)
+    if out.format == "json":  # always a list, one result per scale graded, whatever the policy
+        emit_rows(out, summaries)
         return
     if out.format == "csv":
         emit_rows(out, [{k: (" ".join(v) if k == "regraded" else v) for k, v in s.items() if k != "reassign"}

@@ -76,8 +76,9 @@ def test_grade_run_table_json_and_rerun(fuel_data: Cli):
     assert {"label", "scale", "graded", "changed", "counts", "dry_run"} <= set(big)
     assert big["label"] == "2026-H1" and big["changed"] == 0 and big["dry_run"] is False
     assert big["counts"] == {"ordinary": 0, "silver": 1, "gold": 0, "diamond": 1}
-    one = json.loads(fuel_data.ok("grade", "run", "--period", "half-year", "--scale", "individual", "--format", "json"))
-    assert isinstance(one, dict) and one["counts"]["silver"] == 1
+    # one scale or two: always a list (issue 16: one shape for scripts)
+    [one] = json.loads(fuel_data.ok("grade", "run", "--period", "half-year", "--scale", "individual", "--format", "json"))
+    assert one["counts"]["silver"] == 1
     shown = json.loads(fuel_data.ok("customer", "show", "F1", "--format", "json"))
     assert shown["grades"] == {"big": "diamond", "individual": None} and shown["stability"] == "lost"
 
@@ -88,16 +89,16 @@ def test_grade_run_dry_run_and_candidate_policy(fuel_data: Cli, tmp_path):
     from tests.conftest import fingerprint
 
     before = fingerprint(fuel_data.db)
-    dry = json.loads(fuel_data.ok("grade", "run", "--period", "half-year", "--scale", "big", "--dry-run",
-                                  "--format", "json"))
+    [dry] = json.loads(fuel_data.ok("grade", "run", "--period", "half-year", "--scale", "big", "--dry-run",
+                                    "--format", "json"))
     assert dry["dry_run"] is True and dry["graded"] == 2
     text, _ = read_policy_source("fuel-retail")
     cand = tmp_path / "candidate.toml"
     cand.write_text(text.replace('{ grade = "silver", min = 2000, max = 8000 }', '{ grade = "silver", min = 2000, max = 2400 }')
                     .replace('{ grade = "gold", min = 8000, max = 20000 }', '{ grade = "gold", min = 2400, max = 20000 }'),
                     encoding="utf-8")
-    what_if = json.loads(fuel_data.ok("grade", "run", "--period", "half-year", "--scale", "big", "--policy", str(cand),
-                                      "--format", "json"))
+    [what_if] = json.loads(fuel_data.ok("grade", "run", "--period", "half-year", "--scale", "big", "--policy", str(cand),
+                                        "--format", "json"))
     assert what_if["dry_run"] is True and what_if["counts"]["gold"] == 1
     assert "dry run, nothing written" in fuel_data.ok("grade", "run", "--period", "half-year", "--dry-run")
     assert fingerprint(fuel_data.db) == before
@@ -158,7 +159,7 @@ def test_reassign_from_the_cli(fuel_data: Cli):
     fuel_data.ok("customer", "edit", "F2", "--owner", "zhanzhang")
     out = fuel_data.ok("grade", "run", "--period", "half-year", "--scale", "big")
     assert "1 customers need another keeper" in out
-    js = json.loads(fuel_data.ok("grade", "run", "--period", "half-year", "--scale", "big", "--reassign", "--format", "json"))
+    [js] = json.loads(fuel_data.ok("grade", "run", "--period", "half-year", "--scale", "big", "--reassign", "--format", "json"))
     assert js["reassigned"] == 1 and js["reassign"][0]["customer"] == "F2"
 
 

@@ -435,7 +435,6 @@ def test_an_administrator_grades_and_approves_an_extension_as_their_own_role(pet
     for day, qty in (("2026-08-05", "300"), ("2026-09-20", "450")):
         petro.ok("adm", "volume", "add", code, "--qty", qty, "--date", day, now=True)
     graded = json.loads(petro.ok("adm", "grade", "run", "--period", "quarter", "--format", "json", now=True))
-    graded = graded if isinstance(graded, list) else [graded]
     assert graded[0]["graded"] == 1
     assert json.loads(petro.ok("s1", "grade", "explain", code, "--format", "json"))["customer"] == code
     number = petro.ok("s1", "complaint", "open", code, "--summary", "质量问题").strip()
