@@ -57,7 +57,8 @@ def list_documents(app: App, *, expiring_within: int | None = None, customer: st
                    include_expired: bool = True) -> Iterator[dict]:
     today = app.now().date()
     q = (select(Document, Customer.code, Customer.name, Customer.status, Customer.owner_id)
-         .join(Customer, Customer.id == Document.customer_id).order_by(Document.expires, Customer.code))
+         .join(Customer, Customer.id == Document.customer_id)
+         .order_by(Document.expires.is_(None), Document.expires, Customer.code))  # expired first, no expiry last
     if expiring_within is not None:
         if expiring_within < 0:
             raise InvalidInput("--expiring-within must be 0 or more days")

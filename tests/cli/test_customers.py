@@ -8,7 +8,7 @@ import pytest
 
 from crmctl.policies import load_policy
 from crmctl.rules.taxid import make_tax_id
-from tests.conftest import Cli, assert_refused, fingerprint
+from tests.conftest import Cli, assert_refused, execute_sql, fingerprint
 
 POLY = ["--segment", "product_line=polyolefin", "--segment", "channel=distributor", "--segment", "sales_form=auction"]
 TAX1 = "91350100M000100Y43"
@@ -420,3 +420,14 @@ def test_no_usage_recorded_while_disqualified_or_suspended(petrochem: Cli, make_
     reason = next(iter(load_policy("fuel-retail")[0].disqualification.reasons))
     fuel.ok("customer", "disqualify", other, "--reason", reason)
     fuel.ok("volume", "add", other, "--qty", "5")
+
+
+def test_doc_list_expired_first_and_without_expiry_last(petrochem: Cli, tmp_path):
+    code = petrochem.ok("customer", "add", "--name", "甲公司", *POLY).strip()
+    petrochem.ok("doc", "add", code, "--type", "billing_info")  # no expiry
+    petrochem.ok("doc", "add", code, "--type", "business_license", "--number", "L-2", "--expires", "2027-06-30")
+    petrochem.ok("doc", "add", code, "--type", "tax_registration", "--number", "T-1", "--expires", "2026-12-31")
+    execute_sql(petrochem.db, "UPDATE document SET expires = '2026-10-01' WHERE number = 'T-1'")  # expired since
+    rows = json.loads(petrochem.ok("doc", "list", "--format", "json"))
+    assert [r["type"] for r in rows] == ["tax_registration", "business_license", "billing_info"]
+    assert [r["expired"] for r in rows] == [True, False, False]
