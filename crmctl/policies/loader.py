@@ -875,9 +875,20 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _canonical(text: str, label: str) -> dict:
+    """What a policy text means: the validated policy in one form (codes as lists, dates as ISO
+    text, defaults left out) so that writing a value another way is no change; a text this schema
+    refuses (an old stored version) is compared as written."""
+    parse_toml(text, label)  # a TOML error is the caller's to see
+    policy, problems = check_text(text)
+    if policy is None or problems:
+        return parse_toml(text, label)
+    return policy.model_dump(mode="json", exclude_none=True, exclude_defaults=True, by_alias=True)
+
+
 def diff_policies(old_text: str, new_text: str) -> list[str]:
-    old = parse_toml(old_text, "old policy")
-    new = parse_toml(new_text, "new policy")
+    old = _canonical(old_text, "old policy")
+    new = _canonical(new_text, "new policy")
     a: dict[str, Any] = {}
     b: dict[str, Any] = {}
     _flatten(old, (), a)

@@ -232,6 +232,23 @@ def test_policy_diff_and_apply_keep_versions(petrochem: Cli, tmp_path):
     petrochem.refused("policy", "apply", str(p), match="does not change")
 
 
+def test_policy_diff_of_policy_show_reports_only_real_changes(petrochem: Cli, tmp_path):
+    """policy show's own output (defaults left out, codes as lists, dates as text) is no change; two
+    band values edited in it are two changes, and policy apply counts the same."""
+    shown = petrochem.ok("policy", "show")
+    same = tmp_path / "same.toml"
+    same.write_text(shown, encoding="utf-8")
+    assert petrochem.ok("policy", "diff", str(same)).startswith("no change")
+    assert "max = 1000" in shown and "min = 1000" in shown
+    edited = tmp_path / "edited.toml"
+    edited.write_text(shown.replace("max = 1000", "max = 1200", 1).replace("min = 1000", "min = 1200", 1), encoding="utf-8")
+    lines = petrochem.ok("policy", "diff", str(edited)).splitlines()
+    assert lines == ["~ grading.scales.polyolefin.bands[0].max: 1000 -> 1200",
+                     "~ grading.scales.polyolefin.bands[1].min: 1000 -> 1200"]
+    r = petrochem("policy", "apply", str(edited))
+    assert r.exit_code == 0 and "2 change(s)" in r.stderr
+
+
 def test_policy_apply_refusals(petrochem: Cli, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("not = [valid", encoding="utf-8")
