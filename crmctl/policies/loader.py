@@ -631,7 +631,12 @@ class _Checker:
     # ---- other tables ----
 
     def check_stability(self, s: S.Stability) -> None:
-        pass  # shape only
+        # a customer's status and its stability show side by side: one word must not mean both
+        words = {label: code for code, label in s.labels.model_dump().items()}
+        for status, label in self.p.statuses.labels().items():
+            if label in words:
+                self.add(f"statuses.{status}", f"'{label}' is also stability.labels.{words[label]}: a status "
+                         "and a stability shown on one row must not read the same")
 
     def check_churn(self, c: S.Churn) -> None:
         self.condition(c.applies_to, "churn.applies_to")

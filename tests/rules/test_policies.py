@@ -729,3 +729,10 @@ def test_renew_notice_is_calendar_time_and_one_of_two_keys():
     doc["renew_notice"] = "1 month"
     doc["renew_notice_days"] = 30
     assert_problem(d, "documents.maintenance_contract.renew_notice", "not both")
+
+
+def test_status_labels_do_not_read_as_stability_words():
+    d = base("fuel-retail")
+    assert problems(d) == []
+    d["statuses"]["active"] = "现有客户"
+    assert_problem(d, "statuses.active", "also stability.labels.existing")
