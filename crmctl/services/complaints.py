@@ -53,8 +53,10 @@ def _dict(app: App, c: Complaint, customer: str, owner: str | None, now: datetim
     }
 
 
-def _load(session, app: App, ident: str) -> tuple[Complaint, Customer]:
-    c = find_record(session, Complaint, ident, "complaint")
+def _load(session, app: App, ident: str, *, lock: bool = False) -> tuple[Complaint, Customer]:
+    """The complaint and its customer; ``lock``: the complaint's row locked for a decision about it
+    (two people extending, deciding or closing one complaint at once are decided one after the other)."""
+    c = find_record(session, Complaint, ident, "complaint", lock=lock)
     return c, session.get(Customer, c.customer_id)
 
 
@@ -124,7 +126,7 @@ def request_extension(app: App, ident: str, working_days: int, *, note: str | No
     when = app.event_time(at)
     actor = app.actor
     with app.db.write() as s:
-        c, cust = _load(s, app, ident)
+        c, cust = _load(s, app, ident, lock=True)
         if c.status != "open":
             raise RuleViolation(f"complaint {c.number} is closed; only an open complaint can be extended")
         if _pending_extension(s, c) is not None:
@@ -156,11 +158,17 @@ def decide_extension(app: App, ident: str, *, grant: bool = True, comment: str |
     when = app.event_time(at)
     actor = app.actor
     with app.db.write() as s:
-        c, cust = _load(s, app, ident)
+        c, cust = _load(s, app, ident, lock=True)
         r = _pending_extension(s, c)
         if r is None:
-            raise RuleViolation(f"complaint {c.number} has no extension waiting for a decision "
-                                "(ask for one with 'crmctl complaint extend')")
+            last = s.scalars(select(ApprovalRequest).where(ApprovalRequest.kind == "extension",
+                                                           ApprovalRequest.complaint_id == c.id,
+                                                           ApprovalRequest.decided_by.is_not(None))
+                             .order_by(ApprovalRequest.decided_at.desc(), ApprovalRequest.id.desc()).limit(1)).first()
+            why = (f"the last one was already {last.status} by {last.decided_by} on "
+                   f"{local(app, last.decided_at):%Y-%m-%d %H:%M}" if last is not None and last.decided_at
+                   else "ask for one with 'crmctl complaint extend'")
+            raise RuleViolation(f"complaint {c.number} has no extension waiting for a decision ({why})")
         check_decider(app, r.approver_role, r.requested_by, f"the extension of complaint {c.number}")
         days = int((r.details or {}).get("working_days") or 0)
         r.status, r.decided_by, r.decided_at, r.comment = ("granted" if grant else "refused"), actor.login, when, comment
@@ -225,7 +233,7 @@ def escalate_complaint(app: App, ident: str, *, note: str | None = None, at: dat
     note = clean_text(note or "", "--note", required=False)
     when = app.event_time(at)
     with app.db.write() as s:
-        c, cust = _load(s, app, ident)
+        c, cust = _load(s, app, ident, lock=True)
         if c.status != "open":
             raise RuleViolation(f"complaint {c.number} is closed; it cannot be escalated")
         if c.escalated_at is not None:
@@ -249,7 +257,7 @@ def close_complaint(app: App, ident: str, resolution: str, satisfied: bool | Non
     resolution = clean_text(resolution or "", "--resolution", required=True)
     when = app.event_time(at)
     with app.db.write() as s:
-        c, cust = _load(s, app, ident)
+        c, cust = _load(s, app, ident, lock=True)
         if c.status != "open":
             raise RuleViolation(f"complaint {c.number} is already closed "
                                 f"({local(app, c.closed_at):%Y-%m-%d %H:%M})")

@@ -54,8 +54,9 @@ def _dict(app: App, p: Proposal, customer: str, owner: str | None, now: datetime
     }
 
 
-def _load(session, ident: str) -> tuple[Proposal, Customer]:
-    p = find_record(session, Proposal, ident, "proposal")
+def _load(session, ident: str, *, lock: bool = False) -> tuple[Proposal, Customer]:
+    """The proposal and its customer; ``lock``: its row locked for the decision about to be written."""
+    p = find_record(session, Proposal, ident, "proposal", lock=lock)
     return p, session.get(Customer, p.customer_id)
 
 
@@ -96,7 +97,7 @@ def close_proposal(app: App, ident: str, *, adopted: bool, saving: str | None = 
         raise InvalidInput("--saving and --implement-by apply to an adopted proposal only")
     when = app.event_time(at)
     with app.db.write() as s:
-        p, cust = _load(s, ident)
+        p, cust = _load(s, ident, lock=True)
         if p.status != "open":
             raise RuleViolation(f"proposal {p.number} is already closed ({p.outcome})")
         check_after(when, p.opened_at, "close time", "the opening")
@@ -132,7 +133,7 @@ def schedule_proposal(app: App, ident: str, by: str, *, note: str | None = None)
     note = clean_text(note or "", "--note", required=False, max_len=MAX_LONG_TEXT)
     now = app.now()
     with app.db.write() as s:
-        p, cust = _load(s, ident)
+        p, cust = _load(s, ident, lock=True)
         require_read(s, app, cust, [p.owner_id], what=f"proposal {p.number}")
         if p.status != "open":
             raise RuleViolation(f"proposal {p.number} is already closed ({p.outcome}): nothing to schedule")

@@ -7,7 +7,7 @@ from typing import Iterable
 
 from sqlalchemy import delete, func, select, update
 
-from ..errors import InvalidInput, RuleViolation
+from ..errors import InvalidInput, NotPermitted, RuleViolation
 from ..models import Customer, CustomerContact, Staff, StaffRole
 from ..rules.customers import clean_text
 from ..rules.limits import MAX_NAME
@@ -170,6 +170,18 @@ def leave(app: App, login: str, handover_to: str) -> dict:
     with app.db.write() as s:
         person = find_staff(s, login)
         heir = find_staff(s, handover_to)
+        # Locked in one statement, in id order (PostgreSQL): the leaver, the heir and -- for the last
+        # administrator check -- every active administrator, read again once locked.  Two leaves at
+        # once (A to B while B leaves to A, or the last two administrators) are decided one after the
+        # other, and the second finds the first one's leaver gone.
+        wanted = Staff.id.in_([person.id, heir.id])
+        if person.is_admin:
+            wanted = wanted | (Staff.is_admin.is_(True) & Staff.active.is_(True))
+        s.scalars(select(Staff).where(wanted).order_by(Staff.id).with_for_update()
+                  .execution_options(populate_existing=True)).all()
+        for who in (person, heir):
+            if not who.active:
+                raise NotPermitted(f"staff member '{who.login}' has left")
         if person.is_admin:
             admins = s.scalars(select(Staff.id).where(Staff.is_admin.is_(True), Staff.active.is_(True))).all()
             if len(admins) <= 1 and not heir.is_admin:

@@ -74,8 +74,11 @@ def _dict(app: App, t: ServiceTicket, customer: str, logins: Mapping[int, str], 
     return out
 
 
-def _load(session, ident: str) -> tuple[ServiceTicket, Customer]:
-    t = find_record(session, ServiceTicket, ident, "service ticket")
+def _load(session, ident: str, *, lock: bool = False) -> tuple[ServiceTicket, Customer]:
+    """The ticket and its customer; ``lock``: the ticket's row locked for the transition about to be
+    written (two people moving one ticket at once are decided one after the other; the second reads
+    the first one's step)."""
+    t = find_record(session, ServiceTicket, ident, "service ticket", lock=lock)
     return t, session.get(Customer, t.customer_id)
 
 
@@ -132,7 +135,7 @@ def dispatch(app: App, ident: str, technician: str, *, at: datetime | None = Non
     _policy(app)
     when = app.event_time(at)
     with app.db.write() as s:
-        t, cust = _load(s, ident)
+        t, cust = _load(s, ident, lock=True)
         _not_resolved(t)
         if t.status not in ("open", "dispatched"):
             raise RuleViolation(f"service ticket {t.number} is {t.status}; a technician is already on it")
@@ -154,7 +157,7 @@ def arrive(app: App, ident: str, *, at: datetime | None = None) -> dict:
     _policy(app)
     when = app.event_time(at)
     with app.db.write() as s:
-        t, cust = _load(s, ident)
+        t, cust = _load(s, ident, lock=True)
         _not_resolved(t)
         if t.status != "dispatched":
             raise RuleViolation(f"service ticket {t.number} is {t.status}: "
@@ -174,7 +177,7 @@ def take_back(app: App, ident: str, receipt: str, *, at: datetime | None = None)
     receipt = clean_text(receipt or "", "--receipt", required=True, max_len=MAX_SHORT_TEXT)
     when = app.event_time(at)
     with app.db.write() as s:
-        t, cust = _load(s, ident)
+        t, cust = _load(s, ident, lock=True)
         _not_resolved(t)
         if t.status != "arrived":
             raise RuleViolation(f"service ticket {t.number} is {t.status}: only after the technician arrived "
@@ -195,7 +198,7 @@ def resolve(app: App, ident: str, *, at: datetime | None = None, note: str | Non
     note = clean_text(note or "", "--note", required=False)
     when = app.event_time(at)
     with app.db.write() as s:
-        t, cust = _load(s, ident)
+        t, cust = _load(s, ident, lock=True)
         _not_resolved(t)
         last, what = max(((v, k) for k, v in (("the opening", t.opened_at), ("the dispatch", t.dispatched_at),
                                                ("the arrival", t.arrived_at), ("the take-back", t.taken_back_at))
@@ -219,7 +222,7 @@ def rate_ticket(app: App, ident: str, values: Mapping[str, str], *, at: datetime
     scores = rules.parse_rating(values, pol.rating_items, pol.rating_levels)
     when = app.event_time(at)
     with app.db.write() as s:
-        t, cust = _load(s, ident)
+        t, cust = _load(s, ident, lock=True)
         if pol.rate_kinds and t.kind not in pol.rate_kinds:
             raise RuleViolation(f"service ticket {t.number} is a {t.kind} call; the policy rates "
                                 + ", ".join(pol.rate_kinds) + " calls only")

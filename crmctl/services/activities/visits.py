@@ -102,7 +102,7 @@ def log_visit(app: App, code: str | None, kind: str | None = None, *, at: dateti
             planned = _open_planned_for(s, app, c, kind_code, when)
             auto = planned is not None
         if planned is not None:
-            a = s.get(Activity, planned)
+            a = s.get(Activity, planned, with_for_update=True)  # two logs completing it at once: one does
             if a is None:
                 raise NotFound(f"no activity {planned}")
             if c is None and not code and a.customer_id is not None:  # CODE left out: the planned one's customer
@@ -149,7 +149,8 @@ def _open_planned_for(session, app: App, c: Customer | None, kind: str, when: da
     kind due in the log's month nearest to the log's date; company-wide, the first one due on or after
     the log's date in the same year.  None: the log is recorded as unplanned."""
     day = local_date(when, app.tz)
-    q = select(Activity.id, Activity.due_date).where(Activity.status == "planned", Activity.kind == kind)
+    # locked (PostgreSQL): a log completing the same one at the same time waits, and then finds it done
+    q = select(Activity.id, Activity.due_date).where(Activity.status == "planned", Activity.kind == kind).with_for_update()
     if c is not None:
         month = period_containing("month", day)
         q = q.where(Activity.customer_id == c.id, Activity.due_date >= month.start, Activity.due_date < month.end)
