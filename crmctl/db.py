@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
-from .errors import DatabaseError, InvalidInput, NotFound, NotPermitted
+from .errors import DatabaseError, InvalidInput, NotFound, NotPermitted, RuleViolation
 from .migrations import HEAD, REVISIONS
 
 BUSY_TIMEOUT_MS = 30_000
@@ -368,12 +368,32 @@ class Database:
 
 def _refusal(exc: DBAPIError) -> None:
     """PostgreSQL's refusal (privileges, row-level security, the triggers keeping the audit trail):
-    a user-facing ``NotPermitted``; anything else is left as it is."""
+    a user-facing ``NotPermitted``; a duplicate refused by a unique index, or a transaction the server
+    ended because another one changed the same rows (deadlock, serialisation): a ``RuleViolation``
+    (typically two crmctl writing the same thing at the same moment); anything else is left as it is."""
     from .pg_security import refused
 
     message = refused(exc)
     if message is not None:
         raise NotPermitted(f"the database server refused: {message}") from None
+    conflict = _conflict(exc)
+    if conflict is not None:
+        raise RuleViolation(conflict) from None
+
+
+def _conflict(exc: DBAPIError) -> str | None:
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None)
+    if state in ("40P01", "40001"):
+        return ("another crmctl changed the same records at the same moment and the database stopped this "
+                "command; nothing was written: run it again")
+    first = (str(orig).strip().splitlines() or [""])[0] if orig is not None else ""
+    if state == "23505" or first.startswith("UNIQUE constraint failed"):
+        diag = getattr(orig, "diag", None)
+        what = (getattr(diag, "message_detail", None) or first).strip().rstrip(".")
+        return (f"the database refused a duplicate ({what[:200]}): another crmctl wrote the same at the same "
+                "moment, or it exists already; nothing was written")
+    return None
 
 
 def _check_exists(url: str, create: bool) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidInput, RuleViolation
 from ..models import ImportBatch
@@ -84,6 +85,12 @@ def register_import(session, kind: str, f: CsvFile, rows: int, at, actor: str, a
         raise RuleViolation(f"{f.path.name} was already imported ({prev[1]:%Y-%m-%d %H:%M} UTC); "
                             "pass --allow-duplicates to import it again")
     batch = ImportBatch(kind=kind, sha256=f.sha256, seq=prev[0], filename=f.path.name, rows=rows, at=at, actor=actor)
-    session.add(batch)
-    session.flush()
+    try:
+        with session.begin_nested():  # the same file imported at the same moment by another crmctl
+            session.add(batch)
+            session.flush()
+    except IntegrityError:
+        raise RuleViolation(f"{f.path.name} was already imported by another crmctl at the same moment; "
+                            "nothing of this import was written" + ("" if not allow_duplicates else
+                                                                    " (run it again to import it once more)")) from None
     return batch
