@@ -648,7 +648,8 @@ def _as_columns(columns) -> list[Column]:
     return [c if isinstance(c, Column) else Column(c.key) for c in columns]
 
 
-def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterable[Mapping], title: str | None) -> int:
+def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterable[Mapping], title: str | None,
+                 max_rows: int | None = None, more_hint: str = "use --format csv") -> int:
     from rich.table import Table
 
     columns = _as_columns(columns)
@@ -665,13 +666,13 @@ def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iter
     for row in it:
         table.add_row(*[_cell(v, c, enc) for v, c in zip(_values(row, keys, nested), columns)])
         n += 1
-        if n >= TABLE_ROW_LIMIT:
+        if n >= (max_rows or TABLE_ROW_LIMIT):
             break
     more = sum(1 for _ in it)
     if columns:
         console.print(table)
     if more:
-        stream.write(f"… {more} more rows; use --format csv\n")
+        stream.write(f"… {more} more rows; {more_hint if max_rows else 'use --format csv'}\n")
     return n + more
 
 
@@ -689,8 +690,13 @@ def emit_rows(
     *,
     title: str | None = None,
     stream: IO | None = None,
+    table_rows: int | None = None,
+    more_hint: str = "use --format csv",
 ) -> int:
     """Write a list of things in ``spec.format``; returns how many rows there were.
+
+    ``table_rows``: a table shows at most this many rows, then says how many more there are and
+    ``more_hint`` (csv and json are always complete).
 
     ``rows`` may be a generator: json and csv are written row by row in constant memory.
     ``columns`` pick and order the csv/table columns (dotted keys reach into nested mappings); when
@@ -710,7 +716,7 @@ def emit_rows(
                 _write_bom(spec, out)
                 return 0
             return _write_csv(spec, out, columns, rows)
-        return _write_table(spec, out, columns, rows, title)
+        return _write_table(spec, out, columns, rows, title, table_rows, more_hint)
 
 
 def emit_tuples(

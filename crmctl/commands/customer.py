@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, List, Optional
 
@@ -9,6 +10,8 @@ import typer
 
 from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, parse_pairs,
                       print_created, progress, spec)
+
+TERMINAL_ROWS = 50  # customer list as a table on a terminal: one screenful, then how many more
 
 app = typer.Typer(help="Add, find, show, edit and import customers; admission, disqualification, contacts.",
                   no_args_is_help=True)
@@ -47,7 +50,7 @@ def list_(
     segment: SegmentOpt = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="Only customers kept by this login.")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Only names containing this text.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most N customers.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="At most N customers; 0: all (a table on a terminal shows 50 unless told).")] = None,
     stability: Annotated[Optional[str], typer.Option("--stability", help="existing, lost or potential (where the policy defines stability).")] = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
@@ -61,13 +64,16 @@ def list_(
 
     app_ = open_app(ctx)
     filters = dict(status=status, grade=grade, segment=parse_pairs(segment, "--segment"), owner=owner,
-                   name_like=name, limit=limit, stability=stability)
+                   name_like=name, limit=limit or None, stability=stability)
     out = spec(format, output, bom, encoding)
     if out.format == "csv":  # the export path: flat rows straight from one query
         fields, rows = export_customers(app_, **filters)
         emit_tuples(out, fields, rows)
     else:
-        emit_rows(out, list_customers(app_, **filters), customer_columns(app_, full=out.format != "table"))
+        # a table on a terminal: the first screenful, and how many more (CSV and JSON stay complete)
+        screen = out.format == "table" and limit is None and out.output is None and sys.stdout.isatty()
+        emit_rows(out, list_customers(app_, **filters), customer_columns(app_, full=out.format != "table"),
+                  table_rows=TERMINAL_ROWS if screen else None, more_hint="--limit 0 shows all, --format csv exports them")
 
 
 @app.command("show")

@@ -431,3 +431,43 @@ def test_doc_list_expired_first_and_without_expiry_last(petrochem: Cli, tmp_path
     rows = json.loads(petrochem.ok("doc", "list", "--format", "json"))
     assert [r["type"] for r in rows] == ["tax_registration", "business_license", "billing_info"]
     assert [r["expired"] for r in rows] == [True, False, False]
+
+
+def _on_a_terminal(db, *args: str) -> str:
+    """crmctl run as a process whose stdout is a terminal (a pseudo-terminal), its output."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    master, slave = pty.openpty()
+    exe = Path(sys.executable).parent / "crmctl"
+    proc = subprocess.Popen([str(exe), "--db", str(db), *args], stdout=slave, stderr=subprocess.PIPE,
+                            env={**os.environ, "COLUMNS": "200"})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(master)
+    assert proc.returncode == 0, proc.stderr.read()
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_customer_list_on_a_terminal_shows_a_screenful(petrochem: Cli, tmp_path):
+    f = tmp_path / "c.csv"
+    f.write_text(HEADER + "".join(f"客户{i:03d},,,,polyolefin,distributor,auction,\n" for i in range(60)), encoding="utf-8")
+    petrochem.ok("customer", "import", str(f), "--admitted")
+    shown = _on_a_terminal(petrochem.db, "customer", "list")
+    assert "客户049" in shown and "客户050" not in shown and "10 more rows; --limit 0 shows all" in shown
+    assert "客户059" in _on_a_terminal(petrochem.db, "customer", "list", "--limit", "0")
+    # not a terminal (a pipe, a file), CSV and JSON: complete
+    assert len(json.loads(petrochem.ok("customer", "list", "--format", "json"))) == 60
+    assert "客户059" in petrochem.ok("customer", "list")
