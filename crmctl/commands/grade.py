@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, progress, spec
+from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, progress, spec
 
 app = typer.Typer(help="Grade customers for a period, explain a grade, show grade history.", no_args_is_help=True)
 
@@ -39,13 +39,16 @@ def run(
         pol, text = load_policy(str(policy))
     summaries = grade_customers(app_, period, label, scale, dry_run, text, reassign, policy_source=str(policy or ""),
                                 progress=progress)
+    for s in summaries:
+        for w in s.get("warnings", ()):
+            info(f"Warning: {w}")
     out = spec(format, output)
     if out.format == "json":  # always a list, one result per scale graded, whatever the policy
         emit_rows(out, summaries)
         return
     if out.format == "csv":
-        emit_rows(out, [{k: (" ".join(v) if k == "regraded" else v) for k, v in s.items() if k != "reassign"}
-                        for s in summaries])
+        emit_rows(out, [{k: (" ".join(v) if k == "regraded" else v) for k, v in s.items()
+                         if k not in ("reassign", "warnings")} for s in summaries])
         return
     emit_text(out, "\n".join(_summary_lines(pol, s) for s in summaries))
 

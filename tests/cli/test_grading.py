@@ -159,8 +159,13 @@ def test_reassign_from_the_cli(fuel_data: Cli):
     fuel_data.ok("customer", "edit", "F2", "--owner", "zhanzhang")
     out = fuel_data.ok("grade", "run", "--period", "half-year", "--scale", "big")
     assert "1 customers need another keeper" in out
-    [js] = json.loads(fuel_data.ok("grade", "run", "--period", "half-year", "--scale", "big", "--reassign", "--format", "json"))
+    r = fuel_data("grade", "run", "--period", "half-year", "--scale", "big", "--reassign", "--format", "json")
+    [js] = json.loads(r.stdout)
     assert js["reassigned"] == 1 and js["reassign"][0]["customer"] == "F2"
+    # nobody but the administrator holds the role F2's grade needs: it goes to admin, with a warning
+    assert js["reassign"][0]["new_owner"] == "admin"
+    role = js["reassign"][0]["role"]
+    assert f"Warning: no active staff member but an administrator holds role {role}" in r.stderr
 
 
 def test_customer_list_stability(fuel_data: Cli):

@@ -199,3 +199,16 @@ def test_policy_without_surveys_refuses(make_cli):
     cli = make_cli("manufacturer")
     cli.ok("customer", "add", "--name", "某供应商", "--segment", "kind=supplier")
     cli.refused("survey", "record", "C000001", "--label", "2026", "a=1", match="defines no surveys")
+
+
+def test_company_duties_go_to_staff_before_the_administrator(petrochem: Cli, make_cli):
+    """The administrator init makes holds every role: a role's work goes to them only when nobody
+    else holds it, and visit plan warns when it does (issue 16)."""
+    r = petrochem("visit", "plan", "--month", "2026-12", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    owners = {o["owner"] for o in json.loads(r.stdout)["owners"]}
+    assert owners == {"admin"} and "administrator holds role sales" in r.stderr
+    other = make_cli("petrochem", "second.db")
+    other.ok("staff", "add", "xs", "--name", "销售员", "--role", "sales")
+    r = other("visit", "plan", "--month", "2026-12", "--format", "json")
+    assert {o["owner"] for o in json.loads(r.stdout)["owners"]} == {"xs"} and "administrator" not in r.stderr

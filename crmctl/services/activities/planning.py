@@ -40,21 +40,30 @@ def day_start(d: date, tz) -> datetime:
 
 
 class _RolePool:
-    """Active staff holding a role, least-loaded first (load = their open planned activities)."""
+    """Active staff holding a role, least-loaded first (load = their open planned activities).
+    Administrators (``init`` makes one holding every role) get a role's work only when no other
+    active staff member holds it; ``fallbacks`` counts the activities that went to one, per role."""
 
     def __init__(self, session, roles: set[str], only: Staff | None):
         self._heaps: dict[str, list[list[int]]] = {}
+        self._admin_only: set[str] = set()
+        self.fallbacks: dict[str, int] = {}
         if not roles:
             return
-        rows = session.execute(select(StaffRole.role, Staff.id).join(Staff, Staff.id == StaffRole.staff_id)
+        rows = session.execute(select(StaffRole.role, Staff.id, Staff.is_admin).join(Staff, Staff.id == StaffRole.staff_id)
                                .where(StaffRole.role.in_(sorted(roles)), Staff.active.is_(True))).all()
-        ids = {sid for _, sid in rows}
+        ids = {sid for _, sid, _a in rows}
         load = dict(session.execute(select(Activity.owner_id, func.count()).where(
             Activity.status == "planned", Activity.owner_id.in_(sorted(ids))).group_by(Activity.owner_id)).all()) if ids else {}
-        for role, sid in rows:
+        plain = {role for role, _sid, admin in rows if not admin}
+        for role, sid, admin in rows:
             if only is not None and sid != only.id:
                 continue
+            if admin and role in plain and only is None:
+                continue  # someone else holds the role: the administrator gets none of its work
             self._heaps.setdefault(role, []).append([load.get(sid, 0), sid])
+            if admin and role not in plain:
+                self._admin_only.add(role)
         for heap in self._heaps.values():
             heapq.heapify(heap)
 
@@ -65,6 +74,8 @@ class _RolePool:
         entry = heap[0]
         entry[0] += 1
         heapq.heapreplace(heap, entry)
+        if role in self._admin_only:
+            self.fallbacks[role] = self.fallbacks.get(role, 0) + 1
         return entry[1]
 
 
@@ -274,6 +285,10 @@ def plan_visits(app: App, month: str, owner: str | None = None, *, progress: Pro
         else:
             s.delete(run)  # nothing new: leave no trace, so a second run changes nothing
     warnings = list(planner.warnings)  # (a year without holiday data is warned about by the command)
+    roles = app.policy.roles
+    warnings += [f"no active staff member but an administrator holds role {role} ({roles.get(role, role)}): "
+                 f"{n} of its activities went to an administrator; add a staff member with that role"
+                 for role, n in sorted(pool.fallbacks.items())]
     owners = [{"owner": o, "kinds": dict(sorted(k.items())), "planned": sum(k.values())}
               for o, k in sorted(by_owner.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))]
     return {"month": period.label, "owner": owner, "planned": total, "already_planned": existing,

@@ -6,6 +6,7 @@ moved to the least-loaded active staff member holding that role.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -24,7 +25,7 @@ def owner_check(s, app: App, scale, pop: Population, graded: Graded, is_current:
     ``reassign`` each moves to the least-loaded active staff member holding that role (staff other
     than administrators first: the administrator made by ``init`` holds every role)."""
     roles_by_grade = dict(scale.owner_roles)
-    result = {"rows": [], "moved": 0}
+    result = {"rows": [], "moved": 0, "warnings": []}
     if not roles_by_grade or not graded.ids or not is_current:
         return result
     staff = {sid: (login, active, admin) for sid, login, active, admin in
@@ -45,14 +46,17 @@ def owner_check(s, app: App, scale, pop: Population, graded: Graded, is_current:
     for i in range(0, len(ids), IN_CHUNK):
         codes.update(s.execute(select(Customer.id, Customer.code).where(Customer.id.in_(ids[i:i + IN_CHUNK]))).all())
     heaps: dict[str, list] = {}
+    admin_only: set[str] = set()
     if reassign:
         load = dict(s.execute(select(Customer.owner_id, func.count()).where(Customer.status != "disqualified",
                                                                            Customer.owner_id.is_not(None))
                               .group_by(Customer.owner_id)).all())
         for role in {w[2] for w in wrong}:
             people = sorted(holders.get(role, ()))
-            people = [sid for sid in people if not staff[sid][2]] or people
-            heaps[role] = [(load.get(sid, 0), staff[sid][0], sid) for sid in people]
+            plain = [sid for sid in people if not staff[sid][2]]
+            if people and not plain:
+                admin_only.add(role)  # only an administrator holds it: they get the customers, with a warning
+            heaps[role] = [(load.get(sid, 0), staff[sid][0], sid) for sid in plain or people]
             heapq.heapify(heaps[role])
     moves = []
     for cid, grade, role, owner in sorted(wrong, key=lambda w: codes.get(w[0], "")):
@@ -77,6 +81,10 @@ def owner_check(s, app: App, scale, pop: Population, graded: Graded, is_current:
              "after": {"owner": login, "grade": grade, "role": role, "scale": scale_code}, "note": "owner by grade"}
             for cid, sid, old, login, grade, role in moves], chunk=INSERT_CHUNK)
     result["moved"] = len(moves) if reassign else 0
+    fell_back = Counter(role for *_x, role in moves if role in admin_only)
+    result["warnings"] = [f"no active staff member but an administrator holds role {role}: {n} customers "
+                          "went to an administrator; add a staff member with that role"
+                          for role, n in sorted(fell_back.items())]
     return result
 
 

@@ -277,7 +277,7 @@ def _grade_scale(s, app: App, policy: Policy, code: str, scale, per: Period, now
         "graded": len(ids), "changed": changed, "up": up, "down": down, "new": new,
         "unchanged": len(ids) - changed, "counts": counts, "dry_run": dry_run,
         "policy_version": None if policy is not app.policy else app.policy_version,
-        "reassign": owners["rows"], "reassigned": owners["moved"],
+        "reassign": owners["rows"], "reassigned": owners["moved"], "warnings": owners["warnings"],
     }
     if not dry_run:
         audit.record(s, app, "grade.run", "grade_run", f"{code}/{per.label}", at=now,
