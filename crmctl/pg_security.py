@@ -45,7 +45,8 @@ FROZEN = ("audit_log", "approval")
 DECISION_COLUMNS = ("status", "decided_by", "decided_at", "comment")
 #: what the administrators' group may write beyond the staff group (the staff group only reads these)
 ADMIN_WRITES = {"staff": "INSERT, UPDATE, DELETE", "staff_role": "INSERT, UPDATE, DELETE",
-                "policy_version": "INSERT", "access_setting": "INSERT, UPDATE"}
+                "policy_version": "INSERT", "access_setting": "INSERT, UPDATE",
+                "calendar_year": "INSERT, UPDATE, DELETE"}
 #: the staff group reads these and writes none of them
 READ_ONLY = ("alembic_version",) + tuple(ADMIN_WRITES)
 #: the staff group may add and move the chain's head, never delete it

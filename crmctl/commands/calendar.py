@@ -112,3 +112,37 @@ def due(
     typer.echo(deadline.isoformat())
     for step in steps:
         typer.echo(f"  {step}")
+
+
+@app.command("set-year")
+def set_year(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Argument(help="The year of the schedule, e.g. 2027.")],
+    file: Annotated[Optional[str], typer.Argument(help="TOML: [holidays] and [workdays] tables of YYYY-MM-DD = name.",
+                                                  metavar="FILE")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Forget the loaded schedule (back to crmctl's estimate).")] = False,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Load the State Council's holiday schedule of a year the holiday library does not cover yet (administrators).
+
+    Deadlines computed from then on follow it (until a chinesecalendar release covers the year);
+    deadlines already stored keep their dates.
+    """
+    from pathlib import Path
+
+    from ..errors import InvalidInput
+    from ..output import emit_object
+    from ..services.calendar_years import set_year as do
+
+    if remove and file:
+        raise InvalidInput("give FILE or --remove, not both")
+    r = do(open_app(ctx), year, Path(file) if file else None, remove=remove)
+    out = spec(format)
+    if out.format == "json":
+        emit_object(out, r)
+    elif remove:
+        typer.echo(f"{year}: loaded schedule removed; counting on crmctl's estimate again")
+    else:
+        typer.echo(f"{year}: {r['holidays']} holidays and {r['workdays']} make-up working days loaded from {r['origin']}"
+                   + (" (replacing the one loaded before)" if r["replaced"] else ""))
+        typer.echo("deadlines already computed keep their dates", err=True)

@@ -59,9 +59,17 @@ class App:
         from ..rules.errors import Invalid
 
         try:
-            return calendar_from_policy(self.policy.calendar, self.policy.policy.timezone)
+            return calendar_from_policy(self.policy.calendar, self.policy.policy.timezone, self._loaded_years())
         except Invalid as exc:
             raise exc.within("policy calendar") from None
+
+    def _loaded_years(self) -> dict:
+        """Official schedules loaded with ``calendar set-year`` (a handful of rows; none on a database
+        older than the table)."""
+        from ..services.calendar_years import loaded_years
+
+        with self.db.read() as s:
+            return loaded_years(s)
 
     @cached_property
     def clock_calendar(self):

@@ -56,7 +56,7 @@ WRITE = {
     "volume import", "score set", "plan set", "grade run", "complaint open", "complaint close", "complaint extend",
     "complaint approve-extension", "complaint escalate", "service open", "service dispatch", "service arrive",
     "service take-back", "service resolve", "service rate", "proposal open", "proposal close", "proposal schedule",
-    "calendar due",
+    "calendar due", "calendar set-year",
     "visit plan", "visit log", "survey record", "target set", "staff add", "staff edit", "staff leave",
     "policy check", "policy diff", "policy apply", "db upgrade", "db backup", "db check", "db copy",
     "db restore", "db roles",

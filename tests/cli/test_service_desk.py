@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from crmctl.rules.calendar import COVERED_YEARS
+
 from tests.conftest import NOW, Cli, fingerprint
 
 POLY = ["--segment", "product_line=polyolefin", "--segment", "channel=distributor", "--segment", "sales_form=auction"]
@@ -111,6 +113,58 @@ def test_calendar_due_prints_deadline_and_steps(pc: Cli):
     data = J(pc.ok("calendar", "due", "--from", "2026-09-30T15:00", "--in", "3 working days", "-f", "json"))
     assert data["due"] == "2026-10-10T15:00:00+08:00" and data["steps"][-1].startswith("due:")
     pc.refused("calendar", "due", "--in", "soon", match="not a duration")
+
+
+NOTICE_2027 = """year = 2027
+source = "国务院办公厅关于2027年部分节假日安排的通知（测试）"
+[holidays]
+2027-02-06 = "春节"
+2027-02-07 = "春节"
+2027-02-08 = "春节"
+2027-02-09 = "春节"
+2027-02-10 = "春节"
+2027-02-11 = "春节"
+2027-02-12 = "春节"
+2027-02-13 = "春节"
+[workdays]
+2027-02-14 = "春节调休"
+"""
+
+
+@pytest.mark.skipif(COVERED_YEARS is not None and COVERED_YEARS[1] >= 2027, reason="chinesecalendar covers 2027")
+def test_calendar_set_year_loads_the_official_schedule(pc: Cli, tmp_path):
+    # before: crmctl's estimate (5-12 Feb), marked, with a warning
+    r = pc("calendar", "due", "--from", "2027-02-04T15:00", "--in", "1 working day")
+    assert r.stdout.splitlines()[0] == "2027-02-15T15:00:00+08:00" and "estimate" in r.stdout
+    assert "set-year 2027" in r.stderr
+    assert "(estimate)" in pc.ok("calendar", "show", "--month", "2027-02")
+    f = tmp_path / "2027.toml"
+    pc.ok("staff", "add", "xs", "--name", "销售员", "--role", "sales")
+    before = fingerprint(pc.db)
+    for text, match in ((NOTICE_2027.replace("year = 2027", "year = 2028"), "not 2027"),
+                        (NOTICE_2027.replace("2027-02-13 =", "2027-02-30 ="), "not a date"),
+                        (NOTICE_2027.replace("2027-02-13 =", "2028-02-13 ="), "not in 2027"),
+                        (NOTICE_2027 + "2027-02-06 = \"x\"\n", "both a holiday"),
+                        ("[workdays]\n2027-02-14 = \"班\"\n", "no holidays"),
+                        ("[holidays\n", "line 1"), ("colour = 1\n", "unknown key 'colour'")):
+        f.write_text(text, encoding="utf-8")
+        pc.refused("calendar", "set-year", "2027", str(f), match=match)
+    f.write_text(NOTICE_2027, encoding="utf-8")
+    pc.refused("calendar", "set-year", "2027", str(f), actor="xs", match="only an administrator")
+    pc.refused("calendar", "set-year", "2026", str(f), match="already has the official 2026")
+    pc.refused("calendar", "set-year", "2027", str(tmp_path / "none.toml"), match="no file")
+    pc.refused("calendar", "set-year", "2027", "--remove", match="no schedule was loaded")
+    assert fingerprint(pc.db) == before
+    assert "8 holidays and 1 make-up working days loaded" in pc.ok("calendar", "set-year", "2027", str(f))
+    # from now on the loaded schedule decides: 5 Feb works, 6-13 Feb off, Sun 14 Feb works
+    out = pc.ok("calendar", "due", "--from", "2027-02-05T15:00", "--in", "1 working day").splitlines()
+    assert out[0] == "2027-02-14T15:00:00+08:00" and any("loaded schedule" in line for line in out)
+    rows = J(pc.ok("calendar", "show", "--month", "2027-02", "--format", "json"))
+    assert {r["source"] for r in rows} == {"loaded"} and rows[13]["name"] == "春节调休"
+    assert J(pc.ok("audit", "list", "--action", "calendar.set-year", "--format", "json"))[0]["after"]["holidays"] == 8
+    pc.ok("calendar", "set-year", "2027", "--remove")
+    assert pc.ok("calendar", "due", "--from", "2027-02-04T15:00", "--in", "1 working day").splitlines()[0] == \
+        "2027-02-15T15:00:00+08:00"
 
 
 def test_uncovered_year_warns_once_on_stderr(pc: Cli):
