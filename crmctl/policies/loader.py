@@ -468,6 +468,12 @@ class _Checker:
         for i, d in enumerate(a.required_documents):
             self.document(f"admission.required_documents[{i}]", d)
         self.duplicates(a.required_documents, "admission.required_documents", "document")
+        for k, m in a.criteria_min.items():
+            kp = f"admission.criteria_min.{_key(k)}"
+            if k not in a.criteria:
+                self.add(kp, f"unknown criterion '{k}' (use one of {_names(list(a.criteria))})")
+            elif m > a.criteria_scale_max:
+                self.add(kp, f"{m} is above criteria_scale_max ({a.criteria_scale_max})")
 
     def check_documents(self, docs: dict[str, S.DocumentType]) -> None:
         for code, d in docs.items():

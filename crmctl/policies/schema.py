@@ -378,6 +378,9 @@ class Admission(_Model):
     owner_may_approve: Annotated[bool, Strict()] = True  # False: a customer's keeper takes no step of its admission
     criteria: LabelTable = Field(default_factory=dict)
     criteria_scale_max: Annotated[int, Strict(), Field(ge=2, le=100)] = 10
+    #: the lowest score of each criterion a customer must reach to be submitted (manufacturer 二.1:
+    #: customers must meet the criteria); a criterion not listed has no minimum
+    criteria_min: dict[Code, Annotated[int, Strict(), Field(ge=1, le=100)]] = Field(default_factory=dict)
 
     def step_label(self, index: int) -> str:
         if self.step_labels and index < len(self.step_labels):

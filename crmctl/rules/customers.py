@@ -306,8 +306,10 @@ def initial_grades(policy, segments: Mapping[str, str], fields: Mapping[str, Any
     return out
 
 
-def criteria_scores(criteria: Mapping[str, str], given: Mapping[str, str], scale_max: int) -> dict[str, int]:
-    """Admission criteria scored at application (manufacturer: six criteria, 1..scale_max each)."""
+def criteria_scores(criteria: Mapping[str, str], given: Mapping[str, str], scale_max: int,
+                    minimums: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Admission criteria scored at application (manufacturer: six criteria, 1..scale_max each); a
+    score below the policy's minimum of its criterion is refused (二.1: customers must meet them)."""
     if not criteria:
         if given:
             raise Refused("this policy scores no admission criteria")
@@ -328,6 +330,12 @@ def criteria_scores(criteria: Mapping[str, str], given: Mapping[str, str], scale
     missing = [k for k in criteria if k not in out]
     if missing:
         raise Invalid(f"score every admission criterion: missing {', '.join(missing)} (--criterion KEY=1..{scale_max})")
+    below = [(k, out[k], m) for k, m in (minimums or {}).items() if k in out and out[k] < m]
+    if below:
+        k, n, m = below[0]
+        more = f" (and {len(below) - 1} more)" if len(below) > 1 else ""
+        raise Refused(f"criterion {k} ({criteria[k]}) scores {n}, below the policy's minimum of {m}: the customer "
+                      f"does not meet the admission criteria{more}", field=k)
     return out
 
 

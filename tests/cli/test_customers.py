@@ -335,6 +335,11 @@ def test_manufacturer_development_stages(make_cli):
                                            "cooperation", "confidentiality")]
     cli.refused("customer", "submit", code, *crit, "--criterion", "cost_level=11", match="outside 1..10")
     cli.refused("customer", "submit", code, *crit, "--criterion", "price=5", match="unknown criterion")
+    # 二.1: the customer must meet every criterion (the policy's minimum, 6 of 10)
+    before = fingerprint(cli.db)
+    r = cli.refused("customer", "submit", code, *crit, "--criterion", "cost_level=5", match="below the policy's minimum of 6")
+    assert "cost_level (成本管理和成本水平) scores 5" in r.stderr
+    assert fingerprint(cli.db) == before
     assert cli.ok("customer", "submit", code, *crit, "--criterion", "成本管理和成本水平=7").strip() == "pending"
     for who in ("cg", "zl", "sc"):
         cli.ok("approve", code, actor=who)

@@ -151,3 +151,14 @@ def test_conditions_plain_dicts():
     assert not matches(cond, segments={"sector": "residential"}, grades={"big": "level1"})
     assert matches(None)
     assert not matches({"not_segments": {"sector": "residential"}}, segments={"sector": "residential"})
+
+
+def test_criteria_below_the_minimum_are_refused_naming_the_criterion():
+    from crmctl.rules.customers import criteria_scores
+    from crmctl.rules.errors import Refused
+
+    crit = {"quality": "质量", "cost": "成本"}
+    assert criteria_scores(crit, {"quality": "6", "成本": "9"}, 10, {"quality": 6}) == {"quality": 6, "cost": 9}
+    with pytest.raises(Refused, match=r"criterion quality \(质量\) scores 5, below the policy's minimum of 6") as caught:
+        criteria_scores(crit, {"quality": "5", "cost": "2"}, 10, {"quality": 6, "cost": 3})
+    assert caught.value.field == "quality" and "(and 1 more)" in str(caught.value)

@@ -736,3 +736,11 @@ def test_status_labels_do_not_read_as_stability_words():
     assert problems(d) == []
     d["statuses"]["active"] = "现有客户"
     assert_problem(d, "statuses.active", "also stability.labels.existing")
+
+
+def test_criteria_minimums_name_criteria_on_the_scale():
+    d = base("manufacturer")
+    d["admission"]["criteria_min"]["price"] = 5
+    d["admission"]["criteria_min"]["cost_level"] = 11
+    found = assert_problem(d, "admission.criteria_min.price", "unknown criterion 'price'")
+    assert any(p.startswith("admission.criteria_min.cost_level: 11 is above criteria_scale_max") for p in found)

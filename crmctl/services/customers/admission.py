@@ -42,7 +42,7 @@ def submit(app: App, code: str, at: datetime | None = None, criteria: Mapping[st
     """prospect -> pending (or active where the policy has no chain): required documents present?"""
     now = at or app.now()
     adm = app.policy.admission
-    scores = rules.criteria_scores(adm.criteria, criteria or {}, adm.criteria_scale_max)
+    scores = rules.criteria_scores(adm.criteria, criteria or {}, adm.criteria_scale_max, adm.criteria_min)
     with app.db.write() as s:
         c = get_customer(s, code, lock=True)
         if c.status != "prospect":
