@@ -619,6 +619,12 @@ class _Checker:
             else:
                 if not f.bands:
                     self.add(f"{fp}.bands", f"a measured factor ({f.source}) needs bands")
+                if f.purchase_prices and f.source != "spread":
+                    self.add(f"{fp}.purchase_prices", "only a spread factor subtracts purchase prices")
+                for label in f.purchase_prices:
+                    if _label_kind(label) not in scale.periods:
+                        self.add(f"{fp}.purchase_prices.{_key(label)}",
+                                 f"'{label}' is not a period label of the scale's periods ({_names(list(scale.periods))})")
                 self._contiguous(f.bands, fp, first_zero=False)
                 for i, b in enumerate(f.bands):
                     bp = f"{fp}.bands[{i}]"
@@ -884,6 +890,17 @@ def _show(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def _label_kind(label: str) -> str | None:
+    """The period kind of a label such as 2026, 2026-H1, 2026-Q3 or 2026-11 (None: not a label)."""
+    from crmctl.rules.errors import Invalid
+    from crmctl.rules.periods import parse_label
+
+    try:
+        return parse_label(label).kind
+    except Invalid:
+        return None
 
 
 def _canonical(text: str, label: str) -> dict:

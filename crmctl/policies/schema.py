@@ -468,6 +468,9 @@ class Factor(_Model):
     source: Literal["volume", "spread", "growth", "manual"]
     bands: list[ScoreBand] = Field(default_factory=list)
     default_score: Score | None = None
+    #: ``spread``: the purchase price per unit for each period label ("2026" = 2.7); the spread is
+    #: the selling price minus it (gas-tiered Art. 8 购销价差)
+    purchase_prices: dict[str, Measure] = Field(default_factory=dict)
 
     @property
     def manual(self) -> bool:

@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from dateutil.relativedelta import relativedelta
 
 from .conditions import matches as _plain_matches
-from .errors import Invalid
+from .errors import Invalid, Refused
 
 MAX_QTY = 1e12  # anything larger is a typing mistake, not a purchase
 SCORE_DIGITS = 4  # weighted scores are compared (ties) and stored rounded to this many decimals
@@ -475,7 +475,28 @@ def grade_threshold(scale: Any, candidates: Sequence[Candidate], unit: str = "")
     return out
 
 
-def grade_rank(scale: Any, candidates: Sequence[Candidate]) -> list[Outcome]:
+def purchase_price(scale: Any, label: str | None) -> float | None:
+    """The purchase price per unit the ``spread`` factor subtracts for period ``label`` (None: the
+    scale has no spread factor with purchase prices); a missing label is refused."""
+    for code, f in scale.factors.items():
+        prices = getattr(f, "purchase_prices", None)
+        if f.source == "spread" and prices:
+            if label not in prices:
+                raise Refused(f"no purchase price for {label}: add it to [grading.scales.<scale>.factors.{code}] "
+                              f"purchase_prices (has {', '.join(sorted(prices))})")
+            return float(prices[label])
+    return None
+
+
+def price_spread(selling: float | None, purchase: float | None) -> float | None:
+    """购销价差 (gas-tiered Art. 8): the selling price minus the purchase price per unit; without a
+    purchase price, the selling price itself."""
+    if selling is None:
+        return None
+    return selling if purchase is None else round(selling - purchase, 4)
+
+
+def grade_rank(scale: Any, candidates: Sequence[Candidate], purchase: float | None = None) -> list[Outcome]:
     codes = scale.grade_codes
     factors = scale.factors
     weights = {k: f.weight for k, f in factors.items()}
@@ -484,8 +505,12 @@ def grade_rank(scale: Any, candidates: Sequence[Candidate]) -> list[Outcome]:
     computed_rows = []
     for c in candidates:
         growth = growth_pct(c.volume, c.last_volume)
-        spread = unit_price(c.amount, c.priced_qty)
+        selling = unit_price(c.amount, c.priced_qty)
+        spread = price_spread(selling, purchase)
         metrics: dict[str, Any] = {"volume": c.volume, "growth_pct": growth, "spread": spread}
+        if purchase is not None:
+            metrics["selling_price"] = selling
+            metrics["purchase_price"] = purchase
         if c.fixed is not None:
             g = c.fixed[0]
             fixed_out.append(Outcome(c.key, g, g, c.baseline, metrics, None, None, None,
@@ -543,10 +568,10 @@ def _tie_value(metrics: Mapping[str, Any], metric: str) -> float | None:
     return metrics.get(TIE_METRICS[metric])
 
 
-def grade_scale(scale: Any, candidates: Sequence[Candidate], unit: str = "") -> list[Outcome]:
+def grade_scale(scale: Any, candidates: Sequence[Candidate], unit: str = "", label: str | None = None) -> list[Outcome]:
     """Grade every candidate on one scale (threshold or rank)."""
     if scale.method == "rank":
-        return grade_rank(scale, candidates)
+        return grade_rank(scale, candidates, purchase_price(scale, label))
     return grade_threshold(scale, candidates, unit)
 
 

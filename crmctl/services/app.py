@@ -66,7 +66,7 @@ class App:
     def _loaded_years(self) -> dict:
         """Official schedules loaded with ``calendar set-year`` (a handful of rows; none on a database
         older than the table)."""
-        from ..services.calendar_years import loaded_years
+        from .calendar_loaded import loaded_years
 
         with self.db.read() as s:
             return loaded_years(s)

@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
 
 from ..errors import InvalidInput, RuleViolation
 from ..rules.customers import clean_text
@@ -121,15 +120,3 @@ def set_year(app: App, year: int, path: Path | None, *, remove: bool = False) ->
                      after={"holidays": len(holidays), "workdays": len(workdays), "origin": table.origin})
     return {"year": year, "holidays": len(holidays), "workdays": len(workdays), "origin": table.origin,
             "replaced": before is not None}
-
-
-def loaded_years(session) -> dict:
-    """Every loaded schedule as ``YearTable``s (a handful of rows)."""
-    from ..models import CalendarYear
-    from ..rules.calendar import YearTable
-
-    out = {}
-    for row in session.scalars(select(CalendarYear)):
-        out[row.year] = YearTable(row.year, {date.fromisoformat(k): v for k, v in row.holidays.items()},
-                                  {date.fromisoformat(k): v for k, v in row.workdays.items()}, "loaded", row.origin)
-    return out

@@ -314,3 +314,15 @@ def test_rank_reason_states_the_rounding():
     tied = g.rank_grades([1.0] * 10, BANDS)
     assert "tied at ranks 1-10 across the edge at 1: placed in the lower band" in g.rank_reason(
         scale, tied[0], 10, g.rank_band_limits([10, 30, 60], 10), 1.0)
+
+
+def test_price_spread_is_selling_minus_purchase():
+    assert g.price_spread(3.1, 2.6) == pytest.approx(0.5)
+    assert g.price_spread(None, 2.6) is None  # no amounts: cannot be computed
+    assert g.price_spread(3.1, None) == 3.1  # a scale without purchase prices
+
+
+def test_purchase_price_by_period_label(gas):
+    assert g.purchase_price(gas, "2025") == 2.6
+    with pytest.raises(ValueError, match="no purchase price for 2031"):
+        g.purchase_price(gas, "2031")

@@ -279,7 +279,10 @@ def test_gas_tiered_rank_scale(make_cli, tmp_path):
     assert run["counts"] == {"level3": 6, "level2": 3, "level1": 1}
     top = explain(app, "G10")
     assert top["rank"] == 1 and top["grade"] == "level1"
-    assert top["metrics"]["growth_pct"] == pytest.approx(900.0) and top["metrics"]["spread"] == pytest.approx(4.0)
+    assert top["metrics"]["growth_pct"] == pytest.approx(900.0)
+    # Art. 8 购销价差: the selling price (amount / volume) minus the year's purchase price
+    assert (top["metrics"]["selling_price"], top["metrics"]["purchase_price"]) == (pytest.approx(4.0), 2.6)
+    assert top["metrics"]["spread"] == pytest.approx(1.4)
     assert "credit (never scored)" in top["reason"]
     assert set(top["factor_scores"]) == {"volume", "spread", "growth", "credit", "peak_shaving", "influence", "potential"}
     low = explain(app, "G01")
@@ -291,6 +294,20 @@ def test_gas_tiered_rank_scale(make_cli, tmp_path):
     with app.db.read() as s:
         values, labels = manual_scores(s, "big", parse_label("2026"))
     assert any(v.get("credit") == 10 for v in values.values()) and {"2025"} == {lb for d in labels.values() for lb in d.values()}
+    app.close()
+
+
+def test_gas_tiered_year_without_a_purchase_price_is_refused(make_cli, tmp_path, monkeypatch):
+    from crmctl.services.grading import grade_customers
+
+    cli = make_cli("gas-tiered")
+    given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,supply,sector,class", ["G01,工业,pipeline,industrial,"]))
+    monkeypatch.setenv("CRMCTL_NOW", "2028-01-05T09:00")
+    app = _app(cli)
+    before = fingerprint(cli.db)
+    with pytest.raises(RuleViolation, match="no purchase price for 2027"):
+        grade_customers(app, "year", "2027")
+    assert fingerprint(cli.db) == before
     app.close()
 
 

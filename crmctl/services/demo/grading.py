@@ -23,13 +23,15 @@ DEMO_REVIEWS = 4  # consecutive periods graded by the demo (a step limit needs s
 
 
 def _demo_price_range(policy) -> tuple[float, float] | None:
-    """Unit prices for demo amounts: inside the bands of a ``spread`` factor, if the policy has one."""
+    """Unit prices for demo amounts: a spread inside the bands of a ``spread`` factor (from 0 up),
+    above the purchase price when the factor has purchase prices."""
     for sc in rank_scales(policy).values():
         for f in sc.factors.values():
             if f.source == "spread" and f.bands:
-                lo = f.bands[0].min
+                base = max(f.purchase_prices.values(), default=0.0)
+                lo = max(f.bands[0].min, 0.0)
                 hi = f.bands[-1].max if f.bands[-1].max is not None else f.bands[-1].min * 1.5
-                return max(lo, 0.01), hi
+                return max(base + lo, 0.01), base + hi
     return None
 
 

@@ -324,7 +324,7 @@ def _compute(s, code: str, scale, per: Period, pop: Population, baselines: list,
                                           amount=amt, last_volume=rules.round_volume(last_qty) if last_qty else last_qty,
                                           manual=scores.get(cid),
                                           manual_labels=labels.get(cid)))
-    outcomes = sorted(rules.grade_rank(scale, candidates), key=lambda o: o.key)
+    outcomes = sorted(rules.grade_rank(scale, candidates, rules.purchase_price(scale, per.label)), key=lambda o: o.key)
     return Graded([o.key for o in outcomes], [o.grade for o in outcomes], [o.previous for o in outcomes],
                   [o.reason for o in outcomes], [_json(o.metrics) for o in outcomes],
                   [_json(o.factor_scores) for o in outcomes], [o.score for o in outcomes],
