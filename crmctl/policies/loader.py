@@ -644,8 +644,11 @@ class _Checker:
 
     def check_stability(self, s: S.Stability) -> None:
         # a customer's status and its stability show side by side: one word must not mean both
+        statuses = getattr(self.p, "statuses", None)
+        if statuses is None or getattr(s, "labels", None) is None:
+            return  # a damaged section: its own problem is reported
         words = {label: code for code, label in s.labels.model_dump().items()}
-        for status, label in self.p.statuses.labels().items():
+        for status, label in statuses.labels().items():
             if label in words:
                 self.add(f"statuses.{status}", f"'{label}' is also stability.labels.{words[label]}: a status "
                          "and a stability shown on one row must not read the same")
