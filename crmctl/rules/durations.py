@@ -74,4 +74,5 @@ def check_amount(amount: float, unit: str, what: str) -> None:
     """Invalid when ``amount`` of ``unit`` (``working_days`` ...) is beyond the limit (``--working-days``)."""
     limit = MAX_DURATION[unit]
     if amount > limit:
-        raise Invalid(f"{what} {amount:g} is too long: at most {Duration(limit, unit)}")
+        shown = int(amount) if float(amount).is_integer() else amount
+        raise Invalid(f"{what} {_short(str(shown))} is too long: at most {Duration(limit, unit)}")
