@@ -61,8 +61,13 @@ def close(
     app_ = open_app(ctx)
     r = close_complaint(app_, ident, resolution, satisfied, at=parse_at(app_, at))
     _echo_result(spec(format), r, r["status"])
+    fu = r.get("follow_up")
     info(f"{r['id']} closed {'LATE' if r['overdue'] else 'on time'} (due {fmt_dt(r['due_at'])})"
-         + (f"; follow-up: {r['follow_up']['kind']}" if r.get("follow_up") else ""))
+         + (f"; follow-up {fu['kind']} planned for {fu['owner'] or 'nobody (no keeper)'}, due {fu['due_date']}"
+            if fu else ""))
+    if fu and fu["administrator_standing_in"]:
+        info(f"Warning: no active staff member but an administrator holds role {fu['role']}: the follow-up "
+             "went to an administrator")
 
 
 @app.command("extend")

@@ -715,6 +715,7 @@ class _Checker:
             self.kind("complaints.follow_up.kind", c.follow_up.kind)
             self.role("complaints.follow_up.role", c.follow_up.role)
             self.duration("complaints.follow_up.due", c.follow_up.due)
+            self.condition(c.follow_up.when, "complaints.follow_up.when")
 
     def check_service(self, s: S.Service) -> None:
         if not s.kinds:

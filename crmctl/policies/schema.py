@@ -624,9 +624,12 @@ class Extension(_Model):
 
 
 class FollowUp(_Model):
+    """The activity closing a complaint plans (manufacturer 五.26, gas-tiered 22(二)6, gas-service 16)."""
+
     kind: Code
     role: Code | None = None  # None: the customer's keeper
-    due: DurationText | None = None
+    due: DurationText = "5 working days"  # after the close
+    when: Condition | None = None  # which complaining customers (None: every one)
 
 
 class Complaints(_Model):

@@ -273,9 +273,40 @@ def close_complaint(app: App, ident: str, resolution: str, satisfied: bool | Non
                      before={"status": "open"},
                      after={"status": "closed", "closed_at": when, "satisfied": satisfied, "late": late})
         out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), app.now())
-    if pol.follow_up is not None:
-        out["follow_up"] = {"kind": pol.follow_up.kind, "role": pol.follow_up.role, "due": pol.follow_up.due}
+        out["follow_up"] = _plan_follow_up(s, app, pol.follow_up, c, cust, when)
     return out
+
+
+def _plan_follow_up(s, app: App, fu, c: Complaint, cust: Customer, closed: datetime) -> dict | None:
+    """The follow-up the policy asks for after a complaint (a planned activity: it shows in visit
+    list, counts in report visits and is missed when not done in time); None when none applies."""
+    from ..models import Activity
+    from .assignment import role_holder
+
+    if fu is None:
+        return None
+    if fu.when is not None:
+        grades = dict(s.execute(select(CustomerGrade.scale, CustomerGrade.grade)
+                                .where(CustomerGrade.customer_id == cust.id)).all())
+        if not fu.when.matches(segments=cust.segments or {}, fields=cust.fields or {}, grades=grades,
+                               status=cust.status):
+            return None
+    stand_in = False
+    if fu.role is None:
+        owner_id = cust.owner_id
+    else:
+        owner_id, stand_in = role_holder(s, fu.role)
+    due = app.calendar.add(closed, fu.due).astimezone(app.tz).date()
+    a = Activity(customer_id=cust.id, kind=fu.kind, due_date=due, owner_id=owner_id, status="planned",
+                 cadence_key=f"{cust.id}:{fu.kind}:complaint{c.id}",
+                 plan_note=f"投诉 {c.number} 回访（{fu.due} 内）", created_at=app.now())
+    s.add(a)
+    s.flush()
+    owner = staff_logins(s, [owner_id]).get(owner_id) if owner_id else None
+    audit.record(s, app, "complaint.follow_up", "activity", str(a.id), customer_code=cust.code,
+                 after={"complaint": c.number, "kind": fu.kind, "owner": owner, "due_date": due})
+    return {"kind": fu.kind, "owner": owner, "due_date": due, "activity": a.id, "role": fu.role,
+            "administrator_standing_in": stand_in}
 
 
 def complaint_dict(app: App, ident: str, *, history: bool = True) -> dict:

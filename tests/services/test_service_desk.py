@@ -200,6 +200,36 @@ def test_overdue_lists_use_deadline_in_force(desk):
     assert [c["id"] for c in complaints.list_complaints(app, customer="C000002")] == ["TS-2026-0003"]
 
 
+def test_closing_a_complaint_plans_the_policys_follow_up(desk):
+    """manufacturer 五.26: the service supervisor visits every complaining customer; the follow-up is a
+    planned activity of the policy's kind, owned by a holder of its role, due within its time."""
+    from crmctl.models import Activity
+    from crmctl.services.activities import list_visits
+
+    app = desk("manufacturer")
+    c = complaints.open_complaint(app, "C000001", "交货延误", at=at(2026, 11, 16, 10))
+    closed = complaints.close_complaint(app, c["id"], "已补发", True, at=at(2026, 11, 17, 10))
+    fu = closed["follow_up"]
+    assert fu["kind"] == "visit" and fu["owner"].startswith("servicesup") and not fu["administrator_standing_in"]
+    assert fu["due_date"].isoformat() == "2026-11-20"  # 3 working days after Tue 17 Nov
+    [planned] = [v for v in list_visits(app, month="2026-11") if v["kind"] == "visit" and v["customer"] == "C000001"]
+    assert planned["due_date"] == fu["due_date"] and planned["status"] == "planned" and c["id"] in planned["note"]
+    with app.db.read() as ses:
+        assert ses.scalars(select(func.count()).select_from(Activity)).one() == 1
+
+
+def test_follow_up_only_where_the_policy_says(desk):
+    """gas-tiered 22(二)6: level 1-2 big customers are revisited; others are not."""
+    app = desk("gas-tiered")
+    c = complaints.open_complaint(app, "C000001", "燃气压力不稳", at=at(2026, 11, 16, 10))
+    assert complaints.close_complaint(app, c["id"], "已调压", True, at=at(2026, 11, 16, 16))["follow_up"] is None
+    with app.db.write() as ses:
+        ses.add(CustomerGrade(customer_id=2, scale="big", grade="level2", label="2025", since=at(2026, 1, 5)))
+    c = complaints.open_complaint(app, "C000002", "燃气压力不稳", at=at(2026, 11, 16, 10))
+    fu = complaints.close_complaint(app, c["id"], "已调压", True, at=at(2026, 11, 16, 16))["follow_up"]
+    assert fu["kind"] == "call" and fu["due_date"].isoformat() == "2026-11-23"
+
+
 def test_complaint_stats_by_severity_and_grade_against_target(desk, monkeypatch):
     app = desk("gas-tiered")
     with app.db.write() as s:

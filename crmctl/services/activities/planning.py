@@ -12,19 +12,19 @@ against a concurrent run, so planning a month twice adds nothing.
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter as Tally
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
-from ...models import Activity, ActivityPlanRun, Customer, CustomerGrade, Document, Staff, StaffRole
+from ...models import Activity, ActivityPlanRun, Customer, CustomerGrade, Document, Staff
 from ...progress import Progress, silent
 from ...rules.cadence import EMPTY_HISTORY, History, MonthPlanner
 from ...rules.periods import Period, parse_month
 from .. import audit
 from ..app import App
+from ..assignment import RolePool
 from ..lookups import find_staff
 
 CHUNK = 5000
@@ -37,46 +37,6 @@ def local_date(value: datetime, tz) -> date:
 
 def day_start(d: date, tz) -> datetime:
     return datetime.combine(d, time(), tzinfo=tz)
-
-
-class _RolePool:
-    """Active staff holding a role, least-loaded first (load = their open planned activities).
-    Administrators (``init`` makes one holding every role) get a role's work only when no other
-    active staff member holds it; ``fallbacks`` counts the activities that went to one, per role."""
-
-    def __init__(self, session, roles: set[str], only: Staff | None):
-        self._heaps: dict[str, list[list[int]]] = {}
-        self._admin_only: set[str] = set()
-        self.fallbacks: dict[str, int] = {}
-        if not roles:
-            return
-        rows = session.execute(select(StaffRole.role, Staff.id, Staff.is_admin).join(Staff, Staff.id == StaffRole.staff_id)
-                               .where(StaffRole.role.in_(sorted(roles)), Staff.active.is_(True))).all()
-        ids = {sid for _, sid, _a in rows}
-        load = dict(session.execute(select(Activity.owner_id, func.count()).where(
-            Activity.status == "planned", Activity.owner_id.in_(sorted(ids))).group_by(Activity.owner_id)).all()) if ids else {}
-        plain = {role for role, _sid, admin in rows if not admin}
-        for role, sid, admin in rows:
-            if only is not None and sid != only.id:
-                continue
-            if admin and role in plain and only is None:
-                continue  # someone else holds the role: the administrator gets none of its work
-            self._heaps.setdefault(role, []).append([load.get(sid, 0), sid])
-            if admin and role not in plain:
-                self._admin_only.add(role)
-        for heap in self._heaps.values():
-            heapq.heapify(heap)
-
-    def pick(self, role: str) -> int | None:
-        heap = self._heaps.get(role)
-        if not heap:
-            return None
-        entry = heap[0]
-        entry[0] += 1
-        heapq.heapreplace(heap, entry)
-        if role in self._admin_only:
-            self.fallbacks[role] = self.fallbacks.get(role, 0) + 1
-        return entry[1]
 
 
 def _planner(app: App, period: Period) -> MonthPlanner:
@@ -171,7 +131,7 @@ def plan_visits(app: App, month: str, owner: str | None = None, *, progress: Pro
 
     with progress(f"planning {period.label}") as bar, app.db.write() as s:
         only = find_staff(s, owner) if owner else None
-        pool = _RolePool(s, customer_roles | company_roles, only)
+        pool = RolePool(s, customer_roles | company_roles, only)
         run = ActivityPlanRun(month=period.label, owner_id=only.id if only else None, planned=0, at=now,
                               actor=app.actor.login)
         s.add(run)
