@@ -768,6 +768,9 @@ class _Checker:
     def check_activities(self, a: S.Activities) -> None:
         if not a.kinds:
             self.add("activities.kinds", "define at least one kind")
+        if a.handover_notice is not None:
+            self.kind("activities.handover_notice.kind", a.handover_notice.kind)
+            self.duration("activities.handover_notice.due", a.handover_notice.due)
         for kind in a.report_fields:
             self.kind(f"activities.report_fields.{_key(kind)}", kind)
         for i, c in enumerate(a.cadences):

@@ -739,11 +739,20 @@ class Greetings(_Model):
     days_before: Annotated[int, Strict(), Field(ge=0, le=60)] = 0
 
 
+class HandoverNotice(_Model):
+    """``staff leave --handover-to``: the new keeper tells each handed-over customer (manufacturer
+    三.7(4): the company informs the customers and names the replacement)."""
+
+    kind: Code
+    due: DurationText = "5 working days"  # after the leave
+
+
 class Activities(_Model):
     kinds: LabelTable = Field(default_factory=lambda: dict(DEFAULT_ACTIVITY_KINDS))
     report_fields: dict[Code, LabelTable] = Field(default_factory=dict)
     cadences: list[Cadence] = Field(default_factory=list)
     greetings: Greetings | None = None
+    handover_notice: HandoverNotice | None = None
 
     def cadence_for(self, kind: str, **customer: Any) -> Cadence | None:
         """The customer-scope cadence of ``kind`` for this customer: the strictest that matches

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -187,6 +188,28 @@ def test_staff_leave_hands_over_customers(petrochem: Cli):
     audit = json.loads(petrochem.ok("audit", "list", "--action", "staff.leave", "--format", "json"))
     assert audit[0]["after"]["handover_to"] == "wangfang" and audit[0]["after"]["moved_customers"] == 1
     assert {"moved_activities", "moved_open complaints/tickets/proposals"} <= set(audit[0]["after"])
+
+
+def test_staff_leave_plans_a_notice_to_each_handed_over_customer(make_cli):
+    """manufacturer 三.7(4): the company tells the customers and names the replacement; a contact
+    activity per handed-over customer for the new keeper, counted in the hand-over summary."""
+    cli = make_cli("manufacturer")
+    for login, name in (("li", "李强"), ("zhao", "赵敏")):
+        cli.ok("staff", "add", login, "--name", name, "--role", "marketing")
+    f = Path(str(cli.db) + ".csv")
+    f.write_text("name,kind,owner\n" + "".join(f"供应商{i},supplier,li\n" for i in range(3)), encoding="utf-8")
+    cli.ok("customer", "import", str(f), "--admitted")
+    out = cli.ok("staff", "leave", "li", "--handover-to", "zhao")
+    assert "3 customers" in out and "3 customer_notices" in out
+    notices = [v for v in json.loads(cli.ok("visit", "list", "--month", "2026-11", "--format", "json"))
+               if v["kind"] == "contact"]
+    assert len(notices) == 3 and {v["owner"] for v in notices} == {"zhao"}
+    assert all("接替人员 赵敏" in v["note"] and v["due_date"] == "2026-11-30" for v in notices)  # from Sun 22 Nov
+    # a policy without [activities.handover_notice] plans none
+    pc = make_cli("petrochem", "pc.db")
+    pc.ok("staff", "add", "a1", "--name", "甲", "--role", "sales")
+    pc.ok("staff", "add", "b1", "--name", "乙", "--role", "sales")
+    assert "customer_notices" not in pc.ok("staff", "leave", "a1", "--handover-to", "b1")
 
 
 # -- policy --------------------------------------------------------------------------------------
