@@ -711,6 +711,11 @@ class _Checker:
         if c.extension is not None:
             self.duration("complaints.extension.max_total", c.extension.max_total)
             self.role("complaints.extension.approver_role", c.extension.approver_role)
+            for i, s in enumerate(c.extension.severities):
+                if s not in sev:
+                    self.add(f"complaints.extension.severities[{i}]", f"unknown severity '{s}' (use one of {_names(sev)})")
+        if c.escalate_before_close and not c.escalate:
+            self.add("complaints.escalate_before_close", "needs complaints.escalate (the severities escalated)")
         if c.follow_up is not None:
             self.kind("complaints.follow_up.kind", c.follow_up.kind)
             self.role("complaints.follow_up.role", c.follow_up.role)

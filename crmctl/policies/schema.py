@@ -621,6 +621,8 @@ class SlaRule(_Model):
 class Extension(_Model):
     max_total: DurationText
     approver_role: Code
+    #: which severities may be extended (empty: every one); petrochem 12(三): major complaints only
+    severities: list[Code] = Field(default_factory=list)
 
 
 class FollowUp(_Model):
@@ -641,6 +643,8 @@ class Complaints(_Model):
     sla: list[SlaRule]
     escalate: list[Code] = Field(default_factory=list)
     escalate_role: Code | None = None
+    #: a complaint of an ``escalate`` severity cannot be closed before it was escalated (petrochem 12(二))
+    escalate_before_close: Annotated[bool, Strict()] = False
     extension: Extension | None = None
     satisfaction_target_pct: Pct | None = None
     follow_up: FollowUp | None = None

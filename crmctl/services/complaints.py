@@ -136,6 +136,12 @@ def request_extension(app: App, ident: str, working_days: int, *, note: str | No
             rules.extend_deadline(app.calendar, c.opened_at, c.due_at, working_days, ext.max_total)
         except RuleError as exc:
             raise exc.within(f"complaint {c.number}") from None
+        if ext.severities and c.severity not in ext.severities:
+            allowed = ", ".join(f"{k} ({_policy(app).severities.get(k, k)})" for k in ext.severities)
+            raise RuleViolation(f"complaint {c.number} is {c.severity}: only {allowed} complaints may be extended")
+        if rules.is_overdue(c.due_at, None, when):
+            raise RuleViolation(f"complaint {c.number} was due {local(app, c.due_at):%Y-%m-%d %H:%M}: an extension is "
+                                "asked for before the deadline passes (the miss stays recorded)")
         r = ApprovalRequest(kind="extension", complaint_id=c.id, customer_id=cust.id, approver_role=ext.approver_role,
                             details={"working_days": working_days, "note": note},
                             requested_by=actor.login, requested_at=when, status="pending")
@@ -261,6 +267,10 @@ def close_complaint(app: App, ident: str, resolution: str, satisfied: bool | Non
         if c.status != "open":
             raise RuleViolation(f"complaint {c.number} is already closed "
                                 f"({local(app, c.closed_at):%Y-%m-%d %H:%M})")
+        if pol.escalate_before_close and c.severity in pol.escalate and c.escalated_at is None:
+            raise RuleViolation(f"complaint {c.number} is {c.severity}: it goes to "
+                                f"{app.policy.role_label(pol.escalate_role)} before it is closed "
+                                f"(crmctl complaint escalate {c.number})")
         check_after(when, c.opened_at, "close time", "the opening")
         c.closed_at = when
         c.resolution = resolution

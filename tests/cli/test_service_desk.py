@@ -197,16 +197,24 @@ def test_national_day_complaint_extension_and_escalation(pc: Cli):
                     "--at", "2026-09-30T15:00", "--format", "json"))
     assert major["id"] == "TS-2026-0002" and major["severity"] == "major"
     assert major["due_at"] == "2026-10-10T15:00:00+08:00"  # Sat 10 Oct is a make-up working day
-    # extension to 7 working days from opening: asked for, then granted by a gm as themselves
-    assert pc.ok("complaint", "extend", cid, "--working-days", "6", actor="xiaoshou").strip() == cid
+    # petrochem 12(三): only a major complaint is extended, and only before its deadline passes
+    pc.refused("complaint", "extend", cid, "--working-days", "1", actor="xiaoshou", match="only major")
+    pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "2", actor="xiaoshou",
+               match="before the deadline passes")
+    third = pc.ok("complaint", "open", "C000001", "--summary", "包装破损", "--severity", "major",
+                  "--at", "2026-09-30T15:00").strip()
+    # extension to 7 working days from opening: asked for in time, then granted by a gm as themselves
+    assert pc.ok("complaint", "extend", third, "--working-days", "4", "--at", "2026-10-08T10:00",
+                 actor="xiaoshou").strip() == third
     waiting = J(pc.ok("approve", "--list", "--format", "json", actor="zongjingli"))
-    assert [(w["kind"], w["complaint"], w["working_days"]) for w in waiting] == [("extension", cid, 6)]
+    assert [(w["kind"], w["complaint"], w["working_days"]) for w in waiting] == [("extension", third, 4)]
     assert J(pc.ok("approve", "--list", "--format", "json", actor="xiaoshou")) == []
-    pc.refused("complaint", "approve-extension", cid, actor="xiaoshou", match="role gm")
-    assert pc.ok("complaint", "approve-extension", cid, actor="zongjingli").strip() == "2026-10-15T15:00:00+08:00"
-    pc.refused("complaint", "approve-extension", cid, actor="zongjingli", match="no extension waiting")
-    pc.refused("complaint", "extend", cid, "--working-days", "1", match="past the cap")
-    pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "5", match="7 working days")
+    pc.refused("complaint", "approve-extension", third, actor="xiaoshou", match="role gm")
+    assert pc.ok("complaint", "approve-extension", third, actor="zongjingli").strip() == "2026-10-15T15:00:00+08:00"
+    pc.refused("complaint", "approve-extension", third, actor="zongjingli", match="no extension waiting")
+    pc.refused("complaint", "extend", third, "--working-days", "1", "--at", "2026-10-09T10:00", match="past the cap")
+    pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "5", "--at", "2026-10-08T10:00",
+               match="7 working days")
     pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "0", match="--working-days")
     pc.refused("complaint", "extend", "TS-2026-0002", "--working-days", "2", "--approved-by", "zongjingli",
                match="approve-extension")

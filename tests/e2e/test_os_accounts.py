@@ -320,7 +320,8 @@ def test_nobody_approves_their_own_extension(team, db):
     team.ok("B", "customer", "submit", "C000001", db=db)
     for who in "BCD":
         team.ok(who, "approve", "C000001", db=db)
-    number = team.ok("D", "complaint", "open", "C000001", "--summary", "到货数量与提单不符", db=db).strip()
+    number = team.ok("D", "complaint", "open", "C000001", "--summary", "到货数量与提单不符", "--severity", "major",
+                     db=db).strip()
     assert team.ok("D", "complaint", "extend", number, "--working-days", "2", db=db).strip() == number
     # D holds the approver role (gm) but asked: not D, not the administrator acting for D, not B (no gm)
     team.refused("D", "complaint", "approve-extension", number, db=db, match="own request")

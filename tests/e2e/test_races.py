@@ -21,7 +21,6 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -251,7 +250,8 @@ def _complaint(cli: Cli) -> str:
     for login in GM:
         cli.ok("staff", "add", login, "--name", f"总经理{login[-1]}", "--role", "gm")
     code = cli.ok("customer", "add", "--name", "沧州宏达塑业", *POLY, "--owner", "xiaoshou").strip()
-    return cli.ok("complaint", "open", code, "--summary", "包装破损", actor="xiaoshou").strip()
+    # major: petrochem extends major complaints only (12(三))
+    return cli.ok("complaint", "open", code, "--summary", "包装破损", "--severity", "major", actor="xiaoshou").strip()
 
 
 def test_concurrent_extension_requests(make_cli):
@@ -273,7 +273,7 @@ def test_concurrent_extension_requests(make_cli):
     assert waiting == 1
     cli.ok("complaint", "approve-extension", number, actor=GM[0])
     shown = json.loads(cli.ok("complaint", "show", number, "--format", "json"))
-    assert shown["due_at"].startswith("2026-11-30T08:30")  # opened Sun 22 Nov: from Mon 08:30, 1 + 4 working days
+    assert shown["due_at"].startswith("2026-12-02T08:30")  # opened Sun 22 Nov: from Mon 08:30, 3 + 4 working days
     cli.refused("complaint", "extend", number, "--working-days", "4", actor="kefu1", match="7 working days")
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
 
 from crmctl.db import Database, _alembic_config, current_revision
 from crmctl import migrations
@@ -30,7 +29,7 @@ def _downgrade(db, rev: str) -> None:
 def test_upgrade_keeps_the_first_decision_of_each_step(petrochem: Cli):
     cli = petrochem
     code = _admission(cli)
-    number = cli.ok("complaint", "open", code, "--summary", "包装破损", actor="xiaoshou").strip()
+    number = cli.ok("complaint", "open", code, "--summary", "包装破损", "--severity", "major", actor="xiaoshou").strip()
     cli.ok("complaint", "extend", number, "--working-days", "2", actor="xiaoshou")
     _downgrade(cli.db, "0006")
     cid = _rows(cli.db, "SELECT id FROM customer WHERE code = :c", {"c": code})[0][0]

@@ -437,7 +437,7 @@ def test_an_administrator_grades_and_approves_an_extension_as_their_own_role(pet
     graded = json.loads(petro.ok("adm", "grade", "run", "--period", "quarter", "--format", "json", now=True))
     assert graded[0]["graded"] == 1
     assert json.loads(petro.ok("s1", "grade", "explain", code, "--format", "json"))["customer"] == code
-    number = petro.ok("s1", "complaint", "open", code, "--summary", "质量问题").strip()
+    number = petro.ok("s1", "complaint", "open", code, "--summary", "质量问题", "--severity", "major").strip()
     petro.ok("s1", "complaint", "extend", number, "--working-days", "2")
     petro.refused("s1", "complaint", "approve-extension", number, match="may not decide")
     petro.ok("adm", "complaint", "approve-extension", number)

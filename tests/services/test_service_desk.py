@@ -125,11 +125,11 @@ def count(app, model, *where) -> int:
 
 def test_complaint_lifecycle_with_history_and_audit(desk):
     app = desk("petrochem")
-    c = complaints.open_complaint(app, "C000001", "到货数量不符", at=at(2026, 9, 30, 15))
-    assert c["id"] == "TS-2026-0001" and c["due_at"] == at(2026, 10, 8, 15)
+    c = complaints.open_complaint(app, "C000001", "到货数量不符", severity="major", at=at(2026, 11, 19, 15))
+    assert c["id"] == "TS-2026-0001" and c["due_at"] == at(2026, 11, 24, 15)  # 3 working days
     gm = login_with_role(app, "gm")
-    asked = complaints.request_extension(app, "TS-2026-0001", 6, note="需现场取样")
-    assert asked["due_at"] == at(2026, 10, 8, 15) and asked["extension_request"]["status"] == "pending"
+    asked = complaints.request_extension(app, "TS-2026-0001", 4, note="需现场取样")
+    assert asked["due_at"] == at(2026, 11, 24, 15) and asked["extension_request"]["status"] == "pending"
     with pytest.raises(RuleViolation, match="already has an extension waiting"):
         complaints.request_extension(app, "1", 1)
     with pytest.raises(NotPermitted, match="role gm"):
@@ -137,16 +137,19 @@ def test_complaint_lifecycle_with_history_and_audit(desk):
     with pytest.raises(NotPermitted, match="own request"):
         complaints.decide_extension(app, "1")  # admin asked: admin may not grant it
     c = complaints.decide_extension(acting_as(app, gm), "TS-2026-0001")
-    assert c["due_at"] == at(2026, 10, 15, 15) and c["extended_days"] == 6
+    assert c["due_at"] == at(2026, 11, 30, 15) and c["extended_days"] == 4  # 7 working days from opening
     assert c["extension_request"]["decided_by"] == gm and c["extension_request"]["status"] == "granted"
     with pytest.raises(RuleViolation, match="past the cap"):
         complaints.request_extension(app, "1", 1)
-    complaints.escalate_complaint(app, "1", note="专题会议", at=at(2026, 10, 9, 9))
+    # petrochem 12(二): a major complaint goes to the gm meeting before it is closed
+    with pytest.raises(RuleViolation, match="before it is closed"):
+        complaints.close_complaint(app, "1", "x", True, at=at(2026, 11, 20, 10))
+    complaints.escalate_complaint(app, "1", note="专题会议", at=at(2026, 11, 20, 9))
     with pytest.raises(RuleViolation, match="already escalated"):
         complaints.escalate_complaint(app, "1")
     with pytest.raises(InvalidInput, match="before the opening"):
-        complaints.close_complaint(app, "1", "x", True, at=at(2026, 9, 30, 14))
-    c = complaints.close_complaint(app, "TS-2026-0001", "补发货物", True, at=at(2026, 10, 14, 10))
+        complaints.close_complaint(app, "1", "x", True, at=at(2026, 11, 19, 14))
+    c = complaints.close_complaint(app, "TS-2026-0001", "补发货物", True, at=at(2026, 11, 21, 10))
     assert c["status"] == "closed" and c["overdue"] is False and c["satisfied"] is True
     with pytest.raises(RuleViolation, match="already closed"):
         complaints.close_complaint(app, "1", "again", True)
@@ -154,11 +157,26 @@ def test_complaint_lifecycle_with_history_and_audit(desk):
     # history in time order: the extension was recorded at "now" (22 Nov), after the back-dated close
     assert [e["event"] for e in shown["history"]] == ["open", "escalate", "close", "extend_request", "extend"]
     ext = next(e for e in shown["history"] if e["event"] == "extend")
-    assert ext["details"]["approved_by"] == gm and ext["details"]["working_days"] == 6
+    assert ext["details"]["approved_by"] == gm and ext["details"]["working_days"] == 4
     with app.db.read() as s:
         actions = set(s.scalars(select(AuditLog.action).where(AuditLog.entity == "complaint")).all())
     assert actions == {"complaint.open", "complaint.extend_request", "complaint.extend", "complaint.escalate",
                        "complaint.close"}
+
+
+def test_extensions_only_for_the_policys_severities_and_before_the_deadline(desk):
+    """petrochem 12(三): the 7-working-day ceiling is the major complaint's; a general complaint is
+    not extended, and an extension asked for after the deadline is refused (the miss stays)."""
+    app = desk("petrochem")
+    general = complaints.open_complaint(app, "C000001", "发票抬头错", at=at(2026, 11, 20, 9))
+    with pytest.raises(RuleViolation, match=r"only major \(较大事件投诉\) complaints may be extended"):
+        complaints.request_extension(app, general["id"], 1)
+    late = complaints.open_complaint(app, "C000001", "货损", severity="major", at=at(2026, 11, 16, 9))  # due Thu 19 Nov
+    with pytest.raises(RuleViolation, match="before the deadline passes"):
+        complaints.request_extension(app, late["id"], 1)
+    assert complaints.complaint_dict(app, late["id"])["overdue"] is True
+    # asked in time (an administrator back-filling the request's time): accepted
+    assert complaints.request_extension(app, late["id"], 1, at=at(2026, 11, 18, 9))["extension_request"]["status"] == "pending"
 
 
 def test_unknown_and_disqualified_customers_refused(desk):
@@ -189,9 +207,9 @@ def test_overdue_lists_use_deadline_in_force(desk):
     app = desk("petrochem")
     gm = login_with_role(app, "gm")
     complaints.open_complaint(app, "C000001", "a", at=at(2026, 11, 16, 9))  # due Tue 17 Nov: overdue now
-    complaints.open_complaint(app, "C000001", "b", at=at(2026, 11, 16, 9))
-    complaints.request_extension(app, "TS-2026-0002", 6)
-    complaints.decide_extension(acting_as(app, gm), "TS-2026-0002")  # due Tue 24 Nov: not overdue
+    complaints.open_complaint(app, "C000001", "b", severity="major", at=at(2026, 11, 16, 9))  # due Thu 19 Nov
+    complaints.request_extension(app, "TS-2026-0002", 2, at=at(2026, 11, 18, 9))  # asked in time
+    complaints.decide_extension(acting_as(app, gm), "TS-2026-0002")  # due Mon 23 Nov: not overdue
     complaints.open_complaint(app, "C000002", "c", at=at(2026, 11, 2, 9))
     complaints.close_complaint(app, "TS-2026-0003", "late", False, at=at(2026, 11, 5, 9))  # closed late
     overdue = [c["id"] for c in complaints.list_complaints(app, overdue=True)]

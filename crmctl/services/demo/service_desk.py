@@ -84,7 +84,8 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
             if cp.escalate_role and sev in cp.escalate:
                 escalate_complaint(app, c["id"], note="提交专题会议研究", at=later(t, 2) or t)
                 escalated += 1
-            if cp.extension and approvers and rng.random() < 0.2:
+            if cp.extension and approvers and (not cp.extension.severities or sev in cp.extension.severities) \
+                    and rng.random() < 0.5:
                 try:
                     request_extension(app, c["id"], 2, note="需现场核实", at=t)
                     with acting_for(app, rng.choice(approvers)):  # the approver grants it as themselves
