@@ -8,7 +8,7 @@ import json
 import pytest
 
 from crmctl.rules import limits
-from tests.conftest import Cli, assert_refused, fingerprint
+from tests.conftest import Cli, assert_refused
 
 SEG = ["-s", "product_line=polyolefin", "-s", "channel=distributor", "-s", "sales_form=auction"]
 RANGE = "1990-01-01 to 2100-12-31"

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from crmctl.settings import os_account
 from tests.e2e.test_concurrency import count, crmctl, spawn
 
 pytestmark = pytest.mark.sqlite_only

@@ -129,7 +129,7 @@ def test_petrochem_step_limit_fixed_and_rerun(make_cli, tmp_path, monkeypatch):
     from crmctl.services.grading import explain, grade_customers, history
 
     cli = make_cli("petrochem")
-    codes = _petro_customers(cli, tmp_path)
+    _petro_customers(cli, tmp_path)
     assert set(_grades(cli, "polyolefin").values()) == {"auction", "ordinary"}  # initial + fixed (direct)
     # P1 lifts 3500 t in one month: star3 computed, one step per review from auction
     rows = ["P1,2026-07-03,2000", "P1,2026-07-20,1500", "P1,2026-08-05,100", "P2,2026-08-01,1200",
