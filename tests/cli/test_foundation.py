@@ -6,7 +6,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -190,13 +189,13 @@ def test_staff_leave_hands_over_customers(petrochem: Cli):
     assert {"moved_activities", "moved_open complaints/tickets/proposals"} <= set(audit[0]["after"])
 
 
-def test_staff_leave_plans_a_notice_to_each_handed_over_customer(make_cli):
+def test_staff_leave_plans_a_notice_to_each_handed_over_customer(make_cli, tmp_path):
     """manufacturer 三.7(4): the company tells the customers and names the replacement; a contact
     activity per handed-over customer for the new keeper, counted in the hand-over summary."""
     cli = make_cli("manufacturer")
     for login, name in (("li", "李强"), ("zhao", "赵敏")):
         cli.ok("staff", "add", login, "--name", name, "--role", "marketing")
-    f = Path(str(cli.db) + ".csv")
+    f = tmp_path / "customers.csv"
     f.write_text("name,kind,owner\n" + "".join(f"供应商{i},supplier,li\n" for i in range(3)), encoding="utf-8")
     cli.ok("customer", "import", str(f), "--admitted")
     out = cli.ok("staff", "leave", "li", "--handover-to", "zhao")
