@@ -18,7 +18,7 @@ def demo(
     policy: Annotated[str, typer.Option("--policy", "-p", help="Built-in policy to run the demo on.")] = "petrochem",
     customers: Annotated[int, typer.Option("--customers", "-n", min=1, max=1_000_000, help="How many customers to generate.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 7,
-    replace: Annotated[bool, typer.Option("--replace", help="Delete an existing database file at --db first.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Build it again over an existing file (the demo's own, or --db).")] = False,
 ) -> None:
     """Build a sample database (Chinese names, 18 months of volumes) and run the pipeline on it."""
     from ..services.demo import run_demo

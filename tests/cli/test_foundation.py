@@ -385,3 +385,29 @@ def test_every_package_ships_in_the_wheel():
     listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(root).parts) for p in (root / "crmctl").rglob("__init__.py")}
     assert found <= listed, f"not in pyproject packages: {sorted(found - listed)}"
+
+
+def test_demo_keeps_one_file_per_policy_and_refuses_to_replace_it(tmp_path, monkeypatch):
+    """A second `crmctl demo` would replace the first (and the user's changes): refused without
+    --replace; another policy's demo is another file, named in the output."""
+    from typer.testing import CliRunner
+
+    from crmctl.cli import app
+    from tests.conftest import assert_refused
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    folder = tmp_path / "data" / "crmctl"
+
+    def demo(*args):
+        return CliRunner().invoke(app, ["demo", "--customers", "20", *args])
+
+    first = demo()
+    assert first.exit_code == 0, first.stderr
+    assert str(folder / "demo-petrochem.db") in first.stdout
+    stamp = (folder / "demo-petrochem.db").stat().st_mtime_ns
+    assert_refused(demo(), "--replace")
+    assert (folder / "demo-petrochem.db").stat().st_mtime_ns == stamp
+    other = demo("--policy", "fuel-retail")
+    assert other.exit_code == 0 and str(folder / "demo-fuel-retail.db") in other.stdout
+    assert (folder / "demo-petrochem.db").stat().st_mtime_ns == stamp
+    assert demo("--replace").exit_code == 0

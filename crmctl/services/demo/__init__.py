@@ -25,18 +25,20 @@ from ..registry import demo_steps
 from .names import acting_for, company_name, field_value, person_name, sample_tax_id, segment_values
 
 
-def _demo_target(settings: Settings, replace: bool) -> Path:
-    """The file the demo makes: --db / CRMCTL_DB (refused if it exists, unless ``replace``), else
-    ``demo.db`` in the user data folder (always replaced)."""
+def _demo_target(settings: Settings, replace: bool, policy_name: str) -> Path:
+    """The file the demo makes: --db / CRMCTL_DB, else ``demo-<policy>.db`` in the user data folder
+    (one file per policy, so another company's demo is another file).  An existing file (an earlier
+    demo, perhaps with your changes) is refused unless ``replace``."""
     if settings.db or settings.env_db:
         path = sqlite_path(settings.db_url())
         if path is None:
             raise InvalidInput("the demo builds a SQLite file; give --db PATH (not a server URL)")
-        if path.exists() and not replace:
-            raise InvalidInput(f"{path} exists; pass --replace to overwrite it with demo data")
-        return path
-    path = default_db_path().with_name("demo.db")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        path = default_db_path().with_name(f"demo-{policy_name}.db")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not replace:
+        raise InvalidInput(f"{path} exists (an earlier demo, with any changes made to it): pass --replace to "
+                           "build it again, or --db FILE for another one")
     return path
 
 
@@ -64,7 +66,7 @@ def _move_into_place(built: Path, target: Path) -> None:
 def run_demo(settings: Settings, policy_name: str, n_customers: int, *, seed: int = 7,
              replace: bool = False) -> Iterator[str]:
     """All or nothing: the demo is built in a file of this process next to the target
-    (``demo.db.partial-PID``) and renamed over it when it is complete; one left by a killed demo is
+    (``demo-<policy>.db.partial-PID``) and renamed over it when it is complete; one left by a killed demo is
     removed by the next."""
     from ...db import clean_stale_partials, partial_path
     from ...policies import BUILTIN_NAMES
@@ -73,7 +75,7 @@ def run_demo(settings: Settings, policy_name: str, n_customers: int, *, seed: in
     if policy_name not in BUILTIN_NAMES:
         raise InvalidInput(f"unknown built-in policy '{policy_name}': use {', '.join(BUILTIN_NAMES)}")
     rng = random.Random(seed)
-    target = _demo_target(settings, replace)
+    target = _demo_target(settings, replace, policy_name)
     clean_stale_partials(target.parent, lambda base: base == target.name)
     built = partial_path(target)
     _remove(built)
