@@ -65,9 +65,8 @@ def close(
     info(f"{r['id']} closed {'LATE' if r['overdue'] else 'on time'} (due {fmt_dt(r['due_at'])})"
          + (f"; follow-up {fu['kind']} planned for {fu['owner'] or 'nobody (no keeper)'}, due {fu['due_date']}"
             if fu else ""))
-    if fu and fu["administrator_standing_in"]:
-        info(f"Warning: no active staff member but an administrator holds role {fu['role']}: the follow-up "
-             "went to an administrator")
+    if fu and fu["warning"]:
+        info(f"Warning: {fu['warning']}")
 
 
 @app.command("extend")

@@ -56,3 +56,11 @@ def role_holder(session, role: str) -> tuple[int | None, bool]:
     pool = RolePool(session, {role}, None)
     sid = pool.pick(role)
     return sid, bool(pool.fallbacks)
+
+
+def stand_in_warning(role: str, label: str | None, what: str) -> str:
+    """The warning when ``what`` (e.g. "3 of its activities") went to an administrator because nobody
+    else holds ``role``."""
+    named = f"{role} ({label})" if label and label != role else role
+    return (f"no active staff member but an administrator holds role {named}: {what} went to an "
+            "administrator; add a staff member with that role")

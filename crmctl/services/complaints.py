@@ -291,7 +291,7 @@ def _plan_follow_up(s, app: App, fu, c: Complaint, cust: Customer, closed: datet
     """The follow-up the policy asks for after a complaint (a planned activity: it shows in visit
     list, counts in report visits and is missed when not done in time); None when none applies."""
     from ..models import Activity
-    from .assignment import role_holder
+    from .assignment import role_holder, stand_in_warning
 
     if fu is None:
         return None
@@ -316,7 +316,8 @@ def _plan_follow_up(s, app: App, fu, c: Complaint, cust: Customer, closed: datet
     audit.record(s, app, "complaint.follow_up", "activity", str(a.id), customer_code=cust.code,
                  after={"complaint": c.number, "kind": fu.kind, "owner": owner, "due_date": due})
     return {"kind": fu.kind, "owner": owner, "due_date": due, "activity": a.id, "role": fu.role,
-            "administrator_standing_in": stand_in}
+            "administrator_standing_in": stand_in,
+            "warning": stand_in_warning(fu.role, app.policy.roles.get(fu.role), "the follow-up") if stand_in else None}
 
 
 def complaint_dict(app: App, ident: str, *, history: bool = True) -> dict:

@@ -432,3 +432,19 @@ def test_feature_missing_from_policy_refused(fresh):
     cli.ok("complaint", "open", "C000001", "--summary", "积分未到账", "--at", "2026-11-20T10:00")
     cli.refused("complaint", "extend", "1", "--working-days", "1", match="no extension")
     cli.refused("complaint", "escalate", "1", match="names no role")
+
+
+def test_follow_up_to_the_administrator_only_when_nobody_holds_the_role(make_cli):
+    """gas-service 16: closing a complaint plans the service centre's revisit; with nobody but the
+    administrator in that role it goes to them, with a warning."""
+    cli = make_cli("gas-service")
+    code = cli.ok("customer", "add", "--name", "城南商业综合体", "--segment", "sector=commercial").strip()
+    number = cli.ok("complaint", "open", code, "--summary", "燃气压力低", "--at", "2026-11-20T09:00").strip()
+    r = cli("complaint", "close", number, "--resolution", "已调压", "--satisfied", "--at", "2026-11-20T15:00")
+    assert r.exit_code == 0, r.stderr
+    assert "follow-up call planned for admin" in r.stderr
+    assert "Warning: no active staff member but an administrator holds role service_center" in r.stderr
+    cli.ok("staff", "add", "kefu", "--name", "客服", "--role", "service_center")
+    number = cli.ok("complaint", "open", code, "--summary", "账单疑问", "--at", "2026-11-20T09:00").strip()
+    r = cli("complaint", "close", number, "--resolution", "已解释", "--satisfied", "--at", "2026-11-20T15:00")
+    assert "follow-up call planned for kefu" in r.stderr and "Warning" not in r.stderr

@@ -24,7 +24,7 @@ from ...rules.cadence import EMPTY_HISTORY, History, MonthPlanner
 from ...rules.periods import Period, parse_month
 from .. import audit
 from ..app import App
-from ..assignment import RolePool
+from ..assignment import RolePool, stand_in_warning
 from ..lookups import find_staff
 
 CHUNK = 5000
@@ -246,9 +246,7 @@ def plan_visits(app: App, month: str, owner: str | None = None, *, progress: Pro
             s.delete(run)  # nothing new: leave no trace, so a second run changes nothing
     warnings = list(planner.warnings)  # (a year without holiday data is warned about by the command)
     roles = app.policy.roles
-    warnings += [f"no active staff member but an administrator holds role {role} ({roles.get(role, role)}): "
-                 f"{n} of its activities went to an administrator; add a staff member with that role"
-                 for role, n in sorted(pool.fallbacks.items())]
+    warnings += [stand_in_warning(role, roles.get(role), f"{n} of its activities") for role, n in sorted(pool.fallbacks.items())]
     owners = [{"owner": o, "kinds": dict(sorted(k.items())), "planned": sum(k.values())}
               for o, k in sorted(by_owner.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))]
     return {"month": period.label, "owner": owner, "planned": total, "already_planned": existing,

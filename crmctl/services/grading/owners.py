@@ -15,6 +15,7 @@ from ...db import IN_CHUNK, driver_value, marker
 from ...models import Customer, Staff, StaffRole, UTCDateTime
 from .. import audit
 from ..app import App
+from ..assignment import stand_in_warning
 from ..population import Population
 from .store import INSERT_CHUNK, Graded
 
@@ -82,8 +83,7 @@ def owner_check(s, app: App, scale, pop: Population, graded: Graded, is_current:
             for cid, sid, old, login, grade, role in moves], chunk=INSERT_CHUNK)
     result["moved"] = len(moves) if reassign else 0
     fell_back = Counter(role for *_x, role in moves if role in admin_only)
-    result["warnings"] = [f"no active staff member but an administrator holds role {role}: {n} customers "
-                          "went to an administrator; add a staff member with that role"
+    result["warnings"] = [stand_in_warning(role, app.policy.roles.get(role), f"{n} customers")
                           for role, n in sorted(fell_back.items())]
     return result
 
