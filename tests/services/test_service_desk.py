@@ -332,6 +332,16 @@ def test_gas_service_two_clocks_across_holiday(desk):
         tickets.open_ticket(app, "C000001", "install")
 
 
+def test_gas_service_appliance_faults_have_their_own_clock(desk):
+    """Art. 7(四): a fault of the user's own equipment: the technician goes at once (the policy's 1 h on
+    site, 24/7); a network fault (7(三)) keeps its 6 h / 24 h."""
+    app = desk("gas-service")
+    t = tickets.open_ticket(app, "C000001", "appliance", at=at(2026, 10, 1, 20))  # National Day, evening
+    assert t["arrive_by"] == at(2026, 10, 1, 21) and t.get("respond_by") is None and t.get("resolve_by") is None
+    net = tickets.open_ticket(app, "C000001", "repair", at=at(2026, 10, 1, 20))
+    assert (net["respond_by"], net["resolve_by"]) == (at(2026, 10, 2, 2), at(2026, 10, 2, 20))
+
+
 # --------------------------------------------------------------------------- proposals
 
 
