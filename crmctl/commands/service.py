@@ -30,7 +30,13 @@ def _echo(format, r: dict, text: str, clock: str | None = None) -> None:
         emit_object(out, r)
     else:
         typer.echo(text)
-    if clock and clock in r.get("missed", []):
+    if clock == "resolve":  # resolving says whether every deadline was kept
+        clocks = [c for c in ("respond", "arrive", "resolve") if r.get(f"{c}_by") is not None]
+        if r.get("missed"):
+            info(f"{r['id']}: missed " + ", ".join(f"{c} (due {fmt_dt(r[f'{c}_by'])})" for c in r["missed"]))
+        elif clocks:
+            info(f"{r['id']}: every deadline kept ({', '.join(clocks)})")
+    elif clock and clock in r.get("missed", []):
         info(f"{r['id']}: {clock} deadline {fmt_dt(r[f'{clock}_by'])} missed")
 
 

@@ -728,6 +728,10 @@ class _Checker:
         if s.default_location is not None and s.default_location not in s.locations:
             self.add("service.default_location", f"unknown location '{s.default_location}'")
         self.role("service.overdue_role", s.overdue_role)
+        self.role("service.technician_role", s.technician_role)
+        for i, k in enumerate(s.resolve_needs_dispatch):
+            if k not in s.kinds:
+                self.add(f"service.resolve_needs_dispatch[{i}]", f"unknown kind '{k}' (use one of {_names(list(s.kinds))})")
         defaults: dict[tuple[str, str], int] = {}
         for i, clk in enumerate(s.clocks):
             cp = f"service.clocks[{i}]"

@@ -693,6 +693,10 @@ class Service(_Model):
     rating_items: LabelTable = Field(default_factory=dict)
     rating_levels: dict[Annotated[str, Strict()], Label] = Field(default_factory=dict)
     rate_kinds: list[Code] = Field(default_factory=list)
+    #: the role a dispatched person must hold (manufacturer 五: 技术员)
+    technician_role: Code | None = None
+    #: kinds that cannot be resolved before a technician was dispatched (a repair; an inquiry may be)
+    resolve_needs_dispatch: list[Code] = Field(default_factory=list)
 
     def clock_rule(self, kind: str, clock: str, **ticket: Any) -> ServiceClock | None:
         """First clock rule for ``kind``/``clock`` whose ``when`` matches (``ticket``: location=,

@@ -14,7 +14,7 @@ from typing import Iterator, Mapping
 from sqlalchemy import func, or_, select
 
 from ..errors import InvalidInput, RuleViolation
-from ..models import Customer, ServiceTicket, Staff, TicketRating
+from ..models import Customer, ServiceTicket, Staff, StaffRole, TicketRating
 from ..rules import sla as rules
 from ..rules.customers import clean_text
 from ..rules.limits import MAX_SHORT_TEXT
@@ -131,8 +131,9 @@ def open_ticket(app: App, code: str, kind: str, *, location: str | None = None, 
 
 
 def dispatch(app: App, ident: str, technician: str, *, at: datetime | None = None) -> dict:
-    """Send a technician (again, as long as nobody has arrived yet); stops the respond clock."""
-    _policy(app)
+    """Send a technician (again, as long as nobody has arrived yet); stops the respond clock.  The
+    person must hold the policy's ``technician_role`` where it names one."""
+    pol = _policy(app)
     when = app.event_time(at)
     with app.db.write() as s:
         t, cust = _load(s, ident, lock=True)
@@ -140,6 +141,10 @@ def dispatch(app: App, ident: str, technician: str, *, at: datetime | None = Non
         if t.status not in ("open", "dispatched"):
             raise RuleViolation(f"service ticket {t.number} is {t.status}; a technician is already on it")
         tech = find_staff(s, technician)
+        if pol.technician_role and not s.execute(select(StaffRole.staff_id).where(
+                StaffRole.staff_id == tech.id, StaffRole.role == pol.technician_role)).first():
+            raise RuleViolation(f"{tech.login} does not hold role {pol.technician_role} "
+                                f"({app.policy.role_label(pol.technician_role)}): only they are dispatched")
         check_after(when, t.opened_at, "dispatch time", "the opening")
         before = {"technician": staff_logins(s, [t.technician_id]).get(t.technician_id), "status": t.status}
         t.technician_id = tech.id
@@ -193,13 +198,17 @@ def take_back(app: App, ident: str, receipt: str, *, at: datetime | None = None)
 
 
 def resolve(app: App, ident: str, *, at: datetime | None = None, note: str | None = None) -> dict:
-    """Done (an inquiry may be resolved without a dispatch); stops the resolve clock."""
-    _policy(app)
+    """Done; stops the resolve clock.  A kind in ``resolve_needs_dispatch`` (a repair) is resolved only
+    after a technician was dispatched; an inquiry may be resolved without one."""
+    pol = _policy(app)
     note = clean_text(note or "", "--note", required=False)
     when = app.event_time(at)
     with app.db.write() as s:
         t, cust = _load(s, ident, lock=True)
         _not_resolved(t)
+        if t.kind in pol.resolve_needs_dispatch and t.dispatched_at is None:
+            raise RuleViolation(f"service ticket {t.number} is a {t.kind} call and no technician was dispatched: "
+                                f"crmctl service dispatch {t.number} --technician LOGIN first")
         last, what = max(((v, k) for k, v in (("the opening", t.opened_at), ("the dispatch", t.dispatched_at),
                                                ("the arrival", t.arrived_at), ("the take-back", t.taken_back_at))
                           if v is not None), key=lambda p: p[0])

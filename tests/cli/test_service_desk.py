@@ -292,7 +292,8 @@ def test_manufacturer_repair_lunch_break_dispatch_rate(mf: Cli, monkeypatch):
     assert mf.ok("service", "dispatch", tid, "--technician", "ligong", "--at", "2026-11-20T16:30").strip() == "dispatched"
     assert mf.ok("service", "arrive", tid, "--at", "2026-11-23T14:00").strip() == "arrived"
     assert mf.ok("service", "take-back", tid, "--receipt", "SJ-0001", "--at", "2026-11-23T15:00").strip() == "taken_back"
-    assert mf.ok("service", "resolve", tid, "--at", "2026-11-24T11:00", "--note", "更换主板").strip() == "resolved"
+    r = mf("service", "resolve", tid, "--at", "2026-11-24T11:00", "--note", "更换主板")
+    assert r.stdout.strip() == "resolved" and f"{tid}: every deadline kept (arrive)" in r.stderr  # 五: said on resolve
     out = mf.ok("service", "rate", tid, "attitude=4", "skill=3", "arrival=4", "promise=非常满意")
     assert out.strip() == "attitude=4 skill=3 arrival=4 promise=4"
     t = J(mf.ok("service", "show", tid, "-f", "json"))
@@ -305,6 +306,15 @@ def test_manufacturer_repair_lunch_break_dispatch_rate(mf: Cli, monkeypatch):
     assert sub["arrive_by"] == "2026-11-24T10:30:00+08:00" and sub["location"] == "suburban"
     assert [x["id"] for x in J(mf.ok("service", "list", "--overdue", "-f", "json"))] == [sub["id"]]
     assert [x["id"] for x in J(mf.ok("service", "list", "--open", "-f", "json"))] == [sub["id"]]
+    # a repair is resolved by the technician sent to it: not before a dispatch, and only a technician is sent
+    mf.refused("service", "resolve", sub["id"], match="no technician was dispatched")
+    mf.ok("staff", "add", "kefu9", "--name", "客服", "--role", "service_dept")
+    mf.refused("service", "dispatch", sub["id"], "--technician", "kefu9", match="does not hold role technician")
+    shown = J(mf.ok("service", "show", sub["id"], "-f", "json"))
+    assert (shown["status"], shown["technician"]) == ("open", None)  # the refusals changed nothing
+    mf.ok("service", "dispatch", sub["id"], "--technician", "ligong")
+    r = mf("service", "resolve", sub["id"])
+    assert r.exit_code == 0 and f"{sub['id']}: missed arrive (due 2026-11-24 10:30)" in r.stderr
 
 
 def test_gas_service_clocks_across_national_day(fresh):
