@@ -729,6 +729,13 @@ class _Checker:
             self.add("service.default_location", f"unknown location '{s.default_location}'")
         self.role("service.overdue_role", s.overdue_role)
         self.role("service.technician_role", s.technician_role)
+        if s.service_type_required and not s.service_types:
+            self.add("service.service_type_required", "needs service.service_types")
+        for st, doc in s.service_type_documents.items():
+            sp = f"service.service_type_documents.{_key(st)}"
+            if st not in s.service_types:
+                self.add(sp, f"unknown service type '{st}' (use one of {_names(list(s.service_types))})")
+            self.document(sp, doc)
         for i, k in enumerate(s.resolve_needs_dispatch):
             if k not in s.kinds:
                 self.add(f"service.resolve_needs_dispatch[{i}]", f"unknown kind '{k}' (use one of {_names(list(s.kinds))})")

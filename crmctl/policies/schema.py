@@ -695,6 +695,11 @@ class Service(_Model):
     rate_kinds: list[Code] = Field(default_factory=list)
     #: the role a dispatched person must hold (manufacturer 五: 技术员)
     technician_role: Code | None = None
+    #: every call names its service type (manufacturer 五.6: 有费 / 合同 / 免费服务)
+    service_type_required: Annotated[bool, Strict()] = False
+    #: service type -> the document type the customer must hold in force on the call's date
+    #: (manufacturer: B needs a maintenance contract, C a warranty)
+    service_type_documents: dict[Code, Code] = Field(default_factory=dict)
     #: kinds that cannot be resolved before a technician was dispatched (a repair; an inquiry may be)
     resolve_needs_dispatch: list[Code] = Field(default_factory=list)
 

@@ -91,6 +91,23 @@ def _not_resolved(t: ServiceTicket) -> None:
         raise RuleViolation(f"service ticket {t.number} is already resolved")
 
 
+def _check_service_type(s, app: App, pol, cust: Customer, service_type: str | None, opened: datetime) -> None:
+    """manufacturer 五.6: a contract call (B) needs a maintenance contract in force on the call's date,
+    a free call (C) a warranty in force; the policy's ``service_type_documents`` says which."""
+    from ..models import Document
+
+    doc_type = pol.service_type_documents.get(service_type) if service_type else None
+    if doc_type is None:
+        return
+    day = opened.astimezone(app.tz).date()
+    held = s.execute(select(Document.id).where(Document.customer_id == cust.id, Document.type == doc_type,
+                                               or_(Document.expires.is_(None), Document.expires >= day))).first()
+    if held is None:
+        label = app.policy.documents[doc_type].label if doc_type in app.policy.documents else doc_type
+        raise RuleViolation(f"a {service_type} ({pol.service_types[service_type]}) call needs a {doc_type} ({label}) "
+                            f"of {cust.code} in force on {day}: none is on file (crmctl doc list --customer {cust.code})")
+
+
 def open_ticket(app: App, code: str, kind: str, *, location: str | None = None, service_type: str | None = None,
                 summary: str | None = None, at: datetime | None = None) -> dict:
     """Register a call; the policy's clocks for its kind, location, service type and customer start."""
@@ -103,6 +120,8 @@ def open_ticket(app: App, code: str, kind: str, *, location: str | None = None, 
     elif location:
         raise InvalidInput(f"--location: policy {app.policy.code} has no location classes")
     if pol.service_types:
+        if not service_type and pol.service_type_required:
+            raise InvalidInput("--service-type is required: " + ", ".join(f"{c} ({lb})" for c, lb in pol.service_types.items()))
         service_type = (rules.pick_code(pol.service_types, service_type, "service type", "--service-type")
                         if service_type else None)
     elif service_type:
@@ -112,6 +131,7 @@ def open_ticket(app: App, code: str, kind: str, *, location: str | None = None, 
     actor = app.actor
     with app.db.write() as s:
         cust = customer_for_work(s, code)
+        _check_service_type(s, app, pol, cust, service_type, opened)
         ctx = customer_context(s, cust)
         choices = rules.service_clocks(pol, kind, location=location, service_type=service_type, **ctx)
         due = rules.clock_deadlines(choices, opened, app.calendar, app.clock_calendar)

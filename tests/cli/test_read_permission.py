@@ -149,9 +149,10 @@ class World:
                     "--satisfied", "--at", "2026-11-20T15:00", actor=x_owner)
         if pol.service is not None:
             kind = next(iter(pol.service.kinds))
+            free = [t for t in pol.service.service_types if t not in pol.service.service_type_documents]
             self.items["ticket"] = json.loads(self.ok(
                 "service", "open", self.X, "--kind", kind, "--summary", MARKS["ticket"], "--at", "2026-11-20T09:00",
-                "--format", "json", actor=x_owner))["id"]
+                *(["--service-type", free[0]] if free else []), "--format", "json", actor=x_owner))["id"]
         if pol.proposals is not None:
             cat = next(iter(pol.proposals.categories))
             self.items["proposal"] = json.loads(self.ok(

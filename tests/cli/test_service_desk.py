@@ -281,6 +281,9 @@ def test_gas_tiered_level1_24h_others_48h(fresh):
 
 def test_manufacturer_repair_lunch_break_dispatch_rate(mf: Cli, monkeypatch):
     monkeypatch.setenv("CRMCTL_NOW", "2026-11-25T10:00")
+    mf.refused("service", "open", "C000001", "--kind", "repair", "--service-type", "B", "--at", "2026-11-20T16:00",
+               match="needs a maintenance_contract (保养合同) of C000001 in force on 2026-11-20")
+    mf.ok("doc", "add", "C000001", "--type", "maintenance_contract", "--number", "BY-1", "--expires", "2027-06-30")
     tid = mf.ok("service", "open", "C000001", "--kind", "repair", "--location", "urban", "--service-type", "B",
                 "--summary", "注塑机无法启动", "--at", "2026-11-20T16:00").strip()
     assert tid == "FW-2026-00001"
@@ -301,7 +304,8 @@ def test_manufacturer_repair_lunch_break_dispatch_rate(mf: Cli, monkeypatch):
     assert t["rating"] == {"attitude": 4, "skill": 3, "arrival": 4, "promise": 4}
     assert "SJ-0001" in mf.ok("service", "show", tid) and "技术员" in mf.ok("service", "list")
     # suburban: 7 working hours
-    sub = J(mf.ok("service", "open", "C000001", "--kind", "叫修", "--location", "郊区", "--at", "2026-11-23T11:00",
+    sub = J(mf.ok("service", "open", "C000001", "--kind", "叫修", "--location", "郊区", "--service-type", "A",
+                  "--at", "2026-11-23T11:00",
                   "-f", "json"))
     assert sub["arrive_by"] == "2026-11-24T10:30:00+08:00" and sub["location"] == "suburban"
     assert [x["id"] for x in J(mf.ok("service", "list", "--overdue", "-f", "json"))] == [sub["id"]]
@@ -394,8 +398,11 @@ def test_refusals_tickets(mf: Cli, monkeypatch):
     pc.refused("service", "open", "C000001", "--kind", "install", match="unknown kind 'install'")
     pc.refused("service", "open", "C000001", "--kind", "repair", "--location", "rural", match="unknown location 'rural'")
     pc.refused("service", "open", "C000001", "--kind", "repair", "--service-type", "D", match="unknown service type 'D'")
-    pc.refused("service", "open", "C404", "--kind", "repair", match="no customer 'C404'")
-    tid = pc.ok("service", "open", "C000001", "--kind", "repair", "--at", "2026-11-23T09:00").strip()
+    pc.refused("service", "open", "C404", "--kind", "repair", "--service-type", "A", match="no customer 'C404'")
+    # 五.6: every call names its type; a contract call needs a maintenance contract in force, a free one a warranty
+    pc.refused("service", "open", "C000001", "--kind", "repair", match="--service-type is required")
+    pc.refused("service", "open", "C000001", "--kind", "repair", "--service-type", "C", match="needs a warranty")
+    tid = pc.ok("service", "open", "C000001", "--kind", "repair", "--service-type", "A", "--at", "2026-11-23T09:00").strip()
     pc.refused("service", "dispatch", "FW-2026-09999", "--technician", "ligong", match="no service ticket")
     pc.refused("service", "dispatch", tid, "--technician", "ghost", match="no staff member 'ghost'")
     pc.refused("service", "dispatch", tid, "--technician", "ligong", "--at", "2026-11-23T08:00", match="before the opening")
@@ -412,7 +419,7 @@ def test_refusals_tickets(mf: Cli, monkeypatch):
                match="unknown rating item 'price'")
     pc.refused("service", "rate", tid, "attitude", "skill=4", match="not KEY=VALUE")
     pc.ok("customer", "disqualify", "C000001", "--reason", "breach")
-    pc.refused("service", "open", "C000001", "--kind", "repair", match="disqualified")
+    pc.refused("service", "open", "C000001", "--kind", "repair", "--service-type", "A", match="disqualified")
 
 
 def test_refusals_proposals(mf: Cli):

@@ -313,7 +313,7 @@ def test_the_admission_chain_is_decided_by_each_approver_connected_as_themselves
 
 
 def test_service_work_given_to_a_technician(mfr):
-    number = mfr.ok("s1", "service", "open", "C000001", "--kind", "repair", "--location", "urban").strip()
+    number = mfr.ok("s1", "service", "open", "C000001", "--kind", "repair", "--location", "urban", "--service-type", "A").strip()
     mfr.ok("adm", "service", "dispatch", number, "--technician", "tech")
     mfr.ok("tech", "service", "arrive", number)
     mfr.ok("tech", "service", "resolve", number)

@@ -328,19 +328,19 @@ def maker(make_cli, open_as):
 
 def test_service_and_technicians(maker):
     app = maker
-    t1 = tickets.open_ticket(app, "C000001", "repair", location="urban", service_type="C", at=at(2026, 10, 12))
+    t1 = tickets.open_ticket(app, "C000001", "repair", location="urban", service_type="A", at=at(2026, 10, 12))
     tickets.dispatch(app, t1["id"], "ligong", at=at(2026, 10, 12, 9, 30))
     tickets.arrive(app, t1["id"], at=at(2026, 10, 12, 11))
     tickets.resolve(app, t1["id"], at=at(2026, 10, 12, 15))
     tickets.rate_ticket(app, t1["id"], {"attitude": "4", "skill": "3", "arrival": "4", "promise": "3"}, at=at(2026, 10, 13))
-    t2 = tickets.open_ticket(app, "C000002", "repair", location="suburban", service_type="C", at=at(2026, 10, 13))
+    t2 = tickets.open_ticket(app, "C000002", "repair", location="suburban", service_type="A", at=at(2026, 10, 13))
     tickets.dispatch(app, t2["id"], "ligong", at=at(2026, 10, 13, 10))
     tickets.arrive(app, t2["id"], at=at(2026, 10, 14, 15))
     tickets.resolve(app, t2["id"], at=at(2026, 10, 14, 16))
     tickets.rate_ticket(app, t2["id"], {"attitude": "2", "skill": "3", "arrival": "1", "promise": "2"}, at=at(2026, 10, 15))
     got = rows(app, "service", label="2026-10")
     assert [(r["kind"], r["location"], r["service_type"], r["opened"], r["resolved"], r["overdue"])
-            for r in got if r["section"] == "tickets"] == [("repair", "suburban", "C", 1, 1, 1), ("repair", "urban", "C", 1, 1, 0)]
+            for r in got if r["section"] == "tickets"] == [("repair", "suburban", "A", 1, 1, 1), ("repair", "urban", "A", 1, 1, 0)]
     assert [(r["kind"], r["clock"], r["due"], r["met"], r["missed"], r["on_time_pct"])
             for r in got if r["section"] == "clock"] == [("repair", "arrive", 2, 1, 1, 50.0)]
     tech = rows(app, "technicians", label="2026-10")

@@ -309,7 +309,7 @@ def test_ticket_flow_ratings_and_technician_report(desk, monkeypatch):
     assert {(r["item"], r["average"]) for r in report} == {("attitude", 4.0), ("skill", 4.0), ("arrival", 2.0),
                                                            ("promise", 3.0)}
     # an inquiry is not rated by the policy
-    q = tickets.open_ticket(app, "C000002", "inquiry", at=at(2026, 11, 21, 9))
+    q = tickets.open_ticket(app, "C000002", "inquiry", service_type="A", at=at(2026, 11, 21, 9))
     tickets.resolve(app, q["id"], at=at(2026, 11, 21, 9, 30))
     with pytest.raises(RuleViolation, match="rates repair, maintenance calls only"):
         tickets.rate_ticket(app, q["id"], {"attitude": "4", "skill": "4", "arrival": "4", "promise": "4"})
@@ -404,7 +404,7 @@ def test_handover_moves_open_work_only(desk):
     complaints.open_complaint(app, "C000001", "a", at=at(2026, 11, 2, 9))
     done = complaints.open_complaint(app, "C000001", "b", at=at(2026, 11, 2, 9))
     complaints.close_complaint(app, done["id"], "ok", True, at=at(2026, 11, 3, 9))
-    t = tickets.open_ticket(app, "C000001", "repair", location="urban", at=at(2026, 11, 2, 9))
+    t = tickets.open_ticket(app, "C000001", "repair", location="urban", service_type="A", at=at(2026, 11, 2, 9))
     tickets.dispatch(app, t["id"], leaver, at=at(2026, 11, 2, 10))
     with app.db.write() as s:
         src = s.scalars(select(Staff).where(Staff.login == leaver)).one()

@@ -122,7 +122,8 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
         for t in times:
             kind = "repair" if "repair" in kinds and rng.random() < 0.6 else rng.choice(kinds)
             loc = rng.choice(list(sv.locations)) if sv.locations else None
-            stype = rng.choice(list(sv.service_types)) if sv.service_types else None
+            free = [st for st in sv.service_types if st not in sv.service_type_documents]  # no document needed
+            stype = rng.choice(free) if free else None
             tk = open_ticket(app, rng.choice(codes), kind, location=loc, service_type=stype,
                              summary=rng.choice(_TICKETS), at=t)
             opened += 1
