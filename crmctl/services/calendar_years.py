@@ -17,10 +17,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-
 from ..errors import InvalidInput, RuleViolation
 from ..rules.customers import clean_text
 from ..rules.errors import Invalid
+from ..rules.limits import EARLIEST_DATE, LATEST_DATE
 from . import audit
 from .app import App
 
@@ -74,8 +74,8 @@ def set_year(app: App, year: int, path: Path | None, *, remove: bool = False) ->
     from ..rules.calendar import COVERED_YEARS
 
     app.require_admin("load a holiday schedule")
-    if not 1990 <= year <= 2100:
-        raise InvalidInput(f"year {year} is outside 1990-2100")
+    if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
+        raise InvalidInput(f"year {year} is outside {EARLIEST_DATE.year}-{LATEST_DATE.year}")
     now = app.now()
     if remove:
         with app.db.write() as s:

@@ -295,12 +295,8 @@ def _plan_follow_up(s, app: App, fu, c: Complaint, cust: Customer, closed: datet
 
     if fu is None:
         return None
-    if fu.when is not None:
-        grades = dict(s.execute(select(CustomerGrade.scale, CustomerGrade.grade)
-                                .where(CustomerGrade.customer_id == cust.id)).all())
-        if not fu.when.matches(segments=cust.segments or {}, fields=cust.fields or {}, grades=grades,
-                               status=cust.status):
-            return None
+    if fu.when is not None and not fu.when.matches(**customer_context(s, cust)):
+        return None
     stand_in = False
     if fu.role is None:
         owner_id = cust.owner_id

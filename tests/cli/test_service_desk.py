@@ -152,6 +152,7 @@ def test_calendar_set_year_loads_the_official_schedule(pc: Cli, tmp_path):
     f.write_text(NOTICE_2027, encoding="utf-8")
     pc.refused("calendar", "set-year", "2027", str(f), actor="xs", match="only an administrator")
     pc.refused("calendar", "set-year", "2026", str(f), match="already has the official 2026")
+    pc.refused("calendar", "set-year", "2101", str(f), match="outside 1990-2100")
     pc.refused("calendar", "set-year", "2027", str(tmp_path / "none.toml"), match="no file")
     pc.refused("calendar", "set-year", "2027", "--remove", match="no schedule was loaded")
     assert fingerprint(pc.db) == before
