@@ -161,23 +161,25 @@ def list_staff(app: App, *, role: str | None = None, include_left: bool = False)
     return [r for r in rows if not role or role in r["roles"]]
 
 
-def _plan_handover_notices(s, app: App, notice, customer_ids: list[int], person: Staff, heir: Staff, now) -> int:
-    """One planned activity per handed-over customer for the new keeper (manufacturer 三.7(4)), in
-    bulk; returns how many."""
-    from sqlalchemy import insert
+def _plan_handover_notices(s, app: App, notice, person: Staff, heir: Staff, now) -> int:
+    """One planned activity per customer ``person`` keeps (active, pending or suspended), for the new
+    keeper ``heir`` (manufacturer 三.7(4)), in one INSERT ... SELECT before the hand-over moves them;
+    returns how many."""
+    from sqlalchemy import String, cast, insert, literal
 
     from ..models import Activity
 
-    if not customer_ids:
-        return 0
     due = app.calendar.add(now, notice.due).astimezone(app.tz).date()
     note = f"通知客户：原负责人 {person.name}（{person.login}）离职，接替人员 {heir.name}（{heir.login}）"
-    rows = [{"customer_id": cid, "kind": notice.kind, "due_date": due, "owner_id": heir.id, "status": "planned",
-             "cadence_key": f"{cid}:{notice.kind}:handover{person.id}", "plan_note": note, "created_at": now}
-            for cid in customer_ids]
-    for i in range(0, len(rows), 5_000):
-        s.execute(insert(Activity), rows[i:i + 5_000])
-    return len(rows)
+    key = cast(Customer.id, String) + literal(f":{notice.kind}:handover{person.id}")
+    rows = select(Customer.id, literal(notice.kind), literal(due), literal(heir.id), literal("planned"), key,
+                  literal(note), literal(now, type_=Activity.__table__.c.created_at.type)).where(
+        Customer.owner_id == person.id, Customer.status.in_(("active", "pending", "suspended")))
+    columns = ["customer_id", "kind", "due_date", "owner_id", "status", "cadence_key", "plan_note", "created_at"]
+    n = s.scalar(select(func.count()).select_from(rows.subquery()))  # (rowcount of INSERT ... SELECT: -1 on psycopg)
+    if n:
+        s.execute(insert(Activity).from_select(columns, rows))
+    return n
 
 
 def leave(app: App, login: str, handover_to: str) -> dict:
@@ -207,14 +209,13 @@ def leave(app: App, login: str, handover_to: str) -> dict:
                 raise RuleViolation(f"{login} is the last administrator; make {handover_to} an administrator first")
         moved = {}
         notice = app.policy.activities.handover_notice if app.policy.activities else None
-        handed = (s.scalars(select(Customer.id).where(Customer.owner_id == person.id,
-                                                      Customer.status.in_(("active", "pending", "suspended")))).all()
-                  if notice is not None else [])
+        if notice is not None:  # planned from the customers still theirs, before they move
+            notices = _plan_handover_notices(s, app, notice, person, heir, now)
         res = s.execute(update(Customer).where(Customer.owner_id == person.id)
                         .values(owner_id=heir.id, updated_at=now))
         moved["customers"] = res.rowcount
         if notice is not None:
-            moved["customer_notices"] = _plan_handover_notices(s, app, notice, handed, person, heir, now)
+            moved["customer_notices"] = notices
         # Contacts: the heir takes over contacts the leaver had, without duplicating existing ones.
         theirs = set(s.scalars(select(CustomerContact.customer_id).where(CustomerContact.staff_id == heir.id)).all())
         mine = s.scalars(select(CustomerContact).where(CustomerContact.staff_id == person.id)).all()
