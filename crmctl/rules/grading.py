@@ -189,6 +189,11 @@ def unit_price(amount: float | None, qty: float | None) -> float | None:
 # Ranking
 
 
+def _rounded(exact: Fraction, rounding: str) -> int:
+    """A band's cumulative share of n as a count of customers (``down`` or ``up``)."""
+    return math.floor(exact) if rounding == "down" else math.ceil(exact)
+
+
 def rank_band_limits(shares: Sequence[float], n: int, rounding: str = "down", at_least_one: bool = True) -> list[int]:
     """Cumulative position limits: the top k+1 bands together hold positions ``1 … limits[k]``.
 
@@ -201,8 +206,7 @@ def rank_band_limits(shares: Sequence[float], n: int, rounding: str = "down", at
     total = Fraction(0)
     for s in shares:
         total += Fraction(str(s))
-        exact = total * n / 100
-        limits.append(min(n, math.floor(exact) if rounding == "down" else math.ceil(exact)))
+        limits.append(min(n, _rounded(total * n / 100, rounding)))
     if not limits:
         return limits
     limits[-1] = n
@@ -283,7 +287,7 @@ def rank_reason(scale: Any, placed: Placed, n: int, limits: Sequence[int], score
     else:
         exact = cum * n / 100
         how = f"{_num(float(cum))}% × {n} = {_num(float(exact))}, rounded {scale.band_rounding}"
-        if limits[k] != (math.floor(exact) if scale.band_rounding == "down" else math.ceil(exact)):
+        if limits[k] != _rounded(exact, scale.band_rounding):
             how += f" → {limits[k]}: at least one customer per band"
     reason = f"score {_num(score)}, rank {placed.rank} of {n}: band {band.grade} holds ranks ≤ {limits[k]} ({how})"
     if placed.last > placed.first:
