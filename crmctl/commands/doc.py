@@ -8,7 +8,7 @@ import typer
 
 from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, print_created, spec
 
-app = typer.Typer(help="Add and list customer documents; suspend customers whose documents expired.", no_args_is_help=True)
+app = typer.Typer(help="Add and list customer documents; suspend customers whose documents expired or are missing.", no_args_is_help=True)
 
 
 @app.command("add")
@@ -50,7 +50,8 @@ def list_(
 
 @app.command("check")
 def check(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
-    """Suspend active customers whose required document expired; reactivate renewed ones."""
+    """Suspend active customers whose required document expired, or is missing where the policy
+    says so; list the ones missing one; reactivate the ones whose documents are complete again."""
     from ..output import emit_object
     from ..services.documents import check_documents
 
@@ -59,8 +60,10 @@ def check(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
     if out.format == "json":
         emit_object(out, r)
         return
-    typer.echo(f"suspended {len(r['suspended'])}, reactivated {len(r['reactivated'])}")
+    typer.echo(f"suspended {len(r['suspended'])}, reactivated {len(r['reactivated'])}, missing {len(r['missing'])}")
     for code in r["suspended"]:
         typer.echo(f"  suspended   {code}")
     for code in r["reactivated"]:
         typer.echo(f"  reactivated {code}")
+    for code in r["missing"]:
+        typer.echo(f"  missing     {code}")

@@ -468,6 +468,8 @@ class _Checker:
         for i, d in enumerate(a.required_documents):
             self.document(f"admission.required_documents[{i}]", d)
         self.duplicates(a.required_documents, "admission.required_documents", "document")
+        if a.missing_documents == "suspend" and not a.required_documents:
+            self.add("admission.missing_documents", "'suspend' needs required_documents (no document is required)")
         for k, m in a.criteria_min.items():
             kp = f"admission.criteria_min.{_key(k)}"
             if k not in a.criteria:

@@ -374,6 +374,10 @@ class Admission(_Model):
     step_labels: list[Label] | None = None
     step_documents: dict[Code, list[Code]] = Field(default_factory=dict)
     required_documents: list[Code] = Field(default_factory=list)
+    #: an active customer without any copy of a required document (typically one imported with
+    #: ``--admitted``): ``doc check`` suspends it until the document is added ("suspend", petrochem
+    #: Art. 7, 15) or only lists it, as ``report documents`` always does ("report")
+    missing_documents: Literal["suspend", "report"] = "report"
     one_person_one_step: Annotated[bool, Strict()] = True
     owner_may_approve: Annotated[bool, Strict()] = True  # False: a customer's keeper takes no step of its admission
     criteria: LabelTable = Field(default_factory=dict)

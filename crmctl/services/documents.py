@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Iterator
 
-from sqlalchemy import and_, exists, not_, or_, select, update
+from sqlalchemy import and_, case, exists, literal, not_, null, or_, select, update
 
 from ..errors import InvalidInput, RuleViolation
 from ..models import Customer, Document
@@ -18,7 +18,9 @@ from .app import App
 from .lookups import get_customer
 from .visibility import Scope
 
-SUSPEND_REASON = "document_expired"
+SUSPEND_REASON = "document_expired"  # a required document's every copy has expired
+MISSING_REASON = "document_missing"  # no copy at all of a required document ([admission] missing_documents)
+REASONS = (SUSPEND_REASON, MISSING_REASON)
 
 
 def _doc_type(app: App, text: str) -> str:
@@ -93,37 +95,83 @@ def _lapsed_condition(required: list[str], today: date):
     return or_(*conds) if conds else None
 
 
-def apply_expiry(session, app: App, today: date, customer_id: int | None = None) -> dict:
-    """Suspend active customers whose required document lapsed; reactivate renewed ones (set-based)."""
-    docs = app.policy.documents
-    required = [t for t in app.policy.admission.required_documents if docs.get(t) and docs[t].suspends_on_expiry]
-    lapsed = _lapsed_condition(required, today)
-    result = {"suspended": [], "reactivated": []}
-    if lapsed is None:
-        return result
+def _missing_condition(required: list[str]):
+    """SQL: the customer has no copy at all of one of the ``required`` document types (an expired
+    copy is not missing: that is :func:`_lapsed_condition`); None when nothing is required."""
+    conds = [not_(exists().where(Document.customer_id == Customer.id, Document.type == t)) for t in required]
+    return or_(*conds) if conds else None
+
+
+def _audit_suspend(code: str, now, before: dict, reason: str) -> dict:
+    return {"action": "customer.suspend", "entity": "customer", "key": code, "customer_code": code, "at": now,
+            "before": before, "after": {"status": "suspended", "reason": reason}}
+
+
+def apply_expiry(session, app: App, today: date, customer_id: int | None = None, *, missing: bool = False) -> dict:
+    """Suspend active customers whose required document lapsed; reactivate the ones whose reason is
+    gone (set-based: a few statements over every customer, or over ``customer_id``).
+
+    ``missing`` (``doc check``): also find the active customers without any copy of a required
+    document, and suspend them where the policy says so (``[admission] missing_documents``).  A
+    customer suspended for a missing document stays suspended while one is missing wherever the
+    check runs (``doc add``, ``grade run``); its reason follows what is still wrong (an expired
+    copy before a missing one)."""
+    pol = app.policy
+    docs = pol.documents
+    required = list(pol.admission.required_documents)
+    lapsed = _lapsed_condition([t for t in required if docs.get(t) and docs[t].suspends_on_expiry], today)
+    lacking = _missing_condition(required)
+    whens = [(lapsed, SUSPEND_REASON)] if lapsed is not None else []
+    if lacking is not None and pol.admission.missing_documents == "suspend":
+        whens.append((lacking, MISSING_REASON))
+    # SQL: why a customer is to be suspended (NULL: no reason)
+    due = case(*whens, else_=null()) if whens else null()
     now = app.now()
     scope = [Customer.id == customer_id] if customer_id is not None else []
-    to_suspend = session.scalars(select(Customer.code).where(Customer.status == "active", lapsed, *scope)).all()
-    to_reactivate = session.scalars(select(Customer.code).where(
-        Customer.status == "suspended", Customer.status_reason == SUSPEND_REASON, not_(lapsed), *scope)).all()
-    if to_suspend:
-        session.execute(update(Customer).where(Customer.status == "active", lapsed, *scope).values(
-            status="suspended", status_reason=SUSPEND_REASON, status_changed_at=now, updated_at=now))
+    result: dict = {"suspended": [], "reactivated": [], "missing": []}
+    entries: list[dict] = []
+
+    # suspended by this check: reactivated when no reason is left, else the reason follows what is left
+    ours = [Customer.status == "suspended", Customer.status_reason.in_(REASONS), *scope]
+    gone = [*ours, due.is_(None)]
+    other = [*ours, due.is_not(None), Customer.status_reason != due]
+    to_reactivate = session.scalars(select(Customer.code).where(*gone).order_by(Customer.code)).all()
+    changed = session.execute(select(Customer.code, Customer.status_reason, due).where(*other)
+                              .order_by(Customer.code)).all() if whens else []
     if to_reactivate:
-        session.execute(update(Customer).where(Customer.status == "suspended", Customer.status_reason == SUSPEND_REASON,
-                                               not_(lapsed), *scope).values(
+        session.execute(update(Customer).where(*gone).values(
             status="active", status_reason=None, status_changed_at=now, updated_at=now))
-    for code in to_suspend:
-        audit.record(session, app, "customer.suspend", "customer", code, before={"status": "active"},
-                     after={"status": "suspended", "reason": SUSPEND_REASON}, customer_code=code, at=now)
+    if changed:
+        session.execute(update(Customer).where(*other).values(status_reason=due, updated_at=now))
+
+    # active customers: a lapsed document suspends; doc check also finds (and by policy suspends)
+    # the ones missing a document
+    if missing and lacking is not None:
+        result["missing"] = list(session.scalars(select(Customer.code).where(
+            Customer.status == "active", lacking, *scope).order_by(Customer.code)).all())
+    reason = due if missing else (literal(SUSPEND_REASON) if lapsed is not None else None)
+    to_suspend = []
+    if reason is not None and whens:
+        active = [Customer.status == "active", (due.is_not(None) if missing else lapsed), *scope]
+        to_suspend = session.execute(select(Customer.code, reason).where(*active).order_by(Customer.code)).all()
+        if to_suspend:
+            session.execute(update(Customer).where(*active).values(
+                status="suspended", status_reason=reason, status_changed_at=now, updated_at=now))
+
+    for code, why in to_suspend:
+        entries.append(_audit_suspend(code, now, {"status": "active"}, why))
+    for code, old, why in changed:
+        entries.append(_audit_suspend(code, now, {"status": "suspended", "reason": old}, why))
     for code in to_reactivate:
-        audit.record(session, app, "customer.reactivate", "customer", code, before={"status": "suspended"},
-                     after={"status": "active"}, customer_code=code, at=now)
-    result["suspended"], result["reactivated"] = list(to_suspend), list(to_reactivate)
+        entries.append({"action": "customer.reactivate", "entity": "customer", "key": code, "customer_code": code,
+                        "at": now, "before": {"status": "suspended"}, "after": {"status": "active"}})
+    if entries:
+        audit.record_many(session, app, entries)
+    result["suspended"], result["reactivated"] = [code for code, _ in to_suspend], list(to_reactivate)
     return result
 
 
 def check_documents(app: App) -> dict:
-    """``doc check``: the expiry rule over every customer, in one transaction."""
+    """``doc check``: the expiry and missing-document rules over every customer, in one transaction."""
     with app.db.write() as s:
-        return apply_expiry(s, app, app.now().date())
+        return apply_expiry(s, app, app.now().date(), missing=True)

@@ -307,13 +307,14 @@ def _visits(app, params, result) -> dict:
 
 
 def _document_titles(app) -> dict:
-    return {"section": Column("section", "类别", table_format=labeller({"document": "证照到期", "suspended": "暂停业务客户"})),
+    return {"section": Column("section", "类别", table_format=labeller({"document": "证照到期", "missing": "缺少证照",
+                                                                  "suspended": "暂停业务客户"})),
             "customer": "客户编号", "name": "客户名称",
             "status": Column("status", "客户状态", table_format=labeller(app.policy.statuses.labels())),
             "owner": "负责人", "type": Column("type", "证照", table_format=labeller(app.policy.document_labels())),
             "number": "证照编号", "expires": "有效期至", "days_left": _right("days_left", "剩余天数"),
             "expired": Column("expired", "已过期", table_format=yes_no),
-            "suspends": Column("suspends", "过期即暂停", table_format=yes_no), "status_reason": "暂停原因",
+            "suspends": Column("suspends", "导致暂停", table_format=yes_no), "status_reason": "暂停原因",
             "status_since": "暂停时间"}
 
 
@@ -322,6 +323,7 @@ def _documents(app, params, result) -> dict:
     days = result.shown["days"]
     sections = {"document": (f"{days} 天内到期及已过期的证照", ["customer", "name", "status", "owner", "type", "number",
                                                           "expires", "days_left", "expired", "suspends"]),
+                "missing": ("缺少的必备证照", ["customer", "name", "status", "owner", "type", "suspends"]),
                 "suspended": ("暂停业务的客户", ["customer", "name", "owner", "status_reason", "status_since"])}
     return {"title": "证照有效期检查", "sections": sections}
 

@@ -1,5 +1,6 @@
 """Qualification documents (petrochem Art. 15): documents expiring within N days or expired (not
-renewed), and the customers suspended until they renew."""
+renewed), the required documents active customers lack (petrochem Art. 7), and the customers
+suspended until they renew or complete their file."""
 
 from __future__ import annotations
 
@@ -27,12 +28,16 @@ def notice_days(policy) -> int:
 
 
 @report("documents", order=90, columns=_fields, needs=("expiring_documents",), customer_key="customer",
-        summary="Documents expiring within N days or expired (not renewed), and the suspended customers.",
+        summary="Documents expiring within N days or expired (not renewed), required documents missing, "
+                "and the suspended customers.",
         description="""
-A document replaced by a newer copy of the same type is not listed.
+A document replaced by a newer copy of the same type is not listed.  Section `missing`: a required
+document ([admission] required_documents) an active or suspended customer has no copy of at all (no
+number, no expiry); `suspends` says whether `doc check` suspends for it ([admission]
+missing_documents).
 """, options=("days",))
 def documents(app, params: Params) -> ReportResult:
-    from sqlalchemy import not_, or_, select
+    from sqlalchemy import exists, literal, not_, or_, select, true, union_all
     from sqlalchemy.orm import aliased
 
     from ...models import Customer, Document, Staff
@@ -57,6 +62,20 @@ def documents(app, params: Params) -> ReportResult:
          .where(Document.expires.is_not(None), Document.expires <= until, Customer.status != "disqualified",
                 not_(superseded))
          .order_by(Document.expires, Customer.code, Document.type))
+    # the required types as a small table (name, position), crossed with the customers who could
+    # lack one: one statement over every customer (index document(customer_id, type))
+    required = list(pol.admission.required_documents)
+    qm = None
+    if required:
+        req = union_all(*[select(literal(t).label("type"), literal(i).label("pos")) for i, t in enumerate(required)]
+                        ).subquery("req")
+        qm = (select(Customer.code, Customer.name, Customer.status, owner.login, req.c.type)
+              .select_from(Customer).join(req, true())
+              .outerjoin(owner, owner.id == Customer.owner_id)
+              .where(Customer.status.in_(("active", "suspended")),
+                     not_(exists().where(Document.customer_id == Customer.id, Document.type == req.c.type)))
+              .order_by(Customer.code, req.c.pos))
+    missing_suspends = pol.admission.missing_documents == "suspend"
     qs = (select(Customer.code, Customer.name, Customer.status, owner.login, Customer.status_reason,
                  Customer.status_changed_at)
           .outerjoin(owner, owner.id == Customer.owner_id)
@@ -68,6 +87,9 @@ def documents(app, params: Params) -> ReportResult:
                 yield row(KEYS, section="document", customer=r.code, name=r.name, status=r.status, owner=r.login,
                           type=r.type, number=r.number, expires=r.expires, days_left=(r.expires - today).days,
                           expired=r.expires < today, suspends=r.type in suspends)
+            for r in (s.execute(qm.execution_options(yield_per=STREAM)) if qm is not None else ()):
+                yield row(KEYS, section="missing", customer=r.code, name=r.name, status=r.status, owner=r.login,
+                          type=r.type, suspends=missing_suspends)
             for r in s.execute(qs.execution_options(yield_per=STREAM)):
                 yield row(KEYS, section="suspended", customer=r.code, name=r.name, status=r.status, owner=r.login,
                           status_reason=r.status_reason,

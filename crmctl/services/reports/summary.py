@@ -55,17 +55,19 @@ def management_summary(app) -> list[str]:
                          f"({_fmt_pct(total['compliance_pct'])}), {total['missed']} missed")
     if FEATURES["expiring_documents"][1](pol):
         res = run_report(app, "documents", Params())
-        expiring = expired = suspended = 0
+        expiring = expired = suspended = missing = 0
         for r in res.rows:
             if r["section"] == "suspended":
                 suspended += 1
+            elif r["section"] == "missing":
+                missing += 1
             elif r["expired"]:
                 expired += 1
             else:
                 expiring += 1
         days = notice_days(pol)
-        lines.append(f"documents:  {expiring} expire within {days} days, {expired} expired; "
-                     f"{suspended} customers suspended")
+        lines.append(f"documents:  {expiring} expire within {days} days, {expired} expired, "
+                     f"{missing} required missing; {suspended} customers suspended")
     return lines
 
 
