@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 from .conditions import matches
 from .errors import Invalid, Refused
 from .limits import DEFAULT_FIELD_TEXT, MAX_LONG_TEXT
+from .typed import read_number
 
 STATUSES = ("prospect", "pending", "active", "suspended", "disqualified")
 _TRUE = {"true", "yes", "y", "1", "是", "对", "有"}
@@ -22,6 +23,9 @@ _FALSE = {"false", "no", "n", "0", "否", "无", ""}
 _PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-()]{3,30}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_TEXT = MAX_LONG_TEXT  # the default length limit of free text (crmctl.rules.limits)
+
+#: Numbers in custom fields: below 10**18 (a number of more digits is a typing mistake).
+_MAX_FIELD_DIGITS = 18
 
 
 def _labelled(values: Mapping[str, str]) -> str:
@@ -139,19 +143,32 @@ def coerce_field(fdef, value: Any) -> Any:
     if t == "text":
         return clean_text(str(value), f"field {key}", max_len=limit)
     if t == "int":
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            return int(str(value).replace(",", ""))
-        except ValueError:
-            raise Invalid(f"field {key}: '{value}' is not a whole number") from None
+        if isinstance(value, bool):
+            raise Invalid(f"field {key}: '{value}' is not a whole number")
+        if isinstance(value, int):
+            return value
+        try:  # as typed: 1,200, 1.2万, full-width digits (rules.typed); no guessing at 1,2
+            d = read_number(str(value), f"field {key}")
+        except Invalid as exc:
+            raise Invalid(f"field {key}: '{value}' is not a whole number"
+                          + (": a comma separates thousands in groups of three (1,200)" if "comma" in exc.message else ""),
+                          field=key) from None
+        if d != d.to_integral_value() or d.adjusted() >= _MAX_FIELD_DIGITS:
+            raise Invalid(f"field {key}: '{value}' is not a whole number" if d != d.to_integral_value()
+                          else f"field {key}: '{value}' is too large", field=key)
+        return int(d)
     if t == "decimal":
-        try:
-            d = Decimal(str(value).replace(",", ""))
-        except InvalidOperation:
-            raise Invalid(f"field {key}: '{value}' is not a number") from None
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            d = read_number(str(value), f"field {key}")  # 1,200.5, 1.2万, full-width digits (rules.typed)
+        else:
+            try:
+                d = Decimal(str(value))
+            except InvalidOperation:
+                raise Invalid(f"field {key}: '{value}' is not a number") from None
         if not d.is_finite():
             raise Invalid(f"field {key}: '{value}' is not a finite number")
+        if d.adjusted() >= _MAX_FIELD_DIGITS:
+            raise Invalid(f"field {key}: '{value}' is too large", field=key)
         return float(d) if d != d.to_integral_value() else int(d)
     if t == "date":
         from .limits import EARLIEST_FIELD_DATE

@@ -38,6 +38,7 @@ from dateutil.relativedelta import relativedelta
 
 from .conditions import matches as _plain_matches
 from .errors import Invalid, Refused
+from .typed import read_number
 
 MAX_QTY = 1e12  # anything larger is a typing mistake, not a purchase
 SCORE_DIGITS = 4  # weighted scores are compared (ties) and stored rounded to this many decimals
@@ -62,19 +63,14 @@ def matches(cond: Any, **customer: Any) -> bool:
 
 
 def parse_quantity(text: Any, what: str = "qty", *, allow_zero: bool = True, maximum: float = MAX_QTY) -> float:
-    """A finite, non-negative number (``1.5``, ``2000``); ValueError naming ``what`` otherwise."""
+    """A finite, non-negative number as typed (``1.5``, ``2000``, ``1,200.5``, ``1.2万``, full-width
+    ``１２００．５``: :func:`crmctl.rules.typed.read_number`); Invalid naming ``what`` otherwise."""
     if isinstance(text, bool):
         raise Invalid(f"{what} '{text}' is not a number")
     if isinstance(text, (int, float)):
         value = float(text)
     else:
-        s = str(text or "").strip()
-        if not s:
-            raise Invalid(f"{what} is empty")
-        try:
-            value = float(s)
-        except ValueError:
-            raise Invalid(f"{what} '{text}' is not a number") from None
+        value = float(read_number(text, what))
     if value != value or value in (math.inf, -math.inf):
         raise Invalid(f"{what} '{text}' is not a finite number")
     if value < 0:

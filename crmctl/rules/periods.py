@@ -1,5 +1,9 @@
 """Review periods and their labels: ``2026-11``, ``2026-Q4``, ``2026-H2``, ``2026``.
 
+Labels are typed in Chinese too (``2026年11月``, ``2026年第4季度``, ``2026年下半年``, ``2026年``) and the
+kinds by their Chinese words (月, 季度, 半年, 年): :func:`parse_label` and :func:`parse_kind` read both
+and always give the ISO-like label and the English code, which is what is stored and shown in JSON.
+
 Pure functions over dates; no I/O.
 """
 
@@ -13,6 +17,7 @@ from dateutil.relativedelta import relativedelta
 
 from .errors import Invalid
 from .limits import EARLIEST_DATE, LATEST_DATE
+from .typed import fold
 
 PERIODS = ("month", "quarter", "half-year", "year")
 _MONTHS = {"month": 1, "quarter": 3, "half-year": 6, "year": 12}
@@ -22,6 +27,19 @@ _LABEL_RE = {
     "half-year": re.compile(r"^(\d{4})-H([12])$"),
     "year": re.compile(r"^(\d{4})$"),
 }
+#: The same labels as people type them (after :func:`crmctl.rules.typed.fold`, spaces removed):
+#: the number of the month, quarter or half-year is checked after matching, for a precise refusal.
+_TYPED_RE = {
+    "month": re.compile(r"([0-9]{4})(?:-([0-9]{1,2})|年([0-9]{1,2})月份?)", re.ASCII),
+    "quarter": re.compile(r"([0-9]{4})(?:-?Q|年第?|年Q)([0-9]+|[一二三四五六七八九])(?:季度|季)?", re.ASCII),
+    "half-year": re.compile(r"([0-9]{4})(?:-?H([0-9]+)|年?(上|下)半年度?|年H([0-9]+))", re.ASCII),
+    "year": re.compile(r"([0-9]{4})(?:年度?)?", re.ASCII),
+}
+_CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+#: The words for a kind of period (``--period 半年``), besides the codes themselves.
+KIND_WORDS = {"月": "month", "月度": "month", "季": "quarter", "季度": "quarter", "半年": "half-year",
+              "半年度": "half-year", "年": "year", "年度": "year"}
+LABEL_EXAMPLES = "2026-11, 2026-Q4, 2026-H2 or 2026 (or 2026年11月, 2026年第4季度, 2026年下半年, 2026年)"
 
 
 @dataclass(frozen=True)
@@ -63,35 +81,69 @@ def check_kind(kind: str) -> str:
     return kind
 
 
-def detect_kind(label: str) -> str:
-    """The kind of period a label names, or ValueError."""
+def parse_kind(text: str, what: str = "--period") -> str:
+    """A kind of period as typed: the code (any case: ``half-year``) or its word (``半年``, ``季度``,
+    ``月``, ``年``); returns the code.  Invalid naming the codes otherwise."""
+    s = fold(text or "")
+    code = s.lower().replace("_", "-")
+    if code in PERIODS:
+        return code
+    if s in KIND_WORDS:
+        return KIND_WORDS[s]
+    raise Invalid(f"unknown period '{text}': use one of {', '.join(PERIODS)} (or {', '.join(('月', '季度', '半年', '年'))})",
+                  field=what)
+
+
+def _typed(label: str) -> tuple[str, int, int] | None:
+    """(kind, year, number of the month / quarter / half-year) of a label as typed, or None."""
     for kind, rx in _LABEL_RE.items():
-        if rx.match(label or ""):
-            return kind
-    raise Invalid(f"'{label}' is not a period label: write 2026-11, 2026-Q4, 2026-H2 or 2026")
+        m = rx.match(label or "")
+        if m:
+            return kind, int(m.group(1)), int(m.group(2)) if kind != "year" else 1
+    s = fold(label or "").replace(" ", "").upper()
+    for kind, rx in _TYPED_RE.items():
+        m = rx.fullmatch(s)
+        if m is None:
+            continue
+        if kind == "year":
+            return kind, int(m.group(1)), 1
+        if kind == "month":
+            return kind, int(m.group(1)), int(m.group(2) or m.group(3))
+        if kind == "quarter":
+            n = m.group(2)
+            return kind, int(m.group(1)), _CN_NUMBERS[n] if n in _CN_NUMBERS else int(n)
+        half = m.group(2) or m.group(4)
+        return kind, int(m.group(1)), int(half) if half else (1 if m.group(3) == "上" else 2)
+    return None
+
+
+def detect_kind(label: str) -> str:
+    """The kind of period a label names, or Invalid."""
+    found = _typed(label)
+    if found is None:
+        raise Invalid(f"'{label}' is not a period label: write {LABEL_EXAMPLES}")
+    return found[0]
 
 
 def parse_label(label: str, kind: str | None = None) -> Period:
-    """Parse a label; when ``kind`` is given the label must be of that kind."""
-    found = detect_kind(label)
-    if kind is not None and check_kind(kind) != found:
-        raise Invalid(f"label '{label}' is a {found}, not a {kind}")
-    m = _LABEL_RE[found].match(label)
-    year = int(m.group(1))
+    """Parse a label (``2026-Q4`` or as typed: ``2026年第4季度``, ``2026Q4``, full-width forms); when
+    ``kind`` is given (a code or a word) the label must be of that kind.  The Period's label is the
+    ISO-like one."""
+    found = _typed(label)
+    if found is None:
+        raise Invalid(f"'{label}' is not a period label: write {LABEL_EXAMPLES}")
+    found_kind, year, n = found
+    if kind is not None:
+        kind = check_kind(kind) if kind in PERIODS else parse_kind(kind)
+        if kind != found_kind:
+            raise Invalid(f"label '{label}' is a {found_kind}, not a {kind}")
     if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
         raise Invalid(f"'{label}': year {year} is outside the years crmctl accepts: "
                       f"{EARLIEST_DATE.year} to {LATEST_DATE.year}")
-    if found == "month":
-        month = int(m.group(2))
-        if not 1 <= month <= 12:
-            raise Invalid(f"'{label}': there is no month {month}")
-    elif found == "quarter":
-        month = (int(m.group(2)) - 1) * 3 + 1
-    elif found == "half-year":
-        month = (int(m.group(2)) - 1) * 6 + 1
-    else:
-        month = 1
-    return period_starting(found, date(year, month, 1))
+    count = 12 // _MONTHS[found_kind]
+    if not 1 <= n <= count:
+        raise Invalid(f"'{label}' is not a period label: there is no {found_kind} {n} (a year has {count})")
+    return period_starting(found_kind, date(year, (n - 1) * _MONTHS[found_kind] + 1, 1))
 
 
 def parse_month(text: str | None, what: str = "--month") -> Period:
@@ -116,6 +168,7 @@ def last_completed(kind: str, today: date) -> Period:
 
 def resolve_period(kind: str | None, label: str | None, today: date) -> Period:
     """What ``--period`` / ``--label`` select: a label alone, a kind alone (last completed), or both."""
+    kind = parse_kind(kind) if kind else None
     if label:
         return parse_label(label, kind)
     if not kind:

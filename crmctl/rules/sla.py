@@ -9,7 +9,8 @@ values and a ``CompanyCalendar``; no I/O, no database.  The calendar arithmetic 
   customer; its ``due`` counted from the opening on the company calendar is the deadline.  An
   extension adds N working days to the deadline in force, approved by the policy's
   ``extension.approver_role``; the extended deadline may not lie beyond ``extension.max_total``
-  counted from the opening.
+  counted from the opening.  Where ``opinion_approval`` lists a complaint's severity its handling
+  opinion is approved by ``opinion_approval.approver_role`` before it is closed.
 - Service tickets (``[service]``): up to three clocks (``respond``, ``arrive``, ``resolve``); per
   kind and clock the first matching rule wins; ``calendar = "24x7"`` counts every hour of every day,
   ``"working"`` the company's working days and business hours.
@@ -22,12 +23,11 @@ values and a ``CompanyCalendar``; no I/O, no database.  The calendar arithmetic 
 from __future__ import annotations
 
 import math
-import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -37,6 +37,7 @@ from crmctl.rules.codes import pick_code  # noqa: F401  (re-exported: services c
 from crmctl.rules.calendar import CompanyCalendar
 from crmctl.rules.durations import Duration, check_amount, parse_duration
 from crmctl.rules.errors import Invalid, Refused
+from crmctl.rules.typed import fold, read_number
 
 CLOCKS = ("respond", "arrive", "resolve")
 #: the deadline of each service clock, and the event that stops it (ticket fields)
@@ -127,6 +128,20 @@ def extend_deadline(cal: CompanyCalendar, opened_at: datetime, current_due: date
 
 def extension_cap(cal: CompanyCalendar, opened_at: datetime, max_total: str) -> datetime:
     return cal.add(opened_at, max_total)
+
+
+def opinion_to_close(approval: Any, severity: str, latest: str | None) -> str | None:
+    """What a complaint of ``severity`` still lacks before it is closed, under the policy's
+    ``complaints.opinion_approval`` (None: no approval asked; petrochem 12(二)) and the status of
+    the latest handling opinion submitted for it (None: none yet): None when nothing (it may close),
+    ``"submit"`` when no opinion was submitted, ``"resubmit"`` when the last one was refused,
+    ``"decide"`` when one waits for the approver."""
+    if approval is None:
+        return None
+    severities = _get(approval, "severities") or []
+    if severities and severity not in severities:
+        return None
+    return {None: "submit", "refused": "resubmit", "pending": "decide"}.get(latest)
 
 
 def clock_state(due: datetime | None, done: datetime | None, now: datetime) -> str | None:
@@ -291,27 +306,27 @@ def meets_target(pct: float | None, target: float | None) -> bool | None:
 # --------------------------------------------------------------------------- proposals
 
 
-_MONEY_RE = re.compile(r"^\s*[+-]?(\d[\d,]*)(\.\d+)?\s*$")
-
-
 def parse_money(text: str | float | int | Decimal, what: str = "--saving") -> Decimal:
-    """A non-negative finite amount with at most 2 decimals (``"12,500.50"`` allowed)."""
+    """A non-negative finite amount with at most 2 decimals, as typed (``12500``, ``12,500.50``,
+    ``¥12,500``, ``1.25万``, ``1.25万元``, full-width forms: :func:`crmctl.rules.typed.read_number`;
+    no scientific notation)."""
     if isinstance(text, bool):
         raise Invalid(f"{what}: {text!r} is not an amount")
+    if isinstance(text, float) and not math.isfinite(text):
+        raise Invalid(f"{what}: {text} is not a finite amount")
     if isinstance(text, (int, float, Decimal)):
         raw = str(text)
     else:
-        raw = (text or "").strip().replace("¥", "").replace("￥", "")
-    if isinstance(text, float) and not math.isfinite(text):
-        raise Invalid(f"{what}: {text} is not a finite amount")
-    if not _MONEY_RE.match(raw):
-        raise Invalid(f"{what}: '{text}' is not an amount of money (write e.g. 12500 or 12500.50)")
+        raw = fold(text or "").replace("¥", "").removesuffix("元").strip()
+    if not raw or "e" in raw.lower() or raw.lower().strip("+-") in ("nan", "inf", "infinity"):
+        raise Invalid(f"{what}: '{text}' is not an amount of money (write e.g. 12500, 12,500.50 or 1.25万)")
     try:
-        value = Decimal(raw.replace(",", ""))
-    except InvalidOperation:
-        raise Invalid(f"{what}: '{text}' is not an amount of money") from None
-    if not value.is_finite():
-        raise Invalid(f"{what}: '{text}' is not a finite amount")
+        value = read_number(raw, what)
+    except Invalid as exc:
+        if "comma" in exc.message:
+            raise Invalid(f"{what}: '{text}' is not an amount of money: a comma separates thousands in groups "
+                          "of three (12,500.50)") from None
+        raise Invalid(f"{what}: '{text}' is not an amount of money (write e.g. 12500, 12,500.50 or 1.25万)") from None
     if value < 0:
         raise Invalid(f"{what}: {text} is negative")
     if value != value.quantize(Decimal("0.01")):

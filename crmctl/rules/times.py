@@ -7,13 +7,28 @@ read from the environment once, by ``crmctl.settings``, and handed in.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 from .errors import Invalid, Refused
 from .limits import EARLIEST_DATE, LATEST_DATE
+from .typed import fold
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # the plain ISO date: read without folding
+
+#: Days named relative to today (the caller's "now", in the policy's time zone).
+DAY_WORDS = {"今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2, "明天": 1, "明日": 1, "后天": 2}
+_WORDS_LONGEST_FIRST = sorted(DAY_WORDS, key=len, reverse=True)
+#: A date with the year first: 2026-11-30, 2026/11/30, 2026.11.30 (one separator throughout), 2026年11月30日.
+_YMD = re.compile(r"(?P<y>[0-9]{4})(?:(?P<sep>[-/.])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})"
+                  r"|(?P<cn> ?年 ?)(?P<cm>[0-9]{1,2}) ?月 ?(?P<cd>[0-9]{1,2}) ?(?:[日号])?)")
+#: A time of day after the date: 15:00, 15:00:30, 15点, 15点30(分), 15时30分, 15点半.
+_TIME = re.compile(r"(?P<h>[0-9]{1,2})(?::(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?"
+                   r"| ?[点时](?: ?(?P<cmi>[0-9]{1,2}) ?分?|(?P<half>半))?)")
+_DAY_FIRST = re.compile(r"[0-9]{1,2}([-/.])[0-9]{1,2}\1[0-9]{2,4}")  # 11/30/2026, 30.11.2026, 30-11-26
+_NO_YEAR = re.compile(r"[0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2} ?月 ?[0-9]{1,2} ?[日号]?")  # 11/30, 11月30日
+DATE_EXAMPLES = "YYYY-MM-DD, e.g. 2026-11-30, or 2026年11月30日"
+DATETIME_EXAMPLES = "e.g. 2026-11-30 15:00, 2026年11月30日 15:00 or 2026-11-30"
 
 
 def in_range(d: date, earliest: date = EARLIEST_DATE) -> bool:
@@ -29,30 +44,109 @@ def check_date(d: date, what: str = "date", *, earliest: date = EARLIEST_DATE) -
     return d
 
 
-def parse_date(text: str, what: str = "date", *, earliest: date = EARLIEST_DATE) -> date:
-    """A calendar date written ``YYYY-MM-DD`` within the accepted range (``earliest`` to
-    ``limits.LATEST_DATE``); Invalid naming ``what`` otherwise."""
-    s = (text or "").strip()
-    if not _DATE_RE.match(s):
-        raise Invalid(f"{what} '{text}' is not a date: write YYYY-MM-DD")
+def _unreadable(raw: str, folded: str, what: str, kind: str = "date") -> Invalid:
+    """The refusal of a date (or date-time) crmctl cannot read, saying why when it can tell: the day
+    and month in an order that is not certain (11/30/2026, 30/11/2026), or no year."""
+    head = folded.split(" ")[0] if kind == "date-time" else folded
+    examples = DATE_EXAMPLES if kind == "date" else DATETIME_EXAMPLES
+    if _DAY_FIRST.fullmatch(head):
+        return Invalid(f"{what} '{raw}' is ambiguous (which is the day, which the month?): write the year "
+                       f"first, {DATE_EXAMPLES}", field=what)
+    if _NO_YEAR.fullmatch(head):
+        return Invalid(f"{what} '{raw}' has no year: write {DATE_EXAMPLES}", field=what)
+    if folded in DAY_WORDS:
+        return Invalid(f"{what}: '{raw}' (a day counted from today) cannot be used here: write the date, "
+                       f"{DATE_EXAMPLES}", field=what)
+    return Invalid(f"{what}: cannot read '{raw}' as a {kind} (write {examples})", field=what)
+
+
+def _read_day(folded: str, raw: str, what: str, today: date | None, earliest: date) -> tuple[date, str, bool] | None:
+    """The day at the start of ``folded`` and the text after it, and whether that text may follow
+    without a separator (after 日, 号 or a word); None when it does not start with a day.  Invalid for a
+    word without ``today``, a day that does not exist or one outside the accepted range."""
+    for word in _WORDS_LONGEST_FIRST:
+        if folded.startswith(word):
+            if today is None:
+                raise _unreadable(raw, word, what)
+            return check_date(today + timedelta(days=DAY_WORDS[word]), what, earliest=earliest), folded[len(word):], True
+    m = _YMD.match(folded)
+    if m is None:
+        return None
+    year = int(m["y"])
+    month, day = (int(m["m"]), int(m["d"])) if m["sep"] else (int(m["cm"]), int(m["cd"]))
+    if not 1 <= year:
+        raise Invalid(f"{what} '{raw}' is outside the dates crmctl accepts: "
+                      f"{earliest.isoformat()} to {LATEST_DATE.isoformat()}", field=what)
     try:
-        d = date.fromisoformat(s)
+        d = date(year, month, day)
     except ValueError:
-        raise Invalid(f"{what} '{text}' is not a real date") from None
-    return check_date(d, what, earliest=earliest)
+        raise Invalid(f"{what} '{raw}' is not a real date", field=what) from None
+    return check_date(d, what, earliest=earliest), folded[m.end():], m["cn"] is not None
 
 
-def parse_datetime(text: str, tz: ZoneInfo | str, what: str = "time") -> datetime:
-    """An ISO date or date-time; without an offset it is in ``tz``.  Returns an aware datetime."""
+def parse_date(text: str, what: str = "date", *, earliest: date = EARLIEST_DATE, today: date | None = None) -> date:
+    """A calendar date within the accepted range (``earliest`` to ``limits.LATEST_DATE``), the year
+    first: ``2026-11-30``, ``2026/11/30``, ``2026.11.30``, ``2026年11月30日`` (``号`` too; one-digit
+    months and days; full-width forms), or, given ``today``, ``今天``/``昨天``/``前天``/``明天``/``后天``
+    (today, yesterday, tomorrow).  Invalid naming ``what`` otherwise; what could be read two ways
+    (``11/30/2026``, ``30/11/2026``, ``11/30``) is refused, not guessed."""
+    s = (text or "").strip()
+    if _DATE_RE.match(s):
+        try:
+            return check_date(date.fromisoformat(s), what, earliest=earliest)
+        except ValueError as exc:
+            if isinstance(exc, Invalid):
+                raise
+    folded = fold(s)
+    got = _read_day(folded, text, what, today, earliest)
+    if got is not None and got[1] and (got[1][0] in " T" or got[2]) and _TIME.fullmatch(got[1].lstrip(" T")):
+        raise Invalid(f"{what} '{text}' has a time of day: give the day alone, {DATE_EXAMPLES}", field=what)
+    if got is None or got[1]:
+        raise _unreadable(text, folded, what)
+    return got[0]
+
+
+def _time_of_day(rest: str, raw: str, what: str) -> time | None:
+    m = _TIME.fullmatch(rest)
+    if m is None:
+        return None
+    hour = int(m["h"])
+    minute = int(m["mi"] or m["cmi"] or (30 if m["half"] else 0))
+    second = int(m["s"] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise Invalid(f"{what} '{raw}' is not a real time of day (00:00 to 23:59)", field=what)
+    return time(hour, minute, second)
+
+
+def parse_datetime(text: str, tz: ZoneInfo | str, what: str = "time", *, now: datetime | None = None) -> datetime:
+    """A date or a date and time of day, aware; without an offset it is in ``tz``.  The date as
+    :func:`parse_date` reads it (the words need ``now``), then optionally a time: ``15:00``,
+    ``15:00:30``, ``15点``, ``15点30分``, ``15时30分``, ``15点半`` (after a space or ``T``; after ``日`` or a
+    word directly too: ``2026年11月30日15点``, ``昨天15:00``); or any ISO 8601 date-time with an
+    offset or fractions (``2026-11-30T15:00:00.5+08:00``).  A date alone is its midnight."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     s = (text or "").strip()
     if _DATE_RE.match(s):
         d = parse_date(s, what)
         return datetime(d.year, d.month, d.day, tzinfo=zone)
-    try:
-        value = datetime.fromisoformat(s.replace(" ", "T", 1) if " " in s and "T" not in s else s)
-    except ValueError:
-        raise Invalid(f"{what} '{text}' is not a date-time: write e.g. 2026-11-22T09:30 or 2026-11-22") from None
+    folded = fold(s)
+    today = now.astimezone(zone).date() if now is not None else None
+    value = None
+    got = _read_day(folded, text, what, today, EARLIEST_DATE)
+    if got is not None:
+        d, rest, joined = got
+        if not rest:
+            return datetime(d.year, d.month, d.day, tzinfo=zone)
+        if rest[0] in " T" or joined:
+            at = _time_of_day(rest[1:] if rest[0] in " T" else rest, text, what)
+            if at is not None:
+                value = datetime.combine(d, at)
+    if value is None:
+        iso = folded.replace(" ", "T", 1) if " " in folded and "T" not in folded else folded
+        try:
+            value = datetime.fromisoformat(iso)
+        except ValueError:
+            raise _unreadable(text, folded, what, "date-time") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
     check_date(value.date(), what)  # as written: far outside the range, before converting can overflow
