@@ -177,7 +177,7 @@ def parse_at(app, text: str | None, what: str = "--at"):
 
     if not text:
         return None
-    return parse_datetime(text, app.tz, what)
+    return parse_datetime(text, app.tz, what, now=app.now())
 
 
 def emit_detail(out, data: dict, rows: list[tuple[str, object]], extra: list[str] | None = None) -> None:

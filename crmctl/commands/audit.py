@@ -32,6 +32,6 @@ def list_(
     app_ = open_app(ctx)
     since_at = None
     if since:
-        since_at = parse_datetime(since, app_.tz, "--since")
+        since_at = parse_datetime(since, app_.tz, "--since", now=app_.now())
     rows = list_entries(app_, customer=customer, since=since_at, actor=actor, action=action, limit=last)
     emit_rows(spec(format, output, bom), rows, audit_columns())

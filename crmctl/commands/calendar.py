@@ -44,8 +44,6 @@ def show(
     bom: BomOpt = False,
 ) -> None:
     """Show a month: working days, holidays and make-up working days (调休) with their names."""
-    import re
-
     from ..errors import InvalidInput
     from ..output import Column, emit_rows, emit_text
 
@@ -54,10 +52,10 @@ def show(
         now = app_.now()
         year, mon = now.year, now.month
     else:
-        m = re.fullmatch(r"(\d{4})-(\d{2})", month.strip())
-        if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
-            raise InvalidInput(f"--month '{month}' is not a month: write YYYY-MM, e.g. 2026-10")
-        year, mon = int(m.group(1)), int(m.group(2))
+        from ..rules.periods import parse_month
+
+        first = parse_month(month).start  # 2026-10, 2026年10月, full-width forms
+        year, mon = first.year, first.month
     try:
         days = app_.calendar.month(year, mon)
     except ValueError as exc:  # a rule's refusal, or a date past what datetime can hold

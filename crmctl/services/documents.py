@@ -34,7 +34,7 @@ def add_document(app: App, code: str, type_: str, number: str | None = None, exp
     today = now.date()
     exp: date | None = None
     if expires:
-        exp = parse_date(expires, "--expires")
+        exp = parse_date(expires, "--expires", today=today)
         if exp < today:
             raise InvalidInput(f"--expires {exp} is in the past: an expired document cannot be added")
     elif spec.expires:

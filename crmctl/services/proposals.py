@@ -91,7 +91,7 @@ def close_proposal(app: App, ident: str, *, adopted: bool, saving: str | None = 
     """Decide: adopted (optionally with the yearly saving and an implementation date) or rejected."""
     pol = _policy(app)
     amount = rules.parse_money(saving, "--saving") if saving is not None else None
-    impl = parse_date(implement_by, "--implement-by") if implement_by else None
+    impl = parse_date(implement_by, "--implement-by", today=app.now().date()) if implement_by else None
     note = clean_text(note or "", "--note", required=False, max_len=MAX_LONG_TEXT)
     if not adopted and (amount is not None or impl is not None):
         raise InvalidInput("--saving and --implement-by apply to an adopted proposal only")
@@ -129,7 +129,7 @@ def schedule_proposal(app: App, ident: str, by: str, *, note: str | None = None)
     """manufacturer 一.5(3): research that takes longer than the deadline gets a schedule; the end of
     day ``by`` (policy time) becomes the deadline.  Only later than the current deadline and not in
     the past; an open proposal only; audited with the old and new deadline."""
-    day = parse_date(by, "--by")
+    day = parse_date(by, "--by", today=app.now().date())
     note = clean_text(note or "", "--note", required=False, max_len=MAX_LONG_TEXT)
     now = app.now()
     with app.db.write() as s:

@@ -79,7 +79,7 @@ def add_volume(app: App, code: str, qty: str | float, *, day: str | None = None,
     """One usage record; returns it (with its id)."""
     today = app.now().date()
     q = rules.parse_quantity(qty, "--qty")
-    d = _check_day(parse_date(day, "--date"), today) if day else today
+    d = _check_day(parse_date(day, "--date", today=today), today) if day else today
     a = rules.parse_quantity(amount, "--amount") if amount not in (None, "") else None
     p = _clean_product(product, "--product")
     now = app.now()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ...errors import InvalidInput, RuleViolation
 from ...models import Customer, SurveyResult
+from ...rules.typed import fold
 from .. import audit
 from ..app import App
 from ..lookups import get_customer
@@ -34,7 +35,7 @@ def _survey(app: App, code: str | None):
 
 
 def _year_label(app: App, label: str) -> str:
-    text = (label or "").strip()
+    text = fold(label or "").removesuffix("年度").removesuffix("年").strip()  # 2026, 2026年, ２０２６
     if not _YEAR_RE.match(text):
         raise InvalidInput(f"--label '{label}' is not a year: write YYYY, e.g. 2026")
     year = int(text)

@@ -52,7 +52,7 @@ def explain(app: App, code: str, label: str | None = None, scale: str | None = N
         q = customer_results(s, c.id, sc_code)
         if label:
             try:
-                parse_label(label.strip())
+                label = parse_label(label.strip()).label  # as stored, also when typed 2026年下半年
             except Invalid as exc:
                 raise exc.within("--label") from None
             r = s.scalars(q.where(GradeResult.label == label.strip())).first()

@@ -39,7 +39,7 @@ from ...policies.schema import Policy
 from ...progress import Progress, silent
 from ...rules import grading as rules
 from ...rules.errors import Invalid
-from ...rules.periods import PERIODS, Period, parse_label, resolve_period
+from ...rules.periods import Period, parse_kind, parse_label, resolve_period
 from .. import audit
 from ..app import App
 from ..documents import apply_expiry
@@ -67,8 +67,8 @@ def resolve_run(policy, period: str | None, label: str | None, scale: str | None
     scales = policy.grading.scales
     if not scales:
         raise RuleViolation("this policy has no grading scales")
-    if period is not None and period not in PERIODS:
-        raise InvalidInput(f"unknown period '{period}': use one of {', '.join(PERIODS)}")
+    if period is not None:
+        period = parse_kind(period)  # the code, also when typed as its word (半年)
     if period is None and not label:
         raise InvalidInput("give --period (month, quarter, half-year, year) or --label")
     try:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ...errors import InvalidInput
 from ...fields import Field
-from ...rules.periods import PERIODS
+from ...rules.periods import parse_kind
 
 # ----------------------------------------------------------------------------------------------
 # What a report needs from the policy
@@ -150,8 +150,8 @@ def run_report(app, name: str, params: Params | None = None) -> ReportResult:
         raise InvalidInput("--months must be from 1 to 120")
     if rep.periods is None and (params.period or params.label):
         raise InvalidInput(f"report {rep.name} covers no period: leave out --period/--label")
-    if params.period is not None and params.period not in PERIODS:
-        raise InvalidInput(f"unknown period '{params.period}': use one of {', '.join(PERIODS)}")
+    if params.period is not None:
+        params.period = parse_kind(params.period)  # the code, also when typed as its word (半年)
     missing = missing_features(app.policy, rep)
     if missing:
         note = (f"report {rep.name} does not apply to policy {app.policy.code}: it needs "
