@@ -69,11 +69,11 @@ def add_customers(path: Path, n: int, policy: str = "petrochem", seed: int = 1) 
     now = datetime(2026, 11, 1, tzinfo=timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
     conn = sqlite3.connect(path)
     owner = conn.execute("select id from staff where login='admin'").fetchone()[0]
-    rows = ((f"C{i:06d}", f"客户{i}", "active", owner, json.dumps(rng.choice(combos), ensure_ascii=False), "{}",
-             0, now, now, now) for i in range(1, n + 1))
+    rows = ((f"C{i:06d}", f"客户{i}", f"客户{i}", "active", owner, json.dumps(rng.choice(combos), ensure_ascii=False),
+             "{}", 0, now, now, now) for i in range(1, n + 1))  # the name key of 客户N is the name itself
     conn.executemany(
-        "insert into customer(code, name, status, owner_id, segments, fields, admission_round, created_at, updated_at,"
-        " status_changed_at) values (?,?,?,?,?,?,?,?,?,?)", rows)
+        "insert into customer(code, name, name_key, status, owner_id, segments, fields, admission_round, created_at,"
+        " updated_at, status_changed_at) values (?,?,?,?,?,?,?,?,?,?,?)", rows)
     conn.execute("insert or replace into counter(name, value) values ('customer_code', ?)", (n,))
     conn.commit()
     conn.close()

@@ -19,6 +19,15 @@ app = typer.Typer(help="Add, find, show, edit and import customers; admission, d
 SegmentOpt = Annotated[Optional[List[str]], typer.Option("--segment", "-s", help="KEY=VALUE by code or Chinese label; repeat.")]
 FieldOpt = Annotated[Optional[List[str]], typer.Option("--field", help="Custom field KEY=VALUE; repeat.")]
 CodeArg = Annotated[str, typer.Argument(help="Customer code, e.g. C000123.")]
+AllowDuplicateNameOpt = Annotated[bool, typer.Option(
+    "--allow-duplicate-name",
+    help="Record it although a customer of the same name exists (width, spaces, case and 有限公司 forms set aside), "
+         "where the policy keeps names unique; audited.")]
+
+
+def _warn(warnings) -> None:
+    for w in warnings or ():
+        info(f"warning: {w}")
 
 
 @app.command("add")
@@ -31,14 +40,18 @@ def add(
     owner: Annotated[Optional[str], typer.Option("--owner", help="Staff login keeping the customer (default: you).")] = None,
     prospect: Annotated[bool, typer.Option("--prospect", help="Create as a prospect (potential customer).")] = False,
     code: Annotated[Optional[str], typer.Option("--code", help="Use this code instead of the next one.")] = None,
+    allow_duplicate_name: AllowDuplicateNameOpt = False,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Add a customer; prints the new code."""
+    """Add a customer; prints the new code (a customer of the same name is warned about, or refused
+    where the policy keeps names unique)."""
     from ..services.customers import add_customer
 
     app_ = open_app(ctx)
     result = add_customer(app_, name, parse_pairs(segment, "--segment"), parse_pairs(field, "--field"),
-                          tax_id=tax_id, owner=owner, prospect=prospect, code=code)
+                          tax_id=tax_id, owner=owner, prospect=prospect, code=code,
+                          allow_duplicate_name=allow_duplicate_name)
+    _warn(result.pop("warnings", None))
     print_created(spec(format), result, "code")
 
 
@@ -107,34 +120,51 @@ def edit(
     field: FieldOpt = None,
     tax_id: Annotated[Optional[str], typer.Option("--tax-id", help="New tax id ('' clears it).")] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="New owner login.")] = None,
+    allow_duplicate_name: AllowDuplicateNameOpt = False,
     format: FormatOpt = Format.table,
 ) -> None:
     """Change a customer's file (each change audited with before/after); empty VALUE clears a field."""
     from ..services.customers import edit_customer
 
     result = edit_customer(open_app(ctx), code, name=name, segments=parse_pairs(segment, "--segment"),
-                           fields=parse_pairs(field, "--field"), tax_id=tax_id, owner=owner)
+                           fields=parse_pairs(field, "--field"), tax_id=tax_id, owner=owner,
+                           allow_duplicate_name=allow_duplicate_name)
+    _warn(result.pop("warnings", None))
     print_created(spec(format), result, "code")
 
 
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV with a header row: name, [code, tax_id, owner, status, created_at], segment and field keys.")],
+    file: Annotated[Path, typer.Argument(help="CSV with a header row: name, [code, tax_id, owner, status, created_at], segment and field keys (or the Chinese headings and labels, or the columns of 'customer list --format csv').")],
     encoding: Annotated[str, typer.Option("--encoding", help="utf-8 (with or without BOM), gb18030 or gbk (read as gb18030).")] = "utf-8",
     allow_duplicates: Annotated[bool, typer.Option("--allow-duplicates", help="Import a file that was imported before.")] = False,
     admitted: Annotated[bool, typer.Option("--admitted", help="Take the rows as already admitted (active, or their status column), for moving from an older system; administrators only, audited.")] = False,
+    allow_duplicate_name: AllowDuplicateNameOpt = False,
 ) -> None:
     """Import customers from CSV: all rows or none; a bad row is named with its reason.
 
-    Rows start where 'customer add' starts them: prospects under an admission chain.
+    Rows start where 'customer add' starts them: prospects under an admission chain.  The CSV of
+    'customer list --format csv' re-imports (derived columns such as grades are named and ignored);
+    headings and values may be the policy's Chinese labels.  Names repeating each other or a
+    customer's are warned about, or refused where the policy keeps names unique.
     """
     from ..services.customers import import_customers
 
     result = import_customers(open_app(ctx), file, encoding=encoding, allow_duplicates=allow_duplicates,
-                              admitted=admitted, progress=progress)
+                              admitted=admitted, allow_duplicate_name=allow_duplicate_name, progress=progress)
     typer.echo(result["imported"])
     info(f"imported {result['imported']} customers from {result['file']} (batch {result['batch']})")
+    if result["ignored"]:
+        info(f"ignored columns: {result['ignored']}")
+    if result["restarted"]:
+        from ..rules.names import describe_rows
+
+        info(f"pending customers start as prospects again (their approvals are not in the file): "
+             f"{describe_rows(result['restarted'], most=10)}")
+    if result["duplicate_names"] and allow_duplicate_name:
+        info(f"{result['duplicate_names']} duplicate name(s) imported with --allow-duplicate-name (noted in the audit trail)")
+    _warn(result["warnings"])
 
 
 @app.command("submit")

@@ -121,10 +121,13 @@ class AuditChain(SQLModel, table=True):
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
-    __table_args__ = (Index("ix_customer_status", "status"), Index("ix_customer_owner", "owner_id"))
+    __table_args__ = (Index("ix_customer_status", "status"), Index("ix_customer_owner", "owner_id"),
+                      Index("ix_customer_name_key", "name_key"))
     id: Optional[int] = Field(default=None, primary_key=True)
     code: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
     name: str
+    #: the name as duplicates are found (``rules.names.name_key``), set with the name (schema 0009)
+    name_key: Optional[str] = None
     status: str = "active"
     status_reason: Optional[str] = None
     previous_status: Optional[str] = None  # what a gm reinstatement restores

@@ -791,6 +791,15 @@ class Survey(_Model):
 # --------------------------------------------------------------------------------------------------
 
 
+class Customers(_Model):
+    """``[customers]``: the registry as a whole."""
+
+    #: True: one record per customer (gas-service Art. 15 一户一档): a second customer whose name is the
+    #: same once width, spaces, case and the 有限公司 forms are set aside (``rules.names``) is refused
+    #: unless ``--allow-duplicate-name`` (audited); False: it is added with a warning
+    unique_names: Annotated[bool, Strict()] = False
+
+
 class Permissions(_Model):
     restrict_customer_details: Annotated[bool, Strict()] = False
     readers_roles: list[Code] = Field(default_factory=list)
@@ -848,6 +857,7 @@ class Policy(_Model):
     activities: Activities = Field(default_factory=Activities)
     surveys: dict[Code, Survey] = Field(default_factory=dict)
     permissions: Permissions = Field(default_factory=Permissions)
+    customers: Customers = Field(default_factory=Customers)
     development: Development | None = None
     sales_plans: SalesPlans | None = None
     reports: Reports = Field(default_factory=Reports)
@@ -885,7 +895,7 @@ ScaleModel = Union[ThresholdScale, RankScale]
 
 __all__ = [
     "Activities", "Admission", "Allocation", "Benefit", "Cadence", "Calendar", "Churn", "ClockCondition",
-    "Complaints", "Condition", "Constraint", "CustomField", "Development", "Disqualification",
+    "Complaints", "Condition", "Constraint", "CustomField", "Customers", "Development", "Disqualification",
     "DocumentType", "Extension", "Factor", "FixedGrade", "FollowUp", "Grade", "Grading", "Greetings",
     "Permissions", "Policy", "PolicyInfo", "Proposals", "RankBand", "RankScale", "Reports", "SalesPlans",
     "ScaleModel", "ScoreBand", "Segment", "Service", "ServiceClock", "SlaRule", "Stability",

@@ -1,4 +1,11 @@
-"""``customer import``: a CSV of customers, all or nothing, with bulk writes."""
+"""``customer import``: a CSV of customers, all or nothing, with bulk writes.
+
+The file may be what ``customer list --format csv`` writes (an export re-imports: ``segments.x`` /
+``fields.x`` headers, the derived columns ignored and named in the summary), or have the policy's
+Chinese headings and labels (``rules.import_columns``).  Names that repeat a customer's, or each
+other in the file, are warned about, or refused where the policy keeps names unique
+(``services.customers.names``).
+"""
 
 from __future__ import annotations
 
@@ -11,27 +18,39 @@ from ...errors import InvalidInput, RuleViolation
 from ...models import Customer, CustomerGrade, Staff
 from ...progress import Progress, silent
 from ...rules import customers as rules
-from ...rules.limits import MAX_NAME
+from ...rules.codes import pick_code
 from ...rules.errors import Invalid, RuleError
+from ...rules.import_columns import BASE_COLUMNS, plan_columns, unguard
+from ...rules.limits import MAX_NAME
+from ...rules.names import FOLDED, describe_customers, describe_rows, name_key, repeated_keys
 from ...rules.taxid import normalise_tax_id
 from ...rules.times import parse_datetime
 from .. import audit
 from ..app import App
 from ..csvfiles import read_csv, register_import
+from .names import ALLOW_OPTION, customers_named
 from .records import next_codes
 
-BASE_COLUMNS = ("name", "code", "tax_id", "owner", "status", "created_at")
+__all__ = ["BASE_COLUMNS", "IMPORT_STATUSES", "import_customers"]
+
 IMPORT_STATUSES = ("prospect", "active", "suspended", "disqualified")
+#: duplicate names named one by one in the warnings; the rest are counted
+SHOWN_DUPLICATES = 20
 
 
 def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_duplicates: bool = False,
-                     admitted: bool = False, progress: Progress = silent) -> dict:
+                     admitted: bool = False, allow_duplicate_name: bool = False,
+                     progress: Progress = silent) -> dict:
     """``customer import FILE``: every row checked against the policy first, then written in bulk
     in one transaction; a bad row stops it with its row number and reason, and nothing is written.
 
     Rows start where ``customer add`` starts them: ``prospect`` under an admission chain.  ``admitted``
     (administrators only, audited) takes them as already admitted (``active``, or the ``status``
-    column), for moving from an older system."""
+    column), for moving from an older system.  A ``pending`` row (an export taken during an
+    admission) starts as a prospect again: its approvals are not in the file.
+
+    Returns ``imported``, ``batch``, ``file``, ``ignored`` (the derived columns left out, with why,
+    or None), ``restarted`` (the rows of ``pending`` customers) and ``warnings`` (duplicate names)."""
     chain = bool(app.policy.admission.chain)
     if admitted:
         app.require_admin("import customers as admitted (--admitted skips the admission chain)")
@@ -39,40 +58,45 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
     f = read_csv(path, encoding)
     idx = app.segment_index
     header = f.header
-    if "name" not in header:
-        raise InvalidInput(f"{f.path.name}: the header needs a 'name' column")
-    extra = [h for h in header if h not in BASE_COLUMNS]
-    unknown = [h for h in extra if idx.segment_key(h) is None and idx.field_key(h) is None]
-    if unknown:
-        raise InvalidInput(f"{f.path.name}: column '{unknown[0]}' is neither a column of the contract "
-                           f"({', '.join(BASE_COLUMNS)}) nor a segment or field of the policy")
-    pos = {h: i for i, h in enumerate(header)}
+    try:
+        plan = plan_columns(idx, app.policy, header)
+    except RuleError as exc:
+        raise exc.within(f.path.name) from None
+    base = plan.base
+    segment_at = {pos: key for pos, (kind, key) in plan.attributes.items() if kind == "segment"}
+    field_at = {pos: key for pos, (kind, key) in plan.attributes.items() if kind == "field"}
+    statuses = app.policy.statuses.labels()
     now = app.now()
     default_owner = app.actor.login
     records = []
     seen_codes: dict[str, int] = {}
     seen_tax: dict[str, int] = {}
     owners: set[str] = set()
+    restarted: list[int] = []
     with progress("checking rows", total=len(f.rows)) as bar:
         for n, row in enumerate(f.rows, start=2):
             if len(row) > len(header):
                 raise InvalidInput(f"{f.path.name}: row {n}: {len(row)} cells but {len(header)} columns")
-            cells = {h: (row[i].strip() if i < len(row) else "") for h, i in pos.items()}
+            cells = [unguard(c.strip()) for c in row] + [""] * (len(header) - len(row))
+            given = {key: cells[pos] for key, pos in base.items()}
             try:
-                name = rules.clean_text(cells["name"], "name", max_len=MAX_NAME)
-                code = rules.clean_code(cells["code"]) if cells.get("code") else None
-                tax = normalise_tax_id(cells["tax_id"]) if cells.get("tax_id") else None
-                status = cells.get("status") or default_status
+                name = rules.clean_text(given["name"], "name", max_len=MAX_NAME)
+                code = rules.clean_code(given["code"]) if given.get("code") else None
+                tax = normalise_tax_id(given["tax_id"]) if given.get("tax_id") else None
+                status = pick_code(statuses, given["status"], "status", "status") if given.get("status") else default_status
+                if status == "pending":  # mid-admission when exported: its approvals are not in the file
+                    status = "prospect"
+                    restarted.append(n)
                 if status not in IMPORT_STATUSES:
                     raise Invalid(f"status '{status}' cannot be imported: use {', '.join(IMPORT_STATUSES)}")
                 if chain and not admitted and status != "prospect":
                     raise Invalid(f"status '{status}' skips the admission chain: rows start as prospects, "
                                   "unless an administrator imports them with --admitted")
-                created = parse_datetime(cells["created_at"], app.tz, "created_at") if cells.get("created_at") else now
+                created = parse_datetime(given["created_at"], app.tz, "created_at") if given.get("created_at") else now
                 if created > now:
-                    raise Invalid(f"created_at {cells['created_at']} is in the future")
-                attrs = {h: cells[h] for h in extra if cells[h] != ""}
-                segs, flds, _ = rules.split_attributes(idx, attrs)
+                    raise Invalid(f"created_at {given['created_at']} is in the future")
+                flds = {key: cells[pos] for pos, key in field_at.items() if cells[pos] != ""}
+                segs = {key: cells[pos] for pos, key in segment_at.items() if cells[pos] != ""}
                 fields = rules.normalise_fields(idx, flds)
                 segments = rules.normalise_segments(idx, segs, fields=fields)
             except RuleError as exc:
@@ -85,9 +109,9 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                 if tax in seen_tax:
                     raise InvalidInput(f"{f.path.name}: row {n}: tax id {tax} repeats row {seen_tax[tax]}")
                 seen_tax[tax] = n
-            owner = cells.get("owner") or default_owner
+            owner = given.get("owner") or default_owner
             owners.add(owner)
-            records.append((n, code, name, tax, status, created, segments, fields, owner))
+            records.append((n, code, name, name_key(name), tax, status, created, segments, fields, owner))
             bar.advance()
     if not records:
         raise InvalidInput(f"{f.path.name}: no data rows")
@@ -100,23 +124,27 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
         batch = register_import(s, "customer", f, len(records), now, app.actor.login, allow_duplicates)
         _refuse_taken(s, f.path.name, seen_codes, Customer.code, "code")
         _refuse_taken(s, f.path.name, seen_tax, Customer.tax_id, "tax id")
+        duplicates, notes = _duplicate_names(app, s, f.path.name, records, allow_duplicate_name)
         fresh = next_codes(s, app, sum(1 for r in records if r[1] is None))
         rows, grades_by_code, audit_rows = [], {}, []
-        for n, code, name, tax, status, created, segments, fields, owner in records:
+        for n, code, name, key, tax, status, created, segments, fields, owner in records:
             code = code or next(fresh)
-            rows.append({"code": code, "name": name, "status": status, "owner_id": owner_ids[owner], "tax_id": tax,
-                         "segments": segments, "fields": fields, "admission_round": 0, "created_at": created,
-                         "updated_at": now, "status_changed_at": now, "import_id": batch.id,
+            rows.append({"code": code, "name": name, "name_key": key, "status": status, "owner_id": owner_ids[owner],
+                         "tax_id": tax, "segments": segments, "fields": fields, "admission_round": 0,
+                         "created_at": created, "updated_at": now, "status_changed_at": now, "import_id": batch.id,
                          "status_reason": None, "previous_status": None})
             if status == "active":
                 g = rules.initial_grades(app.policy, segments, fields)
                 if g:
                     grades_by_code[code] = g
+            note = f"{f.path.name} row {n}" + (" (imported as admitted)" if admitted else "")
+            if n in notes:
+                note += f"; {notes[n]}"
             audit_rows.append({"at": now, "action": "customer.import", "entity": "customer", "key": code,
                                "customer_code": code,
                                "after": {"code": code, "name": name, "status": status, "segments": segments,
                                          "fields": fields, "owner": owner, "tax_id": tax},
-                               "note": f"{f.path.name} row {n}" + (" (imported as admitted)" if admitted else "")})
+                               "note": note})
         with progress("writing customers", total=len(rows)) as bar:
             for i in range(0, len(rows), 5000):
                 s.execute(Customer.__table__.insert(), rows[i:i + 5000])
@@ -128,7 +156,40 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                           for code, g in grades_by_code.items() for scale, grade in g.items()]
             for i in range(0, len(grade_rows), 5000):
                 s.execute(CustomerGrade.__table__.insert(), grade_rows[i:i + 5000])
-    return {"imported": len(rows), "batch": batch.id, "file": f.path.name}
+    warnings = [] if allow_duplicate_name else duplicates[:SHOWN_DUPLICATES]
+    if len(warnings) < len(duplicates) and not allow_duplicate_name:
+        warnings.append(f"... and {len(duplicates) - len(warnings)} more duplicate names")
+    return {"imported": len(rows), "batch": batch.id, "file": f.path.name,
+            "ignored": plan.ignored_text() or None, "restarted": restarted, "warnings": warnings,
+            "duplicate_names": len(duplicates)}
+
+
+def _duplicate_names(app: App, session, filename: str, records: list, allow: bool) -> tuple[list[str], dict[int, str]]:
+    """The names of the file that repeat each other or a customer's (one query for the whole file):
+    (one message per duplicate, the audit note of each row concerned).  Refused, naming the first,
+    where the policy keeps names unique and ``allow`` was not given."""
+    keyed = [(r[0], r[3]) for r in records]
+    names = {r[0]: r[2] for r in records}
+    inside = repeated_keys(keyed)
+    existing = customers_named(session, {key for _, key in keyed})
+    messages: list[str] = []
+    notes: dict[int, str] = {}
+    for key, rows in inside.items():
+        spelled = list(dict.fromkeys(names[r] for r in rows))
+        messages.append(f"{describe_rows(rows)} give the same name ({', '.join(spelled[:3])})")
+        for r in rows[1:]:
+            notes[r] = f"duplicate name allowed ({ALLOW_OPTION}): the same name as row {rows[0]}"
+    for n, key in keyed:
+        if key in existing:
+            same = describe_customers(existing[key])
+            messages.append(f"row {n}: the name '{names[n]}' is already customer {same}")
+            notes[n] = f"duplicate name allowed ({ALLOW_OPTION}): the same name as customer {same}"
+    if messages and not allow and app.policy.customers.unique_names:
+        more = f" (and {len(messages) - 1} more duplicate names)" if len(messages) > 1 else ""
+        raise RuleViolation(f"{filename}: {messages[0]}{more}: the same name once {FOLDED} are set aside, and the "
+                            f"policy keeps one record per customer ([customers] unique_names): {ALLOW_OPTION} "
+                            "imports them anyway")
+    return messages, notes if allow else {}
 
 
 def _refuse_taken(session, filename: str, seen: dict[str, int], column, what: str) -> None:

@@ -20,6 +20,7 @@ from .. import audit, counters
 from ..app import App
 from ..lookups import find_staff, get_customer
 from ..visibility import require_read
+from .names import check_name
 from .reading import customer_dict
 
 
@@ -64,7 +65,9 @@ def validate_new(app: App, name: str, segments: Mapping[str, Any], fields: Mappi
 
 def add_customer(app: App, name: str, segments: Mapping[str, str], fields: Mapping[str, str], *,
                  tax_id: str | None = None, owner: str | None = None, prospect: bool = False,
-                 code: str | None = None, at: datetime | None = None) -> dict:
+                 code: str | None = None, at: datetime | None = None, allow_duplicate_name: bool = False) -> dict:
+    """The new customer's object; ``warnings`` (a customer of the same name exists) is taken out by
+    the command and shown on stderr."""
     name, segs, flds, tax = validate_new(app, name, segments, fields, tax_id)
     status = "prospect" if (prospect or app.policy.admission.chain) else "active"
     now = at or app.now()
@@ -79,15 +82,16 @@ def add_customer(app: App, name: str, segments: Mapping[str, str], fields: Mappi
                 raise RuleViolation(f"customer code {code} is already taken")
         else:
             code = next(next_codes(s, app, 1))
-        c = Customer(code=code, name=name, status=status, owner_id=owner_id, tax_id=tax, segments=segs,
+        key, warnings, note = check_name(s, app, name, allow=allow_duplicate_name)
+        c = Customer(code=code, name=name, name_key=key, status=status, owner_id=owner_id, tax_id=tax, segments=segs,
                      fields=flds, created_at=now, updated_at=now, status_changed_at=now)
         s.add(c)
         s.flush()
         if status == "active":
             set_initial_grades(s, app, c, now)
         result = snapshot(c, owner or app.actor.login)
-        audit.record(s, app, "customer.add", "customer", code, after=result, customer_code=code, at=now)
-    return customer_dict(app, code)
+        audit.record(s, app, "customer.add", "customer", code, after=result, customer_code=code, at=now, note=note)
+    return {**customer_dict(app, code), "warnings": warnings}
 
 
 def set_initial_grades(session, app: App, c: Customer, now: datetime) -> dict[str, str]:
@@ -102,7 +106,9 @@ def set_initial_grades(session, app: App, c: Customer, now: datetime) -> dict[st
 
 def edit_customer(app: App, code: str, *, name: str | None = None, segments: Mapping[str, str] | None = None,
                   fields: Mapping[str, str] | None = None, tax_id: str | None = None,
-                  owner: str | None = None) -> dict:
+                  owner: str | None = None, allow_duplicate_name: bool = False) -> dict:
+    """The customer's object after the change; ``warnings`` as for :func:`add_customer` (a rename to
+    the name of another customer)."""
     idx = app.segment_index
     now = app.now()
     with app.db.write() as s:
@@ -112,8 +118,11 @@ def edit_customer(app: App, code: str, *, name: str | None = None, segments: Map
             raise RuleViolation(f"customer {c.code} is disqualified; a gm must reinstate it first")
         before_owner = s.get(Staff, c.owner_id).login if c.owner_id else None
         before = snapshot(c, before_owner)
+        warnings, note = [], None
         if name is not None:
             c.name = rules.clean_text(name, "name", max_len=MAX_NAME)
+            if c.name != before["name"]:
+                c.name_key, warnings, note = check_name(s, app, c.name, allow=allow_duplicate_name, except_id=c.id)
         if fields:
             c.fields = rules.normalise_fields(idx, fields, base=c.fields)
         if segments or fields:
@@ -134,5 +143,6 @@ def edit_customer(app: App, code: str, *, name: str | None = None, segments: Map
             raise InvalidInput("nothing to change: give --name, --segment, --field, --tax-id or --owner")
         c.updated_at = now
         s.add(c)
-        audit.record(s, app, "customer.edit", "customer", c.code, before=b, after=a, customer_code=c.code, at=now)
-    return customer_dict(app, code)
+        audit.record(s, app, "customer.edit", "customer", c.code, before=b, after=a, customer_code=c.code, at=now,
+                     note=note)
+    return {**customer_dict(app, code), "warnings": warnings}

@@ -22,7 +22,7 @@ from ...errors import InvalidInput
 from ...rules import customers as rules
 from ..app import Settings, open_app
 from ..registry import demo_steps
-from .names import acting_for, company_name, field_value, person_name, sample_tax_id, segment_values
+from .names import acting_for, company_name, distinct_name, field_value, person_name, sample_tax_id, segment_values
 
 
 def _demo_target(settings: Settings, replace: bool, policy_name: str) -> Path:
@@ -123,6 +123,7 @@ def populate(app, rng: random.Random, n: int) -> Iterator[str]:
     idx = app.segment_index
     header = ["name", "tax_id", "owner", "created_at"] + list(idx.segments) + [f.key for f in pol.fields]
     now = app.now()
+    names: set[str] = set()  # name keys given so far: one customer per name
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "customers.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
@@ -133,7 +134,7 @@ def populate(app, rng: random.Random, n: int) -> Iterator[str]:
                 fields = rules.normalise_fields(idx, raw_fields, complete=False)
                 segs = segment_values(rng, idx, fields)
                 created = now - timedelta(days=rng.randrange(30, 900))
-                row = [company_name(rng, i), sample_tax_id(rng, i), rng.choice(keepers), created.strftime("%Y-%m-%dT%H:%M")]
+                row = [distinct_name(company_name(rng, i), names), sample_tax_id(rng, i), rng.choice(keepers), created.strftime("%Y-%m-%dT%H:%M")]
                 row += [segs.get(key, "") for key in idx.segments]
                 row += [raw_fields[f.key] for f in pol.fields]
                 w.writerow(row)
@@ -178,7 +179,7 @@ def populate(app, rng: random.Random, n: int) -> Iterator[str]:
     for j in range(min(5, max(1, n // 50))):
         flds = {f.key: field_value(rng, f, 10**6 + j) for f in pol.fields if f.required}
         segs = segment_values(rng, idx, rules.normalise_fields(idx, flds, complete=False))
-        c = add_customer(app, company_name(rng, 10**6 + j), segs, flds, tax_id=sample_tax_id(rng, 10**6 + j),
+        c = add_customer(app, distinct_name(company_name(rng, 10**6 + j), names), segs, flds, tax_id=sample_tax_id(rng, 10**6 + j),
                          prospect=True, owner=rng.choice(keepers))
         step_docs = [t for docs in pol.admission.step_documents.values() for t in docs]
         for t in dict.fromkeys(required + step_docs):

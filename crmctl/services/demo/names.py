@@ -33,6 +33,20 @@ def company_name(rng: random.Random, i: int) -> str:
     return f"{rng.choice(PLACES)}{word}{rng.choice(TRADES)}{rng.choice(FORMS)}"
 
 
+def distinct_name(name: str, taken: set[str]) -> str:
+    """``name``, or a branch of it (``…第2分公司``) where a company of that name (``rules.names``) is
+    in ``taken`` already: the demo never makes two customers of one name.  Adds the key to ``taken``;
+    draws nothing from the random generator, so the rest of the demo stays as it was."""
+    from ...rules.names import name_key
+
+    out, n = name, 1
+    while name_key(out) in taken:
+        n += 1
+        out = f"{name}第{n}分公司"
+    taken.add(name_key(out))
+    return out
+
+
 def sample_tax_id(rng: random.Random, i: int) -> str:
     head = "91" + f"{130000 + rng.randrange(0, 9999):06d}"
     body = f"{i:08d}"
