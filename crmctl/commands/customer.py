@@ -136,7 +136,7 @@ def edit(
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV with a header row: name, [code, tax_id, owner, status, created_at], segment and field keys (or the Chinese headings and labels, or the columns of 'customer list --format csv').")],
+    file: Annotated[Path, typer.Argument(help="CSV with a header row: name (required), code, tax_id, owner, status, created_at, segment and field keys; or the Chinese headings and labels; or the columns of 'customer list --format csv'.")],
     encoding: Annotated[str, typer.Option("--encoding", help="utf-8 (with or without BOM), gb18030 or gbk (read as gb18030).")] = "utf-8",
     allow_duplicates: Annotated[bool, typer.Option("--allow-duplicates", help="Import a file that was imported before.")] = False,
     admitted: Annotated[bool, typer.Option("--admitted", help="Take the rows as already admitted (active, or their status column), for moving from an older system; administrators only, audited.")] = False,
