@@ -17,3 +17,8 @@ class Field:
 
 def fields(*keys: str) -> list[Field]:
     return [Field(k) for k in keys]
+
+
+class JsonCell(dict):
+    """A nested object whose keys are data, not columns (an audit entry's ``before``/``after``):
+    JSON shows it nested as any object; CSV keeps it as one cell of JSON text (not flattened)."""

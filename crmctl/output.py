@@ -8,10 +8,13 @@ optionally the columns to show.  The rules (see docs/cli.md, "Conventions: outpu
   ``YYYY-MM-DD``, date-times ISO 8601 with offset (a naive date-time is a programming error and
   raises), ``Decimal`` as a number, enums as their value, sets as sorted lists.  Nested objects stay
   nested; the ``columns`` given for the table/csv views do not cut down the JSON object.
-* csv: a header row always (also for zero rows), UTF-8 (``bom`` adds U+FEFF), nested objects
-  flattened to dotted keys (``segments.nature``), text cells starting with ``= + - @ TAB CR``
-  prefixed with ``'`` (numbers are never touched), ``None`` empty, booleans ``true``/``false``,
-  lists joined with ``;``.  Written row by row: constant memory for any number of rows.
+* csv: the columns are the JSON keys, in the JSON's order, nested objects flattened to dotted keys
+  (``segments.nature``; :func:`csv_keys` of the first row, the one place that says so; a
+  :class:`JsonCell` object stays one cell of JSON text); a header row always (also for zero rows:
+  the ``fields`` a listing declares), UTF-8 (``bom`` adds U+FEFF), text cells starting with
+  ``= + - @ TAB CR`` prefixed with ``'`` (numbers are never touched), ``None`` empty, booleans
+  ``true``/``false``, lists of values joined with ``;``, a list holding objects as one JSON array.
+  Written row by row: constant memory for any number of rows.
 * table: a rich table for humans (at most 5 000 rows), codes turned into labels through
   :attr:`Column.table_format`, cell values printed literally (no markup), no colour unless the
   stream is a terminal.
@@ -41,6 +44,7 @@ from itertools import chain
 from typing import IO, Any
 
 from crmctl.errors import InvalidInput
+from crmctl.fields import JsonCell
 from crmctl.views import Column
 
 __all__ = [
@@ -56,6 +60,8 @@ __all__ = [
     "to_jsonable",
     "escape_csv_cell",
     "flatten",
+    "csv_keys",
+    "JsonCell",
     "open_output",
 ]
 
@@ -246,6 +252,8 @@ def _csv_slow(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return escape_csv_cell(";".join(_csv_text(v) for v in _sorted_set(value)))
     if isinstance(value, (list, tuple)):
+        if any(isinstance(v, Mapping) for v in value):  # objects: one JSON array (";" may be in them)
+            return escape_csv_cell(json.dumps(to_jsonable(value), ensure_ascii=False))
         return escape_csv_cell(";".join(_csv_text(v) for v in value))
     return escape_csv_cell(_csv_text(value))
 
@@ -284,16 +292,21 @@ def _table_text(value: Any) -> str:
 def flatten(d: Mapping, prefix: str = "") -> dict:
     """Nested mappings -> one level with dotted keys: ``{"segments": {"nature": "big"}}`` ->
     ``{"segments.nature": "big"}``.  ``prefix`` (without the dot) is put in front of every key.
-    An empty nested mapping contributes no key."""
+    An empty nested mapping contributes no key; a :class:`JsonCell` is one value."""
     out: dict = {}
     lead = f"{prefix}." if prefix else ""
     for k, v in d.items():
         key = f"{lead}{k}"
-        if isinstance(v, Mapping):
+        if isinstance(v, Mapping) and not isinstance(v, JsonCell):
             out.update(flatten(v, key))
         else:
             out[key] = v
     return out
+
+
+def csv_keys(row: Mapping) -> list[str]:
+    """The CSV columns of a JSON row: its keys in order, nested objects flattened (``a.b``)."""
+    return list(flatten(row))
 
 
 def _lookup(row: Mapping, key: str) -> Any:
@@ -339,7 +352,7 @@ def _values(row: Mapping, keys: list[str], nested: bool) -> Iterator[Any] | list
 def _columns_from(first: Mapping | None) -> list[Column]:
     if first is None:
         return []
-    return [Column(k) for k in flatten(first)]
+    return [Column(k) for k in csv_keys(first)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -644,8 +657,9 @@ def _cell(value: Any, column: Column | None, encoding: str):
 
 
 def _as_columns(columns) -> list[Column]:
-    """Display columns for a table: a data field (a key only, ``crmctl.fields.Field``) shows under its key."""
-    return [c if isinstance(c, Column) else Column(c.key) for c in columns]
+    """Display columns for a table: a data field (a key only, ``crmctl.fields.Field``, or the key
+    itself) shows under its key."""
+    return [c if isinstance(c, Column) else Column(getattr(c, "key", c)) for c in columns]
 
 
 def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterable[Mapping], title: str | None,
@@ -692,6 +706,7 @@ def emit_rows(
     stream: IO | None = None,
     table_rows: int | None = None,
     more_hint: str = "use --format csv",
+    fields: Sequence | None = None,
 ) -> int:
     """Write a list of things in ``spec.format``; returns how many rows there were.
 
@@ -699,17 +714,19 @@ def emit_rows(
     ``more_hint`` (csv and json are always complete).
 
     ``rows`` may be a generator: json and csv are written row by row in constant memory.
-    ``columns`` pick and order the csv/table columns (dotted keys reach into nested mappings); when
-    None they are taken from the first row (nested keys flattened), and csv with zero rows then has
-    no header.  json writes each row whole, nested.  ``stream`` (for tests/reuse) overrides
+    json writes each row whole, nested.  csv writes the JSON keys (:func:`csv_keys` of the first
+    row: every row of a list has the same keys), whatever ``columns`` say; with zero rows the header
+    is ``fields`` (the listing's declared keys, ``crmctl.fields.Field`` or Column), else ``columns``.
+    ``columns`` pick, order and title the table's columns (dotted keys reach into nested mappings);
+    when None they are taken from the first row.  ``stream`` (for tests/reuse) overrides
     ``spec.output``.
     """
     if spec.format == "json":
         with _target(spec, stream) as out:
             return _write_json_array(out, rows)
-    if columns is None:
+    if spec.format == "csv" or columns is None:  # the JSON keys (a header even for zero rows)
         first, rows = _peek(rows)
-        columns = _columns_from(first)
+        columns = _columns_from(first) if first is not None else _as_columns(fields or columns or [])
     with _target(spec, stream) as out:
         if spec.format == "csv":
             if not columns:

@@ -151,7 +151,9 @@ def list_(
 
     app_ = open_app(ctx)
     rows = list_complaints(app_, open_only=open_only, overdue=overdue, customer=customer, severity=severity, owner=owner)
-    emit_rows(spec(format, output, bom, encoding), rows, complaint_columns(app_))
+    from ..services.complaints import COMPLAINT_KEYS
+
+    emit_rows(spec(format, output, bom, encoding), rows, complaint_columns(app_), fields=COMPLAINT_KEYS)
 
 
 @app.command("show")

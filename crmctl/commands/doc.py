@@ -44,8 +44,10 @@ def list_(
     from ..views.customers import document_columns
 
     app_ = open_app(ctx)
+    from ..services.documents import DOCUMENT_KEYS
+
     emit_rows(spec(format, output, bom), list_documents(app_, expiring_within=expiring_within, customer=customer),
-              document_columns())
+              document_columns(), fields=DOCUMENT_KEYS)
 
 
 @app.command("check")

@@ -60,7 +60,7 @@ def close(
     else:
         typer.echo(r["outcome"])
     b = r.get("benefit")
-    if b and r["outcome"] == "adopted":
+    if b and b["months"] is not None and r["outcome"] == "adopted":  # members null until shared
         info(f"{r['id']}: benefit shared {b['company_pct']:g}% company / {b['customer_pct']:g}% customer "
              f"until {b['until']}")
 
@@ -103,7 +103,9 @@ def list_(
 
     app_ = open_app(ctx)
     rows = list_proposals(app_, open_only=open_only, overdue=overdue, customer=customer, category=category)
-    emit_rows(spec(format, output, bom, encoding), rows, proposal_columns(app_))
+    from ..services.proposals import PROPOSAL_KEYS
+
+    emit_rows(spec(format, output, bom, encoding), rows, proposal_columns(app_), fields=PROPOSAL_KEYS)
 
 
 @app.command("show")
@@ -125,7 +127,7 @@ def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, out
         rows.append(("降低成本 saving", f"{d['saving']:,.2f}"))
     if d["implement_by"]:
         rows.append(("实施 implement by", d["implement_by"].isoformat()))
-    if d["benefit"]:
+    if d["benefit"]["months"] is not None:  # the benefit's members are null until it is shared
         b = d["benefit"]
         rows.append(("收益分享 benefit", f"{b['company_pct']:g}% company / {b['customer_pct']:g}% customer, "
                                         f"{b['months']} months until {b['until']}"))

@@ -154,7 +154,9 @@ def list_(
 
     app_ = open_app(ctx)
     rows = list_tickets(app_, open_only=open_only, overdue=overdue, customer=customer, technician=technician, kind=kind)
-    emit_rows(spec(format, output, bom, encoding), rows, ticket_columns(app_))
+    from ..services.tickets import TICKET_KEYS
+
+    emit_rows(spec(format, output, bom, encoding), rows, ticket_columns(app_), fields=TICKET_KEYS)
 
 
 @app.command("show")

@@ -45,5 +45,7 @@ def list_(
     from ..views.activities import survey_columns
 
     app_ = open_app(ctx)
+    from ..services.activities.surveys import survey_keys
+
     emit_rows(spec(format, output, bom), list_surveys(app_, survey=survey, label=label, customer=customer),
-              survey_columns(app_))
+              survey_columns(app_), fields=survey_keys(app_.policy))

@@ -91,7 +91,9 @@ def list_(
 
     app_ = open_app(ctx)
     rows = list_visits(app_, month=month, status=status, owner=owner, customer=customer, kind=kind)
-    emit_rows(spec(format, output, bom), rows, activity_columns(app_))
+    from ..services.activities.visits import activity_keys
+
+    emit_rows(spec(format, output, bom), rows, activity_columns(app_), fields=activity_keys(app_.policy))
 
 
 @app.command("show")

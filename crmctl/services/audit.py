@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import func, insert, or_, select
 
+from ..fields import JsonCell
 from ..models import AuditChain, AuditLog
 from ..rules import audit_chain as chain
 
@@ -163,8 +164,9 @@ def list_entries(app, *, customer: str | None = None, since: datetime | None = N
                 "entity": e.entity,
                 "key": e.entity_key,
                 "customer": e.customer_code,
-                "before": e.before,
-                "after": e.after,
+                # free-form: one JSON cell each in csv (their keys are data, not columns)
+                "before": JsonCell(e.before) if isinstance(e.before, dict) else e.before,
+                "after": JsonCell(e.after) if isinstance(e.after, dict) else e.after,
                 "policy_version": e.policy_version,
                 "note": e.note,
             }

@@ -30,6 +30,12 @@ def _policy(app: App):
     return pol
 
 
+#: the keys of a complaint of the list (``_dict``), in order: the csv header even without rows
+COMPLAINT_KEYS = ("id", "customer", "severity", "summary", "opened_at", "due_at", "closed_at", "status", "overdue",
+                  "satisfied", "sla", "sla_due_at", "extended_days", "escalated_at", "escalated_to", "owner",
+                  "resolution", "ref")
+
+
 def _dict(app: App, c: Complaint, customer: str, owner: str | None, now: datetime) -> dict:
     return {
         "id": c.number,

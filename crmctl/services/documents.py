@@ -55,6 +55,10 @@ def add_document(app: App, code: str, type_: str, number: str | None = None, exp
     return result
 
 
+#: the keys of a document of ``doc list``, in order: the csv header even without rows
+DOCUMENT_KEYS = ("id", "customer", "name", "status", "type", "type_label", "number", "expires", "days_left", "expired")
+
+
 def list_documents(app: App, *, expiring_within: int | None = None, customer: str | None = None,
                    include_expired: bool = True) -> Iterator[dict]:
     today = app.now().date()

@@ -31,6 +31,12 @@ def _policy(app: App):
     return pol
 
 
+#: the keys of a proposal of the list (``_dict``, ``benefit`` flattened), in order: the csv header even without rows
+PROPOSAL_KEYS = ("id", "customer", "category", "summary", "opened_at", "due_at", "closed_at", "status", "overdue",
+                 "outcome", "saving", "implement_by", "benefit.company_pct", "benefit.customer_pct", "benefit.months",
+                 "benefit.until", "note", "owner", "ref")
+
+
 def _dict(app: App, p: Proposal, customer: str, owner: str | None, now: datetime) -> dict:
     return {
         "id": p.number,
@@ -45,9 +51,9 @@ def _dict(app: App, p: Proposal, customer: str, owner: str | None, now: datetime
         "outcome": p.outcome,
         "saving": p.saving,
         "implement_by": p.implement_by,
-        "benefit": ({"company_pct": p.benefit_company_pct, "customer_pct": p.benefit_customer_pct,
-                     "months": p.benefit_months, "until": p.benefit_until}
-                    if p.benefit_months is not None else None),
+        # always the object (its members null until a benefit is shared): every row has the same keys
+        "benefit": {"company_pct": p.benefit_company_pct, "customer_pct": p.benefit_customer_pct,
+                    "months": p.benefit_months, "until": p.benefit_until},
         "note": p.note,
         "owner": owner,
         "ref": p.id,

@@ -42,6 +42,12 @@ def _events(t: ServiceTicket) -> dict:
     return {field: getattr(t, field) for field in rules.CLOCK_EVENTS.values()}
 
 
+#: the keys of a ticket of the list (``_dict``, without ``rating``), in order: the csv header even without rows
+TICKET_KEYS = ("id", "customer", "kind", "opened_at", "respond_by", "resolve_by", "status", "arrive_by", "location",
+               "service_type", "summary", "technician", "dispatched_at", "arrived_at", "taken_back_at", "receipt",
+               "resolved_at", "note", "overdue", "missed", "owner", "ref")
+
+
 def _dict(app: App, t: ServiceTicket, customer: str, logins: Mapping[int, str], now: datetime,
           rating: dict | None = None) -> dict:
     missed = rules.missed_clocks(_deadlines(t), _events(t), now)

@@ -203,16 +203,35 @@ def test_csv_dates_enum_and_nested_flattening():
     assert record["tags"] == "a;b"
 
 
-def test_csv_columns_pick_nested_values_and_missing_ones():
+def test_csv_columns_are_the_json_keys_whatever_the_table_columns():
+    """Issue 16: the columns given pick the table's columns only; csv writes the JSON keys of the
+    rows, flattened, in the JSON's order (a key a row lacks is an empty cell)."""
     cols = [Column("code"), Column("segments.nature"), Column("grades.big"), Column("absent")]
-    rows = [CUSTOMER, {"code": "C2", "segments": {}}, {"code": "C3", "segments.nature": "flat"}]
+    rows = [{"code": "C1", "segments": {"nature": "big", "card": "unit"}, "tags": ["a", "b"]},
+            {"code": "C2", "segments": {}}, {"code": "C3", "segments.nature": "flat"}]
     _, out = run("csv", rows, cols)
     assert csv_rows(out) == [
-        ["code", "segments.nature", "grades.big", "absent"],
-        ["C001", "big", "gold", ""],
+        ["code", "segments.nature", "segments.card", "tags"],
+        ["C1", "big", "unit", "a;b"],
         ["C2", "", "", ""],
         ["C3", "flat", "", ""],
     ]
+    # zero rows: the declared fields of the listing (else the columns) make the header
+    assert csv_rows(run("csv", [], cols)[1]) == [["code", "segments.nature", "grades.big", "absent"]]
+    buf = io.StringIO()
+    emit_rows(OutputSpec(format="csv"), [], cols, fields=[Column("code"), Column("x.y")], stream=buf)
+    assert csv_rows(buf.getvalue()) == [["code", "x.y"]]
+
+
+def test_csv_list_of_objects_is_one_json_array_and_json_cell_stays_one_cell():
+    from crmctl.output import JsonCell
+
+    row = {"id": 1, "docs": [{"type": "a", "n": 1}, {"type": "b;c", "n": 2}], "after": JsonCell({"x": {"y": 1}})}
+    _, out = run("csv", [row])
+    header, line = csv_rows(out)
+    assert header == ["id", "docs", "after"]
+    assert json.loads(line[1]) == row["docs"] and json.loads(line[2]) == {"x": {"y": 1}}
+    assert json.loads(run("json", [row])[1])[0]["after"] == {"x": {"y": 1}}
 
 
 def test_tuples_csv_same_escaping_as_rows():
@@ -391,7 +410,8 @@ def test_emit_object_json():
 def test_emit_object_csv():
     buf = io.StringIO()
     emit_object(OutputSpec(format="csv"), CUSTOMER, [Column("code"), Column("segments.nature")], stream=buf)
-    assert csv_rows(buf.getvalue()) == [["code", "segments.nature"], ["C001", "big"]]
+    header, row = csv_rows(buf.getvalue())  # the JSON object's keys, flattened; the fields are the table's
+    assert header == list(flatten(CUSTOMER)) and dict(zip(header, row))["segments.nature"] == "big"
 
 
 def test_emit_object_table():

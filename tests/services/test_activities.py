@@ -117,7 +117,9 @@ def test_log_planned_and_unplanned_count_toward_the_cadence(make_cli, opened, mo
     done = acts.log_visit(app, "C000001", "visit", planned=planned["C000001"]["id"], notes="走访顺利",
                           fields={"product_info": "需要新牌号", "needs": "稳定供货"})
     assert done["status"] == "done" and done["id"] == planned["C000001"]["id"]
-    assert done["report"] == {"product_info": "需要新牌号", "needs": "稳定供货"}
+    # every report field of the policy is a key (null where not written): the same keys on every row
+    assert {k: v for k, v in done["report"].items() if v is not None} == {"product_info": "需要新牌号", "needs": "稳定供货"}
+    assert set(done["report"]) == {"product_info", "market_info", "service_quality", "needs", "minutes", "suggestions"}
     with pytest.raises(RuleViolation, match="already done"):
         acts.log_visit(app, "C000001", "visit", planned=done["id"])
     with pytest.raises(RuleViolation, match="is for C000002"):

@@ -83,14 +83,31 @@ def record_survey(app: App, code: str, label: str, answers: Mapping[str, str], s
                          average=average, recorded_at=now, recorded_by=app.actor.login)
         s.add(r)
         s.flush()
-        out = _survey_dict(r, c.code, app.tz)
+        out = _survey_dict(r, c.code, app.tz, survey_items(app.policy))
         audit.record(s, app, "survey.record", "survey_result", str(r.id), after={"survey": key, "label": year, "scores": scores},
                      customer_code=c.code, at=now)
     return out
 
 
-def _survey_dict(r: SurveyResult, code: str, tz) -> dict:
-    return {"id": r.id, "customer": code, "survey": r.survey, "label": r.label, "scores": dict(r.scores),
+def survey_items(policy) -> list[str]:
+    """Every item of every survey of the policy, first seen first: the keys of ``scores``."""
+    items: dict[str, None] = {}
+    for sv in policy.surveys.values():
+        items.update(dict.fromkeys(sv.items))
+    return list(items)
+
+
+def survey_keys(policy) -> list[str]:
+    """The keys of a survey result of the list (``scores`` flattened), in order."""
+    return ["id", "customer", "survey", "label", *(f"scores.{k}" for k in survey_items(policy)), "average",
+            "scale_max", "recorded_at", "recorded_by"]
+
+
+def _survey_dict(r: SurveyResult, code: str, tz, items: list[str]) -> dict:
+    scores = dict(r.scores or {})
+    # every item of the policy's surveys (null where this survey has none): the same keys on every row
+    return {"id": r.id, "customer": code, "survey": r.survey, "label": r.label,
+            "scores": {k: scores.get(k) for k in items},
             "average": r.average, "scale_max": r.scale_max, "recorded_at": r.recorded_at.astimezone(tz),
             "recorded_by": r.recorded_by}
 
@@ -108,12 +125,13 @@ def list_surveys(app: App, *, survey: str | None = None, label: str | None = Non
             cid = get_customer(s, customer).id
         q = q.where(SurveyResult.customer_id == cid)
     tz = app.tz
+    items = survey_items(app.policy)
 
     def rows():
         with app.db.read() as s:
             scope = Scope(s, app)
             for r, code, keeper in s.execute(q.execution_options(yield_per=2000)):
                 if scope.readable(r.customer_id, keeper):
-                    yield _survey_dict(r, code, tz)
+                    yield _survey_dict(r, code, tz, items)
 
     return rows()

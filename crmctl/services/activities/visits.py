@@ -34,11 +34,30 @@ def _company_kinds(app: App) -> set[str]:
     return {c.kind for c in app.policy.activities.cadences if c.scope == "company"}
 
 
-def _activity_dict(a: Activity, customer: str | None, owner: str | None, today: date, tz) -> dict:
+def report_keys(policy) -> list[str]:
+    """Every report field of every activity kind of the policy (petrochem's 走访报告单 ...), first
+    seen first: the keys of an activity's ``report``."""
+    keys: dict[str, None] = {}
+    for fields in policy.activities.report_fields.values():
+        keys.update(dict.fromkeys(fields))
+    return list(keys)
+
+
+def activity_keys(policy) -> list[str]:
+    """The keys of an activity of ``visit list`` (``report`` flattened), in order."""
+    return ["id", "customer", "kind", "due_date", "owner", "status", "planned", "done_at", "done_by", "notes",
+            *(f"report.{k}" for k in report_keys(policy)), "note"]
+
+
+def _activity_dict(a: Activity, customer: str | None, owner: str | None, today: date, tz,
+                   report: list[str]) -> dict:
+    given = a.report or {}
     return {"id": a.id, "customer": customer, "kind": a.kind, "due_date": a.due_date, "owner": owner,
             "status": activity_status(a.status, a.due_date, today),
             "planned": a.planned_by is not None, "done_at": a.done_at.astimezone(tz) if a.done_at else None,
-            "done_by": a.done_by, "notes": a.notes, "report": a.report or {}, "note": a.plan_note}
+            "done_by": a.done_by, "notes": a.notes,
+            # every report field of the policy (null where not written): the same keys on every row
+            "report": {k: given.get(k) for k in report}, "note": a.plan_note}
 
 
 def get_activity(app: App, activity_id: int) -> dict:
@@ -51,7 +70,7 @@ def get_activity(app: App, activity_id: int) -> dict:
             require_read(s, app, cust, [a.owner_id], what=f"activity {a.id}")
         code = cust.code if cust is not None else None
         owner = s.get(Staff, a.owner_id).login if a.owner_id else None
-        return _activity_dict(a, code, owner, app.now().date(), app.tz)
+        return _activity_dict(a, code, owner, app.now().date(), app.tz, report_keys(app.policy))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -136,7 +155,7 @@ def log_visit(app: App, code: str | None, kind: str | None = None, *, at: dateti
             s.add(a)
         s.flush()
         owner = s.get(Staff, a.owner_id).login if a.owner_id else None
-        result = _activity_dict(a, c.code if c else None, owner, now.date(), app.tz)
+        result = _activity_dict(a, c.code if c else None, owner, now.date(), app.tz, report_keys(app.policy))
         audit.record(s, app, "visit.log", "activity", str(a.id), before=before,
                      after={"kind": kind_code, "done_at": when, "planned": planned, "notes": notes, "report": report},
                      customer_code=c.code if c else None, at=now,
@@ -191,6 +210,7 @@ def list_visits(app: App, *, month: str | None = None, status: str | None = None
     if kind:
         q = q.where(Activity.kind == resolve_kind(app, kind))
     tz = app.tz
+    report = report_keys(app.policy)
 
     def rows():
         with app.db.read() as s:
@@ -202,7 +222,7 @@ def list_visits(app: App, *, month: str | None = None, status: str | None = None
             scope = Scope(s, app)
             for a, code, login, keeper in s.execute(qq.execution_options(yield_per=2000)):
                 if scope.readable(a.customer_id, keeper, a.owner_id):
-                    yield _activity_dict(a, code, login, today, tz)
+                    yield _activity_dict(a, code, login, today, tz, report)
 
     # validate the owner and customer now, so a bad one is refused before any output
     if owner or customer:

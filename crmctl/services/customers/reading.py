@@ -1,9 +1,10 @@
 """Reading customer files: one customer (``customer show``), the list (json and tables, streamed),
 and the flat export (csv, one query), all through the one visibility rule (``services.visibility``).
 
-The fields of the list, in the contract's order (code, name, status, segments.*, grades.*, owner
-[, stability][, fields.*, created_at]), are :func:`customer_fields`; headings and labels for tables
-are the view's (``crmctl.views.customers``).
+The fields of the list, in the JSON's order (code, name, status, segments.*[, fields.*], owner,
+grades.*[, stability][, created_at, tax_id]), are :func:`customer_fields`; every row holds every
+segment and custom field of the policy (null where not set, and for a customer whose file the actor
+may not read).  Headings and labels for tables are the view's (``crmctl.views.customers``).
 """
 
 from __future__ import annotations
@@ -27,14 +28,17 @@ from ..visibility import Scope, can_read
 
 
 def customer_fields(policy, *, full: bool = True) -> list[Field]:
-    """The fields of the customer list (json/csv keys) in the contract's order:
-    code, name, status, segments.*, grades.*, owner[, stability][, fields.*, created_at]."""
+    """The fields of the customer list (json/csv keys) in the JSON's order: code, name, status,
+    segments.*[, fields.*], owner, grades.*[, stability][, created_at, tax_id] (``full=False``, the
+    table: without the custom fields, the creation time and the tax id)."""
     keys = ["code", "name", "status"] + [f"segments.{seg.key}" for seg in policy.segments]
-    keys += [f"grades.{code}" for code in policy.grading.scales] + ["owner"]
+    if full:
+        keys += [f"fields.{f.key}" for f in policy.fields]
+    keys += ["owner"] + [f"grades.{code}" for code in policy.grading.scales]
     if policy.stability is not None:
         keys.append("stability")
     if full:
-        keys += [f"fields.{f.key}" for f in policy.fields] + ["created_at"]
+        keys += ["created_at", "tax_id"]
     return [Field(k) for k in keys]
 
 
@@ -216,21 +220,28 @@ def list_customers(app: App, **filters: Any) -> Iterator[dict]:
 def _nested_rows(app: App, cq: CustomerQuery) -> Iterator[dict]:
     scales, with_stability = cq.scales, cq.with_stability
     grade_cols, joins = cq.grade_joins()
-    # Column order: id, code, name, status, segments, fields, created_at, owner_id, grades…[, last].
+    # Column order: id, code, name, status, segments, fields, created_at, owner_id, tax_id, grades…[, last].
     cols = [Customer.id, Customer.code, Customer.name, Customer.status, Customer.segments, Customer.fields,
-            Customer.created_at, Customer.owner_id, *grade_cols]
+            Customer.created_at, Customer.owner_id, Customer.tax_id, *grade_cols]
     last_at = len(cols)
     if with_stability:
         classify = rules_grading.stability_classifier(app.now().date(), app.policy.stability.lost_after_months)
         cols.append(cq.last.c.last)
 
+    seg_keys = [seg.key for seg in app.policy.segments]
+    field_keys = [f.key for f in app.policy.fields]
+    # every row holds every segment and field of the policy (None where not set): the same keys on
+    # every row, as the csv columns (customer_fields)
+    no_segments, no_fields = dict.fromkeys(seg_keys), dict.fromkeys(field_keys)
+
     def restricted(code: str, name: str) -> dict:
         """A customer whose file the actor may not read: code and name only."""
-        row = {"code": code, "name": name, "status": None, "segments": {}, "fields": {}, "owner": None,
-               "grades": dict.fromkeys(scales)}
+        row = {"code": code, "name": name, "status": None, "segments": dict(no_segments),
+               "fields": dict(no_fields), "owner": None, "grades": dict.fromkeys(scales)}
         if with_stability:
             row["stability"] = None
         row["created_at"] = None
+        row["tax_id"] = None
         return row
 
     with app.db.read() as s:
@@ -242,16 +253,19 @@ def _nested_rows(app: App, cq: CustomerQuery) -> Iterator[dict]:
         to_day = day_decoder()
         for part in stream_chunks(s, q, 2000):  # streamed: one query, whatever the number of customers
             for r in part:
-                cid, code, name, status_, segs, flds, created, owner_id = r[:8]
+                cid, code, name, status_, segs, flds, created, owner_id, tax_id = r[:9]
                 if not scope.readable(cid, owner_id):
                     yield restricted(code, name)
                     continue
-                row = {"code": code, "name": name, "status": status_, "segments": decode_json(segs) or {},
-                       "fields": decode_json(flds) or {}, "owner": logins.get(owner_id),
-                       "grades": dict(zip(scales, r[8:last_at]))}
+                segs, flds = decode_json(segs) or {}, decode_json(flds) or {}
+                row = {"code": code, "name": name, "status": status_,
+                       "segments": {k: segs.get(k) for k in seg_keys},
+                       "fields": {k: flds.get(k) for k in field_keys}, "owner": logins.get(owner_id),
+                       "grades": dict(zip(scales, r[9:last_at]))}
                 if with_stability:
                     row["stability"] = classify(status_, to_day(r[last_at]))
                 row["created_at"] = to_time(created).astimezone(app.tz)
+                row["tax_id"] = tax_id
                 yield row
 
 
@@ -271,23 +285,27 @@ def export_customers(app: App, *, full: bool = True, **filters: Any) -> tuple[li
 def _flat_rows(app: App, cq: CustomerQuery, full: bool) -> Iterator[tuple]:
 
     pol = app.policy
+    # in the order of customer_fields: code, name, status, segments…[, fields…], owner, grades…
+    # [, stability][, created_at, tax_id]
     cols: list = [Customer.code, Customer.name, Customer.status]
     cols += [json_value(Customer.segments, seg.key) for seg in pol.segments]
-    grade_cols, joins = cq.grade_joins()
-    cols += grade_cols
-    cols.append(Staff.login)
-    n_head = len(cols)  # code .. owner: as the database gives them
-    if cq.with_stability:
-        cols.append(type_coerce(cq.last.c.last, String))
     yes_no: list[int] = []  # positions of yes/no fields: SQLite's JSON gives 1/0 for true/false
     if full:
         for f in pol.fields:
             if f.type == "bool":
                 yes_no.append(len(cols))
             cols.append(json_value(Customer.fields, f.key))
+    cols.append(Staff.login)
+    grade_cols, joins = cq.grade_joins()
+    cols += grade_cols
+    at_stability = len(cols)
+    if cq.with_stability:
+        cols.append(type_coerce(cq.last.c.last, String))
+    at_created = len(cols)
+    if full:
         # ISO text in the company's zone, as the json shows it: converted below from what the driver
         # gives (no per-row regex parse of SQLAlchemy's date-time type)
-        cols.append(type_coerce(Customer.created_at, String))
+        cols += [type_coerce(Customer.created_at, String), Customer.tax_id]
     with app.db.read() as s:
         scope = Scope(s, app)
         restricted = scope.restricted
@@ -310,18 +328,18 @@ def _flat_rows(app: App, cq: CustomerQuery, full: bool) -> Iterator[tuple]:
                         continue
                     r = r[:-2]
                 if plain:
-                    created = r[-1]
-                    yield r[:-1] + (iso_time(created) if created is not None else None,)
+                    created = r[at_created]
+                    yield r[:at_created] + (iso_time(created) if created is not None else None, r[-1])
                     continue
                 row = list(r)
                 if classify is not None:
-                    last = row[n_head]  # the ISO day from SQLite, a date from PostgreSQL
-                    row[n_head] = classify(row[2], to_day(last) if last else None)
+                    last = row[at_stability]  # the ISO day from SQLite, a date from PostgreSQL
+                    row[at_stability] = classify(row[2], to_day(last) if last else None)
                 for at in yes_no:
                     if row[at] is not None:
                         row[at] = bool(row[at])
-                if full and row[-1] is not None:
-                    row[-1] = iso_time(row[-1])
+                if full and row[at_created] is not None:
+                    row[at_created] = iso_time(row[at_created])
                 yield tuple(row)
 
 
