@@ -65,6 +65,9 @@ def close(
     info(f"{r['id']} closed {'LATE' if r['overdue'] else 'on time'} (due {fmt_dt(r['due_at'])})"
          + (f"; follow-up {fu['kind']} planned for {fu['owner'] or 'nobody (no keeper)'}, due {fu['due_date']}"
             if fu else ""))
+    op = r.get("opinion")
+    if op and op["status"] == "granted":
+        info(f"handling opinion approved by {op['decided_by']} ({fmt_dt(op['decided_at'])})")
     if fu and fu["warning"]:
         info(f"Warning: {fu['warning']}")
 
@@ -114,6 +117,60 @@ def approve_extension(
     app_ = open_app(ctx)
     r = decide_extension(app_, ident, grant=not reject, comment=comment, at=parse_at(app_, at))
     _echo_result(spec(format), r, "refused" if reject else r["due_at"].isoformat())
+
+
+@app.command("submit-opinion")
+def submit_opinion(
+    ctx: typer.Context,
+    ident: IdArg,
+    note: Annotated[Optional[str], typer.Option("--note", help="The handling opinion (处理意见) for the approver. Required.")] = None,
+    at: AtOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Submit a complaint's handling opinion to the policy's approver role, where the policy wants it approved before the close.
+
+    The opinion waits in the approver's 'crmctl approve --list'; they approve it with
+    'crmctl complaint approve-opinion ID' (or refuse it with --reject --comment; then submit
+    another). Prints the complaint's number.
+    """
+    from ..services.complaints import submit_opinion as do_submit
+
+    app_ = open_app(ctx)
+    r = do_submit(app_, ident, note, at=parse_at(app_, at))
+    _echo_result(spec(format), r, r["id"])
+    info(f"{r['id']}: handling opinion submitted; waiting for {app_.policy.role_label(r['opinion']['approver_role'])} "
+         f"(crmctl complaint approve-opinion {r['id']})")
+
+
+@app.command("approve-opinion")
+def approve_opinion(
+    ctx: typer.Context,
+    ident: IdArg,
+    reject: Annotated[bool, typer.Option("--reject", help="Refuse the opinion (give --comment).")] = False,
+    comment: Annotated[Optional[str], typer.Option("--comment", help="Why (required with --reject).")] = None,
+    at: AtOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Approve (or --reject) the handling opinion a complaint waits for, as the approver; prints granted or refused."""
+    from ..services.complaints import decide_opinion
+
+    app_ = open_app(ctx)
+    r = decide_opinion(app_, ident, grant=not reject, comment=comment, at=parse_at(app_, at))
+    _echo_result(spec(format), r, r["opinion"]["status"])
+    info(f"{r['id']}: handling opinion refused; submit another (crmctl complaint submit-opinion {r['id']} --note TEXT)"
+         if reject else f"{r['id']}: handling opinion approved; it may be closed (crmctl complaint close {r['id']})")
+
+
+def _opinion_line(app_, op: dict, number: str) -> str:
+    role = app_.policy.role_label(op["approver_role"])
+    if op["status"] is None:
+        return f"to be approved by {role} before the close (crmctl complaint submit-opinion {number} --note TEXT)"
+    if op["status"] == "pending":
+        return f"{op['text']}  (waiting for {role}; submitted by {op['requested_by']} {fmt_dt(op['requested_at'])})"
+    if op["status"] == "granted":
+        return f"{op['text']}  (approved by {op['decided_by']} {fmt_dt(op['decided_at'])})"
+    return (f"{op['text']}  (refused by {op['decided_by']} {fmt_dt(op['decided_at'])}"
+            + (f": {op['comment']}" if op["comment"] else "") + f"; submit another: crmctl complaint submit-opinion {number})")
 
 
 @app.command("escalate")
@@ -175,6 +232,8 @@ def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, out
     ]
     if d["escalated_at"]:
         rows.append(("上报 escalated", f"{fmt_dt(d['escalated_at'])} to {d['escalated_to']}"))
+    if d.get("opinion"):
+        rows.append(("处理意见 opinion", _opinion_line(app_, d["opinion"], d["id"])))
     if d["closed_at"]:
         rows += [("结案 closed", fmt_dt(d["closed_at"])), ("处理结果 resolution", d["resolution"]),
                  ("满意 satisfied", fmt_bool(d["satisfied"]) or "-")]

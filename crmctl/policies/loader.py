@@ -716,6 +716,12 @@ class _Checker:
             for i, s in enumerate(c.extension.severities):
                 if s not in sev:
                     self.add(f"complaints.extension.severities[{i}]", f"unknown severity '{s}' (use one of {_names(sev)})")
+        if c.opinion_approval is not None:
+            self.role("complaints.opinion_approval.approver_role", c.opinion_approval.approver_role)
+            for i, s in enumerate(c.opinion_approval.severities):
+                if s not in sev:
+                    self.add(f"complaints.opinion_approval.severities[{i}]",
+                             f"unknown severity '{s}' (use one of {_names(sev)})")
         if c.escalate_before_close and not c.escalate:
             self.add("complaints.escalate_before_close", "needs complaints.escalate (the severities escalated)")
         if c.follow_up is not None:

@@ -629,6 +629,18 @@ class Extension(_Model):
     severities: list[Code] = Field(default_factory=list)
 
 
+class OpinionApproval(_Model):
+    """A complaint's handling opinion approved before it is closed (petrochem 12(二): 一般性质的客户投诉
+    拟定出处理意见，报主管领导审批后告知客户)."""
+
+    #: which severities (empty: every one)
+    severities: list[Code] = Field(default_factory=list)
+    approver_role: Code  # never the one who submitted it (as every approval)
+
+    def applies_to(self, severity: str) -> bool:
+        return not self.severities or severity in self.severities
+
+
 class FollowUp(_Model):
     """The activity closing a complaint plans (manufacturer 五.26, gas-tiered 22(二)6, gas-service 16)."""
 
@@ -650,6 +662,8 @@ class Complaints(_Model):
     #: a complaint of an ``escalate`` severity cannot be closed before it was escalated (petrochem 12(二))
     escalate_before_close: Annotated[bool, Strict()] = False
     extension: Extension | None = None
+    #: the handling opinion of these complaints is approved by a role before the close (petrochem 12(二))
+    opinion_approval: OpinionApproval | None = None
     satisfaction_target_pct: Pct | None = None
     follow_up: FollowUp | None = None
 
@@ -897,7 +911,7 @@ __all__ = [
     "Activities", "Admission", "Allocation", "Benefit", "Cadence", "Calendar", "Churn", "ClockCondition",
     "Complaints", "Condition", "Constraint", "CustomField", "Customers", "Development", "Disqualification",
     "DocumentType", "Extension", "Factor", "FixedGrade", "FollowUp", "Grade", "Grading", "Greetings",
-    "Permissions", "Policy", "PolicyInfo", "Proposals", "RankBand", "RankScale", "Reports", "SalesPlans",
+    "OpinionApproval", "Permissions", "Policy", "PolicyInfo", "Proposals", "RankBand", "RankScale", "Reports", "SalesPlans",
     "ScaleModel", "ScoreBand", "Segment", "Service", "ServiceClock", "SlaRule", "Stability",
     "StabilityLabels", "Statuses", "Survey", "ThresholdBand", "ThresholdScale", "STATUSES",
     "PERIOD_KINDS", "CADENCE_UNITS", "FIELD_TYPES", "GREETING_HOLIDAY_CODES", "RESERVED_CUSTOMER_KEYS",

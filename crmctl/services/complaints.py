@@ -1,4 +1,5 @@
-"""Customer complaints: open (SLA from the policy), extend, escalate, close, list, show, statistics.
+"""Customer complaints: open (SLA from the policy), extend, escalate, the handling opinion's approval,
+close, list, show, statistics.
 
 Every change is one unit of work with its history event and its audit entry; everything is checked
 before anything is written, so a refused command changes nothing.
@@ -237,6 +238,125 @@ def pending_requests(app: App) -> list[dict]:
             if actor.has_role(r.approver_role) and r.requested_by.lower() != actor.login.lower()]
 
 
+# ----------------------------------------------------------------------------------------------
+# The handling opinion (处理意见) approved before the close, where the policy says so (petrochem 12(二))
+
+
+def _opinion_policy(app: App):
+    op = _policy(app).opinion_approval
+    if op is None:
+        raise RuleViolation(f"policy {app.policy.code} asks no approval of handling opinions "
+                            "(close the complaint with 'crmctl complaint close')")
+    return op
+
+
+def _latest_opinion(session, c: Complaint) -> ApprovalRequest | None:
+    return session.scalars(select(ApprovalRequest).where(ApprovalRequest.kind == "opinion",
+                                                         ApprovalRequest.complaint_id == c.id)
+                           .order_by(ApprovalRequest.requested_at.desc(), ApprovalRequest.id.desc())
+                           .limit(1)).first()
+
+
+def _opinion_dict(app: App, c: Complaint, r: ApprovalRequest | None) -> dict | None:
+    """Where the complaint's handling opinion stands: None when the policy asks no approval for it
+    and none was submitted; else whether one is required, and the latest submitted (status None: none)."""
+    op = _policy(app).opinion_approval
+    required = op is not None and op.applies_to(c.severity)
+    if r is None and not required:
+        return None
+    return {"required": required, "approver_role": r.approver_role if r is not None else op.approver_role,
+            "status": r.status if r is not None else None,
+            "text": (r.details or {}).get("opinion") if r is not None else None,
+            "requested_by": r.requested_by if r is not None else None,
+            "requested_at": local(app, r.requested_at) if r is not None else None,
+            "decided_by": r.decided_by if r is not None else None,
+            "decided_at": local(app, r.decided_at) if r is not None else None,
+            "comment": r.comment if r is not None else None, "request": r.id if r is not None else None}
+
+
+def _check_opinion_before_close(app: App, c: Complaint, r: ApprovalRequest | None, when: datetime) -> None:
+    pol = _policy(app)
+    lack = rules.opinion_to_close(pol.opinion_approval, c.severity, r.status if r is not None else None)
+    if lack is None:
+        if r is not None and r.status == "granted" and r.decided_at is not None:
+            check_after(when, r.decided_at, "close time", "the approval of the handling opinion")
+        return
+    role = pol.opinion_approval.approver_role
+    label = app.policy.role_label(role)
+    if lack == "decide":
+        raise RuleViolation(f"complaint {c.number}: its handling opinion waits for {label} "
+                            f"(crmctl complaint approve-opinion {c.number}, by a holder of role {role})")
+    why = (f"its last handling opinion was refused by {r.decided_by}" + (f" ({r.comment})" if r.comment else "")
+           + "; submit another"
+           if lack == "resubmit" else f"its handling opinion is approved by {label} before it is closed")
+    raise RuleViolation(f"complaint {c.number} is {c.severity}: {why} "
+                        f"(crmctl complaint submit-opinion {c.number} --note TEXT)")
+
+
+def submit_opinion(app: App, ident: str, opinion: str, *, at: datetime | None = None) -> dict:
+    """Submit the handling opinion of a complaint for the policy's approver role (petrochem 12(二):
+    报主管领导审批); one waits at a time, a refused one is submitted again."""
+    op = _opinion_policy(app)
+    opinion = clean_text(opinion or "", "--note", required=True)
+    when = app.event_time(at)
+    actor = app.actor
+    with app.db.write() as s:
+        c, cust = _load(s, app, ident, lock=True)
+        if c.status != "open":
+            raise RuleViolation(f"complaint {c.number} is closed; a handling opinion is submitted before the close")
+        if not op.applies_to(c.severity):
+            allowed = ", ".join(f"{k} ({_policy(app).severities.get(k, k)})" for k in op.severities)
+            raise RuleViolation(f"complaint {c.number} is {c.severity}: only the handling opinions of {allowed} "
+                                f"complaints go to {app.policy.role_label(op.approver_role)}")
+        last = _latest_opinion(s, c)
+        if last is not None and last.status == "pending":
+            raise RuleViolation(f"complaint {c.number} already has a handling opinion waiting for "
+                                f"{app.policy.role_label(last.approver_role)} "
+                                f"(crmctl complaint approve-opinion {c.number})")
+        check_after(when, c.opened_at, "--at", "the opening")
+        r = ApprovalRequest(kind="opinion", complaint_id=c.id, customer_id=cust.id, approver_role=op.approver_role,
+                            details={"opinion": opinion}, requested_by=actor.login, requested_at=when, status="pending")
+        s.add(r)
+        s.flush()
+        _event(s, c, "opinion", when, actor.login, opinion=opinion, to=op.approver_role)
+        audit.record(s, app, "complaint.opinion_submit", "complaint", c.number, customer_code=cust.code,
+                     after={"opinion": opinion, "approver_role": op.approver_role})
+        out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), app.now())
+        out["opinion"] = _opinion_dict(app, c, r)
+    return out
+
+
+def decide_opinion(app: App, ident: str, *, grant: bool = True, comment: str | None = None,
+                   at: datetime | None = None) -> dict:
+    """The approver approves (or refuses) a complaint's waiting handling opinion, as themselves: they
+    hold the role, did not submit it (nobody approves their own request; on PostgreSQL the server
+    refuses it too), and act in person where the policy says so.  A refused opinion is submitted again."""
+    _opinion_policy(app)
+    comment = clean_text(comment or "", "--comment", required=not grant)
+    when = app.event_time(at)
+    actor = app.actor
+    with app.db.write() as s:
+        c, cust = _load(s, app, ident, lock=True)
+        r = _latest_opinion(s, c)
+        if r is None or r.status != "pending":
+            why = (f"the last one was already {r.status} by {r.decided_by} on {local(app, r.decided_at):%Y-%m-%d %H:%M}"
+                   if r is not None and r.decided_at else f"submit one with 'crmctl complaint submit-opinion {c.number}'")
+            raise RuleViolation(f"complaint {c.number} has no handling opinion waiting for a decision ({why})")
+        check_decider(app, r.approver_role, r.requested_by, f"the handling opinion of complaint {c.number}")
+        check_after(when, r.requested_at, "--at", "the submission of the opinion")
+        r.status, r.decided_by, r.decided_at, r.comment = ("granted" if grant else "refused"), actor.login, when, comment
+        s.add(r)
+        kind = "opinion_approved" if grant else "opinion_refused"
+        _event(s, c, kind, when, actor.login, requested_by=r.requested_by, comment=comment)
+        audit.record(s, app, "complaint.opinion_approve" if grant else "complaint.opinion_refuse", "complaint",
+                     c.number, customer_code=cust.code, before={"status": "pending"},
+                     after={"status": r.status, "opinion": (r.details or {}).get("opinion"),
+                            "requested_by": r.requested_by}, note=comment)
+        out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), app.now())
+        out["opinion"] = _opinion_dict(app, c, r)
+    return out
+
+
 def escalate_complaint(app: App, ident: str, *, note: str | None = None, at: datetime | None = None) -> dict:
     """Refer a complaint to the policy's escalation role (e.g. a gm meeting); recorded once."""
     pol = _policy(app)
@@ -278,6 +398,8 @@ def close_complaint(app: App, ident: str, resolution: str, satisfied: bool | Non
                                 f"{app.policy.role_label(pol.escalate_role)} before it is closed "
                                 f"(crmctl complaint escalate {c.number})")
         check_after(when, c.opened_at, "close time", "the opening")
+        opinion = _latest_opinion(s, c)
+        _check_opinion_before_close(app, c, opinion, when)
         c.closed_at = when
         c.resolution = resolution
         c.satisfied = satisfied
@@ -290,6 +412,7 @@ def close_complaint(app: App, ident: str, resolution: str, satisfied: bool | Non
                      after={"status": "closed", "closed_at": when, "satisfied": satisfied, "late": late})
         out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), app.now())
         out["follow_up"] = _plan_follow_up(s, app, pol.follow_up, c, cust, when)
+        out["opinion"] = _opinion_dict(app, c, opinion)
     return out
 
 
@@ -330,6 +453,7 @@ def complaint_dict(app: App, ident: str, *, history: bool = True) -> dict:
         require_read(s, app, cust, [c.owner_id], what=f"complaint {c.number}")
         out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), now)
         out["customer_name"] = cust.name
+        out["opinion"] = _opinion_dict(app, c, _latest_opinion(s, c))
         if history:
             out["history"] = [
                 {"at": local(app, e.at), "event": e.kind, "by": e.actor, "details": dict(e.details or {})}

@@ -33,9 +33,9 @@ def contact_columns() -> list[Column]:
 
 
 def approval_columns(app) -> list[Column]:
-    """``approve --list``: the admission steps and the requests (complaint extensions) waiting for the
-    acting person."""
-    kinds = {"admission": "客户准入", "extension": "投诉延期"}
+    """``approve --list``: the admission steps and the requests (complaint extensions, handling
+    opinions) waiting for the acting person."""
+    kinds = {"admission": "客户准入", "extension": "投诉延期", "opinion": "投诉处理意见"}
     roles = app.policy.roles
     return [Column("kind", "事项", table_format=lambda v: kinds.get(v, v)), Column("code", "编号"),
             Column("name", "名称"), Column("step", "步骤"),

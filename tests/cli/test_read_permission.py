@@ -54,7 +54,8 @@ WRITE = {
     "init", "demo", "customer add", "customer edit", "customer import", "customer submit", "customer disqualify",
     "customer reinstate", "customer note", "customer contact add", "doc add", "doc check", "volume add",
     "volume import", "score set", "plan set", "grade run", "complaint open", "complaint close", "complaint extend",
-    "complaint approve-extension", "complaint escalate", "service open", "service dispatch", "service arrive",
+    "complaint approve-extension", "complaint escalate", "complaint submit-opinion", "complaint approve-opinion",
+    "service open", "service dispatch", "service arrive",
     "service take-back", "service resolve", "service rate", "proposal open", "proposal close", "proposal schedule",
     "calendar due", "calendar set-year",
     "visit plan", "visit log", "survey record", "target set", "staff add", "staff edit", "staff leave",
@@ -145,6 +146,14 @@ class World:
             self.items["complaint"] = json.loads(self.ok(
                 "complaint", "open", self.X, "--summary", MARKS["complaint"], "--at", "2026-11-20T09:00",
                 "--format", "json", actor=x_owner))["id"]
+            op = pol.complaints.opinion_approval  # petrochem 12(二): the leader approves the opinion first
+            if op is not None and op.applies_to("general"):
+                leader = _q(db, "select s.login from staff s join staff_role r on r.staff_id = s.id where r.role = ? "
+                                "and s.login != ? and s.active order by s.login", op.approver_role, x_owner)[0][0]
+                self.ok("complaint", "submit-opinion", self.items["complaint"], "--note", MARKS["resolution"],
+                        "--at", "2026-11-20T10:00", actor=x_owner)
+                self.ok("complaint", "approve-opinion", self.items["complaint"], "--at", "2026-11-20T11:00",
+                        actor=leader)
             self.ok("complaint", "close", self.items["complaint"], "--resolution", MARKS["resolution"],
                     "--satisfied", "--at", "2026-11-20T15:00", actor=x_owner)
         if pol.service is not None:

@@ -22,9 +22,16 @@ def J(text: str):
     return json.loads(text)
 
 
+def _opinion_approved(cli: Cli, number: str, at: str) -> None:
+    """petrochem 12(二): a general complaint's handling opinion, approved by the leader before the close."""
+    cli.ok("complaint", "submit-opinion", number, "--note", "拟定处理意见", "--at", at, actor="xiaoshou")
+    cli.ok("complaint", "approve-opinion", number, "--at", at, actor="zhuguan")
+
+
 def _petrochem(cli: Cli) -> None:
     cli.ok("staff", "add", "zongjingli", "--name", "总经理", "--role", "gm")
     cli.ok("staff", "add", "xiaoshou", "--name", "销售员", "--role", "sales")
+    cli.ok("staff", "add", "zhuguan", "--name", "主管领导", "--role", "leader")
     cli.ok("customer", "add", "--name", "河北华塑化工有限公司", *POLY, "--owner", "xiaoshou")
     cli.ok("customer", "add", "--name", "沧州宏达塑业", *POLY)
 
@@ -241,6 +248,7 @@ def test_weekend_start_and_lists(pc: Cli):
     assert c["due_at"] == "2026-11-24T08:30:00+08:00" and c["overdue"] is False
     pc.ok("complaint", "open", "C000001", "--summary", "发票错误", "--at", "2026-11-16T10:00")
     pc.ok("complaint", "open", "C000001", "--summary", "价格通知", "--at", "2026-11-02T10:00")
+    _opinion_approved(pc, "TS-2026-0003", "2026-11-02T15:00")
     pc.ok("complaint", "close", "TS-2026-0003", "--resolution", "已补发", "--satisfied", "--at", "2026-11-03T09:00")
     assert [x["id"] for x in J(pc.ok("complaint", "list", "--open", "-f", "json"))] == ["TS-2026-0002", "TS-2026-0001"]
     assert [x["id"] for x in J(pc.ok("complaint", "list", "--overdue", "-f", "json"))] == ["TS-2026-0002"]
@@ -381,6 +389,7 @@ def test_refusals_complaints(pc: Cli):
     pc.refused("complaint", "open", "C000001", "--summary", " ", match="--summary")
     pc.refused("complaint", "open", "C000001", "--summary", "x", "--at", "2026-12-01T10:00", match="in the future")
     pc.refused("complaint", "open", "C000001", "--summary", "x", "--at", "yesterday", match="--at")
+    _opinion_approved(pc, "TS-2026-0001", "2026-11-02T10:30")
     pc.refused("complaint", "close", "TS-2026-0099", "--resolution", "x", match="no complaint 'TS-2026-0099'")
     pc.refused("complaint", "close", "42", "--resolution", "x", match="no complaint '42'")
     pc.refused("complaint", "close", "TS-2026-0001", "--resolution", "x", "--at", "2026-11-02T09:59",

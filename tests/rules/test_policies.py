@@ -118,6 +118,9 @@ def test_petrochem_vocabulary():
     assert c.due_for("general") == "1 working day" and c.due_for("major") == "3 working days"
     assert c.extension.max_total == "7 working days" and c.extension.approver_role == "gm"
     assert c.escalate == ["major"]
+    # Art. 12(二): a general complaint's handling opinion is approved by the leader in charge (主管领导)
+    assert c.opinion_approval.severities == ["general"] and c.opinion_approval.approver_role == "leader"
+    assert p.roles["leader"] == "主管领导"
     assert list(p.disqualification.reasons) == ["fraud", "loss", "violation"]
     assert p.disqualification.reinstate_role == "gm"
     assert p.documents["business_license"].suspends_on_expiry is True
@@ -594,6 +597,21 @@ def test_unknown_severity():
     d["complaints"]["default_severity"] = "minor"
     found = assert_problem(d, "complaints.escalate[0]", "unknown severity 'critical'")
     assert any(p.startswith("complaints.default_severity: unknown severity 'minor'") for p in found)
+
+
+def test_opinion_approval_names_a_role_and_severities_of_the_policy():
+    d = base("petrochem")
+    d["complaints"]["opinion_approval"] = {"severities": ["general", "minor"], "approver_role": "boss"}
+    found = assert_problem(d, "complaints.opinion_approval.approver_role", "unknown role 'boss'")
+    assert any(p.startswith("complaints.opinion_approval.severities[1]: unknown severity 'minor'") for p in found)
+    d["complaints"]["opinion_approval"] = {"severities": ["general"]}
+    assert_problem(d, "complaints.opinion_approval.approver_role")
+
+
+def test_other_policies_ask_no_opinion_approval():
+    for name in ("gas-service", "manufacturer", "fuel-retail", "gas-tiered"):
+        p, _ = load_policy(name)
+        assert p.complaints is None or p.complaints.opinion_approval is None, name
 
 
 def test_benefit_shares_sum_to_100():

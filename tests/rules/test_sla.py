@@ -132,6 +132,23 @@ def test_no_extension_without_the_policy():
         sla.extend_deadline(cal("petrochem"), at(2026, 11, 2, 9), at(2026, 11, 3, 9), 1, None)
 
 
+@pytest.mark.parametrize("severity,latest,lacks", [
+    ("general", None, "submit"),        # petrochem 12(二): none submitted yet
+    ("general", "pending", "decide"),   # waits for the leader
+    ("general", "refused", "resubmit"),
+    ("general", "granted", None),       # approved: it may close
+    ("major", None, None),              # not a listed severity (the gm meeting decides it)
+])
+def test_handling_opinion_before_the_close(severity, latest, lacks):
+    approval = load_policy("petrochem")[0].complaints.opinion_approval
+    assert sla.opinion_to_close(approval, severity, latest) == lacks
+
+
+def test_handling_opinion_without_the_policy_or_for_every_severity():
+    assert sla.opinion_to_close(None, "general", None) is None
+    assert sla.opinion_to_close({"severities": [], "approver_role": "x"}, "anything", None) == "submit"
+
+
 # --------------------------------------------------------------------------- overdue
 
 

@@ -198,6 +198,85 @@ def test_reinstating_is_the_reinstaters_act(petrochem: Cli, tmp_path, person):
 
 
 
+def test_handling_opinion_is_the_leaders_own_approval(petrochem: Cli, tmp_path, person):
+    """petrochem 12(二): a general complaint's handling opinion (处理意见) is approved by the leader in
+    charge (报主管领导审批) before it is closed -- the leader's own act, in person where the policy says
+    so; a refused opinion is submitted again; every step audited with who did it."""
+    from crmctl.services import complaints
+
+    _staff(petrochem)
+    petrochem.ok("staff", "add", "zhuguan", "--name", "主管领导", "--role", "leader")
+    code = petrochem.ok("customer", "add", "--name", "沧州宏达塑业", *POLY, "--owner", "xiaoshou").strip()
+    with person(petrochem, "xiaoshou") as app:
+        n = complaints.open_complaint(app, code, "到货数量不符", at=T0 - timedelta(hours=3))["id"]
+        assert complaints.complaint_dict(app, n)["opinion"]["status"] is None
+        with pytest.raises(RuleViolation, match=f"before it is closed \\(crmctl complaint submit-opinion {n}"):
+            complaints.close_complaint(app, n, "已补发", True)
+        r = complaints.submit_opinion(app, n, "补足差额并致歉", at=T0 - timedelta(hours=2))
+        assert (r["opinion"]["status"], r["opinion"]["requested_by"]) == ("pending", "xiaoshou")
+        with pytest.raises(RuleViolation, match="already has a handling opinion waiting"):
+            complaints.submit_opinion(app, n, "另一个意见")
+        with pytest.raises(RuleViolation, match=f"waits for 主管领导 \\(crmctl complaint approve-opinion {n}"):
+            complaints.close_complaint(app, n, "已补发", True)
+        with pytest.raises(NotPermitted, match="role leader"):
+            complaints.decide_opinion(app, n)
+    with person(petrochem, "zongjingli") as app:  # the gm holds another role: not theirs to approve
+        assert complaints.pending_requests(app) == []
+        with pytest.raises(NotPermitted, match="role leader"):
+            complaints.decide_opinion(app, n)
+    with person(petrochem, "zhuguan") as app:
+        assert [(w["kind"], w["complaint"]) for w in complaints.pending_requests(app)] == [("opinion", n)]
+        with pytest.raises(InvalidInput, match="--comment"):
+            complaints.decide_opinion(app, n, grant=False)
+        r = complaints.decide_opinion(app, n, grant=False, comment="先核实提单数量", at=T0 - timedelta(hours=1))
+        assert (r["opinion"]["status"], r["opinion"]["decided_by"]) == ("refused", "zhuguan")
+    with person(petrochem, "xiaoshou") as app:
+        with pytest.raises(RuleViolation, match="refused by zhuguan"):
+            complaints.close_complaint(app, n, "已补发", True)
+        complaints.submit_opinion(app, n, "核实后补足差额", at=T0 - timedelta(minutes=50))
+    _apply(petrochem, tmp_path, {"permissions": "approvals_in_person = true"})
+    petrochem.refused("complaint", "approve-opinion", n, actor="zhuguan", match="in person")
+    with person(petrochem, "zhuguan") as app:
+        complaints.decide_opinion(app, n, comment="同意", at=T0 - timedelta(minutes=40))
+        with pytest.raises(RuleViolation, match="no handling opinion waiting.*already granted by zhuguan"):
+            complaints.decide_opinion(app, n)
+    with person(petrochem, "xiaoshou") as app:
+        with pytest.raises(InvalidInput, match="before the approval of the handling opinion"):
+            complaints.close_complaint(app, n, "已补足差额", True, at=T0 - timedelta(minutes=45))
+        c = complaints.close_complaint(app, n, "已补足差额", True, at=T0 - timedelta(minutes=30))
+        assert c["status"] == "closed"
+        assert (c["opinion"]["status"], c["opinion"]["decided_by"], c["opinion"]["text"]) == \
+            ("granted", "zhuguan", "核实后补足差额")
+        events = [e["event"] for e in complaints.complaint_dict(app, n)["history"]]
+    assert events == ["open", "opinion", "opinion_refused", "opinion", "opinion_approved", "close"]
+    entries = json.loads(petrochem.ok("audit", "list", "--customer", code, "--format", "json"))
+    assert [(e["action"], e["actor"]) for e in entries if "opinion" in e["action"]] == [
+        ("complaint.opinion_submit", "xiaoshou"), ("complaint.opinion_refuse", "zhuguan"),
+        ("complaint.opinion_submit", "xiaoshou"), ("complaint.opinion_approve", "zhuguan")]
+
+
+def test_nobody_approves_their_own_opinion(petrochem: Cli, person):
+    """A leader who drafted the opinion (holding the sales role too) does not approve it: another
+    leader does (as for every request; on PostgreSQL the server's row rules refuse it as well)."""
+    from crmctl.services import complaints
+
+    _staff(petrochem)
+    petrochem.ok("staff", "add", "xsld", "--name", "销售兼主管", "--role", "sales", "--role", "leader")
+    petrochem.ok("staff", "add", "zhuguan", "--name", "主管领导", "--role", "leader")
+    code = petrochem.ok("customer", "add", "--name", "沧州宏达塑业", *POLY, "--owner", "xsld").strip()
+    with person(petrochem, "xsld") as app:
+        n = complaints.open_complaint(app, code, "发票开错", at=T0 - timedelta(hours=2))["id"]
+        complaints.submit_opinion(app, n, "重开发票", at=T0 - timedelta(hours=1))
+        assert complaints.pending_requests(app) == []
+        with pytest.raises(NotPermitted, match="own request"):
+            complaints.decide_opinion(app, n)
+    petrochem.refused("complaint", "approve-opinion", n, actor="xsld", match="own request")
+    with person(petrochem, "zhuguan") as app:
+        assert complaints.decide_opinion(app, n)["opinion"]["decided_by"] == "zhuguan"
+    with person(petrochem, "xsld") as app:
+        assert complaints.close_complaint(app, n, "已重开", True)["status"] == "closed"
+
+
 def test_audit_actor_filter_finds_both_people(petrochem: Cli):
     """``audit list --actor X``: what X did, themselves or acting for someone, whatever the case typed."""
     _staff(petrochem)

@@ -211,6 +211,8 @@ def test_overdue_lists_use_deadline_in_force(desk):
     complaints.request_extension(app, "TS-2026-0002", 2, at=at(2026, 11, 18, 9))  # asked in time
     complaints.decide_extension(acting_as(app, gm), "TS-2026-0002")  # due Mon 23 Nov: not overdue
     complaints.open_complaint(app, "C000002", "c", at=at(2026, 11, 2, 9))
+    complaints.submit_opinion(app, "TS-2026-0003", "补发", at=at(2026, 11, 4, 9))  # petrochem 12(二)
+    complaints.decide_opinion(acting_as(app, login_with_role(app, "leader")), "TS-2026-0003", at=at(2026, 11, 4, 10))
     complaints.close_complaint(app, "TS-2026-0003", "late", False, at=at(2026, 11, 5, 9))  # closed late
     overdue = [c["id"] for c in complaints.list_complaints(app, overdue=True)]
     assert overdue == ["TS-2026-0003", "TS-2026-0001"]
@@ -439,9 +441,39 @@ def test_demo_step_on_every_policy(desk, policy):
     if pol.complaints:
         assert count(app, Complaint, Complaint.status == "closed") >= count(app, Complaint) // 2
         assert count(app, ComplaintEvent, ComplaintEvent.kind == "close") == count(app, Complaint, Complaint.status == "closed")
+        op = pol.complaints.opinion_approval
+        if op is not None:  # petrochem 12(二): every closed general complaint's opinion was approved first
+            closed = count(app, Complaint, Complaint.status == "closed", Complaint.severity.in_(op.severities))
+            assert closed and count(app, ComplaintEvent, ComplaintEvent.kind == "opinion_approved") == closed
+            assert count(app, ComplaintEvent, ComplaintEvent.kind == "opinion_refused") == 1
     if pol.service and pol.service.rating_items:
         assert count(app, TicketRating) > 0
     app.close()
+
+
+@pytest.mark.parametrize("policy", ["manufacturer", "petrochem"])
+def test_demo_hands_over_where_the_policy_notifies_customers(desk, policy):
+    """manufacturer 三.7(4): the demo has a customer manager leave (staff leave's service), so the new
+    keeper has the notices to the handed-over customers planned; policies without notices: nothing."""
+    from crmctl.models import Activity
+    from crmctl.services.demo import handover as handover_demo
+
+    app = desk(policy)
+    keeper = login_with_role(app, next(iter(app.policy.roles)))
+    with app.db.write() as s:
+        s.execute(update(Customer).values(owner_id=s.scalar(select(Staff.id).where(Staff.login == keeper))))
+    lines = list(handover_demo.demo_step(app, random.Random(1)))
+    if app.policy.activities.handover_notice is None:
+        assert lines == [] and count(app, Staff, Staff.active.is_(False)) == 0
+        return
+    heir = next(x for x in _logins(app) if x != keeper and x.startswith(keeper[:-2]))
+    assert lines == [f"hand-over: {keeper} left; 6 customers to {heir}, who has 6 contact (函电往来) notices planned, "
+                     f"due within 5 working days (crmctl visit list --owner {heir} --kind contact)"]
+    with app.db.read() as s:
+        notices = s.execute(select(Activity.due_date, Staff.login).join(Staff, Staff.id == Activity.owner_id)
+                            .where(Activity.kind == "contact", Activity.status == "planned")).all()
+    assert notices == [(datetime(2026, 11, 30).date(), heir)] * 6  # 5 working days after Sun 22 Nov: Mon 30 Nov
+    assert count(app, Staff, Staff.login == keeper, Staff.active.is_(False)) == 1
 
 
 def test_migration_downgrade_and_upgrade(desk):

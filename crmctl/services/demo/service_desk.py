@@ -1,5 +1,6 @@
 """Demo step: complaints, service tickets and proposals over the last three months, as the policy
-has them (escalations, extensions, late closures, unsatisfied customers, technician ratings)."""
+has them (escalations, extensions, handling opinions approved before the close, late closures,
+unsatisfied customers, technician ratings)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from sqlalchemy import select
 from ...errors import InvalidInput, RuleViolation
 from ...models import Customer, Staff, StaffRole
 from ..app import App
-from ..complaints import (close_complaint, decide_extension, escalate_complaint, open_complaint,
-                          request_extension)
+from ..complaints import (close_complaint, decide_extension, decide_opinion, escalate_complaint, open_complaint,
+                          request_extension, submit_opinion)
 from ..proposals import close_proposal, open_proposal
 from ..registry import demo_step
 from .names import acting_for
@@ -77,6 +78,9 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
         times = _work_times(app, rng, share)
         opened = closed = late = unsatisfied = extended = escalated = 0
         approvers = _staff_with_roles(app, [cp.extension.approver_role]) if cp.extension else []
+        op = cp.opinion_approval  # petrochem 12(二): the leader approves the handling opinion first
+        leaders = _staff_with_roles(app, [op.approver_role]) if op else []
+        approved = refused = waiting = 0
         for t in times:
             sev = severities[-1] if len(severities) > 1 and rng.random() < 0.25 else cp.default_severity
             c = open_complaint(app, rng.choice(codes), rng.choice(_COMPLAINTS), severity=sev, at=t)
@@ -96,18 +100,37 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
             due = c["due_at"]
             span = (due - t).total_seconds() / 3600
             r = rng.random()
+            needs_opinion = op is not None and op.applies_to(sev)
             if r < 0.12:
+                if needs_opinion and leaders and not waiting:  # one opinion waits for the leader
+                    submit_opinion(app, c["id"], "拟联系承运单位核实后答复客户", at=later(t, 1) or t)
+                    waiting += 1
                 continue  # still open
             hours = span * (rng.uniform(1.05, 1.8) if r < 0.3 else rng.uniform(0.1, 0.95))
             at = later(t, max(hours, 0.5))
             if at is None:
                 continue
+            if needs_opinion:
+                if not leaders:
+                    continue  # nobody may approve the opinion: it stays open
+                if not refused:  # the first opinion is refused, and submitted again
+                    submit_opinion(app, c["id"], "拟按合同补足差额并致歉", at=at)
+                    with acting_for(app, leaders[0]):
+                        decide_opinion(app, c["id"], grant=False, comment="请先核实提单数量", at=at)
+                    refused += 1
+                submit_opinion(app, c["id"], "已核实，按合同补足差额并致歉", at=at)
+                with acting_for(app, leaders[approved % len(leaders)]):  # the leader approves as themselves
+                    decide_opinion(app, c["id"], comment="同意", at=at)
+                approved += 1
             satisfied = rng.random() >= 0.1
             close_complaint(app, c["id"], "已调查处理并答复客户", satisfied, at=at)
             closed += 1
             late += at > due
             unsatisfied += not satisfied
         extra = (f", {extended} extended" if extended else "") + (f", {escalated} escalated" if escalated else "")
+        if op:
+            extra += (f"; {approved} handling opinions approved by {pol.role_label(op.approver_role)} "
+                      f"({refused} refused first, {waiting} waiting)")
         yield (f"complaints: {opened} opened over 3 months, {closed} closed ({late} late, {unsatisfied} unsatisfied)"
                f"{extra}")
 
