@@ -186,7 +186,7 @@ def main() -> None:
           f"(same cells: {'yes' if same else 'NO'})")
     print(f"  ratio {crm / raw:.2f} (target <= 2); without start-up (python {py:.2f} s, crmctl imports "
           f"{imports:.2f} s): {(crm - imports) / max(raw - py, 1e-6):.2f}")
-    for report in (["customers"], ["documents", "--days", "60"]):
+    for report in (["customers"], ["documents", "--expiring-within", "60"]):
         t, mem = best(base + ["report", *report, "--format", "csv", "--output", str(out)], args.repeat)
         got = sum(1 for _ in out.open(encoding="utf-8")) - 1
         print(f"  crmctl report {' '.join(report):<22} {t:6.2f} s   peak {mem:6.1f} MB   ({got} rows)")

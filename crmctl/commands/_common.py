@@ -64,6 +64,7 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of standard output.", dir_okay=False, callback=_check_output)]
 BomOpt = Annotated[bool, typer.Option("--bom", help="Start CSV with a UTF-8 byte-order mark (for Excel).")]
 EncodingOpt = Annotated[Encoding, typer.Option("--encoding", help="Text encoding of CSV output: utf-8, or gb18030 for older Excel and WPS (gbk is written as gb18030, which holds every character).", case_sensitive=False)]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", min=0, help="At most N rows (0 or left out: all).", metavar="N")]
 AtOpt = Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date-time; default now; no offset = policy time zone).")]
 
 
@@ -138,6 +139,35 @@ def spec(format: Format = Format.table, output: Optional[Path] = None, bom: bool
 
     check_path(output, "--output")
     return OutputSpec(format=format.value, output=str(output) if output else None, bom=bom, encoding=encoding.value)
+
+
+def limited(rows, limit: Optional[int]):
+    """The first ``limit`` rows of a streamed listing (``--limit``; 0 or None: all): the rest are
+    never read, and the cursor is closed with the generator."""
+    if not limit:
+        return rows
+    from itertools import islice
+
+    return islice(rows, limit)
+
+
+def renamed(value, old_value, *, new: str, old: str, required: bool = False):
+    """An option renamed for one name across commands (``--note`` on close/resolve/log, ``--limit``
+    on every list, ...): the old name stays accepted, hidden from help, with one ``Warning:`` line;
+    both at once, or neither when the option is required, is a usage error (exit 2, as Click's own)."""
+    try:  # Typer >= 0.29 carries its own copy of Click
+        from typer import _click as click
+    except ImportError:  # pragma: no cover - older Typer
+        import click
+
+    if old_value is not None:
+        if value is not None:
+            raise click.exceptions.UsageError(f"{old} is the old name of {new}: give only {new}")
+        typer.echo(f"Warning: {old} is now called {new} (the old name will go in a later version)", err=True)
+        return old_value
+    if value is None and required:
+        raise click.exceptions.MissingParameter(param_hint=f"'{new}'", param_type="option")
+    return value
 
 
 def print_created(out: "OutputSpec", obj: dict, key: str) -> None:

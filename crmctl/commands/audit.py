@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, spec
+from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, open_app, renamed, spec
 
 app = typer.Typer(help="Read the audit trail of every change.", no_args_is_help=True)
 
@@ -18,10 +18,12 @@ def list_(
     since: Annotated[Optional[str], typer.Option("--since", help="Only changes at or after this date (YYYY-MM-DD) or date-time.")] = None,
     actor: Annotated[Optional[str], typer.Option("--actor", help="Only changes made by this login (themselves, or acting for someone).")] = None,
     action: Annotated[Optional[str], typer.Option("--action", help="Only this action, e.g. customer.edit or 'customer.*'.")] = None,
-    last: Annotated[Optional[int], typer.Option("--last", min=1, help="Only the last N entries.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the last N entries (the most recent).")] = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
+    last: Annotated[Optional[int], typer.Option("--last", min=1, hidden=True)] = None,
 ) -> None:
     """List audit entries, oldest first."""
     from ..output import emit_rows
@@ -33,5 +35,6 @@ def list_(
     since_at = None
     if since:
         since_at = parse_datetime(since, app_.tz, "--since", now=app_.now())
-    rows = list_entries(app_, customer=customer, since=since_at, actor=actor, action=action, limit=last)
-    emit_rows(spec(format, output, bom), rows, audit_columns())
+    limit = renamed(limit, last, new="--limit", old="--last")
+    rows = list_entries(app_, customer=customer, since=since_at, actor=actor, action=action, limit=limit)
+    emit_rows(spec(format, output, bom, encoding), rows, audit_columns())

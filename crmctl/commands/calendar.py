@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, parse_at, spec
+from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, open_app, parse_at, spec
 
 app = typer.Typer(help="The company calendar: working days, holidays, make-up days, deadlines.", no_args_is_help=True)
 
@@ -42,6 +42,7 @@ def show(
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Show a month: working days, holidays and make-up working days (调休) with their names."""
     from ..errors import InvalidInput
@@ -62,7 +63,7 @@ def show(
         raise InvalidInput(str(exc)) from None
     rows = [{"date": d.date, "weekday": d.date.strftime("%a"), "working": d.working, "kind": d.kind,
              "name": d.name, "source": d.source} for d in days]
-    out = spec(format, output, bom)
+    out = spec(format, output, bom, encoding)
     if out.format != "table":
         emit_rows(out, rows, [Column(k) for k in ("date", "weekday", "working", "kind", "name", "source")])
         return

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..views.service_desk import complaint_columns, fmt_bool, fmt_dt
-from ._common import (AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, emit_detail, info, open_app,
-                      parse_at, print_created, spec)
+from ._common import (AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
+                      limited, open_app, parse_at, print_created, renamed, spec)
 
 app = typer.Typer(help="Open, extend, escalate and close customer complaints against the policy's deadlines.", no_args_is_help=True)
 
@@ -50,16 +50,18 @@ def open_(
 def close(
     ctx: typer.Context,
     ident: IdArg,
-    resolution: Annotated[str, typer.Option("--resolution", help="How it was resolved (the answer to the customer).")],
+    note: Annotated[Optional[str], typer.Option("--note", help="How it was resolved (the answer to the customer). Required.")] = None,
     satisfied: Annotated[Optional[bool], typer.Option("--satisfied/--unsatisfied", help="Whether the customer was satisfied (omit if not asked).")] = None,
     at: AtOpt = None,
     format: FormatOpt = Format.table,
+    resolution: Annotated[Optional[str], typer.Option("--resolution", hidden=True)] = None,
 ) -> None:
-    """Close a complaint with its resolution; says whether it was closed within the deadline."""
+    """Close a complaint with its resolution (--note); says whether it was closed within the deadline."""
     from ..services.complaints import close_complaint
 
+    note = renamed(note, resolution, new="--note", old="--resolution", required=True)
     app_ = open_app(ctx)
-    r = close_complaint(app_, ident, resolution, satisfied, at=parse_at(app_, at))
+    r = close_complaint(app_, ident, note, satisfied, at=parse_at(app_, at))
     _echo_result(spec(format), r, r["status"])
     fu = r.get("follow_up")
     info(f"{r['id']} closed {'LATE' if r['overdue'] else 'on time'} (due {fmt_dt(r['due_at'])})"
@@ -197,6 +199,7 @@ def list_(
     customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's.")] = None,
     severity: Annotated[Optional[str], typer.Option("--severity", help="Only this severity.")] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="Only those handled by this login.")] = None,
+    limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
@@ -210,11 +213,13 @@ def list_(
     rows = list_complaints(app_, open_only=open_only, overdue=overdue, customer=customer, severity=severity, owner=owner)
     from ..services.complaints import COMPLAINT_KEYS
 
-    emit_rows(spec(format, output, bom, encoding), rows, complaint_columns(app_), fields=COMPLAINT_KEYS)
+    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), complaint_columns(app_),
+              fields=COMPLAINT_KEYS)
 
 
 @app.command("show")
-def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, output: OutputOpt = None) -> None:
+def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, output: OutputOpt = None,
+         bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
     """One complaint with its whole history: opening, extensions, escalation, closing."""
     from ..services.complaints import complaint_dict
 
@@ -241,4 +246,4 @@ def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, out
     for e in d["history"]:
         details = " ".join(f"{k}={v}" for k, v in e["details"].items() if v is not None)
         extra.append(f"  {fmt_dt(e['at'])}  {e['event']:<9} {e['by']:<12} {details}".rstrip())
-    emit_detail(spec(format, output), d, rows, extra)
+    emit_detail(spec(format, output, bom, encoding), d, rows, extra)

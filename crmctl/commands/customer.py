@@ -27,7 +27,7 @@ AllowDuplicateNameOpt = Annotated[bool, typer.Option(
 
 def _warn(warnings) -> None:
     for w in warnings or ():
-        info(f"warning: {w}")
+        info(f"Warning: {w}")
 
 
 @app.command("add")
@@ -58,13 +58,13 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    status: Annotated[Optional[str], typer.Option("--status", help="prospect, pending, active, suspended or disqualified.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="prospect, pending, active, suspended or disqualified, by code or the policy's label (正式客户).")] = None,
     grade: Annotated[Optional[str], typer.Option("--grade", help="Grade code or label (SCALE:GRADE when ambiguous).")] = None,
     segment: SegmentOpt = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="Only customers kept by this login.")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Only names containing this text.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="At most N customers; 0: all (a table on a terminal shows 50 unless told).")] = None,
-    stability: Annotated[Optional[str], typer.Option("--stability", help="existing, lost or potential (where the policy defines stability).")] = None,
+    stability: Annotated[Optional[str], typer.Option("--stability", help="existing, lost or potential, by code or label (流失客户), where the policy defines stability.")] = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
@@ -90,13 +90,14 @@ def list_(
 
 
 @app.command("show")
-def show(ctx: typer.Context, code: CodeArg, format: FormatOpt = Format.table, output: OutputOpt = None) -> None:
+def show(ctx: typer.Context, code: CodeArg, format: FormatOpt = Format.table, output: OutputOpt = None,
+         bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
     """Everything about one customer: fields, grades, documents, approvals, contacts, recent notes."""
     from ..services.customers import customer_dict
 
     app_ = open_app(ctx)
     data = customer_dict(app_, code, full=True)
-    out = spec(format, output)
+    out = spec(format, output, bom, encoding)
     if out.format != "table":
         from ..output import emit_object
 
@@ -219,21 +220,21 @@ def contact_add(ctx: typer.Context, code: CodeArg,
 
 @contact_app.command("check")
 def contact_check(ctx: typer.Context, format: FormatOpt = Format.table, output: OutputOpt = None,
-                  bom: BomOpt = False) -> None:
+                  bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
     """Important customers with fewer staff contacts than the policy asks (manufacturer: 2)."""
     from ..output import emit_rows
     from ..services.customers import contact_coverage
     from ..views.customers import contact_columns
 
     app_ = open_app(ctx)
-    emit_rows(spec(format, output, bom), contact_coverage(app_), contact_columns())
+    emit_rows(spec(format, output, bom, encoding), contact_coverage(app_), contact_columns())
 
 
 @app.command("note")
 def note(
     ctx: typer.Context,
     code: CodeArg,
-    channel: Annotated[str, typer.Option("--channel", help="call, letter, fax, visit, email, sms, meeting or other.")],
+    channel: Annotated[str, typer.Option("--channel", help="call, letter, fax, visit, email, sms, meeting or other, by code or label (电话, 信函, 传真, 走访, 电子邮件, 短信, 会议, 其他).")],
     text: Annotated[str, typer.Option("--text", help="What was said or sent.")],
     at: Annotated[Optional[str], typer.Option("--at", help="When (default now).")] = None,
 ) -> None:

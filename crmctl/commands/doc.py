@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, print_created, spec
+from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
+                      print_created, spec)
 
 app = typer.Typer(help="Add and list customer documents; suspend customers whose documents expired or are missing.", no_args_is_help=True)
 
@@ -34,9 +35,11 @@ def list_(
     ctx: typer.Context,
     expiring_within: Annotated[Optional[int], typer.Option("--expiring-within", help="Only documents expiring within DAYS (expired ones included).", metavar="DAYS")] = None,
     customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's documents.")] = None,
+    limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List documents, soonest expiry first."""
     from ..output import emit_rows
@@ -44,10 +47,10 @@ def list_(
     from ..views.customers import document_columns
 
     app_ = open_app(ctx)
+    rows = list_documents(app_, expiring_within=expiring_within, customer=customer)
     from ..services.documents import DOCUMENT_KEYS
 
-    emit_rows(spec(format, output, bom), list_documents(app_, expiring_within=expiring_within, customer=customer),
-              document_columns(), fields=DOCUMENT_KEYS)
+    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), document_columns(), fields=DOCUMENT_KEYS)
 
 
 @app.command("check")

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, info, open_app, progress, spec
+from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
+                      progress, spec)
 
 app = typer.Typer(help="Grade customers for a period, explain a grade, show grade history.", no_args_is_help=True)
 
@@ -25,6 +26,8 @@ def run(
     reassign: Annotated[bool, typer.Option("--reassign", help="Move customers whose grade needs another keeper role to the least-loaded staff member holding it.")] = False,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
+    bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Grade customers for a period (cron: 'crmctl grade run --period half-year'); prints a summary."""
     from ..output import emit_rows, emit_text
@@ -42,7 +45,7 @@ def run(
     for s in summaries:
         for w in s.get("warnings", ()):
             info(f"Warning: {w}")
-    out = spec(format, output)
+    out = spec(format, output, bom, encoding)
     if out.format == "json":  # always a list, one result per scale graded, whatever the policy
         emit_rows(out, summaries)
         return
@@ -92,6 +95,8 @@ def explain(
     scale: ScaleOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
+    bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Why a customer has its grade: the metric, the band, score and rank, the step limit."""
     from ..output import emit_object
@@ -100,7 +105,7 @@ def explain(
 
     app_ = open_app(ctx)
     data = do_explain(app_, code, label, scale)
-    out = spec(format, output)
+    out = spec(format, output, bom, encoding)
     if out.format != "table":
         emit_object(out, data)
         return
@@ -112,9 +117,11 @@ def history(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="Customer code.")],
     scale: ScaleOpt = None,
+    limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """A customer's grade for every graded period, oldest first."""
     from ..output import emit_rows
@@ -123,7 +130,7 @@ def history(
 
     app_ = open_app(ctx)
     rows = do_history(app_, code, scale)
-    out = spec(format, output, bom)
+    out = spec(format, output, bom, encoding)
     columns = history_columns(app_)
     # csv: every key of the JSON rows (the contract); the table: the columns above
-    emit_rows(out, rows, columns if out.format == "table" else None)
+    emit_rows(out, limited(rows, limit), columns if out.format == "table" else None)

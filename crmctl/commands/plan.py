@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, spec
+from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app, spec
 
 app = typer.Typer(help="Monthly sales plans of exclusive agents (for the completion rate).", no_args_is_help=True)
 
@@ -37,9 +37,11 @@ def list_(
     ctx: typer.Context,
     month: Annotated[Optional[str], typer.Option("--month", "-m", help="Only plans of this month YYYY-MM.")] = None,
     customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's plans.")] = None,
+    limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Plans with the actual volume of their month and the completion rate (%)."""
     from ..output import emit_rows
@@ -47,4 +49,5 @@ def list_(
     from ..views.customers import sales_plan_columns
 
     app_ = open_app(ctx)
-    emit_rows(spec(format, output, bom), list_plans(app_, month=month, customer=customer), sales_plan_columns())
+    rows = list_plans(app_, month=month, customer=customer)
+    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), sales_plan_columns())

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, spec
+from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app, spec
 
 app = typer.Typer(help="Show, check, compare and apply company policy files (every version is kept).", no_args_is_help=True)
 
@@ -14,7 +14,8 @@ FileArg = Annotated[str, typer.Argument(help="A policy .toml file (or a built-in
 
 
 @app.command("list")
-def list_(format: FormatOpt = Format.table, output: OutputOpt = None, bom: BomOpt = False) -> None:
+def list_(limit: LimitOpt = None, format: FormatOpt = Format.table, output: OutputOpt = None, bom: BomOpt = False,
+          encoding: EncodingOpt = Encoding.utf8) -> None:
     """Name the built-in policies."""
     from ..output import emit_rows
     from ..policies import BUILTIN_NAMES, load_policy
@@ -24,7 +25,7 @@ def list_(format: FormatOpt = Format.table, output: OutputOpt = None, bom: BomOp
     for name in BUILTIN_NAMES:
         policy, _ = load_policy(name)
         rows.append({"name": name, "title": policy.policy.name, "company": policy.policy.company})
-    emit_rows(spec(format, output, bom), rows, builtin_policy_columns())
+    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), builtin_policy_columns())
 
 
 @app.command("show")
@@ -34,6 +35,8 @@ def show(
     history: Annotated[bool, typer.Option("--history", help="List the stored versions instead.")] = False,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
+    bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Print the current policy as TOML (or --history: every stored version)."""
     from ..errors import NotFound
@@ -43,7 +46,7 @@ def show(
 
     app_ = open_app(ctx, need_actor=False)
     if history:
-        emit_rows(spec(format, output), policy_history(app_), policy_history_columns())
+        emit_rows(spec(format, output, bom, encoding), policy_history(app_), policy_history_columns())
         return
     text = app_.policy_row.text
     if version and version != app_.policy_version:

@@ -26,7 +26,7 @@ from typing import Annotated, List, Optional
 import typer
 from typer.core import TyperGroup
 
-from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, info, open_app, parse_pairs, spec
+from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, info, open_app, parse_pairs, renamed, spec
 
 HELP = "Management reports and exports: customers, grades, complaints, visits, documents, allocation ..."
 
@@ -74,19 +74,24 @@ OutOpt = Annotated[Optional[str], typer.Option("--output", "-o", help="Write to 
 
 #: option -> (parameter name, annotated type, default)
 _OPTIONS = {
-    "status": ("status", Annotated[Optional[str], typer.Option("--status", help="prospect, pending, active, suspended or disqualified.")], None),
+    "status": ("status", Annotated[Optional[str], typer.Option("--status", help="prospect, pending, active, suspended or disqualified, by code or the policy's label (正式客户).")], None),
     "segment": ("segment", Annotated[Optional[List[str]], typer.Option("--segment", help="KEY=VALUE by code or label; repeat.")], None),
     "grade": ("grade", Annotated[Optional[str], typer.Option("--grade", help="Grade code or label (SCALE:GRADE when ambiguous).")], None),
     "owner": ("owner", Annotated[Optional[str], typer.Option("--owner", help="Only what this staff login keeps.")], None),
-    "stability": ("stability", Annotated[Optional[str], typer.Option("--stability", help="existing, lost or potential (where the policy defines stability).")], None),
+    "stability": ("stability", Annotated[Optional[str], typer.Option("--stability", help="existing, lost or potential, by code or label (流失客户), where the policy defines stability.")], None),
     "period": ("period", Annotated[Optional[str], typer.Option("--period", "-p", help="month, quarter, half-year or year (default: the report's own; the last one completed).")], None),
     "label": ("label", Annotated[Optional[str], typer.Option("--label", "-l", help="Which period: 2026-11, 2026-Q4, 2026-H2 or 2026.")], None),
     "month": ("month", Annotated[Optional[str], typer.Option("--month", "-m", help="The month, YYYY-MM (default: the last completed month).", metavar="YYYY-MM")], None),
     "scale": ("scale", Annotated[Optional[str], typer.Option("--scale", "-s", help="Only this grading scale of the policy.")], None),
     "direction": ("direction", Annotated[Optional[str], typer.Option("--direction", help="Only moves up or down.")], None),
-    "months": ("months", Annotated[int, typer.Option("--months", help="How many months the monthly rows (and chart) go back.")], 12),
-    "days": ("days", Annotated[Optional[int], typer.Option("--days", help="Documents expiring within DAYS (default: the policy's longest renew notice, else 30).", metavar="DAYS")], None),
+    "months": ("months", Annotated[Optional[int], typer.Option("--months-back", help="How many months the monthly rows (and chart) go back (default 12).", metavar="N")], None),
+    "days": ("days", Annotated[Optional[int], typer.Option("--expiring-within", help="Documents expiring within DAYS (default: the policy's longest renew notice, else 30).", metavar="DAYS")], None),
     "chart": ("chart", Annotated[Optional[str], typer.Option("--chart", help="Also draw the chart into FILE.png or FILE.svg (needs matplotlib: pip install 'crmctl\\[charts]').", metavar="FILE")], None),
+}
+#: option renamed for one name across commands -> (hidden parameter, its old option, the new option name)
+_RENAMED = {
+    "months": ("months_old", Annotated[Optional[int], typer.Option("--months", hidden=True)], "--months-back", "--months"),
+    "days": ("days_old", Annotated[Optional[int], typer.Option("--days", hidden=True)], "--expiring-within", "--days"),
 }
 _OUTPUT = [("format", FormatOpt, Format.table), ("output", OutOpt, None), ("bom", BomOpt, False),
            ("encoding", EncodingOpt, Encoding.utf8)]
@@ -102,7 +107,8 @@ def _month_label(month: Optional[str], label: Optional[str]) -> Optional[str]:
 
 def _params(given: dict) -> dict:
     """The report's ``Params`` from its command's options (``--month`` is a month ``--label``)."""
-    out = {k: v for k, v in given.items() if k not in ("month", "chart") and k in _PARAM_FIELDS}
+    out = {k: v for k, v in given.items() if k not in ("month", "chart") and k in _PARAM_FIELDS
+           and not (k == "months" and v is None)}
     if "month" in given:
         out["label"] = _month_label(given["month"], given.get("label"))
     if "segment" in given:
@@ -138,9 +144,14 @@ def _command(rep) -> None:
     for option in [o for o in rep.options if o != "chart"] + _OUTPUT + [o for o in rep.options if o == "chart"]:
         pname, annotation, default = _OPTIONS[option] if isinstance(option, str) else option
         parameters.append(inspect.Parameter(pname, kw, default=default, annotation=annotation))
+    renamed_here = [(_OPTIONS[o][0],) + _RENAMED[o] for o in rep.options if o in _RENAMED]
+    for _, old_param, annotation, _, _ in renamed_here:
+        parameters.append(inspect.Parameter(old_param, kw, default=None, annotation=annotation))
     mine = {_OPTIONS[o][0] for o in rep.options}
 
     def command(ctx: typer.Context, **values) -> None:
+        for pname, old_param, _, new, old in renamed_here:
+            values[pname] = renamed(values[pname], values.pop(old_param), new=new, old=old)
         given = {k: v for k, v in values.items() if k in mine}
         _run(ctx, rep.name, given, values["format"], values["output"], values["bom"], values["encoding"])
 

@@ -6,7 +6,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, print_created, spec
+from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app,
+                      print_created, spec)
 
 app = typer.Typer(help="Add and list staff, and hand over a leaver's customers and open work.", no_args_is_help=True)
 
@@ -57,9 +58,11 @@ def list_(
     ctx: typer.Context,
     role: Annotated[Optional[str], typer.Option("--role", help="Only staff holding this role.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include staff who have left.")] = False,
+    limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List staff members and their roles."""
     from ..output import emit_rows
@@ -67,7 +70,8 @@ def list_(
     from ..views.admin import staff_columns
 
     app_ = open_app(ctx)
-    emit_rows(spec(format, output, bom), list_staff(app_, role=role, include_left=all_), staff_columns(app_))
+    rows = list_staff(app_, role=role, include_left=all_)
+    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), staff_columns(app_))
 
 
 @app.command("leave")

@@ -6,7 +6,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, parse_pairs, print_created, spec
+from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app,
+                      parse_pairs, print_created, spec)
 
 app = typer.Typer(help="Record yearly satisfaction surveys and evaluations.", no_args_is_help=True)
 
@@ -35,9 +36,11 @@ def list_(
     survey: SurveyOpt = None,
     label: Annotated[Optional[str], typer.Option("--label", help="Only this year.", metavar="YYYY")] = None,
     customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")] = None,
+    limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List survey results (CSV: one column per item, scores.ITEM)."""
     from ..output import emit_rows
@@ -45,7 +48,8 @@ def list_(
     from ..views.activities import survey_columns
 
     app_ = open_app(ctx)
+    rows = list_surveys(app_, survey=survey, label=label, customer=customer)
     from ..services.activities.surveys import survey_keys
 
-    emit_rows(spec(format, output, bom), list_surveys(app_, survey=survey, label=label, customer=customer),
-              survey_columns(app_), fields=survey_keys(app_.policy))
+    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), survey_columns(app_),
+              fields=survey_keys(app_.policy))

@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Format, FormatOpt, OutputOpt, open_app, print_created, spec
+from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app,
+                      print_created, spec)
 
 app = typer.Typer(help="Market-development targets per customer manager per quarter.", no_args_is_help=True)
 
@@ -31,13 +32,16 @@ def list_(
     ctx: typer.Context,
     quarter: Annotated[Optional[str], typer.Option("--quarter", "--label", help="Only this period.")] = None,
     login: Annotated[Optional[str], typer.Option("--login", help="Only this manager.")] = None,
+    limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List development targets by period and manager."""
     from ..output import emit_rows
     from ..services.activities import list_targets
     from ..views.activities import target_columns
 
-    emit_rows(spec(format, output, bom), list_targets(open_app(ctx), label=quarter, login=login), target_columns())
+    rows = list_targets(open_app(ctx), label=quarter, login=login)
+    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), target_columns())

@@ -6,8 +6,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import (BomOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, parse_pairs, print_created,
-                      progress, spec)
+from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
+                      parse_at, parse_pairs, print_created, progress, renamed, spec)
 
 app = typer.Typer(help="Plan, log and list visits, calls, inspections and greetings by the policy's cadences.", no_args_is_help=True)
 
@@ -20,6 +20,8 @@ def plan(
     owner: Annotated[Optional[str], typer.Option("--owner", help="Only what this login would own (their customers; role duties if they hold the role).")] = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
+    bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Plan the activities due in a month by the policy's cadences; a second run adds nothing.
 
@@ -34,8 +36,8 @@ def plan(
     app_ = open_app(ctx)
     r = plan_visits(app_, month, owner, progress=progress)
     for w in r["warnings"]:
-        info(f"warning: {w}")
-    out = spec(format, output)
+        info(f"Warning: {w}")
+    out = spec(format, output, bom, encoding)
     if out.format == "json":
         emit_object(out, r)
         return
@@ -58,16 +60,18 @@ def log(
     code: Annotated[Optional[str], typer.Argument(help="Customer code (may be left out with --planned, and for a company-wide activity such as a symposium).")] = None,
     kind: Annotated[Optional[str], typer.Option("--kind", "-k", help="Activity kind of the policy, by code or label (default: the planned one's).")] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="When it was done (default now; no offset = policy time zone).")] = None,
-    notes: Annotated[Optional[str], typer.Option("--notes", help="What happened.")] = None,
+    note: Annotated[Optional[str], typer.Option("--note", help="What happened.")] = None,
     planned: Annotated[Optional[int], typer.Option("--planned", help="The planned activity this completes.", metavar="ID")] = None,
     field: Annotated[Optional[List[str]], typer.Option("--field", help="Report field KEY=VALUE of the kind (petrochem visit: product_info, market_info, service_quality, needs); repeat.")] = None,
     format: FormatOpt = Format.table,
+    notes: Annotated[Optional[str], typer.Option("--notes", hidden=True)] = None,
 ) -> None:
     """Log a done visit, call, inspection ...; prints its id.  It counts toward the cadence either way."""
     from ..services.activities import log_visit
 
+    note = renamed(note, notes, new="--note", old="--notes")
     app_ = open_app(ctx)
-    r = log_visit(app_, code, kind, at=parse_at(app_, at), notes=notes, planned=planned,
+    r = log_visit(app_, code, kind, at=parse_at(app_, at), notes=note, planned=planned,
                   fields=parse_pairs(field, "--field"))
     print_created(spec(format), r, "id")
 
@@ -80,9 +84,11 @@ def list_(
     owner: Annotated[Optional[str], typer.Option("--owner", help="Only this login's activities.")] = None,
     customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's activities.")] = None,
     kind: Annotated[Optional[str], typer.Option("--kind", "-k", help="Only this kind.")] = None,
+    limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
+    encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List planned and done activities, earliest due first (JSON: id, customer, kind, due_date, owner, status, …)."""
     from ..output import emit_rows
@@ -93,7 +99,8 @@ def list_(
     rows = list_visits(app_, month=month, status=status, owner=owner, customer=customer, kind=kind)
     from ..services.activities.visits import activity_keys
 
-    emit_rows(spec(format, output, bom), rows, activity_columns(app_), fields=activity_keys(app_.policy))
+    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), activity_columns(app_),
+              fields=activity_keys(app_.policy))
 
 
 @app.command("show")

@@ -48,7 +48,7 @@ MAX_COUNT = 1000  # any other count (cadence times, step limit, minimum contacts
 MAX_NOTICE_DAYS = 366  # documents.*.renew_notice_days
 MAX_MONTHS = 120  # stability.lost_after_months, proposals.benefit.months
 MAX_BACKDATE_DAYS = 3660  # permissions.backdate_days
-#: How many days ahead a listing may look (``doc list --expiring-within``, ``report documents --days``).
+#: How many days ahead a listing may look (``doc list --expiring-within``, ``report documents --expiring-within``).
 MAX_WITHIN_DAYS = 36600
 #: How deeply a policy file's arrays and tables may nest (the built-in ones need 8).
 MAX_POLICY_DEPTH = 32

@@ -386,7 +386,7 @@ def close_complaint(app: App, ident: str, resolution: str, satisfied: bool | Non
                     at: datetime | None = None) -> dict:
     """Close with the resolution and whether the customer was satisfied (None: not asked)."""
     pol = _policy(app)
-    resolution = clean_text(resolution or "", "--resolution", required=True)
+    resolution = clean_text(resolution or "", "--note", required=True)
     when = app.event_time(at)
     with app.db.write() as s:
         c, cust = _load(s, app, ident, lock=True)

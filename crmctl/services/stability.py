@@ -13,9 +13,10 @@ from datetime import date
 from sqlalchemy import select
 
 from ..db import IN_CHUNK
-from ..errors import InvalidInput, RuleViolation
+from ..errors import RuleViolation
 from ..models import Customer
 from ..rules import grading as rules
+from ..rules.codes import pick_code
 from ..rules.errors import Invalid
 from ..rules.periods import last_completed, parse_label
 from .app import App
@@ -28,8 +29,7 @@ def stability_clause(app: App, which: str, last_col):
     st = app.policy.stability
     if st is None:
         raise RuleViolation("this policy does not define stability ([stability])")
-    if which not in rules.STABILITIES:
-        raise InvalidInput(f"unknown stability '{which}': use {', '.join(rules.STABILITIES)}")
+    which = pick_code(st.labels.model_dump(), which, "stability", "--stability")  # by code or label (流失客户)
     cutoff = rules.lost_cutoff(app.now().date(), st.lost_after_months)
     return rules.stability_sql(which, Customer.status, last_col, cutoff)
 

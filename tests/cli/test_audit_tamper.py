@@ -230,7 +230,7 @@ def test_a_copy_keeps_the_chain(cli: Cli, tmp_path):
     copy = Cli(target)
     assert "chained" in copy.ok("db", "check")
     assert "chained" in cli.ok("db", "check")
-    last = json.loads(copy.ok("audit", "list", "--format", "json", "--last", "1"))[0]
+    last = json.loads(copy.ok("audit", "list", "--format", "json", "--limit", "1"))[0]
     assert (last["action"], last["actor"]) == ("db.copy", "admin")
     copy.ok("staff", "add", "yy", "--name", "新人", "--role", "sales")
     assert "chained" in copy.ok("db", "check")
@@ -296,7 +296,7 @@ def test_backup_copy_and_restore_are_for_administrators(cli: Cli, tmp_path, monk
         edit_staff(app, "xs", os_user=me)
     clerk = Cli(cli.db, actor="")
     monkeypatch.delenv("CRMCTL_NOW")  # a fixed "now" is refused to xs before anything else
-    assert json.loads(clerk.ok("audit", "list", "--format", "json", "--last", "1"))[0]["action"] == "staff.edit"
+    assert json.loads(clerk.ok("audit", "list", "--format", "json", "--limit", "1"))[0]["action"] == "staff.edit"
     for args in (("db", "backup", str(tmp_path / "x.bak")), ("db", "copy", "--to", str(tmp_path / "x.db")),
                  ("db", "restore", str(bak))):
         clerk.refused(*args, match="xs may not")
@@ -349,14 +349,14 @@ def test_bulk_entries_are_written_now_and_chained(cli: Cli, tmp_path):
 
 
 def test_both_times_and_both_people_are_shown(cli: Cli):
-    table = cli.ok("audit", "list", "--last", "2")
+    table = cli.ok("audit", "list", "--limit", "2")
     for heading in ("时间", "写入时间", "操作人", "代办人"):
         assert heading in table
-    csv_text = cli.ok("audit", "list", "--format", "csv", "--last", "1")
+    csv_text = cli.ok("audit", "list", "--format", "csv", "--limit", "1")
     header, line = csv_text.splitlines()[:2]
     assert header.split(",")[:5] == ["id", "at", "written_at", "actor", "by"]
     assert ",xs,admin,customer.edit," in line
-    entry = json.loads(cli.ok("audit", "list", "--format", "json", "--last", "1"))[0]
+    entry = json.loads(cli.ok("audit", "list", "--format", "json", "--limit", "1"))[0]
     assert entry["at"] == "2026-11-22T10:00:00+08:00"  # CRMCTL_NOW of the test run
     assert entry["written_at"] != entry["at"] and entry["written_at"].endswith("+08:00")
     assert (entry["actor"], entry["by"]) == ("xs", "admin")

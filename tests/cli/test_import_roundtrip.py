@@ -110,7 +110,7 @@ def test_add_warns_on_a_duplicate_name(petrochem: Cli):
     first = petrochem.ok("customer", "add", "--name", "河北华塑化工有限公司", *POLY).strip()
     r = petrochem("customer", "add", "--name", "河北 华塑化工股份有限公司", *POLY)
     assert r.exit_code == 0 and r.stdout.strip() == "C000002"
-    assert f"warning: the name '河北 华塑化工股份有限公司' is already customer {first} (河北华塑化工有限公司)" in r.stderr
+    assert f"Warning: the name '河北 华塑化工股份有限公司' is already customer {first} (河北华塑化工有限公司)" in r.stderr
     # the JSON of the new customer keeps its shape; the warning goes to stderr
     r = petrochem("customer", "add", "--name", "ＨＥＢＥＩ化工", *POLY, "--format", "json")
     assert "warnings" not in json.loads(r.stdout) and r.stderr == ""
@@ -153,9 +153,9 @@ def test_import_names_duplicates_in_the_file_and_in_the_database(petrochem: Cli,
                  "丙化工,polyolefin,direct,plan\n", encoding="utf-8")
     r = petrochem("customer", "import", str(f))
     assert r.exit_code == 0 and r.stdout.strip() == "4"
-    warnings = [ln for ln in r.stderr.splitlines() if ln.startswith("warning: ")]
-    assert warnings == ["warning: rows 2 and 4 give the same name (乙化工有限公司, 乙化工 股份有限公司)",
-                        f"warning: row 3: the name '甲化工有限责任公司' is already customer {existing} (甲化工有限公司)"]
+    warnings = [ln for ln in r.stderr.splitlines() if ln.startswith("Warning: ")]
+    assert warnings == ["Warning: rows 2 and 4 give the same name (乙化工有限公司, 乙化工 股份有限公司)",
+                        f"Warning: row 3: the name '甲化工有限责任公司' is already customer {existing} (甲化工有限公司)"]
 
 
 def test_import_refuses_duplicates_where_names_are_unique(make_cli, tmp_path):

@@ -161,7 +161,7 @@ LONG = "长" * 130_000
     (["customer", "note", "C000001", "--channel", "call", "--text", LONG], "--text"),
     (["complaint", "open", "C000001", "--summary", LONG], "--summary"),
     (["doc", "add", "C000001", "--type", "billing_info", "--number", LONG], "--number"),
-    (["visit", "log", "C000001", "--kind", "visit", "--notes", LONG], "--notes"),
+    (["visit", "log", "C000001", "--kind", "visit", "--note", LONG], "--note"),
     (["volume", "add", "C000001", "--qty", "5", "--product", LONG], "--product"),
     (["audit", "list", "--action", LONG], "--action"),
 ])

@@ -44,7 +44,7 @@ READ: dict[str, list[list[str]]] = {
     "policy list": [[]],
     "policy show": [[]],
     "calendar show": [["--month", "2026-10"]],
-    "audit list": [[], ["--customer", "{X}"], ["--last", "50"]],
+    "audit list": [[], ["--customer", "{X}"], ["--limit", "50"]],
     "approve": [["--list"]],
     "report *": [[]],  # every report, with its defaults
 }
@@ -154,7 +154,7 @@ class World:
                         "--at", "2026-11-20T10:00", actor=x_owner)
                 self.ok("complaint", "approve-opinion", self.items["complaint"], "--at", "2026-11-20T11:00",
                         actor=leader)
-            self.ok("complaint", "close", self.items["complaint"], "--resolution", MARKS["resolution"],
+            self.ok("complaint", "close", self.items["complaint"], "--note", MARKS["resolution"],
                     "--satisfied", "--at", "2026-11-20T15:00", actor=x_owner)
         if pol.service is not None:
             kind = next(iter(pol.service.kinds))
@@ -168,7 +168,7 @@ class World:
                 "proposal", "open", self.X, "--category", cat, "--summary", MARKS["proposal"], "--at",
                 "2026-11-20T09:00", "--format", "json", actor=x_owner))["id"]
         self.items["activity"] = str(json.loads(self.ok(
-            "visit", "log", self.X, "--kind", "visit", "--at", "2026-11-20T10:00", "--notes", MARKS["visit"],
+            "visit", "log", self.X, "--kind", "visit", "--at", "2026-11-20T10:00", "--note", MARKS["visit"],
             "--format", "json", actor=x_owner))["id"])
         seg = _q(db, "select segments from customer where code = ?", self.X)[0][0]
         k, v = next(iter(json.loads(seg).items()))

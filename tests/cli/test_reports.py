@@ -39,7 +39,7 @@ WHERE = {
     "grades": ("fuel-retail", []),
     "grade-changes": ("petrochem", ["--label", "2026-Q1"]),  # plan customers climb a step per quarter
     "stability": ("fuel-retail", []),
-    "complaints": ("gas-tiered", ["--months", "3"]),
+    "complaints": ("gas-tiered", ["--months-back", "3"]),
     "service": ("manufacturer", []),
     "technicians": ("manufacturer", []),
     "visits": ("fuel-retail", []),
@@ -192,7 +192,7 @@ def test_every_report_in_three_formats(on, name):
 def test_charts_in_the_table_view(on):
     out = on("fuel-retail").ok("report", "grades")
     assert "各等级客户数" in out and "█" in out and "钻级客户" in out
-    out = on("gas-tiered").ok("report", "complaints", "--months", "3")
+    out = on("gas-tiered").ok("report", "complaints", "--months-back", "3")
     assert "投诉按时办结率（按月）" in out
     out = on("fuel-retail").ok("report", "visits")
     assert "走访计划完成率" in out and "█" in out
@@ -229,7 +229,7 @@ def test_grades_table_uses_labels_csv_uses_codes(on):
     (["report", "complaints", "--label", "2027-01"], "has not started"),
     (["report", "visits", "--month", "2026-13"], "no month 13"),
     (["report", "visits", "--owner", "nobody"], "nobody"),
-    (["report", "documents", "--days", "-3"], "--days"),
+    (["report", "documents", "--expiring-within", "-3"], "--expiring-within"),
     (["report", "grades", "--chart", "chart.jpg"], ".png or .svg"),
 ])
 def test_bad_input_refused(on, args, match):

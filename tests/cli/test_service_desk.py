@@ -233,13 +233,61 @@ def test_national_day_complaint_extension_and_escalation(pc: Cli):
                  "--at", "2026-10-08T11:00", actor="admin").strip() == "refused"
     assert pc.ok("complaint", "escalate", "2", "--note", "提交总经理专题会议", "--at", "2026-10-09T09:00").strip() == "gm"
     pc.refused("complaint", "escalate", "2", match="already escalated")
-    assert pc.ok("complaint", "close", "2", "--resolution", "赔付并更换批次", "--unsatisfied",
+    assert pc.ok("complaint", "close", "2", "--note", "赔付并更换批次", "--unsatisfied",
                  "--at", "2026-10-12T09:00").strip() == "closed"
     shown = pc.ok("complaint", "show", "TS-2026-0002")
     assert "history:" in shown and "escalate" in shown and "close" in shown and "赔付并更换批次" in shown
     c2 = J(pc.ok("complaint", "show", "TS-2026-0002", "-f", "json"))
     assert [h["event"] for h in c2["history"]] == ["open", "extend_request", "extend_refused", "escalate", "close"]
     assert (c2["status"], c2["overdue"], c2["satisfied"]) == ("closed", True, False)
+
+
+def test_general_complaint_closes_after_the_leader_approved_its_handling_opinion(pc: Cli):
+    """petrochem 12(二): 拟定出处理意见，报主管领导审批后 ... 告知客户 -- submitted, refused, submitted again,
+    approved by a holder of the leader role, then closed; every refusal one Error: line, nothing written."""
+    n = pc.ok("complaint", "open", "C000001", "--summary", "提货排队", "--at", "2026-11-20T09:00").strip()
+    shown = pc.ok("complaint", "show", n)
+    assert f"to be approved by 主管领导 before the close (crmctl complaint submit-opinion {n}" in shown
+    pc.refused("complaint", "close", n, "--note", "已处理", actor="xiaoshou",
+               match=f"its handling opinion is approved by 主管领导 before it is closed (crmctl complaint submit-opinion {n}")
+    pc.refused("complaint", "submit-opinion", n, actor="xiaoshou", match="--note")
+    r = pc("complaint", "submit-opinion", n, "--note", "增开提货窗口", "--at", "2026-11-20T10:00", actor="xiaoshou")
+    assert r.exit_code == 0 and r.stdout.strip() == n
+    assert f"waiting for 主管领导 (crmctl complaint approve-opinion {n})" in r.stderr
+    pc.refused("complaint", "close", n, "--note", "已处理", actor="xiaoshou", match="approve-opinion")
+    waiting = J(pc.ok("approve", "--list", "--format", "json", actor="zhuguan"))
+    assert [(w["kind"], w["complaint"], w["role"]) for w in waiting] == [("opinion", n, "leader")]
+    assert "投诉处理意见" in pc.ok("approve", "--list", actor="zhuguan")
+    pc.refused("complaint", "approve-opinion", n, actor="zongjingli", match="role leader")
+    assert pc.ok("complaint", "approve-opinion", n, "--reject", "--comment", "先核实排队原因",
+                 "--at", "2026-11-20T11:00", actor="zhuguan").strip() == "refused"
+    pc.refused("complaint", "close", n, "--note", "已处理", actor="xiaoshou", match="refused by zhuguan (先核实排队原因)")
+    pc.ok("complaint", "submit-opinion", n, "--note", "核实后增开提货窗口", "--at", "2026-11-20T12:00", actor="xiaoshou")
+    assert pc.ok("complaint", "approve-opinion", n, "--at", "2026-11-20T13:00", actor="zhuguan").strip() == "granted"
+    d = J(pc.ok("complaint", "show", n, "-f", "json"))
+    assert {k: d["opinion"][k] for k in ("required", "approver_role", "status", "text", "decided_by")} == {
+        "required": True, "approver_role": "leader", "status": "granted", "text": "核实后增开提货窗口",
+        "decided_by": "zhuguan"}
+    assert "核实后增开提货窗口  (approved by zhuguan 2026-11-20 13:00)" in pc.ok("complaint", "show", n)
+    r = pc("complaint", "close", n, "--note", "已增开窗口", "--satisfied", "--at", "2026-11-20T14:00", actor="xiaoshou")
+    assert r.exit_code == 0 and r.stdout.strip() == "closed"
+    assert "handling opinion approved by zhuguan (2026-11-20 13:00)" in r.stderr
+    events = [h["event"] for h in J(pc.ok("complaint", "show", n, "-f", "json"))["history"]]
+    assert events == ["open", "opinion", "opinion_refused", "opinion", "opinion_approved", "close"]
+    # a major complaint's opinion is the gm meeting's (escalation), not the leader's
+    m = pc.ok("complaint", "open", "C000001", "--summary", "质量事故", "--severity", "major").strip()
+    pc.refused("complaint", "submit-opinion", m, "--note", "x", match="only the handling opinions of general")
+    assert J(pc.ok("complaint", "show", m, "-f", "json"))["opinion"] is None
+
+
+def test_no_opinion_approval_where_the_policy_asks_none(fresh):
+    cli = fresh("fuel-retail")
+    cli.ok("customer", "add", "--name", "顺达物流", "--segment", "nature=big", "--segment", "card=unit",
+           "--segment", "industry=logistics")
+    n = cli.ok("complaint", "open", "C000001", "--summary", "积分未到账", "--at", "2026-11-20T10:00").strip()
+    cli.refused("complaint", "submit-opinion", n, "--note", "补积分", match="asks no approval of handling opinions")
+    cli.refused("complaint", "approve-opinion", n, match="asks no approval of handling opinions")
+    assert J(cli.ok("complaint", "show", n, "-f", "json"))["opinion"] is None
 
 
 def test_weekend_start_and_lists(pc: Cli):
@@ -249,7 +297,7 @@ def test_weekend_start_and_lists(pc: Cli):
     pc.ok("complaint", "open", "C000001", "--summary", "发票错误", "--at", "2026-11-16T10:00")
     pc.ok("complaint", "open", "C000001", "--summary", "价格通知", "--at", "2026-11-02T10:00")
     _opinion_approved(pc, "TS-2026-0003", "2026-11-02T15:00")
-    pc.ok("complaint", "close", "TS-2026-0003", "--resolution", "已补发", "--satisfied", "--at", "2026-11-03T09:00")
+    pc.ok("complaint", "close", "TS-2026-0003", "--note", "已补发", "--satisfied", "--at", "2026-11-03T09:00")
     assert [x["id"] for x in J(pc.ok("complaint", "list", "--open", "-f", "json"))] == ["TS-2026-0002", "TS-2026-0001"]
     assert [x["id"] for x in J(pc.ok("complaint", "list", "--overdue", "-f", "json"))] == ["TS-2026-0002"]
     assert [x["id"] for x in J(pc.ok("complaint", "list", "--customer", "C000002", "-f", "json"))] == ["TS-2026-0001"]
@@ -390,12 +438,12 @@ def test_refusals_complaints(pc: Cli):
     pc.refused("complaint", "open", "C000001", "--summary", "x", "--at", "2026-12-01T10:00", match="in the future")
     pc.refused("complaint", "open", "C000001", "--summary", "x", "--at", "yesterday", match="--at")
     _opinion_approved(pc, "TS-2026-0001", "2026-11-02T10:30")
-    pc.refused("complaint", "close", "TS-2026-0099", "--resolution", "x", match="no complaint 'TS-2026-0099'")
-    pc.refused("complaint", "close", "42", "--resolution", "x", match="no complaint '42'")
-    pc.refused("complaint", "close", "TS-2026-0001", "--resolution", "x", "--at", "2026-11-02T09:59",
+    pc.refused("complaint", "close", "TS-2026-0099", "--note", "x", match="no complaint 'TS-2026-0099'")
+    pc.refused("complaint", "close", "42", "--note", "x", match="no complaint '42'")
+    pc.refused("complaint", "close", "TS-2026-0001", "--note", "x", "--at", "2026-11-02T09:59",
                match="before the opening")
-    pc.ok("complaint", "close", "TS-2026-0001", "--resolution", "已处理", "--at", "2026-11-02T11:00")
-    pc.refused("complaint", "close", "TS-2026-0001", "--resolution", "x", match="already closed")
+    pc.ok("complaint", "close", "TS-2026-0001", "--note", "已处理", "--at", "2026-11-02T11:00")
+    pc.refused("complaint", "close", "TS-2026-0001", "--note", "x", match="already closed")
     pc.refused("complaint", "extend", "TS-2026-0001", "--working-days", "1", match="closed")
     pc.refused("complaint", "escalate", "TS-2026-0001", match="closed")
     pc.ok("customer", "disqualify", "C000002", "--reason", "fraud")
@@ -467,11 +515,11 @@ def test_follow_up_to_the_administrator_only_when_nobody_holds_the_role(make_cli
     cli = make_cli("gas-service")
     code = cli.ok("customer", "add", "--name", "城南商业综合体", "--segment", "sector=commercial").strip()
     number = cli.ok("complaint", "open", code, "--summary", "燃气压力低", "--at", "2026-11-20T09:00").strip()
-    r = cli("complaint", "close", number, "--resolution", "已调压", "--satisfied", "--at", "2026-11-20T15:00")
+    r = cli("complaint", "close", number, "--note", "已调压", "--satisfied", "--at", "2026-11-20T15:00")
     assert r.exit_code == 0, r.stderr
     assert "follow-up call planned for admin" in r.stderr
     assert "Warning: no active staff member but an administrator holds role service_center" in r.stderr
     cli.ok("staff", "add", "kefu", "--name", "客服", "--role", "service_center")
     number = cli.ok("complaint", "open", code, "--summary", "账单疑问", "--at", "2026-11-20T09:00").strip()
-    r = cli("complaint", "close", number, "--resolution", "已解释", "--satisfied", "--at", "2026-11-20T15:00")
+    r = cli("complaint", "close", number, "--note", "已解释", "--satisfied", "--at", "2026-11-20T15:00")
     assert "follow-up call planned for kefu" in r.stderr and "Warning" not in r.stderr

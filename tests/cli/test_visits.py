@@ -75,7 +75,7 @@ def test_visit_log_planned_unplanned_and_missed(fuel_cli: Cli, monkeypatch):
     rows = _visits(fuel_cli, "--month", "2026-11", "--customer", "C000001")
     first = min(rows, key=lambda r: r["due_date"])
     out = fuel_cli.ok("visit", "log", "C000001", "--kind", "visit", "--planned", str(first["id"]),
-                      "--notes", "客户满意", "--at", "2026-11-10T15:00", actor="zhang")
+                      "--note", "客户满意", "--at", "2026-11-10T15:00", actor="zhang")
     assert out.strip() == str(first["id"])
     shown = json.loads(fuel_cli.ok("visit", "show", str(first["id"]), "--format", "json"))
     assert shown["status"] == "done" and shown["done_at"] == "2026-11-10T15:00:00+08:00" and shown["done_by"] == "zhang"

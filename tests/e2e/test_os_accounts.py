@@ -240,7 +240,7 @@ def test_an_unbound_account_is_refused(team, db):
     # an administrator binds the account; then it is that person
     team.ok("A", "staff", "add", "wang", "--name", "王", "--role", "sales", "--os-user", e, db=db)
     assert team.json("E", "staff", "list", db=db)
-    entry = team.json("E", "audit", "list", "--last", "1", db=db)[0]
+    entry = team.json("E", "audit", "list", "--limit", "1", db=db)[0]
     assert (entry["action"], entry["actor"], entry["after"]["os_user"]) == ("staff.add", team.login("A"), e)
 
 
@@ -362,7 +362,7 @@ def test_backup_copy_restore_as_real_people(team, db):
     assert (st.st_gid, stat.S_IMODE(st.st_mode)) == (team.gid, 0o660)  # the team keeps the restored file
     shown = team.json("C", "customer", "show", "C000001", db=db)
     assert shown["name"] == "河北华塑化工有限公司"
-    last = team.json("C", "audit", "list", "--last", "1", db=db)[0]
+    last = team.json("C", "audit", "list", "--limit", "1", db=db)[0]
     assert (last["action"], last["actor"]) == ("db.restore", team.login("A"))
     assert "chained" in team.ok("D", "db", "check", db=db)
 

@@ -157,7 +157,7 @@ def mfr(pg_server, tmp_path_factory):
         for doc, expires in DOCS:
             w.ok("s1", "doc", "add", "C000001", "--type", doc, "--number", f"N-{doc}",
                  *(["--expires", expires] if expires else []))
-        w.ok("s1", "visit", "log", "C000001", "--kind", "visit", "--notes", "看了生产线")
+        w.ok("s1", "visit", "log", "C000001", "--kind", "visit", "--note", "看了生产线")
         w.ok("s1", "complaint", "open", "C000001", "--summary", "交货晚了三天")
         yield w
     finally:
@@ -277,9 +277,9 @@ def test_a_contact_reads_the_file_and_the_owner_decides_who_is_one(mfr):
 
 def test_crmctl_does_the_days_work_connected_as_staff_roles(mfr):
     assert mfr.ok("s1", "customer", "add", "--name", "丙工具厂", "-s", "kind=supplier").strip() == "C000003"
-    assert mfr.ok("s1", "visit", "log", "C000003", "--kind", "call", "--notes", "约了下周").strip()
+    assert mfr.ok("s1", "visit", "log", "C000003", "--kind", "call", "--note", "约了下周").strip()
     number = mfr.ok("s1", "complaint", "open", "C000003", "--summary", "包装破损").strip()
-    mfr.ok("s1", "complaint", "close", number, "--resolution", "补发", "--satisfied")
+    mfr.ok("s1", "complaint", "close", number, "--note", "补发", "--satisfied")
     assert mfr.ok("s1", "customer", "note", "C000003", "--channel", "fax", "--text", "寄样品").strip()
     shown = json.loads(mfr.ok("s1", "customer", "show", "C000003", "--format", "json"))
     assert shown["owner"] == "s1" and shown["name"] == "丙工具厂"

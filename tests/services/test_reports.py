@@ -164,7 +164,7 @@ def test_complaints_on_time_overdue_satisfaction(fuel_app):
     assert [(r["key"], r["opened"]) for r in got if r["section"] == "grade.individual"] == [(None, 3)]
     months = [(r["label"], r["opened"], r["on_time_pct"]) for r in got if r["section"] == "month"]
     assert months == [("2026-08", 0, None), ("2026-09", 1, 0.0), ("2026-10", 3, 33.3)]
-    with pytest.raises(InvalidInput, match="--months"):
+    with pytest.raises(InvalidInput, match="--months-back"):
         run_report(app, "complaints", Params(months=0))
 
 
@@ -276,7 +276,7 @@ def test_documents_expiring_expired_and_suspended(petro, open_as):
     suspended = [(r["customer"], r["status_reason"]) for r in got if r["section"] == "suspended"]
     assert suspended == [("C000002", "document_expired")]
     assert [r["customer"] for r in rows(app, "documents", days=5) if r["section"] == "document"] == ["C000002"]
-    with pytest.raises(InvalidInput, match="--days"):
+    with pytest.raises(InvalidInput, match="--expiring-within"):
         run_report(app, "documents", Params(days=-1))
 
 

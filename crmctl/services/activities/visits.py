@@ -102,7 +102,7 @@ def log_visit(app: App, code: str | None, kind: str | None = None, *, at: dateti
     kind_code = resolve_kind(app, kind) if kind is not None else None
     if kind_code is None and planned is None:
         raise InvalidInput("give --kind (or --planned ID to complete a planned activity)")
-    notes = clean_text(notes or "", "--notes", required=False)
+    notes = clean_text(notes or "", "--note", required=False)
     now = app.now()
     when = app.event_time(at)
     if planned is not None and planned < 1:

@@ -9,15 +9,18 @@ from typing import Iterator
 
 from sqlalchemy import func, select
 
-from ...errors import InvalidInput, RuleViolation
+from ...errors import RuleViolation
 from ...models import Customer, CustomerContact, CustomerNote
 from ...rules import customers as rules
 from .. import audit
+from ...rules.codes import pick_code
 from ..app import App
 from ..lookups import find_staff, get_customer
 from ..visibility import Scope, require_grant, require_read
 
-NOTE_CHANNELS = ("call", "letter", "fax", "visit", "email", "sms", "meeting", "other")
+#: how a customer was reached (``customer note --channel``), code -> label: either is accepted
+NOTE_CHANNELS = {"call": "电话", "letter": "信函", "fax": "传真", "visit": "走访", "email": "电子邮件", "sms": "短信",
+                 "meeting": "会议", "other": "其他"}
 
 
 def add_contact(app: App, code: str, login: str) -> dict:
@@ -35,8 +38,7 @@ def add_contact(app: App, code: str, login: str) -> dict:
 
 
 def add_note(app: App, code: str, channel: str, text: str, at: datetime | None = None) -> dict:
-    if channel not in NOTE_CHANNELS:
-        raise InvalidInput(f"unknown channel '{channel}': use {', '.join(NOTE_CHANNELS)}")
+    channel = pick_code(NOTE_CHANNELS, channel, "channel", "--channel")
     text = rules.clean_text(text, "--text")
     now = app.event_time(at)
     with app.db.write() as s:

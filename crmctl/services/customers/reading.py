@@ -153,10 +153,10 @@ class CustomerQuery:
             self.last = last_purchase_subquery()
             if stability:
                 self.where.append(stability_clause(app, stability, self.last.c.last))
-        if status:
-            if status not in rules.STATUSES:
-                raise InvalidInput(f"unknown status '{status}': use {', '.join(rules.STATUSES)}")
-            self.where.append(Customer.status == status)
+        if status:  # by code or by the policy's label (正式客户)
+            from ...rules.codes import pick_code
+
+            self.where.append(Customer.status == pick_code(app.policy.statuses.labels(), status, "status", "--status"))
         for key, value in (segment or {}).items():
             k = idx.segment_key(key)
             if k is None:

@@ -147,7 +147,7 @@ def run_report(app, name: str, params: Params | None = None) -> ReportResult:
     rep = get_report(name)
     params = params or Params()
     if params.months < 1 or params.months > 120:
-        raise InvalidInput("--months must be from 1 to 120")
+        raise InvalidInput("--months-back must be from 1 to 120")
     if rep.periods is None and (params.period or params.label):
         raise InvalidInput(f"report {rep.name} covers no period: leave out --period/--label")
     if params.period is not None:

@@ -38,7 +38,7 @@ def complaint_row(label: str, section: str, key: str | None, st: Mapping) -> dic
         description="""
 Complaints opened in the period (default: last month).
 on_time_pct = on time / (on time + late + still open past the deadline).
-The month rows cover the --months months ending with the period; the table view charts them.
+The month rows cover the --months-back months ending with the period; the table view charts them.
 """, options=("period", "label", "months", "chart"))
 def complaints(app, params: Params) -> ReportResult:
     from ..complaints import complaint_stats
