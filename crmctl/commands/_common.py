@@ -217,6 +217,9 @@ def emit_detail(out, data: dict, rows: list[tuple[str, object]], extra: list[str
     if out.format != "table":
         emit_object(out, data)
         return
-    width = max(len(label) for label, _ in rows)
-    lines = [f"{label.ljust(width)}  {'' if value is None else value}".rstrip() for label, value in rows]
+    from rich.cells import cell_len  # a Chinese character takes two columns of the terminal
+
+    width = max(cell_len(label) for label, _ in rows)
+    lines = [f"{label}{' ' * (width - cell_len(label))}  {'' if value is None else value}".rstrip()
+             for label, value in rows]
     emit_text(out, "\n".join(lines + (extra or [])))

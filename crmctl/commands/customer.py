@@ -155,7 +155,8 @@ def import_(
     result = import_customers(open_app(ctx), file, encoding=encoding, allow_duplicates=allow_duplicates,
                               admitted=admitted, allow_duplicate_name=allow_duplicate_name, progress=progress)
     typer.echo(result["imported"])
-    info(f"imported {result['imported']} customers from {result['file']} (batch {result['batch']})")
+    n = result["imported"]
+    info(f"imported {n} customer{'' if n == 1 else 's'} from {result['file']} (batch {result['batch']})")
     if result["ignored"]:
         info(f"ignored columns: {result['ignored']}")
     if result["restarted"]:

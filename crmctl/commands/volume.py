@@ -48,4 +48,5 @@ def import_(
         emit_object(out, result)
         return
     typer.echo(result["imported"])
-    info(f"imported {result['imported']} usage records from {result['file']} (batch {result['batch']})")
+    n = result["imported"]
+    info(f"imported {n} usage record{'' if n == 1 else 's'} from {result['file']} (batch {result['batch']})")

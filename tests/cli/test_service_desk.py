@@ -523,3 +523,29 @@ def test_follow_up_to_the_administrator_only_when_nobody_holds_the_role(make_cli
     number = cli.ok("complaint", "open", code, "--summary", "账单疑问", "--at", "2026-11-20T09:00").strip()
     r = cli("complaint", "close", number, "--note", "已解释", "--satisfied", "--at", "2026-11-20T15:00")
     assert "follow-up call planned for kefu" in r.stderr and "Warning" not in r.stderr
+
+
+def test_show_tables_align_values_by_screen_width(make_cli):
+    """A Chinese character takes two terminal columns: every value of ``complaint show`` starts in
+    the same column whatever the length of its (Chinese + English) label."""
+    from rich.cells import cell_len
+
+    cli = make_cli("gas-service")
+    code = cli.ok("customer", "add", "--name", "城东小区", "--segment", "sector=residential").strip()
+    number = cli.ok("complaint", "open", code, "--summary", "抄表不准", "--at", "2026-11-20T09:00").strip()
+    lines = [ln for ln in cli.ok("complaint", "show", number).splitlines() if "  " in ln][:8]
+    starts = set()
+    for ln in lines:
+        label, _, _ = ln.partition("  ")
+        rest = ln[len(label):]
+        starts.add(cell_len(label) + len(rest) - len(rest.lstrip(" ")))
+    assert len(lines) >= 5 and len(starts) == 1, lines
+
+
+def test_import_summary_counts_in_words(make_cli, tmp_path):
+    cli = make_cli("gas-service")
+    f = tmp_path / "one.csv"
+    f.write_text("name,segments.sector\n城西小区,residential\n", encoding="utf-8")
+    r = cli("customer", "import", str(f))
+    assert r.exit_code == 0, r.stderr
+    assert "imported 1 customer from" in r.stderr
