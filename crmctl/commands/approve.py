@@ -34,12 +34,13 @@ def approve(
         from ..output import emit_rows
         from ..services.complaints import pending_requests
         from ..services.customers import waiting_for
+        from ..services.customers.admission import APPROVAL_KEYS
         from ..views.customers import approval_columns
 
         rows = waiting_for(app_)
         if app_.policy.complaints is not None:
             rows += pending_requests(app_)
-        emit_rows(spec(format, output, bom, encoding), rows, approval_columns(app_))
+        emit_rows(spec(format, output, bom, encoding), rows, approval_columns(app_), fields=APPROVAL_KEYS)
         return
     if output is not None or bom or encoding != Encoding.utf8:
         raise InvalidInput("--output, --bom and --encoding go with --list")

@@ -28,7 +28,7 @@ def list_(
     """List audit entries, oldest first."""
     from ..output import emit_rows
     from ..rules.times import parse_datetime
-    from ..services.audit import list_entries
+    from ..services.audit import AUDIT_KEYS, list_entries
     from ..views.admin import audit_columns
 
     app_ = open_app(ctx)
@@ -37,4 +37,4 @@ def list_(
         since_at = parse_datetime(since, app_.tz, "--since", now=app_.now())
     limit = renamed(limit, last, new="--limit", old="--last")
     rows = list_entries(app_, customer=customer, since=since_at, actor=actor, action=action, limit=limit)
-    emit_rows(spec(format, output, bom, encoding), rows, audit_columns())
+    emit_rows(spec(format, output, bom, encoding), rows, audit_columns(), fields=AUDIT_KEYS)

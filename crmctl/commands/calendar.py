@@ -46,7 +46,8 @@ def show(
 ) -> None:
     """Show a month: working days, holidays and make-up working days (调休) with their names."""
     from ..errors import InvalidInput
-    from ..output import Column, emit_rows, emit_text
+    from ..output import emit_rows, emit_text
+    from ..services.calendar_days import CALENDAR_DAY_KEYS, day_rows
 
     app_ = open_app(ctx, need_actor=False)
     if month is None:
@@ -61,11 +62,9 @@ def show(
         days = app_.calendar.month(year, mon)
     except ValueError as exc:  # a rule's refusal, or a date past what datetime can hold
         raise InvalidInput(str(exc)) from None
-    rows = [{"date": d.date, "weekday": d.date.strftime("%a"), "working": d.working, "kind": d.kind,
-             "name": d.name, "source": d.source} for d in days]
     out = spec(format, output, bom, encoding)
     if out.format != "table":
-        emit_rows(out, rows, [Column(k) for k in ("date", "weekday", "working", "kind", "name", "source")])
+        emit_rows(out, day_rows(days), fields=CALENDAR_DAY_KEYS)
         return
     lines = _grid(year, mon, days)
     marked = [d for d in days if d.kind in ("holiday", "makeup_workday")]

@@ -225,10 +225,12 @@ def contact_check(ctx: typer.Context, format: FormatOpt = Format.table, output: 
     """Important customers with fewer staff contacts than the policy asks (manufacturer: 2)."""
     from ..output import emit_rows
     from ..services.customers import contact_coverage
+    from ..services.customers.contacts import CONTACT_CHECK_KEYS
     from ..views.customers import contact_columns
 
     app_ = open_app(ctx)
-    emit_rows(spec(format, output, bom, encoding), contact_coverage(app_), contact_columns())
+    emit_rows(spec(format, output, bom, encoding), contact_coverage(app_), contact_columns(),
+              fields=CONTACT_CHECK_KEYS)
 
 
 @app.command("note")

@@ -126,6 +126,7 @@ def history(
     """A customer's grade for every graded period, oldest first."""
     from ..output import emit_rows
     from ..services.grading import history as do_history
+    from ..services.grading.explain import GRADE_HISTORY_KEYS
     from ..views.grading import history_columns
 
     app_ = open_app(ctx)
@@ -133,4 +134,4 @@ def history(
     out = spec(format, output, bom, encoding)
     columns = history_columns(app_)
     # csv: every key of the JSON rows (the contract); the table: the columns above
-    emit_rows(out, limited(rows, limit), columns if out.format == "table" else None)
+    emit_rows(out, limited(rows, limit), columns if out.format == "table" else None, fields=GRADE_HISTORY_KEYS)

@@ -45,9 +45,9 @@ def list_(
 ) -> None:
     """Plans with the actual volume of their month and the completion rate (%)."""
     from ..output import emit_rows
-    from ..services.sales_plans import list_plans
+    from ..services.sales_plans import SALES_PLAN_KEYS, list_plans
     from ..views.customers import sales_plan_columns
 
     app_ = open_app(ctx)
     rows = list_plans(app_, month=month, customer=customer)
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), sales_plan_columns())
+    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), sales_plan_columns(), fields=SALES_PLAN_KEYS)

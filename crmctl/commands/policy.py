@@ -41,12 +41,14 @@ def show(
     """Print the current policy as TOML (or --history: every stored version)."""
     from ..errors import NotFound
     from ..output import emit_rows, emit_text
+    from ..services.policy import POLICY_HISTORY_KEYS
     from ..services.policy import history as policy_history
     from ..views.admin import policy_history_columns
 
     app_ = open_app(ctx, need_actor=False)
     if history:
-        emit_rows(spec(format, output, bom, encoding), policy_history(app_), policy_history_columns())
+        emit_rows(spec(format, output, bom, encoding), policy_history(app_), policy_history_columns(),
+                  fields=POLICY_HISTORY_KEYS)
         return
     text = app_.policy_row.text
     if version and version != app_.policy_version:

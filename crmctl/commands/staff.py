@@ -66,12 +66,12 @@ def list_(
 ) -> None:
     """List staff members and their roles."""
     from ..output import emit_rows
-    from ..services.staff import list_staff
+    from ..services.staff import STAFF_KEYS, list_staff
     from ..views.admin import staff_columns
 
     app_ = open_app(ctx)
     rows = list_staff(app_, role=role, include_left=all_)
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), staff_columns(app_))
+    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), staff_columns(app_), fields=STAFF_KEYS)
 
 
 @app.command("leave")

@@ -41,7 +41,8 @@ def list_(
     """List development targets by period and manager."""
     from ..output import emit_rows
     from ..services.activities import list_targets
+    from ..services.activities.targets import TARGET_KEYS
     from ..views.activities import target_columns
 
     rows = list_targets(open_app(ctx), label=quarter, login=login)
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), target_columns())
+    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), target_columns(), fields=TARGET_KEYS)

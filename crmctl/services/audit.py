@@ -124,6 +124,12 @@ def changed_fields(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
+#: the keys of an entry of ``audit list`` (its csv header, with rows or without; before and after
+#: are one cell each)
+AUDIT_KEYS = ("id", "at", "written_at", "actor", "by", "action", "entity", "key", "customer", "before", "after",
+              "policy_version", "note")
+
+
 def list_entries(app, *, customer: str | None = None, since: datetime | None = None,
                  actor: str | None = None, action: str | None = None, limit: int | None = None) -> Iterator[dict]:
     """Audit entries oldest first, streamed (only those the acting person may read, ``services.visibility``)."""

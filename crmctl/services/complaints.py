@@ -224,7 +224,8 @@ def check_decider(app: App, role: str, requested_by: str, what: str) -> None:
 
 
 def pending_requests(app: App) -> list[dict]:
-    """Requests waiting for the acting person's decision (``approve --list``)."""
+    """Requests waiting for the acting person's decision (``approve --list``; the keys
+    ``services.customers.admission.APPROVAL_KEYS``)."""
     actor = app.actor
     with app.db.read() as s:
         rows = s.execute(select(ApprovalRequest, Complaint.number, Customer.code, Customer.name)

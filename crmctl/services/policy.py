@@ -95,6 +95,10 @@ def _check_login(login: str) -> None:
         raise CrmError(f"'{login}' is not a usable login: letters, digits, '.', '_', '-', '@' (1-64)")
 
 
+#: the keys of a stored version of ``policy show --history`` (its csv header, with rows or without)
+POLICY_HISTORY_KEYS = ("version", "code", "source", "sha256", "applied_at", "applied_by")
+
+
 def history(app: App) -> list[dict]:
     with app.db.read() as s:
         rows = s.scalars(select(PolicyVersion).order_by(PolicyVersion.version)).all()

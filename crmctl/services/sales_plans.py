@@ -59,6 +59,10 @@ def set_plan(app: App, code: str, month: str, qty: str | float) -> dict:
     return {"customer": c.code, "month": m, "qty": q, "unit": pol.policy.volume_unit}
 
 
+#: the keys of a plan of ``plan list`` (its csv header, with rows or without)
+SALES_PLAN_KEYS = ("customer", "name", "month", "planned", "actual", "completion_pct")
+
+
 def list_plans(app: App, *, month: str | None = None, customer: str | None = None) -> Iterator[dict]:
     """Plans with the actual volume of their month and the completion rate (two aggregates)."""
     m = parse_month(month).label if month else None

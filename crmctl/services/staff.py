@@ -141,6 +141,10 @@ def edit_staff(app: App, login: str, *, name: str | None = None, unit: str | Non
     return after
 
 
+#: the keys of a row of ``staff list`` (its csv header, with rows or without)
+STAFF_KEYS = ("login", "name", "roles", "unit", "active", "admin", "os_user", "db_role")
+
+
 def _staff_dict(staff: Staff, roles: list[str]) -> dict:
     return {"login": staff.login, "name": staff.name, "roles": sorted(roles), "unit": staff.unit,
             "active": staff.active, "admin": staff.is_admin, "os_user": staff.os_user, "db_role": staff.db_role}

@@ -1,7 +1,7 @@
 """Exports hold what the JSON holds (issue 16): for every list, show and report command, on demo data
 of all five policies, the CSV header is exactly the JSON keys flattened (``crmctl.output.flatten``:
 nested objects as ``a.b``, in the JSON's order), every row of a list has the same keys, and an empty
-database writes the same header as a full one.
+list writes the same header as a full one (the keys the listing declares: ``emit_rows(fields=...)``).
 
 The commands are enumerated from the Typer app itself: a new command with ``--format`` fails
 :func:`test_every_format_command_is_walked_or_skipped` until it is walked here (``WALK``) or put in
@@ -69,6 +69,22 @@ SKIP: dict[str, str] = {
     # visit plan's CSV is one row per owner and kind of the plan just made, its JSON the plan's summary
     # object (docs/cli.md "visit plan"): two shapes by design, and it writes the plan
     "visit plan": "writes a plan; CSV rows per owner x kind, JSON the summary object (by design)",
+}
+
+
+#: lists that are not empty on a fresh database as walked: arguments listing nothing on the demo data
+#: ({ungraded}: a customer of the demo without grades)
+EMPTY_ARGS: dict[str, list[str]] = {
+    "audit list": ["--actor", "nobody"],
+    "grade history": ["{ungraded}"],
+}
+
+#: lists never empty (every database has a staff member, a policy version, the days of a month): the
+#: function their rows come from, made to return none for the check
+NEVER_EMPTY: dict[str, str] = {
+    "staff list": "crmctl.services.staff.list_staff",
+    "policy show": "crmctl.services.policy.history",
+    "calendar show": "crmctl.services.calendar_days.day_rows",
 }
 
 
@@ -148,6 +164,9 @@ def _items(cli: Cli, env: dict) -> dict[str, str]:
     graded = [c["code"] for c in customers if any(v is not None for v in (c.get("grades") or {}).values())]
     if graded:
         items["graded"] = graded[0]
+    ungraded = [c["code"] for c in customers if c["code"] not in graded]
+    if ungraded:
+        items["ungraded"] = ungraded[0]
     for item, cmd in (("complaint", "complaint"), ("ticket", "service"), ("proposal", "proposal"),
                       ("activity", "visit")):
         rows = _json(cli, env, cmd, "list") or []
@@ -251,6 +270,15 @@ def _log_report(cli: Cli, env: dict, policy: str) -> dict[str, str]:
     return values
 
 
+def _approver(cli: Cli, env: dict) -> Cli | None:
+    """The demo's first staff member something waits for in ``approve --list`` (admin decided theirs)."""
+    for person in _json(cli, env, "staff", "list") or []:
+        who = Cli(cli.db, actor=person["login"])
+        if _json(who, env, "approve", "--list"):
+            return who
+    return None
+
+
 def _records(text: str) -> list[dict]:
     lines = _csv(text)
     return [dict(zip(lines[0], line)) for line in lines[1:]]
@@ -278,6 +306,7 @@ def test_csv_columns_are_the_json_keys(demo_db, make_cli, policy):
             rows, key=lambda r: sum(bool(r.get(f"report.{k}")) for k in report)).items()
     problems: list[str] = []
     headers: dict[str, list[str]] = {}
+    full: dict[str, list[str]] = {}  # command -> the header of a run with rows
     filled = 0
     for name, argv in _runs(items):
         header, n, found = _compare(cli, env, name, argv)
@@ -285,18 +314,53 @@ def test_csv_columns_are_the_json_keys(demo_db, make_cli, policy):
         if header is not None:
             headers[" ".join(argv)] = header
             filled += n > 0
+            if n:
+                full.setdefault(name, header)
+    approver = _approver(cli, env)
+    if approver is not None:  # approve --list with rows (as admin it is empty)
+        header, n, found = _compare(approver, env, "approve", ["approve", "--list"])
+        problems += found
+        if n:
+            full["approve"] = header
     assert not problems, "\n".join(problems)
     assert filled >= 15, f"the walk needs data: {filled} commands had rows"
-    # an empty database: the same header (the listing's declared fields when there are no rows)
+    # an empty list: the same header (the listing's declared fields when there are no rows) as a
+    # list with rows -- on an empty database, ...
+    checked: list[str] = []
+
+    def empty_header(name: str, r) -> None:
+        if r.exit_code != 0 or name not in full:
+            return
+        got = _csv(r.stdout)
+        if len(got) > 1:  # rows: walked above
+            return
+        checked.append(name)
+        header = got[0] if got else []
+        if header != full[name]:
+            problems.append(f"{name} with no rows: {header} != {full[name]} (with rows)")
+
     empty = make_cli(policy)
     for name, argv in _runs({}):
-        if " ".join(argv) not in headers:
+        if " ".join(argv) in headers:
+            empty_header(name, empty(*argv, "--format", "csv", env=env))
+    # ... on the demo data listing nothing ...
+    for name, args in EMPTY_ARGS.items():
+        try:
+            argv = [*name.split(), *(a.format(**items) for a in args)]
+        except KeyError:
             continue
-        r = empty(*argv, "--format", "csv", env=env)
-        if r.exit_code != 0:
-            continue
-        got = _csv(r.stdout)
-        header = got[0] if got else []
-        if len(got) <= 1 and header != headers[" ".join(argv)]:  # zero rows
-            problems.append(f"{name} on an empty database: {header} != {headers[' '.join(argv)]}")
+        assert _json(cli, env, *argv) == [], argv
+        empty_header(name, cli(*argv, "--format", "csv", env=env))
+    # ... and where the rows' source gives none
+    import importlib
+
+    for name, where in NEVER_EMPTY.items():
+        module, func = where.rsplit(".", 1)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(importlib.import_module(module), func, lambda *a, **kw: [])
+            argv = next(argv for n, argv in _runs(items) if n == name)
+            empty_header(name, cli(*argv, "--format", "csv", env=env))
     assert not problems, "\n".join(problems)
+    # (grade history: where the policy grades and the demo has a customer without grades)
+    wanted = {*NEVER_EMPTY, "audit list"} | ({"grade history"} & set(full) if "ungraded" in items else set())
+    assert wanted <= set(checked), (wanted - set(checked), checked)

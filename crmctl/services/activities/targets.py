@@ -49,6 +49,10 @@ def set_target(app: App, login: str, label: str, prospects: int, admitted: int) 
         return _target_dict(t, staff, app.tz)
 
 
+#: the keys of a target of ``target list`` (its csv header, with rows or without)
+TARGET_KEYS = ("login", "name", "label", "prospects", "admitted", "set_at", "set_by")
+
+
 def _target_dict(t: DevelopmentTarget, staff: Staff, tz) -> dict:
     return {"login": staff.login, "name": staff.name, "label": t.label, "prospects": t.prospects,
             "admitted": t.admitted, "set_at": t.set_at.astimezone(tz), "set_by": t.set_by}

@@ -141,6 +141,12 @@ def _check_in_person(app: App, c: Customer) -> None:
     app.require_in_person(f"decide the admission of customer {c.code}")
 
 
+#: the keys of a row of ``approve --list``, an admission step here or a request of a complaint
+#: (``services.complaints.pending_requests``): every row has them all, in this order (the csv header)
+APPROVAL_KEYS = ("kind", "code", "name", "complaint", "step", "role", "working_days", "requested_by",
+                 "submitted_at")
+
+
 def waiting_for(app: App) -> list[dict]:
     """Pending admissions whose next step the acting person may decide."""
     adm = app.policy.admission
@@ -168,7 +174,8 @@ def waiting_for(app: App) -> list[dict]:
                 _check_in_person(app, c)
             except (RuleError, NotPermitted):
                 continue
-            out.append({"kind": "admission", "code": c.code, "name": c.name, "step": step, "role": state.next_role,
+            out.append({"kind": "admission", "code": c.code, "name": c.name, "complaint": None, "step": step,
+                        "role": state.next_role, "working_days": None, "requested_by": None,
                         "submitted_at": c.status_changed_at.astimezone(app.tz)})
     return out
 

@@ -54,6 +54,10 @@ def add_note(app: App, code: str, channel: str, text: str, at: datetime | None =
         return {"id": note.id, "code": code, "channel": channel, "text": text, "at": now}
 
 
+#: the keys of a row of ``customer contact check`` (its csv header, with rows or without)
+CONTACT_CHECK_KEYS = ("code", "name", "contacts", "required")
+
+
 def contact_coverage(app: App) -> Iterator[dict]:
     """Important customers with fewer staff contacts than the policy asks (manufacturer: >= 2)."""
     perms = app.policy.permissions

@@ -116,6 +116,11 @@ def _reason(app: App, session, scale_code: str, r: GradeResult, cache: dict) -> 
     return rules.threshold_reason(sc, value, r.reason or None, pol.policy.volume_unit)
 
 
+#: the keys of a row of ``grade history`` (its csv header, with rows or without)
+GRADE_HISTORY_KEYS = ("customer", "scale", "label", "grade", "previous", "volume", "score", "rank",
+                      "policy_version", "graded_at", "graded_by", "reason")
+
+
 def history(app: App, code: str, scale: str | None = None) -> list[dict]:
     """``grade history``: one row per graded label, oldest first."""
     with app.db.read() as s:
