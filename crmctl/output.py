@@ -15,9 +15,16 @@ optionally the columns to show.  The rules (see docs/cli.md, "Conventions: outpu
   ``= + - @ TAB CR`` prefixed with ``'`` (numbers are never touched), ``None`` empty, booleans
   ``true``/``false``, lists of values joined with ``;``, a list holding objects as one JSON array.
   Written row by row: constant memory for any number of rows.
+* csv with ``--labels`` (:attr:`OutputSpec.labels`, csv only): the same columns in the same order, for
+  people who open the file in Excel or WPS: the header is each column's heading in the view (a key
+  without one stays its key; a heading given twice gets its key added), coded values their labels
+  (:attr:`Column.table_format`), booleans 是/否, date-times ``YYYY-MM-DD HH:MM`` (``:SS`` when
+  there are seconds) in the offset they carry -- the company's time zone -- without the offset,
+  dates ``YYYY-MM-DD``; numbers stay numbers.
 * table: a rich table for humans (at most 5 000 rows), codes turned into labels through
-  :attr:`Column.table_format`, cell values printed literally (no markup), no colour unless the
-  stream is a terminal.
+  :attr:`Column.table_format`, numbers of a column with :attr:`Column.number` with thousands
+  separators and the column's fixed decimals (:func:`format_number`: ``12,500.50``, ``85.0%``),
+  cell values printed literally (no markup), no colour unless the stream is a terminal.
 
 Only the standard library is imported at module level so that ``crmctl --help`` stays fast; rich is
 imported inside the table renderer.
@@ -63,6 +70,8 @@ __all__ = [
     "csv_keys",
     "JsonCell",
     "open_output",
+    "format_number",
+    "label_text",
 ]
 
 FORMATS = ("table", "json", "csv")
@@ -93,6 +102,7 @@ class OutputSpec:
     output: str | None = None  # a path; None (or "-") = stdout
     bom: bool = False  # csv with utf-8 only: write U+FEFF first (Excel)
     encoding: str = "utf-8"  # "utf-8" or "gb18030" ("gbk" is taken as gb18030)
+    labels: bool = False  # csv only: headings and labels of the view instead of keys and codes
 
     def __post_init__(self) -> None:
         self.encoding_asked = self.encoding
@@ -105,6 +115,8 @@ class OutputSpec:
         if enc not in ENCODINGS:
             raise InvalidInput(f"unknown encoding {self.encoding!r}: use utf-8, gb18030 or gbk (written as gb18030)")
         self.encoding = enc
+        if self.labels and fmt != "csv":
+            raise InvalidInput(f"--labels writes headings and labels into CSV: it does not go with --format {fmt}")
         if self.bom and enc != "utf-8":
             raise InvalidInput(f"--bom is the UTF-8 byte-order mark: it does not go with --encoding {self.encoding_asked}")
         if self.output == "":
@@ -283,6 +295,50 @@ def _table_text(value: Any) -> str:
     if isinstance(value, Mapping):
         return ", ".join(f"{k}={_table_text(v)}" for k, v in value.items())
     return str(value)
+
+
+def format_number(value: Any, kind: str | None, decimals: int | None = None) -> Any:
+    """A number as a table shows it in a column of ``kind`` (``crmctl.views.NUMBER_DECIMALS``):
+    thousands separators, ``decimals`` (else the kind's) fixed decimals rounded half up, ``%`` after
+    a "pct": ``format_number(12500.5, "qty")`` -> ``"12,500.50"``.  Anything that is not a number
+    (None, text, a boolean) is returned unchanged."""
+    from crmctl.views import NUMBER_DECIMALS
+
+    if kind is None or isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return value
+    d = NUMBER_DECIMALS[kind] if decimals is None else decimals
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return value
+        value = Decimal(repr(value))
+    elif isinstance(value, Decimal) and not value.is_finite():
+        return value
+    else:
+        value = Decimal(value)
+    from decimal import ROUND_HALF_UP
+
+    q = value.quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP)
+    if q == 0:
+        q = abs(q)  # no "-0.00"
+    return f"{q:,.{d}f}" + ("%" if kind == "pct" else "")
+
+
+def label_text(value: Any, column: Column | None) -> Any:
+    """A cell of ``--labels`` CSV (before CSV escaping): the column's label for a code, 是/否 for a
+    boolean, a date-time as ``YYYY-MM-DD HH:MM`` (``:SS`` if it has seconds) in its own offset (the
+    company's time zone) without the offset; numbers, dates and everything else as in plain CSV."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        _iso_datetime(value)  # naive: raise here too
+        return value.strftime("%Y-%m-%d %H:%M:%S" if value.second or value.microsecond else "%Y-%m-%d %H:%M")
+    if isinstance(value, (date, time)) or isinstance(value, Mapping):
+        return value  # a nested object (JsonCell) stays one JSON cell, whole
+    if isinstance(value, bool):  # 是/否 everywhere (a table may show only 是)
+        return "是" if value else "否"
+    if column is not None and column.table_format is not None:
+        return column.table_format(value)
+    return value
 
 
 # --------------------------------------------------------------------------------------------------
@@ -562,14 +618,46 @@ def _write_bom(spec: OutputSpec, stream: IO) -> None:
         stream.write("\ufeff")
 
 
-def _write_csv(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterable[Mapping]) -> int:
+def _write_csv(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterable[Mapping],
+               label_columns: Sequence | None = None) -> int:
     keys = [c.key for c in columns]
     if any("." in k for k in keys):
         getters = [_getter(k) for k in keys]
         values: Iterable[Iterable[Any]] = ([g(row) for g in getters] for row in rows)
     else:
         values = (map(row.get, keys) for row in rows)
+    if spec.labels:
+        return _write_labelled_csv(spec, stream, keys, values, label_columns)
     return _write_csv_values(spec, stream, keys, values)
+
+
+def labelled_headings(keys: Sequence[str], label_columns: Sequence | None) -> tuple[list[str], list[Column | None]]:
+    """The ``--labels`` header of CSV columns ``keys`` (the view's heading, else the key; a heading
+    that repeats gets its key added, ``超时（missed）``) and each key's view column (or None)."""
+    by_key = {c.key: c for c in _as_columns(label_columns or []) if isinstance(c, Column)}
+    cols = [by_key.get(k) for k in keys]
+    titles = [(c.title or k) if c is not None else k for k, c in zip(keys, cols)]
+    seen: set[str] = set()
+    out = []
+    for k, t in zip(keys, titles):
+        if t in seen or (t != k and t in keys):
+            t = f"{t}（{k}）"
+        seen.add(t)
+        out.append(t)
+    return out, cols
+
+
+def _write_labelled_csv(spec: OutputSpec, stream: IO, keys: list[str], values: Iterable[Iterable[Any]],
+                        label_columns: Sequence | None) -> int:
+    header, cols = labelled_headings(keys, label_columns)
+    _write_bom(spec, stream)
+    writer = csv.writer(stream)
+    writer.writerow([escape_csv_cell(h) for h in header])
+    n = 0
+    for cells in values:
+        writer.writerow([escape_csv_cell(label_text(v, c)) for v, c in zip(cells, cols)])
+        n += 1
+    return n
 
 
 def _write_csv_values(spec: OutputSpec, stream: IO, keys: list[str], values: Iterable[Iterable[Any]]) -> int:
@@ -651,8 +739,11 @@ def _text(text: str, encoding: str):
 
 
 def _cell(value: Any, column: Column | None, encoding: str):
-    if value is not None and column is not None and column.table_format is not None:
-        value = column.table_format(value)
+    if value is not None and column is not None:
+        if column.table_format is not None:
+            value = column.table_format(value)
+        elif column.number is not None:
+            value = format_number(value, column.number, column.decimals)
     return _text(_table_text(value), encoding)
 
 
@@ -707,8 +798,12 @@ def emit_rows(
     table_rows: int | None = None,
     more_hint: str = "use --format csv",
     fields: Sequence | None = None,
+    label_columns: Sequence | None = None,
 ) -> int:
     """Write a list of things in ``spec.format``; returns how many rows there were.
+
+    ``label_columns``: with ``spec.labels`` (csv), the view's columns that give the headings and
+    labels of the CSV's columns (default: ``columns``); the CSV's columns stay the JSON keys.
 
     ``table_rows``: a table shows at most this many rows, then says how many more there are and
     ``more_hint`` (csv and json are always complete).
@@ -724,6 +819,8 @@ def emit_rows(
     if spec.format == "json":
         with _target(spec, stream) as out:
             return _write_json_array(out, rows)
+    if label_columns is None:
+        label_columns = columns
     if spec.format == "csv" or columns is None:  # the JSON keys (a header even for zero rows)
         first, rows = _peek(rows)
         columns = _columns_from(first) if first is not None else _as_columns(fields or columns or [])
@@ -732,7 +829,7 @@ def emit_rows(
             if not columns:
                 _write_bom(spec, out)
                 return 0
-            return _write_csv(spec, out, columns, rows)
+            return _write_csv(spec, out, columns, rows, label_columns)
         return _write_table(spec, out, columns, rows, title, table_rows, more_hint)
 
 
@@ -743,6 +840,7 @@ def emit_tuples(
     *,
     title: str | None = None,
     stream: IO | None = None,
+    label_columns: Sequence | None = None,
 ) -> int:
     """Like :func:`emit_rows` for rows given as plain sequences in the order of ``columns`` (an
     export query's flat rows, which hold no reference cycles): csv writes them as they come, with the
@@ -750,9 +848,13 @@ def emit_tuples(
     columns' keys (dotted, not nested).  Returns how many rows there were."""
     if spec.format == "csv":
         with _target(spec, stream) as out, _gc_paused():
+            if spec.labels:
+                return _write_labelled_csv(spec, out, [c.key for c in columns], rows,
+                                           columns if label_columns is None else label_columns)
             return _write_csv_values(spec, out, [c.key for c in columns], rows)
     keys = [c.key for c in columns]
-    return emit_rows(spec, (dict(zip(keys, r)) for r in rows), columns, title=title, stream=stream)
+    return emit_rows(spec, (dict(zip(keys, r)) for r in rows), columns, title=title, stream=stream,
+                     label_columns=label_columns)
 
 
 def _object_rows(obj: Mapping, fields: list[Column] | None) -> list[tuple[str, Any, Column | None]]:

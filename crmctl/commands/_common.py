@@ -64,6 +64,7 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of standard output.", dir_okay=False, callback=_check_output)]
 BomOpt = Annotated[bool, typer.Option("--bom", help="Start CSV with a UTF-8 byte-order mark (for Excel).")]
 EncodingOpt = Annotated[Encoding, typer.Option("--encoding", help="Text encoding of CSV output: utf-8, or gb18030 for older Excel and WPS (gbk is written as gb18030, which holds every character).", case_sensitive=False)]
+LabelsOpt = Annotated[bool, typer.Option("--labels", help="CSV for people (Excel, WPS): the table's Chinese headings and labels instead of keys and codes (same columns; date-times YYYY-MM-DD HH:MM in the company's time zone). CSV only.")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", min=0, help="At most N rows (0 or left out: all).", metavar="N")]
 AtOpt = Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date-time; default now; no offset = policy time zone).")]
 
@@ -134,11 +135,14 @@ class _Bar:
 
 
 def spec(format: Format = Format.table, output: Optional[Path] = None, bom: bool = False,
-         encoding: Encoding = Encoding.utf8) -> "OutputSpec":
+         encoding: Encoding = Encoding.utf8, labels: bool = False) -> "OutputSpec":
+    """The :class:`~crmctl.output.OutputSpec` of the output options (``--labels`` without
+    ``--format csv`` refused)."""
     from ..output import OutputSpec
 
     check_path(output, "--output")
-    return OutputSpec(format=format.value, output=str(output) if output else None, bom=bom, encoding=encoding.value)
+    return OutputSpec(format=format.value, output=str(output) if output else None, bom=bom, encoding=encoding.value,
+                      labels=labels)
 
 
 def limited(rows, limit: Optional[int]):
@@ -210,12 +214,14 @@ def parse_at(app, text: str | None, what: str = "--at"):
     return parse_datetime(text, app.tz, what, now=app.now())
 
 
-def emit_detail(out, data: dict, rows: list[tuple[str, object]], extra: list[str] | None = None) -> None:
-    """``show`` in table format: aligned label/value lines (then ``extra`` lines); json/csv as usual."""
+def emit_detail(out, data: dict, rows: list[tuple[str, object]], extra: list[str] | None = None,
+                columns=None) -> None:
+    """``show`` in table format: aligned label/value lines (then ``extra`` lines); json/csv as usual
+    (``columns``: the list's view columns, for the headings and labels of ``--labels`` CSV)."""
     from ..output import emit_object, emit_text
 
     if out.format != "table":
-        emit_object(out, data)
+        emit_object(out, data, columns if out.labels else None)
         return
     from rich.cells import cell_len  # a Chinese character takes two columns of the terminal
 

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, spec
+from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, spec
 
 
 app = typer.Typer()  # one command; crmctl.cli loads it on first use
@@ -21,7 +21,7 @@ def approve(
     list_: Annotated[bool, typer.Option("--list", help="List the admissions waiting for you.")] = False,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Approve (or --reject) your step of a customer's admission; --list shows what waits for you."""
@@ -40,10 +40,10 @@ def approve(
         rows = waiting_for(app_)
         if app_.policy.complaints is not None:
             rows += pending_requests(app_)
-        emit_rows(spec(format, output, bom, encoding), rows, approval_columns(app_), fields=APPROVAL_KEYS)
+        emit_rows(spec(format, output, bom, encoding, labels), rows, approval_columns(app_), fields=APPROVAL_KEYS)
         return
-    if output is not None or bom or encoding != Encoding.utf8:
-        raise InvalidInput("--output, --bom and --encoding go with --list")
+    if output is not None or bom or labels or encoding != Encoding.utf8:
+        raise InvalidInput("--output, --bom, --encoding and --labels go with --list")
     if not code:
         raise InvalidInput("give a customer code, or --list")
     from ..services.customers import approve as do_approve

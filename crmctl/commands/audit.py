@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, open_app, renamed, spec
+from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, open_app, renamed, spec
 
 app = typer.Typer(help="Read the audit trail of every change.", no_args_is_help=True)
 
@@ -21,7 +21,7 @@ def list_(
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the last N entries (the most recent).")] = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
     last: Annotated[Optional[int], typer.Option("--last", min=1, hidden=True)] = None,
 ) -> None:
@@ -37,4 +37,4 @@ def list_(
         since_at = parse_datetime(since, app_.tz, "--since", now=app_.now())
     limit = renamed(limit, last, new="--limit", old="--last")
     rows = list_entries(app_, customer=customer, since=since_at, actor=actor, action=action, limit=limit)
-    emit_rows(spec(format, output, bom, encoding), rows, audit_columns(), fields=AUDIT_KEYS)
+    emit_rows(spec(format, output, bom, encoding, labels), rows, audit_columns(), fields=AUDIT_KEYS)

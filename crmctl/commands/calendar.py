@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, open_app, parse_at, spec
+from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, open_app, parse_at, spec
 
 app = typer.Typer(help="The company calendar: working days, holidays, make-up days, deadlines.", no_args_is_help=True)
 
@@ -41,7 +41,7 @@ def show(
     month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: this month).")] = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Show a month: working days, holidays and make-up working days (调休) with their names."""
@@ -62,7 +62,7 @@ def show(
         days = app_.calendar.month(year, mon)
     except ValueError as exc:  # a rule's refusal, or a date past what datetime can hold
         raise InvalidInput(str(exc)) from None
-    out = spec(format, output, bom, encoding)
+    out = spec(format, output, bom, encoding, labels)
     if out.format != "table":
         emit_rows(out, day_rows(days), fields=CALENDAR_DAY_KEYS)
         return

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..views.service_desk import complaint_columns, fmt_bool, fmt_dt
-from ._common import (AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
+from ._common import (AtOpt, BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
                       limited, open_app, parse_at, print_created, renamed, spec)
 
 app = typer.Typer(help="Open, extend, escalate and close customer complaints against the policy's deadlines.", no_args_is_help=True)
@@ -202,7 +202,7 @@ def list_(
     limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List complaints, oldest first (overdue against the deadline in force)."""
@@ -213,13 +213,13 @@ def list_(
     rows = list_complaints(app_, open_only=open_only, overdue=overdue, customer=customer, severity=severity, owner=owner)
     from ..services.complaints import COMPLAINT_KEYS
 
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), complaint_columns(app_),
+    emit_rows(spec(format, output, bom, encoding, labels), limited(rows, limit), complaint_columns(app_),
               fields=COMPLAINT_KEYS)
 
 
 @app.command("show")
 def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, output: OutputOpt = None,
-         bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
+         bom: BomOpt = False, labels: LabelsOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
     """One complaint with its whole history: opening, extensions, escalation, closing."""
     from ..services.complaints import complaint_dict
 
@@ -246,4 +246,4 @@ def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, out
     for e in d["history"]:
         details = " ".join(f"{k}={v}" for k, v in e["details"].items() if v is not None)
         extra.append(f"  {fmt_dt(e['at'])}  {e['event']:<9} {e['by']:<12} {details}".rstrip())
-    emit_detail(spec(format, output, bom, encoding), d, rows, extra)
+    emit_detail(spec(format, output, bom, encoding, labels), d, rows, extra, complaint_columns(app_))

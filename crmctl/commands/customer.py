@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, parse_pairs,
+from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, parse_pairs,
                       print_created, progress, spec)
 
 TERMINAL_ROWS = 50  # customer list as a table on a terminal: one screenful, then how many more
@@ -67,7 +67,7 @@ def list_(
     stability: Annotated[Optional[str], typer.Option("--stability", help="existing, lost or potential, by code or label (流失客户), where the policy defines stability.")] = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List customers (streamed; CSV columns are the JSON keys, nested ones flattened)."""
@@ -78,8 +78,8 @@ def list_(
     app_ = open_app(ctx)
     filters = dict(status=status, grade=grade, segment=parse_pairs(segment, "--segment"), owner=owner,
                    name_like=name, limit=limit or None, stability=stability)
-    out = spec(format, output, bom, encoding)
-    if out.format == "csv":  # the export path: flat rows straight from one query
+    out = spec(format, output, bom, encoding, labels)
+    if out.format == "csv" and not out.labels:  # the export path: flat rows straight from one query
         fields, rows = export_customers(app_, **filters)
         emit_tuples(out, fields, rows)
     else:
@@ -91,17 +91,18 @@ def list_(
 
 @app.command("show")
 def show(ctx: typer.Context, code: CodeArg, format: FormatOpt = Format.table, output: OutputOpt = None,
-         bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
+         bom: BomOpt = False, labels: LabelsOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
     """Everything about one customer: fields, grades, documents, approvals, contacts, recent notes."""
     from ..services.customers import customer_dict
 
     app_ = open_app(ctx)
     data = customer_dict(app_, code, full=True)
-    out = spec(format, output, bom, encoding)
+    out = spec(format, output, bom, encoding, labels)
     if out.format != "table":
         from ..output import emit_object
+        from ..views.customers import customer_columns
 
-        emit_object(out, data)
+        emit_object(out, data, customer_columns(app_) if out.labels else None)
         return
     from ..views.customer_card import render_customer
 
@@ -221,7 +222,7 @@ def contact_add(ctx: typer.Context, code: CodeArg,
 
 @contact_app.command("check")
 def contact_check(ctx: typer.Context, format: FormatOpt = Format.table, output: OutputOpt = None,
-                  bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
+                  bom: BomOpt = False, labels: LabelsOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
     """Important customers with fewer staff contacts than the policy asks (manufacturer: 2)."""
     from ..output import emit_rows
     from ..services.customers import contact_coverage
@@ -229,7 +230,7 @@ def contact_check(ctx: typer.Context, format: FormatOpt = Format.table, output: 
     from ..views.customers import contact_columns
 
     app_ = open_app(ctx)
-    emit_rows(spec(format, output, bom, encoding), contact_coverage(app_), contact_columns(),
+    emit_rows(spec(format, output, bom, encoding, labels), contact_coverage(app_), contact_columns(),
               fields=CONTACT_CHECK_KEYS)
 
 

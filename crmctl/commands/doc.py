@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
+from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
                       print_created, spec)
 
 app = typer.Typer(help="Add and list customer documents; suspend customers whose documents expired or are missing.", no_args_is_help=True)
@@ -38,7 +38,7 @@ def list_(
     limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List documents, soonest expiry first."""
@@ -50,7 +50,7 @@ def list_(
     rows = list_documents(app_, expiring_within=expiring_within, customer=customer)
     from ..services.documents import DOCUMENT_KEYS
 
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), document_columns(), fields=DOCUMENT_KEYS)
+    emit_rows(spec(format, output, bom, encoding, labels), limited(rows, limit), document_columns(), fields=DOCUMENT_KEYS)
 
 
 @app.command("check")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
+from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
                       progress, spec)
 
 app = typer.Typer(help="Grade customers for a period, explain a grade, show grade history.", no_args_is_help=True)
@@ -26,7 +26,7 @@ def run(
     reassign: Annotated[bool, typer.Option("--reassign", help="Move customers whose grade needs another keeper role to the least-loaded staff member holding it.")] = False,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Grade customers for a period (cron: 'crmctl grade run --period half-year'); prints a summary."""
@@ -45,7 +45,7 @@ def run(
     for s in summaries:
         for w in s.get("warnings", ()):
             info(f"Warning: {w}")
-    out = spec(format, output, bom, encoding)
+    out = spec(format, output, bom, encoding, labels)
     if out.format == "json":  # always a list, one result per scale graded, whatever the policy
         emit_rows(out, summaries)
         return
@@ -95,7 +95,7 @@ def explain(
     scale: ScaleOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Why a customer has its grade: the metric, the band, score and rank, the step limit."""
@@ -105,8 +105,8 @@ def explain(
 
     app_ = open_app(ctx)
     data = do_explain(app_, code, label, scale)
-    out = spec(format, output, bom, encoding)
-    if out.format != "table":
+    out = spec(format, output, bom, encoding, labels)
+    if out.format != "table" and not out.labels:
         emit_object(out, data)
         return
     emit_object(out, data, explain_fields(app_, data))
@@ -120,7 +120,7 @@ def history(
     limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """A customer's grade for every graded period, oldest first."""
@@ -131,7 +131,8 @@ def history(
 
     app_ = open_app(ctx)
     rows = do_history(app_, code, scale)
-    out = spec(format, output, bom, encoding)
+    out = spec(format, output, bom, encoding, labels)
     columns = history_columns(app_)
     # csv: every key of the JSON rows (the contract); the table: the columns above
-    emit_rows(out, limited(rows, limit), columns if out.format == "table" else None, fields=GRADE_HISTORY_KEYS)
+    emit_rows(out, limited(rows, limit), columns if out.format == "table" or out.labels else None,
+              fields=GRADE_HISTORY_KEYS)

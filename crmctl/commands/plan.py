@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app, spec
+from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app, spec
 
 app = typer.Typer(help="Monthly sales plans of exclusive agents (for the completion rate).", no_args_is_help=True)
 
@@ -40,7 +40,7 @@ def list_(
     limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Plans with the actual volume of their month and the completion rate (%)."""
@@ -50,4 +50,4 @@ def list_(
 
     app_ = open_app(ctx)
     rows = list_plans(app_, month=month, customer=customer)
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), sales_plan_columns(), fields=SALES_PLAN_KEYS)
+    emit_rows(spec(format, output, bom, encoding, labels), limited(rows, limit), sales_plan_columns(), fields=SALES_PLAN_KEYS)

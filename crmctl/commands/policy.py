@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app, spec
+from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app, spec
 
 app = typer.Typer(help="Show, check, compare and apply company policy files (every version is kept).", no_args_is_help=True)
 
@@ -14,7 +14,7 @@ FileArg = Annotated[str, typer.Argument(help="A policy .toml file (or a built-in
 
 
 @app.command("list")
-def list_(limit: LimitOpt = None, format: FormatOpt = Format.table, output: OutputOpt = None, bom: BomOpt = False,
+def list_(limit: LimitOpt = None, format: FormatOpt = Format.table, output: OutputOpt = None, bom: BomOpt = False, labels: LabelsOpt = False,
           encoding: EncodingOpt = Encoding.utf8) -> None:
     """Name the built-in policies."""
     from ..output import emit_rows
@@ -25,7 +25,7 @@ def list_(limit: LimitOpt = None, format: FormatOpt = Format.table, output: Outp
     for name in BUILTIN_NAMES:
         policy, _ = load_policy(name)
         rows.append({"name": name, "title": policy.policy.name, "company": policy.policy.company})
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), builtin_policy_columns())
+    emit_rows(spec(format, output, bom, encoding, labels), limited(rows, limit), builtin_policy_columns())
 
 
 @app.command("show")
@@ -35,7 +35,7 @@ def show(
     history: Annotated[bool, typer.Option("--history", help="List the stored versions instead.")] = False,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Print the current policy as TOML (or --history: every stored version)."""
@@ -47,7 +47,7 @@ def show(
 
     app_ = open_app(ctx, need_actor=False)
     if history:
-        emit_rows(spec(format, output, bom, encoding), policy_history(app_), policy_history_columns(),
+        emit_rows(spec(format, output, bom, encoding, labels), policy_history(app_), policy_history_columns(),
                   fields=POLICY_HISTORY_KEYS)
         return
     text = app_.policy_row.text

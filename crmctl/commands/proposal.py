@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..views.service_desk import fmt_dt, proposal_columns
-from ._common import (AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
+from ._common import (AtOpt, BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
                       limited, open_app, parse_at, print_created, spec)
 
 app = typer.Typer(help="Customer proposals: open, decide, share the benefit.", no_args_is_help=True)
@@ -95,7 +95,7 @@ def list_(
     limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List proposals, oldest first."""
@@ -106,13 +106,13 @@ def list_(
     rows = list_proposals(app_, open_only=open_only, overdue=overdue, customer=customer, category=category)
     from ..services.proposals import PROPOSAL_KEYS
 
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), proposal_columns(app_),
+    emit_rows(spec(format, output, bom, encoding, labels), limited(rows, limit), proposal_columns(app_),
               fields=PROPOSAL_KEYS)
 
 
 @app.command("show")
 def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, output: OutputOpt = None,
-         bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
+         bom: BomOpt = False, labels: LabelsOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
     """One proposal: its deadline, the decision, the saving and how the benefit is shared."""
     from ..services.proposals import proposal_dict
 
@@ -136,4 +136,4 @@ def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, out
                                         f"{b['months']} months until {b['until']}"))
     if d["note"]:
         rows.append(("备注 note", d["note"]))
-    emit_detail(spec(format, output, bom, encoding), d, rows)
+    emit_detail(spec(format, output, bom, encoding, labels), d, rows, columns=proposal_columns(app_))

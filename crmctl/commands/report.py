@@ -26,7 +26,7 @@ from typing import Annotated, List, Optional
 import typer
 from typer.core import TyperGroup
 
-from ._common import BomOpt, Encoding, EncodingOpt, Format, FormatOpt, info, open_app, parse_pairs, renamed, spec
+from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, info, open_app, parse_pairs, renamed, spec
 
 HELP = "Management reports and exports: customers, grades, complaints, visits, documents, allocation ..."
 
@@ -94,7 +94,7 @@ _RENAMED = {
     "days": ("days_old", Annotated[Optional[int], typer.Option("--days", hidden=True)], "--expiring-within", "--days"),
 }
 _OUTPUT = [("format", FormatOpt, Format.table), ("output", OutOpt, None), ("bom", BomOpt, False),
-           ("encoding", EncodingOpt, Encoding.utf8)]
+           ("encoding", EncodingOpt, Encoding.utf8), ("labels", LabelsOpt, False)]
 
 
 def _month_label(month: Optional[str], label: Optional[str]) -> Optional[str]:
@@ -121,11 +121,11 @@ _PARAM_FIELDS = ("status", "segment", "grade", "owner", "stability", "period", "
 
 
 def _run(ctx: typer.Context, name: str, given: dict, format: Format, output: Optional[str], bom: bool,
-         encoding: Encoding) -> None:
+         encoding: Encoding, labels: bool = False) -> None:
     from ..services.reports import Params, run_report
     from ..views.reports import report_view
 
-    out = spec(format, Path(output) if output else None, bom, encoding)
+    out = spec(format, Path(output) if output else None, bom, encoding, labels)
     chart_path = _check_chart(given["chart"]) if given.get("chart") else None
     app_ = open_app(ctx)
     params = Params(**_params(given))
@@ -153,7 +153,8 @@ def _command(rep) -> None:
         for pname, old_param, _, new, old in renamed_here:
             values[pname] = renamed(values[pname], values.pop(old_param), new=new, old=old)
         given = {k: v for k, v in values.items() if k in mine}
-        _run(ctx, rep.name, given, values["format"], values["output"], values["bom"], values["encoding"])
+        _run(ctx, rep.name, given, values["format"], values["output"], values["bom"], values["encoding"],
+             values["labels"])
 
     command.__name__ = rep.name.replace("-", "_")
     command.__signature__ = inspect.Signature(parameters)
@@ -186,16 +187,16 @@ def _render(out, result, view, chart_path: Optional[str]) -> None:
             with open_output(out) as stream:
                 stream.write(f"（无数据）{result.notes[0] if result.notes else ''}\n")
         else:
-            emit_rows(out, [], result.columns)
+            emit_rows(out, [], result.columns, label_columns=view.columns)
         return
     points: list[tuple[str, float]] = []
     rows = result.rows
     if view.chart is not None and (chart_path or out.format == "table"):
         rows = _collect(rows, view.chart, points)
     if out.format == "csv" and result.flat_rows is not None and view.chart is None:
-        emit_tuples(out, result.columns, result.flat_rows())
+        emit_tuples(out, result.columns, result.flat_rows(), label_columns=view.columns)
     elif out.format != "table":
-        emit_rows(out, rows, result.columns)
+        emit_rows(out, rows, result.columns, label_columns=view.columns)
     else:
         by_key = {c.key: c for c in view.columns}
         with open_output(out) as stream:

@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from ..views.service_desk import fmt_dt, ticket_columns
-from ._common import (AtOpt, BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
+from ._common import (AtOpt, BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
                       limited, open_app, parse_at, parse_pairs, print_created, spec)
 
 app = typer.Typer(help="Repair, inquiry and emergency tickets with response and resolution clocks.", no_args_is_help=True)
@@ -146,7 +146,7 @@ def list_(
     limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List service tickets, oldest first."""
@@ -157,12 +157,12 @@ def list_(
     rows = list_tickets(app_, open_only=open_only, overdue=overdue, customer=customer, technician=technician, kind=kind)
     from ..services.tickets import TICKET_KEYS
 
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), ticket_columns(app_), fields=TICKET_KEYS)
+    emit_rows(spec(format, output, bom, encoding, labels), limited(rows, limit), ticket_columns(app_), fields=TICKET_KEYS)
 
 
 @app.command("show")
 def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, output: OutputOpt = None,
-         bom: BomOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
+         bom: BomOpt = False, labels: LabelsOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
     """One ticket: its clocks, who went when, the take-back receipt and the rating."""
     from ..services.tickets import ticket_dict
 
@@ -193,4 +193,4 @@ def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, out
     if d.get("rating"):
         items = pol.rating_items
         rows.append(("评价 rating", ", ".join(f"{items.get(k, k)} {v}" for k, v in d["rating"].items())))
-    emit_detail(spec(format, output, bom, encoding), d, rows)
+    emit_detail(spec(format, output, bom, encoding, labels), d, rows, columns=ticket_columns(app_))

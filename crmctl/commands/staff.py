@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app,
+from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app,
                       print_created, spec)
 
 app = typer.Typer(help="Add and list staff, and hand over a leaver's customers and open work.", no_args_is_help=True)
@@ -61,7 +61,7 @@ def list_(
     limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List staff members and their roles."""
@@ -71,7 +71,7 @@ def list_(
 
     app_ = open_app(ctx)
     rows = list_staff(app_, role=role, include_left=all_)
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), staff_columns(app_), fields=STAFF_KEYS)
+    emit_rows(spec(format, output, bom, encoding, labels), limited(rows, limit), staff_columns(app_), fields=STAFF_KEYS)
 
 
 @app.command("leave")

@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app,
+from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app,
                       parse_pairs, print_created, spec)
 
 app = typer.Typer(help="Record yearly satisfaction surveys and evaluations.", no_args_is_help=True)
@@ -39,7 +39,7 @@ def list_(
     limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List survey results (CSV: one column per item, scores.ITEM)."""
@@ -51,5 +51,5 @@ def list_(
     rows = list_surveys(app_, survey=survey, label=label, customer=customer)
     from ..services.activities.surveys import survey_keys
 
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), survey_columns(app_),
+    emit_rows(spec(format, output, bom, encoding, labels), limited(rows, limit), survey_columns(app_),
               fields=survey_keys(app_.policy))

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app,
+from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app,
                       print_created, spec)
 
 app = typer.Typer(help="Market-development targets per customer manager per quarter.", no_args_is_help=True)
@@ -35,7 +35,7 @@ def list_(
     limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List development targets by period and manager."""
@@ -45,4 +45,4 @@ def list_(
     from ..views.activities import target_columns
 
     rows = list_targets(open_app(ctx), label=quarter, login=login)
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), target_columns(), fields=TARGET_KEYS)
+    emit_rows(spec(format, output, bom, encoding, labels), limited(rows, limit), target_columns(), fields=TARGET_KEYS)

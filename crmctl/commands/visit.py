@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import (BomOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
+from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
                       parse_at, parse_pairs, print_created, progress, renamed, spec)
 
 app = typer.Typer(help="Plan, log and list visits, calls, inspections and greetings by the policy's cadences.", no_args_is_help=True)
@@ -20,7 +20,7 @@ def plan(
     owner: Annotated[Optional[str], typer.Option("--owner", help="Only what this login would own (their customers; role duties if they hold the role).")] = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """Plan the activities due in a month by the policy's cadences; a second run adds nothing.
@@ -37,7 +37,7 @@ def plan(
     r = plan_visits(app_, month, owner, progress=progress)
     for w in r["warnings"]:
         info(f"Warning: {w}")
-    out = spec(format, output, bom, encoding)
+    out = spec(format, output, bom, encoding, labels)
     if out.format == "json":
         emit_object(out, r)
         return
@@ -87,7 +87,7 @@ def list_(
     limit: LimitOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    bom: BomOpt = False,
+    bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
     """List planned and done activities, earliest due first (JSON: id, customer, kind, due_date, owner, status, …)."""
@@ -99,7 +99,7 @@ def list_(
     rows = list_visits(app_, month=month, status=status, owner=owner, customer=customer, kind=kind)
     from ..services.activities.visits import activity_keys
 
-    emit_rows(spec(format, output, bom, encoding), limited(rows, limit), activity_columns(app_),
+    emit_rows(spec(format, output, bom, encoding, labels), limited(rows, limit), activity_columns(app_),
               fields=activity_keys(app_.policy))
 
 

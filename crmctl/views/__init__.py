@@ -20,12 +20,45 @@ class Column:
     key: str  # dotted key used for json/csv header and lookup, e.g. "segments.nature"
     title: str | None = None  # table heading; defaults to key
     justify: str = "left"  # table only: left | center | right
-    # Used by the table view only (e.g. grade code -> Chinese label); not called for None.
+    # Used by the table view and ``--labels`` CSV (e.g. grade code -> Chinese label); not called for None.
     table_format: Callable[[Any], str] | None = None
+    # Table only: how a number is written (JSON/CSV keep the number): "count" (0 decimals), "qty"
+    # (quantities, ``decimals`` or 2), "money" (2), "pct" (1 decimal and %), all with thousands
+    # separators (``12,500.50``) and right-aligned; ``decimals`` overrides the kind's.
+    number: str | None = None
+    decimals: int | None = None
 
     def __post_init__(self) -> None:
         if self.title is None:
             self.title = self.key
+        if self.number is not None:
+            if self.number not in NUMBER_DECIMALS:
+                raise ValueError(f"unknown number kind {self.number!r}: one of {', '.join(NUMBER_DECIMALS)}")
+            self.justify = "right"
+
+
+#: decimals of each kind of number in a table (a Column's ``decimals`` overrides)
+NUMBER_DECIMALS = {"count": 0, "qty": 2, "money": 2, "pct": 1}
+
+
+def count(key: str, title: str | None = None) -> Column:
+    """A count (customers, tickets): ``1,234``."""
+    return Column(key, title, number="count")
+
+
+def qty(key: str, title: str | None = None, decimals: int | None = None) -> Column:
+    """A quantity in the policy's unit (t, m³): ``12,500.50``."""
+    return Column(key, title, number="qty", decimals=decimals)
+
+
+def money(key: str, title: str | None = None) -> Column:
+    """An amount of money: ``12,500.50``."""
+    return Column(key, title, number="money")
+
+
+def pct(key: str, title: str | None = None) -> Column:
+    """A percentage (the value is already ×100): ``85.3%``."""
+    return Column(key, title, number="pct")
 
 
 @dataclass(frozen=True)

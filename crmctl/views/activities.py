@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Column
+from . import Column, count, qty
 
 STATUS_LABELS = {"planned": "计划中", "done": "已完成", "missed": "未完成"}
 
@@ -24,7 +24,7 @@ def plan_rows(app, summary: dict) -> list[dict]:
 
 
 def plan_columns() -> list[Column]:
-    return [Column("owner", "负责人"), Column("planned", "新计划", justify="right"), Column("kinds", "类别")]
+    return [Column("owner", "负责人"), count("planned", "新计划"), Column("kinds", "类别")]
 
 
 def plan_csv_columns() -> list[Column]:
@@ -38,11 +38,11 @@ def survey_columns(app) -> list[Column]:
             items.setdefault(k, v)
     cols = [Column("id", justify="right"), Column("customer", "客户"), Column("survey", "调查"), Column("label", "年度")]
     cols += [Column(f"scores.{k}", v, justify="right") for k, v in items.items()]
-    cols += [Column("average", "平均分", justify="right"), Column("recorded_at", "记录时间"), Column("recorded_by", "记录人")]
+    cols += [qty("average", "平均分", 2), Column("recorded_at", "记录时间"), Column("recorded_by", "记录人")]
     return cols
 
 
 def target_columns() -> list[Column]:
     return [Column("login", "客户经理"), Column("name", "姓名"), Column("label", "期间"),
-            Column("prospects", "开发目标（潜在客户）", justify="right"), Column("admitted", "准入目标", justify="right"),
+            count("prospects", "开发目标（潜在客户）"), count("admitted", "准入目标"),
             Column("set_at", "设定时间"), Column("set_by", "设定人")]

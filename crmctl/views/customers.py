@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Column, columns_for, labeller
+from . import Column, columns_for, count, labeller, pct, qty
 
 
 def customer_columns(app, *, full: bool = True) -> list[Column]:
@@ -29,7 +29,7 @@ def customer_columns(app, *, full: bool = True) -> list[Column]:
 
 def contact_columns() -> list[Column]:
     """``customer contact check``."""
-    return [Column("code", "编号"), Column("name", "名称"), Column("contacts", "联系人数"), Column("required", "要求")]
+    return [Column("code", "编号"), Column("name", "名称"), count("contacts", "联系人数"), Column("required", "要求")]
 
 
 def approval_columns(app) -> list[Column]:
@@ -40,17 +40,16 @@ def approval_columns(app) -> list[Column]:
     return [Column("kind", "事项", table_format=lambda v: kinds.get(v, v)), Column("code", "编号"),
             Column("name", "名称"), Column("step", "步骤"),
             Column("role", "角色", table_format=lambda v: roles.get(v, v)), Column("complaint", "投诉编号"),
-            Column("working_days", "延期工作日", justify="right"), Column("submitted_at", "提交时间")]
+            count("working_days", "延期工作日"), Column("submitted_at", "提交时间")]
 
 
 def document_columns() -> list[Column]:
     return [Column("id"), Column("customer", "客户"), Column("name", "名称"), Column("type", "类型"),
             Column("type_label", "文件"), Column("number", "编号"), Column("expires", "有效期至"),
-            Column("days_left", "剩余天数", justify="right"), Column("expired", "已过期"), Column("status", "客户状态")]
+            count("days_left", "剩余天数"), Column("expired", "已过期"), Column("status", "客户状态")]
 
 
 def sales_plan_columns() -> list[Column]:
     return [Column("customer", "客户"), Column("name", "名称"), Column("month", "月份"),
-            Column("planned", "计划量", justify="right"), Column("actual", "实际量", justify="right"),
-            Column("completion_pct", "完成率%", justify="right")]
+            qty("planned", "计划量"), qty("actual", "实际量"), pct("completion_pct", "完成率%")]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Column
+from . import Column, count, qty
 
 
 def grade_labels(policy, scale: str) -> dict[str, str]:
@@ -33,6 +33,6 @@ def history_columns(app) -> list[Column]:
         return next((lb[v] for lb in labels.values() if v in lb), v)
 
     return [Column("scale", "分级"), Column("label", "期间"), Column("grade", "等级", table_format=fmt),
-            Column("previous", "上期等级", table_format=fmt), Column("volume", "量", justify="right"),
-            Column("score", "得分", justify="right"), Column("rank", "排名", justify="right"),
+            Column("previous", "上期等级", table_format=fmt), qty("volume", "量"),
+            qty("score", "得分", 2), count("rank", "排名"),
             Column("graded_at", "评定时间"), Column("graded_by", "评定人")]

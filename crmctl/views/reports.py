@@ -64,8 +64,10 @@ def report_view(app, params, result) -> ReportView:
 # Shared headings
 
 
-def _right(key: str, title: str) -> Column:
-    return Column(key, title, "right")
+def _num(key: str, title: str, kind: str, decimals: int | None = None) -> Column:
+    """A number column: thousands separators and fixed decimals in tables (``count`` 0, ``qty``
+    and ``money`` 2, ``pct`` 1 and %), right-aligned; json/csv keep the number."""
+    return Column(key, title, number=kind, decimals=decimals)
 
 
 def _scale_labels(app) -> dict[str, str]:
@@ -115,9 +117,9 @@ def _grades_titles(app) -> dict:
     scales = app.policy.grading.scales
     return {"scale": Column("scale", "分级", table_format=labeller(_scale_labels(app))), "label": "期间",
             "grade": Column("grade", "等级", table_format=labeller(_grade_labels(scales))),
-            "customers": _right("customers", "客户数"), "share_pct": _right("share_pct", "占比%"),
-            "previous_label": "上期", "previous_customers": _right("previous_customers", "上期客户数"),
-            "change": _right("change", "增减")}
+            "customers": _num("customers", "客户数", "count"), "share_pct": _num("share_pct", "占比%", "pct"),
+            "previous_label": "上期", "previous_customers": _num("previous_customers", "上期客户数", "count"),
+            "change": _num("change", "增减", "count")}
 
 
 @_view("grades", _grades_titles)
@@ -139,7 +141,7 @@ def _changes_titles(app) -> dict:
             "previous": Column("previous", "原等级", table_format=grade),
             "grade": Column("grade", "新等级", table_format=grade),
             "direction": Column("direction", "升降", table_format=labeller(_DIRECTIONS)),
-            "volume": _right("volume", f"量（{_unit(app)}）")}
+            "volume": _num("volume", f"量（{_unit(app)}）", "qty")}
 
 
 @_view("grade-changes", _changes_titles)
@@ -151,14 +153,14 @@ def _big_titles(app) -> dict:
     scales = _rank_scales(app)
     g = labeller(_grade_labels(scales))
     out = {"scale": Column("scale", "分级", table_format=labeller({c: sc.label for c, sc in scales.items()})),
-           "label": "期间", "rank": _right("rank", "名次"), "customer": "客户编号", "name": "客户名称",
+           "label": "期间", "rank": _num("rank", "名次", "count"), "customer": "客户编号", "name": "客户名称",
            "owner": "负责人", "grade": Column("grade", "级别", table_format=g),
-           "previous": Column("previous", "原级别", table_format=g), "score": _right("score", "综合得分"),
-           "volume": _right("volume", f"用量（{_unit(app)}）"), "growth_pct": _right("growth_pct", "增长率%"),
-           "spread": _right("spread", "单价")}
+           "previous": Column("previous", "原级别", table_format=g), "score": _num("score", "综合得分", "qty", 2),
+           "volume": _num("volume", f"用量（{_unit(app)}）", "qty"), "growth_pct": _num("growth_pct", "增长率%", "pct"),
+           "spread": _num("spread", "单价", "money")}
     for sc in scales.values():
         for k, f in sc.factors.items():
-            out[f"factor_scores.{k}"] = _right(f"factor_scores.{k}", f.label)
+            out[f"factor_scores.{k}"] = _num(f"factor_scores.{k}", f.label, "qty", 2)
     return out
 
 
@@ -177,10 +179,10 @@ def _stability_titles(app) -> dict:
     return {"section": Column("section", "类别", table_format=labeller({"count": "客户稳定性", "lost": "流失客户",
                                                                       "churn": "流失预警"})),
             "stability": Column("stability", "稳定性", table_format=labeller(st.labels.model_dump() if st else {})),
-            "customers": _right("customers", "客户数"), "customer": "客户编号", "name": "客户名称",
-            "owner": "负责人", "last_purchase": "最后购买日", "days_since_purchase": _right("days_since_purchase", "未购天数"),
-            "label": "期间", "base_label": "对比期间", "volume": _right("volume", f"本期量（{unit}）"),
-            "base_volume": _right("base_volume", f"对比期量（{unit}）"), "drop_pct": _right("drop_pct", "降幅%")}
+            "customers": _num("customers", "客户数", "count"), "customer": "客户编号", "name": "客户名称",
+            "owner": "负责人", "last_purchase": "最后购买日", "days_since_purchase": _num("days_since_purchase", "未购天数", "count"),
+            "label": "期间", "base_label": "对比期间", "volume": _num("volume", f"本期量（{unit}）", "qty"),
+            "base_volume": _num("base_volume", f"对比期量（{unit}）", "qty"), "drop_pct": _num("drop_pct", "降幅%", "pct")}
 
 
 @_view("stability", _stability_titles)
@@ -212,12 +214,12 @@ def _complaint_titles(app) -> dict:
     sections = {"total": "合计", "severity": "严重程度", "month": "月份"}
     sections.update({f"grade.{c}": sc.label for c, sc in scales.items()})
     return {"label": "期间", "section": Column("section", "维度", table_format=labeller(sections)),
-            "key": Column("key", "分组", table_format=labeller(keys)), "opened": _right("opened", "受理"),
-            "closed": _right("closed", "办结"), "on_time": _right("on_time", "按时办结"),
-            "late": _right("late", "超时办结"), "open_overdue": _right("open_overdue", "超时未结"),
-            "on_time_pct": _right("on_time_pct", "按时率%"), "satisfied": _right("satisfied", "满意"),
-            "unsatisfied": _right("unsatisfied", "不满意"), "satisfaction_pct": _right("satisfaction_pct", "满意率%"),
-            "target_pct": _right("target_pct", "目标%"),
+            "key": Column("key", "分组", table_format=labeller(keys)), "opened": _num("opened", "受理", "count"),
+            "closed": _num("closed", "办结", "count"), "on_time": _num("on_time", "按时办结", "count"),
+            "late": _num("late", "超时办结", "count"), "open_overdue": _num("open_overdue", "超时未结", "count"),
+            "on_time_pct": _num("on_time_pct", "按时率%", "pct"), "satisfied": _num("satisfied", "满意", "count"),
+            "unsatisfied": _num("unsatisfied", "不满意", "count"), "satisfaction_pct": _num("satisfaction_pct", "满意率%", "pct"),
+            "target_pct": _num("target_pct", "目标%", "pct"),
             "meets_target": Column("meets_target", "达标", table_format=yes_no)}
 
 
@@ -242,10 +244,10 @@ def _service_titles(app) -> dict:
             "location": Column("location", "地点", table_format=labeller(sv.locations if sv else {})),
             "service_type": Column("service_type", "服务类型", table_format=labeller(sv.service_types if sv else {})),
             "clock": Column("clock", "时限", table_format=labeller(_CLOCKS)),
-            "opened": _right("opened", "受理"), "resolved": _right("resolved", "已完成"), "open": _right("open", "未完成"),
-            "overdue": _right("overdue", "超时"), "due": _right("due", "有时限"), "met": _right("met", "按时"),
-            "missed": _right("missed", "超时"), "running": _right("running", "进行中"),
-            "on_time_pct": _right("on_time_pct", "按时率%")}
+            "opened": _num("opened", "受理", "count"), "resolved": _num("resolved", "已完成", "count"), "open": _num("open", "未完成", "count"),
+            "overdue": _num("overdue", "超时", "count"), "due": _num("due", "有时限", "count"), "met": _num("met", "按时", "count"),
+            "missed": _num("missed", "超时", "count"), "running": _num("running", "进行中", "count"),
+            "on_time_pct": _num("on_time_pct", "按时率%", "pct")}
 
 
 @_view("service", _service_titles)
@@ -263,9 +265,9 @@ def _service(app, params, result) -> dict:
 
 def _technician_titles(app) -> dict:
     items = app.policy.service.rating_items if app.policy.service else {}
-    out = {"label": "月份", "technician": "技术员", "name": "姓名", "resolved": _right("resolved", "完成工单"),
-           "rated": _right("rated", "评价次数"), "average": _right("average", "综合平均")}
-    out.update({f"ratings.{code}": _right(f"ratings.{code}", label) for code, label in items.items()})
+    out = {"label": "月份", "technician": "技术员", "name": "姓名", "resolved": _num("resolved", "完成工单", "count"),
+           "rated": _num("rated", "评价次数", "count"), "average": _num("average", "综合平均", "qty", 2)}
+    out.update({f"ratings.{code}": _num(f"ratings.{code}", label, "qty", 2) for code, label in items.items()})
     return out
 
 
@@ -284,9 +286,9 @@ def _visit_titles(app) -> dict:
     sections.update({f"grade.{c}": sc.label for c, sc in scales.items()})
     return {"label": "月份", "section": Column("section", "维度", table_format=labeller(sections)), "owner": "负责人",
             "grade": Column("grade", "等级", table_format=labeller(_grade_labels(scales))),
-            "planned": _right("planned", "计划"), "done": _right("done", "完成"),
-            "missed": _right("missed", "未完成（逾期）"), "open": _right("open", "进行中"),
-            "unplanned": _right("unplanned", "计划外"), "compliance_pct": _right("compliance_pct", "完成率%")}
+            "planned": _num("planned", "计划", "count"), "done": _num("done", "完成", "count"),
+            "missed": _num("missed", "未完成（逾期）", "count"), "open": _num("open", "进行中", "count"),
+            "unplanned": _num("unplanned", "计划外", "count"), "compliance_pct": _num("compliance_pct", "完成率%", "pct")}
 
 
 @_view("visits", _visit_titles)
@@ -312,7 +314,7 @@ def _document_titles(app) -> dict:
             "customer": "客户编号", "name": "客户名称",
             "status": Column("status", "客户状态", table_format=labeller(app.policy.statuses.labels())),
             "owner": "负责人", "type": Column("type", "证照", table_format=labeller(app.policy.document_labels())),
-            "number": "证照编号", "expires": "有效期至", "days_left": _right("days_left", "剩余天数"),
+            "number": "证照编号", "expires": "有效期至", "days_left": _num("days_left", "剩余天数", "count"),
             "expired": Column("expired", "已过期", table_format=yes_no),
             "suspends": Column("suspends", "导致暂停", table_format=yes_no), "status_reason": "暂停原因",
             "status_since": "暂停时间"}
@@ -337,10 +339,10 @@ def _allocation_titles(app) -> dict:
         except KeyError:
             groups = {}
     unit = _unit(app)
-    return {"rank": _right("rank", "顺序"), "label": "期间", "customer": "客户编号", "name": "客户名称",
+    return {"rank": _num("rank", "顺序", "count"), "label": "期间", "customer": "客户编号", "name": "客户名称",
             "group": Column("group", "类别", table_format=labeller(groups)),
-            "planned": _right("planned", f"计划量（{unit}）"), "actual": _right("actual", f"提货量（{unit}）"),
-            "completion_pct": _right("completion_pct", "完成率%"), "weekly_cv": _right("weekly_cv", "周均衡系数(CV)")}
+            "planned": _num("planned", f"计划量（{unit}）", "qty"), "actual": _num("actual", f"提货量（{unit}）", "qty"),
+            "completion_pct": _num("completion_pct", "完成率%", "pct"), "weekly_cv": _num("weekly_cv", "周均衡系数(CV)", "qty", 2)}
 
 
 @_view("allocation", _allocation_titles)
@@ -355,9 +357,9 @@ def _proposal_titles(app) -> dict:
                                                                                        "adopted": "采纳提案"})),
             "category": Column("category", "类别", table_format=labeller(pr.categories if pr else {})),
             "outcome": Column("outcome", "结果", table_format=labeller(_OUTCOMES)),
-            "proposals": _right("proposals", "提案数"), "overdue": _right("overdue", "超期"), "number": "提案编号",
-            "customer": "客户编号", "name": "客户名称", "saving": _right("saving", f"降低成本（{cur}）"),
-            "company_share": _right("company_share", "公司分享"), "customer_share": _right("customer_share", "客户分享"),
+            "proposals": _num("proposals", "提案数", "count"), "overdue": _num("overdue", "超期", "count"), "number": "提案编号",
+            "customer": "客户编号", "name": "客户名称", "saving": _num("saving", f"降低成本（{cur}）", "money"),
+            "company_share": _num("company_share", "公司分享", "money"), "customer_share": _num("customer_share", "客户分享", "money"),
             "shared_from": "分享起", "shared_until": "分享止", "company_alone_from": "公司独享起",
             "benefit_until": "分享截止"}
 
@@ -376,10 +378,10 @@ def _proposals(app, params, result) -> dict:
 
 def _development_titles(app) -> dict:
     return {"label": "期间", "manager": "客户经理", "name": "姓名",
-            "prospects_target": _right("prospects_target", "开发目标"),
-            "prospects_added": _right("prospects_added", "新增潜在客户"),
-            "prospects_pct": _right("prospects_pct", "开发完成率%"), "admitted_target": _right("admitted_target", "准入目标"),
-            "admitted": _right("admitted", "准入客户"), "admitted_pct": _right("admitted_pct", "准入完成率%")}
+            "prospects_target": _num("prospects_target", "开发目标", "count"),
+            "prospects_added": _num("prospects_added", "新增潜在客户", "count"),
+            "prospects_pct": _num("prospects_pct", "开发完成率%", "pct"), "admitted_target": _num("admitted_target", "准入目标", "count"),
+            "admitted": _num("admitted", "准入客户", "count"), "admitted_pct": _num("admitted_pct", "准入完成率%", "pct")}
 
 
 @_view("development", _development_titles)

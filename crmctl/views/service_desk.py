@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Column
+from . import Column, money
 
 
 def fmt_dt(value) -> str:
@@ -47,5 +47,5 @@ def proposal_columns(app) -> list[Column]:
             Column("category", "类别", table_format=lambda v: cats.get(v, v)),
             Column("summary", "内容"), Column("opened_at", "受理时间", table_format=fmt_dt),
             Column("due_at", "答复期限", table_format=fmt_dt), Column("closed_at", "答复时间", table_format=fmt_dt),
-            Column("outcome", "结果"), Column("saving", "降低成本", justify="right"),
+            Column("outcome", "结果"), money("saving", "降低成本"),
             Column("overdue", "超期", table_format=fmt_bool)]

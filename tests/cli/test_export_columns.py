@@ -364,3 +364,63 @@ def test_csv_columns_are_the_json_keys(demo_db, make_cli, policy):
     # (grade history: where the policy grades and the demo has a customer without grades)
     wanted = {*NEVER_EMPTY, "audit list"} | ({"grade history"} & set(full) if "ungraded" in items else set())
     assert wanted <= set(checked), (wanted - set(checked), checked)
+
+
+# -- --labels: CSV for people (issue 17) ----------------------------------------------------------
+
+def test_labels_csv_has_headings_and_labels_and_the_same_columns(demo_db):
+    db, env = demo_db("petrochem")
+    cli = Cli(db)
+    plain = _csv(cli.ok("customer", "list", "--format", "csv", env=env))
+    lab = _csv(cli.ok("customer", "list", "--format", "csv", "--labels", env=env))
+    assert len(lab) == len(plain) and all(len(a) == len(b) for a, b in zip(lab, plain))
+    head = lab[0]
+    assert head[:3] == ["编号", "名称", "状态"] and "产品线" in head and "tax_id" in head  # no heading: the key
+    assert head[plain[0].index("segments.product_line")] == "产品线"
+    rows = [dict(zip(head, r)) for r in lab[1:]]
+    codes = [dict(zip(plain[0], r)) for r in plain[1:]]
+    assert {r["状态"] for r, c in zip(rows, codes) if c["status"] == "active"} == {"正式客户"}
+    assert {r["产品线"] for r in rows} <= {"聚烯烃", "其他产品", ""} and any(r["产品线"] == "聚烯烃" for r in rows)
+    assert all(len(r["建档时间"]) == 16 and r["建档时间"][10] == " " for r in rows)  # YYYY-MM-DD HH:MM
+    # json and table refuse it: one Error line, exit 1
+    for fmt in ("json", "table"):
+        r = cli("customer", "list", "--format", fmt, "--labels", env=env)
+        assert r.exit_code == 1 and r.stderr.startswith("Error:") and "--labels" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and not r.stdout
+
+
+def test_labels_csv_keeps_every_column_of_every_command(demo_db):
+    """Every walked command with --labels: as many rows and columns as its plain CSV, in the same order."""
+    db, env = demo_db("petrochem")
+    cli = Cli(db)
+    problems = []
+    leaves = _leaf_commands()
+    for name, argv in _runs(_items(cli, env)):
+        if "--bom" not in {o for p in leaves[name].params for o in getattr(p, "opts", [])}:
+            continue  # writes no file (calendar due): no --labels
+        rc = cli(*argv, "--format", "csv", env=env)
+        rl = cli(*argv, "--format", "csv", "--labels", env=env)
+        assert "Traceback" not in rl.stdout + rl.stderr, (argv, rl.stderr)
+        if rc.exit_code != rl.exit_code:
+            problems.append(f"{name}: exit {rl.exit_code} with --labels, {rc.exit_code} without ({rl.stderr})")
+            continue
+        plain, lab = _csv(rc.stdout), _csv(rl.stdout)
+        if [len(r) for r in plain] != [len(r) for r in lab]:
+            problems.append(f"{name}: --labels shape {[len(r) for r in lab][:3]} != {[len(r) for r in plain][:3]}")
+        elif plain and len(set(lab[0])) != len(lab[0]):
+            problems.append(f"{name}: a heading twice in {lab[0]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_report_table_numbers_have_separators_and_fixed_decimals(demo_db):
+    import re
+
+    db, env = demo_db("petrochem")
+    cli = Cli(db)
+    table = cli.ok("report", "allocation", env=env)
+    assert re.search(r"\b\d{1,3}(,\d{3})+\.\d{2}\b", table), table  # 3,230.08
+    assert re.search(r"\b\d+\.\d%", table), table  # 111.1%
+    csv_text = cli.ok("report", "allocation", "--format", "csv", env=env)
+    rows = _csv(csv_text)
+    at = [rows[0].index(k) for k in ("planned", "actual", "completion_pct")]
+    assert all(r[i] == "" or float(r[i]) >= 0 for r in rows[1:] for i in at)  # plain numbers: no "," or "%"

@@ -5,7 +5,7 @@
 * every listing takes ``--limit`` (``audit list --last`` kept, hidden);
 * ``report … --months-back N`` is the count of months (``--months``, too close to ``--month``, kept
   hidden), ``report documents --expiring-within DAYS`` as ``doc list`` (``--days`` kept hidden);
-* every command that writes a file (``--output``) takes ``--bom`` and ``--encoding``;
+* every command that writes a file (``--output``) takes ``--bom`` and ``--encoding``, and ``--labels``;
 * labels are accepted wherever codes are (``--status 正式客户``, ``--stability 流失客户``,
   ``--channel 传真``).
 """
@@ -52,6 +52,15 @@ def test_every_command_that_writes_a_file_takes_bom_and_encoding():
     missing = [f"{name}: {opt}" for name, cmd in _leaves().items() if "--output" in _options(cmd)
                for opt in ("--bom", "--encoding") if opt not in _options(cmd)]
     assert not missing, missing
+
+
+def test_every_command_with_bom_takes_labels():
+    """``--labels`` (CSV with the table's headings and labels, issue 17) goes wherever ``--bom`` does."""
+    leaves = _leaves()
+    with_bom = [name for name, cmd in leaves.items() if "--bom" in _options(cmd)]
+    assert len(with_bom) >= 20
+    assert not [name for name in with_bom if "--labels" not in _options(leaves[name])]
+    assert not [name for name, cmd in leaves.items() if "--labels" in _options(cmd) and "--bom" not in _options(cmd)]
 
 
 def test_every_listing_takes_limit():

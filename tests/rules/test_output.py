@@ -538,3 +538,96 @@ def test_open_output_failed_rename_leaves_no_temp_file(tmp_path, monkeypatch):
     with pytest.raises(InvalidInput, match="permission denied"):
         emit_rows(OutputSpec(format="json", output=str(tmp_path / "x.json")), [{"a": 1}])
     assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------- numbers in tables, --labels csv (issue 17)
+
+
+@pytest.mark.parametrize("value, kind, decimals, shown", [
+    (12500.5, "qty", None, "12,500.50"),
+    (Decimal("1234.5"), "money", None, "1,234.50"),
+    (1234567, "count", None, "1,234,567"),
+    (0.125, "qty", None, "0.13"),  # half up, not half even
+    (Decimal("2.675"), "money", None, "2.68"),
+    (85.25, "pct", None, "85.3%"),
+    (100, "pct", None, "100.0%"),
+    (-1, "count", None, "-1"),
+    (-0.001, "qty", None, "0.00"),  # no "-0.00"
+    (2968.2249, "qty", 3, "2,968.225"),
+    (None, "qty", None, None),
+    ("n/a", "count", None, "n/a"),
+    (True, "count", None, True),
+    (7, None, None, 7),
+])
+def test_format_number(value, kind, decimals, shown):
+    assert output.format_number(value, kind, decimals) == shown
+
+
+def test_number_column_is_right_aligned_and_checked():
+    from crmctl.views import count, money, pct, qty
+
+    assert Column("n", number="count").justify == "right"
+    assert (qty("v").number, qty("v", decimals=3).decimals, money("m").number, pct("p").number, count("c").number) == (
+        "qty", 3, "money", "pct", "count")
+    with pytest.raises(ValueError):
+        Column("n", number="percent")
+
+
+def test_table_numbers_have_separators_and_fixed_decimals_json_csv_keep_the_number():
+    from crmctl.views import count, pct, qty
+
+    rows = [{"name": "甲", "volume": Decimal("12500.5"), "customers": 1234, "share_pct": 66.666},
+            {"name": "乙", "volume": 3.0, "customers": 0, "share_pct": None}]
+    cols = [Column("name", "名称"), qty("volume", "量（吨）"), count("customers", "客户数"), pct("share_pct", "占比%")]
+    _, table = run("table", rows, cols)
+    assert "12,500.50" in table and "1,234" in table and "66.7%" in table and "3.00" in table
+    line = next(x for x in table.splitlines() if "乙" in x)
+    assert line.rstrip().endswith("│") and "3.00 │" in line  # right-aligned
+    _, text = run("csv", rows, cols)
+    assert csv_rows(text)[1] == ["甲", "12500.5", "1234", "66.666"]
+    _, text = run("json", rows, cols)
+    assert json.loads(text)[0]["volume"] == 12500.5
+
+
+def test_labels_only_with_csv():
+    assert OutputSpec(format="csv", labels=True).labels
+    for fmt in ("json", "table"):
+        with pytest.raises(InvalidInput, match="--labels"):
+            OutputSpec(format=fmt, labels=True)
+
+
+def test_labels_csv_headings_labels_same_columns():
+    from crmctl.fields import JsonCell
+    from crmctl.views import labeller, yes_no
+
+    rows = [{"code": "C001", "status": "active", "segments": {"nature": "big", "card": "unit"}, "vip": True,
+             "late": False, "at": datetime(2026, 1, 5, 9, 30, tzinfo=CST), "at_s": datetime(2026, 1, 5, 9, 30, 7, tzinfo=CST),
+             "since": date(2025, 12, 1), "qty": Decimal("1234.50"), "before": JsonCell({"a": 1}), "tags": ["x", "y"],
+             "dup": "=1"}]
+    cols = [Column("code", "编号"), Column("status", "状态", table_format=labeller({"active": "正式客户"})),
+            Column("segments.nature", "性质", table_format=labeller({"big": "大客户"})),
+            Column("late", "超期", table_format=yes_no), Column("at", "时间"), Column("dup", "编号")]
+    _, plain = run("csv", rows, cols)
+    _, text = run("csv", rows, cols, labels=True)
+    head, row = csv_rows(plain)[0], csv_rows(text)
+    assert len(row[0]) == len(head) and len(row) == 2
+    assert row[0] == ["编号", "状态", "性质", "segments.card", "vip", "超期", "时间", "at_s", "since", "qty", "before",
+                      "tags", "编号（dup）"]
+    assert row[1] == ["C001", "正式客户", "大客户", "unit", "是", "否", "2026-01-05 09:30", "2026-01-05 09:30:07",
+                      "2025-12-01", "1234.50", '{"a": 1}', "x;y", "'=1"]
+    # zero rows: the declared fields, under their headings
+    _, text = run("csv", [], cols, labels=True)
+    assert csv_rows(text) == [["编号", "状态", "性质", "超期", "时间", "编号（dup）"]]
+
+
+def test_labels_csv_of_tuples_and_of_one_object():
+    from crmctl.views import labeller
+
+    cols = [Column("code", "编号"), Column("status", "状态", table_format=labeller({"active": "正式客户"}))]
+    buf = io.StringIO()
+    assert emit_tuples(OutputSpec(format="csv", labels=True), [Column("code"), Column("status")],
+                       iter([("C1", "active"), ("C2", "lost")]), stream=buf, label_columns=cols) == 2
+    assert csv_rows(buf.getvalue()) == [["编号", "状态"], ["C1", "正式客户"], ["C2", "lost"]]
+    buf = io.StringIO()
+    emit_object(OutputSpec(format="csv", labels=True), {"code": "C1", "status": "active", "x": 1}, cols, stream=buf)
+    assert csv_rows(buf.getvalue()) == [["编号", "状态", "x"], ["C1", "正式客户", "1"]]
