@@ -1,6 +1,6 @@
 """The root of the ``crmctl`` command line.
 
-Global options (``--db``, ``--as``), the command groups from ``crmctl/commands``, and the one place
+Global options (``--db``, ``--as``, ``--lang``: see ``crmctl.i18n``), the command groups from ``crmctl/commands``, and the one place
 that turns errors into exit codes: a refusal is one ``Error:`` line on stderr and exit 1, a usage
 mistake exit 2, never a traceback (``CRMCTL_DEBUG=1`` shows it for developers).
 
@@ -22,14 +22,15 @@ except ImportError:  # pragma: no cover - older Typer
     import click
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__
+from . import __version__, i18n
 from .errors import CrmError
+from .i18n import _
 
 
 def _error_line(message: str) -> None:
     from .rules.text import mask_secrets  # never a password, whatever the message quotes
 
-    click.echo(f"Error: {mask_secrets(message)}", err=True)
+    click.echo(_("Error: {message}").format(message=mask_secrets(message)), err=True)
 
 
 # Exit, Abort and usage errors keep their own handling (exit 0/1/2 as Click decides).
@@ -72,6 +73,17 @@ _LOADED: dict = {}
 class CrmGroup(TyperGroup):
     """The root group: lazy command groups, and every exception mapped to the contract's exit codes."""
 
+    def main(self, args=None, *rest, **kwargs):
+        # A new command: no language chosen yet.  `--lang` is read before Click parses anything, so
+        # Click's own usage errors (an unknown option anywhere on the line) are in that language too.
+        i18n.reset()
+        lang = _lang_argument(list(sys.argv[1:] if args is None else args))
+        if lang:
+            i18n.set_language(lang)
+        elif i18n.from_environment() == "zh":
+            i18n.install_click_words()
+        return super().main(args, *rest, **kwargs)
+
     def list_commands(self, ctx):
         return list(super().list_commands(ctx)) + [n for n in (*COMMANDS, *GROUPS) if n not in self.commands]
 
@@ -105,7 +117,7 @@ class CrmGroup(TyperGroup):
                     click.echo(f"  {mask_secrets(line)}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            _error_line("interrupted; nothing of the unfinished step was written")
+            _error_line(_("interrupted; nothing of the unfinished step was written"))
             raise typer.Exit(130) from None
         except BrokenPipeError:
             raise typer.Exit(1) from None
@@ -162,6 +174,31 @@ app = typer.Typer(
 )
 
 
+def _lang_argument(args: list[str]) -> str | None:
+    """The value of a valid ``--lang`` among the global options (before the command), else None."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        elif arg == "--lang" and i + 1 < len(args):
+            value = args[i + 1]
+        else:
+            if arg in GROUPS or arg in COMMANDS:
+                break
+            continue
+        return value if value in i18n.LANGUAGES else None
+    return None
+
+
+def _choose_language(value: Optional[str]) -> Optional[str]:
+    if value is not None:
+        if value not in i18n.LANGUAGES:
+            raise typer.BadParameter(_("'{value}' is not a language crmctl speaks: use zh or en").format(value=value))
+        i18n.set_language(value)
+    return value
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"crmctl {__version__}")
@@ -173,9 +210,14 @@ def root(
     ctx: typer.Context,
     db: Annotated[Optional[str], typer.Option("--db", help="Database file or URL (else $CRMCTL_DB, else crm.db in the user data folder).", metavar="PATH_OR_URL")] = None,
     as_: Annotated[Optional[str], typer.Option("--as", help="Act for this staff login: administrators only, audited as both (else $CRMCTL_USER; default: the person bound to your OS account).", metavar="LOGIN")] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", callback=_choose_language, is_eager=True, metavar="zh|en", help="Language of messages and help (else $CRMCTL_LANG, else the locale, else the policy's language, else English).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
     from .settings import Settings
+
+    problem = i18n.env_problem()
+    if problem and lang is None:
+        raise click.exceptions.UsageError(problem, ctx)
 
     ctx.obj = Settings(db=db, actor=as_)
 

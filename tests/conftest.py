@@ -72,6 +72,9 @@ def isolated_env(tmp_path, monkeypatch, shared_cache):
     monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("CRMCTL_NOW", NOW)
+    # English unless a test chooses (the machine's locale and the built-in policies' `language = "zh"`
+    # must not change the suite's expected words)
+    monkeypatch.setenv("CRMCTL_LANG", "en")
     for var in ("CRMCTL_DB", "CRMCTL_USER", "CRMCTL_DEBUG"):
         monkeypatch.delenv(var, raising=False)
     from crmctl.rules import calendar
@@ -110,14 +113,23 @@ class Cli:
         assert fingerprint(self.db) == before, "a refused command changed the database"
         return r
 
+    def refused_zh(self, *args: str, match: str | None = None, **kw):
+        """The refusal contract in Chinese (``--lang zh``): one ``错误:`` line, exit 1, no change."""
+        before = fingerprint(self.db)
+        r = self("--lang", "zh", *args, **kw) if "--lang" not in args else self(*args, **kw)
+        assert_refused(r, match, prefix="错误:")
+        assert fingerprint(self.db) == before, "a refused command changed the database"
+        return r
 
-def assert_refused(r, match: str | None = None) -> None:
+
+def assert_refused(r, match: str | None = None, prefix: str = "Error:") -> None:
+    """One ``prefix`` line first on stderr (``错误:`` in Chinese), exit 1, no traceback."""
     err = r.stderr
     assert r.exit_code == 1, f"exit {r.exit_code} (wanted 1)\nstdout: {r.stdout}\nstderr: {err}"
     assert "Traceback" not in err + r.stdout
-    lines = [ln for ln in err.splitlines() if ln.startswith("Error:")]
-    assert len(lines) == 1, f"wanted one Error: line, got: {err!r}"
-    assert err.startswith("Error:"), err
+    lines = [ln for ln in err.splitlines() if ln.startswith(prefix)]
+    assert len(lines) == 1, f"wanted one {prefix} line, got: {err!r}"
+    assert err.startswith(prefix), err
     if match:
         assert match.lower() in lines[0].lower(), f"{match!r} not in {lines[0]!r}"
 

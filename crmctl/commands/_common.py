@@ -11,6 +11,8 @@ from typing import Annotated, Iterator, Optional, TYPE_CHECKING
 
 import typer
 
+from ..i18n import _
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..output import OutputSpec
     from ..progress import Bar
@@ -100,7 +102,7 @@ def warn_calendar_fallback(ctx: typer.Context) -> None:
     def report() -> None:
         loaded = sys.modules.get("crmctl.rules.calendar")
         for message in loaded.fallback_warnings() if loaded is not None else ():
-            typer.echo(f"Warning: {message}", err=True)
+            typer.echo(_("Warning: {message}").format(message=message), err=True)
 
     ctx.call_on_close(report)
 
@@ -167,7 +169,9 @@ def renamed(value, old_value, *, new: str, old: str, required: bool = False):
     if old_value is not None:
         if value is not None:
             raise click.exceptions.UsageError(f"{old} is the old name of {new}: give only {new}")
-        typer.echo(f"Warning: {old} is now called {new} (the old name will go in a later version)", err=True)
+        typer.echo(_("Warning: {message}").format(
+            message=_("{old} is now called {new} (the old name will go in a later version)").format(old=old, new=new)),
+            err=True)
         return old_value
     if value is None and required:
         raise click.exceptions.MissingParameter(param_hint=f"'{new}'", param_type="option")

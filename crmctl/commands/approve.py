@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..i18n import _
 from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, spec
 
 
@@ -57,4 +58,5 @@ def approve(
         return
     typer.echo(r["status"])
     if r["waiting_for"]:
-        info(f"step {r['step']} ({r['role']}) approved; waiting for {r['waiting_for']}")
+        info(_("step {step} ({role}) approved; waiting for {waiting_for}").format(
+            step=r["step"], role=r["role"], waiting_for=r["waiting_for"]))

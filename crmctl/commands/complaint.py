@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..i18n import _
 from ..views.service_desk import complaint_columns, fmt_bool, fmt_dt
 from ._common import (AtOpt, BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
                       limited, open_app, parse_at, print_created, renamed, spec)
@@ -42,8 +43,11 @@ def open_(
     app_ = open_app(ctx)
     result = open_complaint(app_, code, summary, severity=severity, at=parse_at(app_, at))
     print_created(spec(format), result, "id")
-    info(f"{result['id']}: due {fmt_dt(result['due_at'])} ({result['sla']})"
-         + (f"; to be escalated to {result['escalate_to']}" if result.get("escalate_to") else ""))
+    if result.get("escalate_to"):
+        line = _("{number}: due {due} ({sla}); to be escalated to {role}")
+    else:
+        line = _("{number}: due {due} ({sla})")
+    info(line.format(number=result["id"], due=fmt_dt(result["due_at"]), sla=result["sla"], role=result.get("escalate_to")))
 
 
 @app.command("close")
@@ -64,14 +68,17 @@ def close(
     r = close_complaint(app_, ident, note, satisfied, at=parse_at(app_, at))
     _echo_result(spec(format), r, r["status"])
     fu = r.get("follow_up")
-    info(f"{r['id']} closed {'LATE' if r['overdue'] else 'on time'} (due {fmt_dt(r['due_at'])})"
-         + (f"; follow-up {fu['kind']} planned for {fu['owner'] or 'nobody (no keeper)'}, due {fu['due_date']}"
-            if fu else ""))
+    line = _("{number} closed LATE (due {due})") if r["overdue"] else _("{number} closed on time (due {due})")
+    line = line.format(number=r["id"], due=fmt_dt(r["due_at"]))
+    if fu:
+        line = _("{closed}; follow-up {kind} planned for {owner}, due {due}").format(
+            closed=line, kind=fu["kind"], owner=fu["owner"] or _("nobody (no keeper)"), due=fu["due_date"])
+    info(line)
     op = r.get("opinion")
     if op and op["status"] == "granted":
-        info(f"handling opinion approved by {op['decided_by']} ({fmt_dt(op['decided_at'])})")
+        info(_("handling opinion approved by {login} ({at})").format(login=op["decided_by"], at=fmt_dt(op["decided_at"])))
     if fu and fu["warning"]:
-        info(f"Warning: {fu['warning']}")
+        info(_("Warning: {message}").format(message=fu["warning"]))
 
 
 @app.command("extend")

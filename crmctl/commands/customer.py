@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from ..i18n import _
 from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, parse_pairs,
                       print_created, progress, spec)
 
@@ -27,7 +28,7 @@ AllowDuplicateNameOpt = Annotated[bool, typer.Option(
 
 def _warn(warnings) -> None:
     for w in warnings or ():
-        info(f"Warning: {w}")
+        info(_("Warning: {message}").format(message=w))
 
 
 @app.command("add")
@@ -182,7 +183,7 @@ def submit(
     r = do_submit(open_app(ctx), code, criteria=parse_pairs(criterion, "--criterion"))
     typer.echo(r["status"])
     if r["waiting_for"]:
-        info(f"{code} is pending; waiting for {r['waiting_for']}")
+        info(_("{code} is pending; waiting for {waiting_for}").format(code=code, waiting_for=r["waiting_for"]))
 
 
 @app.command("disqualify")

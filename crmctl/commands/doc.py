@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..i18n import _
 from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
                       print_created, spec)
 
@@ -27,7 +28,7 @@ def add(
     r = add_document(open_app(ctx), code, type_, number, expires)
     print_created(spec(format), r, "id")
     if r["reactivated"] and format != Format.json:
-        info(f"{code} reactivated: its required documents are valid again")
+        info(_("{code} reactivated: its required documents are valid again").format(code=code))
 
 
 @app.command("list")
@@ -65,10 +66,10 @@ def check(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
     if out.format == "json":
         emit_object(out, r)
         return
-    typer.echo(f"suspended {len(r['suspended'])}, reactivated {len(r['reactivated'])}, missing {len(r['missing'])}")
-    for code in r["suspended"]:
-        typer.echo(f"  suspended   {code}")
-    for code in r["reactivated"]:
-        typer.echo(f"  reactivated {code}")
-    for code in r["missing"]:
-        typer.echo(f"  missing     {code}")
+    typer.echo(_("suspended {suspended}, reactivated {reactivated}, missing {missing}").format(
+        suspended=len(r["suspended"]), reactivated=len(r["reactivated"]), missing=len(r["missing"])))
+    groups = ((r["suspended"], _("suspended")), (r["reactivated"], _("reactivated")), (r["missing"], _("missing")))
+    width = max(len(word) for _codes, word in groups)
+    for codes, word in groups:
+        for code in codes:
+            typer.echo(f"  {word:<{width}} {code}")

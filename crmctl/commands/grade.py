@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..i18n import _
 from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
                       progress, spec)
 
@@ -44,7 +45,7 @@ def run(
                                 progress=progress)
     for s in summaries:
         for w in s.get("warnings", ()):
-            info(f"Warning: {w}")
+            info(_("Warning: {message}").format(message=w))
     out = spec(format, output, bom, encoding, labels)
     if out.format == "json":  # always a list, one result per scale graded, whatever the policy
         emit_rows(out, summaries)
@@ -61,9 +62,13 @@ def _summary_lines(pol, s: dict) -> str:
 
     sc = pol.grading.scales[s["scale"]]
     labels = grade_labels(pol, s["scale"])
-    lines = [f"{s['scale']} {sc.label} {s['label']}: graded {s['graded']}, changed {s['changed']} "
-             f"(up {s['up']}, down {s['down']}, new {s['new']}, unchanged {s['unchanged']})"
-             + (" — dry run, nothing written" if s["dry_run"] else "")]
+    summary = _("{scale} {scale_label} {period}: graded {graded}, changed {changed} (up {up}, down {down}, new {new}, "
+                "unchanged {unchanged})")
+    if s["dry_run"]:
+        summary = _("{scale} {scale_label} {period}: graded {graded}, changed {changed} (up {up}, down {down}, new {new}, "
+                    "unchanged {unchanged}) — dry run, nothing written")
+    lines = [summary.format(scale=s["scale"], scale_label=sc.label, period=s["label"], graded=s["graded"],
+                            changed=s["changed"], up=s["up"], down=s["down"], new=s["new"], unchanged=s["unchanged"])]
     if s.get("regraded"):
         lines.append(f"  later labels re-graded in order (their step limit starts from {s['label']}): "
                      + ", ".join(s["regraded"]))

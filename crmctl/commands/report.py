@@ -26,6 +26,7 @@ from typing import Annotated, List, Optional
 import typer
 from typer.core import TyperGroup
 
+from ..i18n import _
 from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, info, open_app, parse_pairs, renamed, spec
 
 HELP = "Management reports and exports: customers, grades, complaints, visits, documents, allocation ..."
@@ -337,8 +338,8 @@ def _write_chart(path: str, chart, points: list[tuple[str, float]]) -> None:
         rcParams["font.family"] = "sans-serif"
     elif not _warned:
         _warned = True
-        typer.echo("Warning: no CJK font found (e.g. install fonts-noto-cjk); Chinese labels in the chart may not "
-                   "render", err=True)
+        typer.echo(_("Warning: {message}").format(message=_(
+            "no CJK font found (e.g. install fonts-noto-cjk); Chinese labels in the chart may not render")), err=True)
     rcParams["axes.unicode_minus"] = False
     labels = [p[0] for p in points]
     values = [p[1] or 0.0 for p in points]

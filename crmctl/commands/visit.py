@@ -6,6 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from ..i18n import _
 from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
                       parse_at, parse_pairs, print_created, progress, renamed, spec)
 
@@ -36,7 +37,7 @@ def plan(
     app_ = open_app(ctx)
     r = plan_visits(app_, month, owner, progress=progress)
     for w in r["warnings"]:
-        info(f"Warning: {w}")
+        info(_("Warning: {message}").format(message=w))
     out = spec(format, output, bom, encoding, labels)
     if out.format == "json":
         emit_object(out, r)

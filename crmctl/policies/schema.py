@@ -310,6 +310,9 @@ class PolicyInfo(_Model):
     customer_code_pattern: Annotated[str, Strict(), AfterValidator(_pattern_checker(seq=1))] = "C{seq:06d}"
     currency: Annotated[str, Strict(), Field(pattern=r"^[A-Z]{3}$")] = "CNY"
     description: Text | None = None
+    # The language of messages for this company's users when neither --lang, $CRMCTL_LANG nor the
+    # locale chooses one (crmctl.i18n); a policy without the key speaks English.
+    language: Literal["zh", "en"] = "en"
 
 
 class Segment(_Model):

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from .. import i18n
 from ..db import Database, open_database
 from ..errors import CrmError, NotPermitted
 from ..models import PolicyVersion
@@ -136,6 +137,8 @@ def open_app(settings: Settings, *, need_actor: bool = True) -> App:
     db = open_database(settings.db_url())
     try:
         app = App(settings, db, current_policy_row(db))
+        # the policy's language, read only if a message is translated and nothing stronger chose
+        i18n.set_policy_language(lambda: app.policy.policy.language)
         if need_actor:
             app.actor  # noqa: B018 - checks the acting person now, before any work
         return app

@@ -22,12 +22,13 @@ from .app import App
 from .lookups import customer_for_work, customer_id, find_record, find_staff, staff_logins
 from .service_desk import check_after, customer_context, local, next_number, period_bounds
 from .visibility import Scope, require_read
+from ..i18n import _
 
 
 def _policy(app: App):
     pol = app.policy.complaints
     if pol is None:
-        raise RuleViolation(f"policy {app.policy.code} has no complaints section")
+        raise RuleViolation(_("policy {policy} has no complaints section").format(policy=app.policy.code))
     return pol
 
 
@@ -135,7 +136,7 @@ def request_extension(app: App, ident: str, working_days: int, *, note: str | No
     with app.db.write() as s:
         c, cust = _load(s, app, ident, lock=True)
         if c.status != "open":
-            raise RuleViolation(f"complaint {c.number} is closed; only an open complaint can be extended")
+            raise RuleViolation(_("complaint {number} is closed; only an open complaint can be extended").format(number=c.number))
         if _pending_extension(s, c) is not None:
             raise RuleViolation(f"complaint {c.number} already has an extension waiting for "
                                 f"{app.policy.role_label(ext.approver_role)}")
@@ -368,7 +369,7 @@ def escalate_complaint(app: App, ident: str, *, note: str | None = None, at: dat
     with app.db.write() as s:
         c, cust = _load(s, app, ident, lock=True)
         if c.status != "open":
-            raise RuleViolation(f"complaint {c.number} is closed; it cannot be escalated")
+            raise RuleViolation(_("complaint {number} is closed; it cannot be escalated").format(number=c.number))
         if c.escalated_at is not None:
             raise RuleViolation(f"complaint {c.number} was already escalated to {c.escalated_to} "
                                 f"on {local(app, c.escalated_at):%Y-%m-%d %H:%M}")

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from ..errors import NotFound, NotPermitted, RuleViolation
 from ..models import Customer, Staff
+from ..i18n import _
 
 
 def get_customer(session, code: str, *, lock: bool = False) -> Customer:
@@ -27,7 +28,7 @@ def get_customer(session, code: str, *, lock: bool = False) -> Customer:
         q = q.with_for_update().execution_options(populate_existing=True)
     c = session.scalars(q).first()
     if c is None:
-        raise NotFound(f"no customer '{code}'")
+        raise NotFound(_("no customer '{code}'").format(code=code))
     return c
 
 
@@ -35,7 +36,7 @@ def customer_id(session, code: str) -> int:
     """The id of the customer with this code (one column read)."""
     cid = session.scalars(select(Customer.id).where(Customer.code == (code or "").strip())).first()
     if cid is None:
-        raise NotFound(f"no customer '{code}'")
+        raise NotFound(_("no customer '{code}'").format(code=code))
     return cid
 
 
@@ -43,7 +44,7 @@ def customer_for_work(session, code: str) -> Customer:
     """The customer a complaint, ticket or proposal is opened for: known and not disqualified."""
     c = get_customer(session, code)
     if c.status == "disqualified":
-        raise RuleViolation(f"customer {c.code} is disqualified; nothing can be opened for it")
+        raise RuleViolation(_("customer {code} is disqualified; nothing can be opened for it").format(code=c.code))
     return c
 
 
@@ -52,9 +53,9 @@ def find_staff(session, login: str, *, active_only: bool = True) -> Staff:
     ``active_only`` is off."""
     staff = session.scalars(select(Staff).where(func.lower(Staff.login) == (login or "").strip().lower())).first()
     if staff is None:
-        raise NotFound(f"no staff member '{login}'")
+        raise NotFound(_("no staff member '{login}'").format(login=login))
     if active_only and not staff.active:
-        raise NotPermitted(f"staff member '{login}' has left")
+        raise NotPermitted(_("staff member '{login}' has left").format(login=login))
     return staff
 
 

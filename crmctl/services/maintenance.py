@@ -11,6 +11,7 @@ from ..errors import CrmError, DatabaseError, InvalidInput, NotFound
 from ..migrations import HEAD, REVISIONS
 from ..progress import Progress, silent
 from .app import Settings
+from ..i18n import _
 
 
 def _open_raw(settings: Settings) -> Database:
@@ -142,8 +143,9 @@ def check_database(settings: Settings) -> list[str]:
         raise CrmError(f"{len(problems)} problem(s): " + "; ".join(problems[:5]), details=problems[5:])
     lines = [f"ok: integrity and foreign keys checked, schema {HEAD}; {chained}"]
     if _world_readable(db.path):
-        lines.append(f"Warning: {db.path} can be read by every account on this machine: chmod o-rwx it "
-                     "(and its -wal and -shm files); see README, Security model")
+        lines.append(_("Warning: {message}").format(message=_(
+            "{path} can be read by every account on this machine: chmod o-rwx it (and its -wal and -shm files); "
+            "see README, Security model").format(path=db.path)))
     return lines
 
 

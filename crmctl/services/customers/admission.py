@@ -30,6 +30,7 @@ from ..app import App
 from ..lookups import get_customer
 from .reading import chain_state
 from .records import set_initial_grades
+from ...i18n import _
 
 
 def _missing_documents(session, app: App, c: Customer, required, now: datetime) -> list[str]:
@@ -46,10 +47,11 @@ def submit(app: App, code: str, at: datetime | None = None, criteria: Mapping[st
     with app.db.write() as s:
         c = get_customer(s, code, lock=True)
         if c.status != "prospect":
-            raise RuleViolation(f"customer {c.code} is {c.status}; only a prospect can be submitted")
+            raise RuleViolation(_("customer {code} is {status}; only a prospect can be submitted").format(code=c.code, status=c.status))
         missing = _missing_documents(s, app, c, adm.required_documents, now)
         if missing:
-            raise RuleViolation(f"customer {c.code} lacks valid documents: {', '.join(missing)} (add them with 'crmctl doc add')")
+            raise RuleViolation(_("customer {code} lacks valid documents: {documents} (add them with 'crmctl doc add')").format(
+                code=c.code, documents=", ".join(missing)))
         c.admission_round += 1
         chain = list(adm.chain)
         c.status = "pending" if chain else "active"
@@ -71,19 +73,26 @@ def approve(app: App, code: str, *, reject: bool = False, comment: str | None = 
     now = at or app.now()
     adm = app.policy.admission
     if not adm.chain:
-        raise RuleViolation("this policy has no approval chain: customers are admitted by 'customer submit'")
+        raise RuleViolation(_("this policy has no approval chain: customers are admitted by 'customer submit'"))
     try:
         comment = rules.clean_text(comment or "", "--comment", required=reject)
     except RuleError as exc:
-        raise InvalidInput(f"{exc.message} (a rejection needs a reason)" if reject else exc.message) from None
+        raise InvalidInput(_("{problem} (a rejection needs a reason)").format(problem=exc.message) if reject
+                           else exc.message) from None
     actor = app.actor
     with app.db.write() as s:
         c = get_customer(s, code, lock=True)
         if c.status != "pending":
             decided = _last_decision(s, app, c)
-            raise RuleViolation(f"customer {c.code} is {c.status}; only a pending admission can be "
-                                f"{'rejected' if reject else 'approved'} "
-                                + (f"({decided})" if decided else "(submit it first)"))
+            if reject:
+                text = (_("customer {code} is {status}; only a pending admission can be rejected ({decided})")
+                        if decided else _("customer {code} is {status}; only a pending admission can be rejected "
+                                          "(submit it first)"))
+            else:
+                text = (_("customer {code} is {status}; only a pending admission can be approved ({decided})")
+                        if decided else _("customer {code} is {status}; only a pending admission can be approved "
+                                          "(submit it first)"))
+            raise RuleViolation(text.format(code=c.code, status=c.status, decided=decided))
         state = chain_state(s, app, c)
         try:
             step = rules.check_approver(state, actor.login, actor.roles, is_admin=actor.is_admin,
@@ -95,7 +104,8 @@ def approve(app: App, code: str, *, reject: bool = False, comment: str | None = 
         if not reject:
             missing = _missing_documents(s, app, c, adm.step_documents.get(role, []), now)
             if missing:
-                raise RuleViolation(f"customer {c.code}: step {step} ({role}) needs valid documents: {', '.join(missing)}")
+                raise RuleViolation(_("customer {code}: step {step} ({role}) needs valid documents: {documents}").format(
+                    code=c.code, step=step, role=role, documents=", ".join(missing)))
         s.add(Approval(customer_id=c.id, round=c.admission_round, step=step, role=role, staff_login=actor.login,
                        decision="reject" if reject else "approve", comment=comment, at=now))
         before = {"status": c.status}
@@ -137,7 +147,8 @@ def _check_in_person(app: App, c: Customer) -> None:
     approvals in person."""
     actor = app.actor
     if not app.policy.admission.owner_may_approve and c.owner_id == actor.id:
-        raise NotPermitted(f"customer {c.code}: {actor.login} keeps this customer and may not decide its admission")
+        raise NotPermitted(_("customer {code}: {login} keeps this customer and may not decide its admission").format(
+            code=c.code, login=actor.login))
     app.require_in_person(f"decide the admission of customer {c.code}")
 
 
@@ -190,7 +201,7 @@ def disqualify(app: App, code: str, reason: str, note: str | None = None) -> dic
     with app.db.write() as s:
         c = get_customer(s, code, lock=True)
         if c.status == "disqualified":
-            raise RuleViolation(f"customer {c.code} is already disqualified")
+            raise RuleViolation(_("customer {code} is already disqualified").format(code=c.code))
         before = {"status": c.status}
         c.previous_status = c.status
         c.status = "disqualified"
@@ -213,7 +224,7 @@ def reinstate(app: App, code: str, note: str | None = None) -> dict:
     with app.db.write() as s:
         c = get_customer(s, code, lock=True)
         if c.status != "disqualified":
-            raise RuleViolation(f"customer {c.code} is {c.status}, not disqualified")
+            raise RuleViolation(_("customer {code} is {status}, not disqualified").format(code=c.code, status=c.status))
         c.status = c.previous_status or "prospect"
         c.status_reason = None
         c.previous_status = None

@@ -22,6 +22,7 @@ from ..lookups import find_staff, get_customer
 from ..visibility import require_read
 from .names import check_name
 from .reading import customer_dict
+from ...i18n import _
 
 
 def next_codes(session, app: App, n: int) -> Iterator[str]:
@@ -75,11 +76,11 @@ def add_customer(app: App, name: str, segments: Mapping[str, str], fields: Mappi
         owner_id = _owner_id(s, owner or app.actor.login)
         other = s.scalars(select(Customer.code).where(Customer.tax_id == tax)).first() if tax else None
         if other:
-            raise RuleViolation(f"tax id {tax} already belongs to customer {other}")
+            raise RuleViolation(_("tax id {tax_id} already belongs to customer {code}").format(tax_id=tax, code=other))
         if code:
             code = rules.clean_code(code)
             if s.scalars(select(Customer.id).where(Customer.code == code)).first():
-                raise RuleViolation(f"customer code {code} is already taken")
+                raise RuleViolation(_("customer code {code} is already taken").format(code=code))
         else:
             code = next(next_codes(s, app, 1))
         key, warnings, note = check_name(s, app, name, allow=allow_duplicate_name)
@@ -115,7 +116,7 @@ def edit_customer(app: App, code: str, *, name: str | None = None, segments: Map
         c = get_customer(s, code)
         require_read(s, app, c)
         if c.status == "disqualified":
-            raise RuleViolation(f"customer {c.code} is disqualified; a gm must reinstate it first")
+            raise RuleViolation(_("customer {code} is disqualified; a gm must reinstate it first").format(code=c.code))
         before_owner = s.get(Staff, c.owner_id).login if c.owner_id else None
         before = snapshot(c, before_owner)
         warnings, note = [], None
@@ -132,7 +133,7 @@ def edit_customer(app: App, code: str, *, name: str | None = None, segments: Map
         if c.tax_id and c.tax_id != before["tax_id"]:
             other = s.scalars(select(Customer.code).where(Customer.tax_id == c.tax_id, Customer.id != c.id)).first()
             if other:
-                raise RuleViolation(f"tax id {c.tax_id} already belongs to customer {other}")
+                raise RuleViolation(_("tax id {tax_id} already belongs to customer {code}").format(tax_id=c.tax_id, code=other))
         owner_login = before_owner
         if owner:
             c.owner_id = _owner_id(s, owner)
@@ -140,7 +141,7 @@ def edit_customer(app: App, code: str, *, name: str | None = None, segments: Map
         after = snapshot(c, owner_login)
         b, a = audit.changed_fields(before, after)
         if not a and not b:
-            raise InvalidInput("nothing to change: give --name, --segment, --field, --tax-id or --owner")
+            raise InvalidInput(_("nothing to change: give --name, --segment, --field, --tax-id or --owner"))
         c.updated_at = now
         s.add(c)
         audit.record(s, app, "customer.edit", "customer", c.code, before=b, after=a, customer_code=c.code, at=now,

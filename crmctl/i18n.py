@@ -1,0 +1,367 @@
+"""The language crmctl speaks (issue 17): Simplified Chinese or English.
+
+**Which language.**  The first of these that names ``zh`` or ``en`` wins:
+
+1. ``--lang zh|en`` (a global option, before the command);
+2. ``$CRMCTL_LANG`` (``zh`` / ``en``; any other value is refused as a usage error);
+3. the locale: the first set of ``$LC_ALL``, ``$LC_MESSAGES``, ``$LANG`` (POSIX order), when it
+   names ``zh…`` (``zh_CN.UTF-8``) or ``en…``; ``C``/``POSIX`` or another language name none;
+4. the company policy's ``[policy] language`` (the five built-in policies: ``zh``).  The policy is
+   known only once a command has opened its database, so lines printed before that (usage
+   errors, ``--help``, "no database") follow 1-3 or English;
+5. English.
+
+**Messages.**  Every user-facing string goes through :func:`_` (gettext style) with *named*
+placeholders filled after translation: ``_("customer {code} is disqualified").format(code=code)``;
+never English concatenated into a Chinese sentence.  ``N_`` marks a string for the catalogue where
+it is translated later (tables of messages).
+
+**Catalogue.**  ``crmctl/locale/zh/LC_MESSAGES/crmctl.po``, the gettext source file, is the only
+file: it ships as package data and is read here, with a small parser, the first time a message is
+translated into Chinese (English never reads it; ``crmctl --help`` in English imports nothing).  No
+compiled ``.mo`` is committed or built: for a few hundred messages parsing the ``.po`` costs about a
+millisecond, and an editable install sees a changed ``.po`` at once.
+
+**Click's and Typer's own words** (``Usage:``, ``Options``, ``Missing option``, ``No such option``,
+``Did you mean``, ``Show this message and exit.``) are hard-coded English in the Click copy Typer
+carries; :func:`install_click_words` (called when Chinese is chosen) wraps the few places that
+print them, each wrapper asking the current language at call time.
+
+Nothing here imports crmctl's other modules, the database layer or Click at module level.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Callable
+
+LANGUAGES = ("zh", "en")
+DEFAULT = "en"
+ENV = "CRMCTL_LANG"
+CATALOGUE = Path(__file__).parent / "locale" / "zh" / "LC_MESSAGES" / "crmctl.po"
+
+_explicit: str | None = None  # --lang
+_policy: Callable[[], str | None] | str | None = None  # the opened database's policy (lazily read)
+_catalogue: dict[str, str] | None = None
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue without translating it now."""
+    return message
+
+
+def reset() -> None:
+    """Forget the choices of a previous command (tests run many commands in one process)."""
+    global _explicit, _policy
+    _explicit = None
+    _policy = None
+
+
+def normalise(value: str | None) -> str | None:
+    """``zh`` / ``zh_CN.UTF-8`` / ``zh-Hans`` -> ``zh``; ``en…`` -> ``en``; anything else None."""
+    v = (value or "").strip().lower()
+    for lang in LANGUAGES:
+        if v == lang or v.startswith((lang + "_", lang + "-", lang + ".")):
+            return lang
+    return None
+
+
+def set_language(lang: str) -> None:
+    """``--lang``: the strongest choice."""
+    global _explicit
+    chosen = normalise(lang)
+    if chosen is None:
+        raise ValueError(lang)
+    _explicit = chosen
+    if chosen == "zh":
+        install_click_words()
+
+
+def set_policy_language(source: Callable[[], str | None] | str | None) -> None:
+    """The policy's ``[policy] language``: a value or a function reading it (called only when a
+    message is translated and nothing stronger chose)."""
+    global _policy
+    _policy = source
+    if from_environment() is None and _explicit is None and _policy_language() == "zh":
+        install_click_words()
+
+
+def env_problem() -> str | None:
+    """A ``$CRMCTL_LANG`` naming no language we speak: what to say (None when fine or unset)."""
+    value = os.environ.get(ENV)
+    if value and normalise(value) is None:
+        return _("{var}={value} names no language crmctl speaks: use zh or en").format(var=ENV, value=value)
+    return None
+
+
+def from_environment() -> str | None:
+    """``$CRMCTL_LANG``, else the locale; None when neither names zh or en."""
+    lang = normalise(os.environ.get(ENV))
+    if lang:
+        return lang
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return normalise(value)  # the first set one is the locale (C, POSIX, fr_FR: none)
+    return None
+
+
+def _policy_language() -> str | None:
+    global _policy
+    source = _policy
+    if callable(source):
+        try:
+            source = source()
+        except Exception:  # noqa: BLE001 - a policy that cannot be read chooses nothing
+            source = None
+        _policy = source
+    return normalise(source) if isinstance(source, str) else None
+
+
+def current() -> str:
+    """The language of this command's messages now."""
+    return _explicit or from_environment() or _policy_language() or DEFAULT
+
+
+def catalogue() -> dict[str, str]:
+    """msgid -> Chinese, read from the .po once (empty and fuzzy translations left out)."""
+    global _catalogue
+    if _catalogue is None:
+        try:
+            text = CATALOGUE.read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        _catalogue = {k: v for k, (v, fuzzy) in parse_po(text).items() if k and v and not fuzzy}
+    return _catalogue
+
+
+def _(message: str) -> str:
+    """The message in the current language (the English itself when untranslated)."""
+    if current() != "zh":
+        return message
+    return catalogue().get(message, message)
+
+
+# --- a small .po reader -------------------------------------------------------------------------
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _unquote(s: str) -> str:
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), s)
+
+
+def parse_po(text: str) -> dict[str, tuple[str, bool]]:
+    """msgid -> (msgstr, fuzzy) of a gettext .po text: msgctxt and plurals are not used by crmctl
+    (a plural entry keeps its first form); ``#~`` obsolete entries are skipped."""
+    entries: dict[str, tuple[str, bool]] = {}
+    msgid = msgstr = None
+    fuzzy = next_fuzzy = False
+    field = None
+
+    def flush() -> None:
+        if msgid is not None and msgstr is not None:
+            entries[msgid] = (msgstr, fuzzy)
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#~"):
+            continue
+        if line.startswith("#"):
+            if line.startswith("#,") and "fuzzy" in line:
+                next_fuzzy = True
+            continue
+        m = _STRING.search(line)
+        value = _unquote(m.group(1)) if m else ""
+        if line.startswith("msgid "):
+            flush()
+            msgid, msgstr, field = value, None, "id"
+            fuzzy, next_fuzzy = next_fuzzy, False
+        elif line.startswith("msgid_plural"):
+            field = "plural"
+        elif line.startswith("msgstr"):
+            if line.startswith("msgstr[") and not line.startswith("msgstr[0]"):
+                field = "other"
+            else:
+                msgstr, field = value, "str"
+        elif line.startswith("msgctxt"):
+            field = "ctxt"
+        elif line.startswith('"'):
+            if field == "id":
+                msgid = (msgid or "") + value
+            elif field == "str":
+                msgstr = (msgstr or "") + value
+    flush()
+    return entries
+
+
+# --- Click's and Typer's own words ----------------------------------------------------------------
+
+# Typer's rich help and error panels: module constants (computed by Typer at import) -> message id.
+RICH_CONSTANTS = {
+    "ARGUMENTS_PANEL_TITLE": N_("Arguments"),
+    "OPTIONS_PANEL_TITLE": N_("Options"),
+    "COMMANDS_PANEL_TITLE": N_("Commands"),
+    "ERRORS_PANEL_TITLE": N_("Error"),
+    "ABORTED_TEXT": N_("Aborted."),
+    "RICH_HELP": N_("Try [blue]'{command_path} {help_option}'[/] for help."),
+    "DEFAULT_STRING": N_("[default: {}]"),
+    "ENVVAR_STRING": N_("[env var: {}]"),
+    "REQUIRED_LONG_STRING": N_("[required]"),
+    "DEPRECATED_STRING": N_("(deprecated) "),
+}
+# Words Typer translates itself with gettext at call time (``typer.core._``, ``typer.rich_utils._``).
+TYPER_WORDS = (
+    N_("Missing command."), N_("No such command {name!r}."), N_("Aborted!"), N_("default: {default}"),
+    N_("env var: {var}"), N_("required"), N_("(dynamic)"),
+)
+USAGE_PREFIX = N_("Usage: ")
+HELP_OPTION_HELP = N_("Show this message and exit.")
+_KINDS = {"option": N_("option"), "argument": N_("argument"), "parameter": N_("parameter")}
+
+# Click's usage-error messages (English in the Click copy Typer carries): pattern -> message id.
+_CLICK_MESSAGES = [
+    (re.compile(r"^Missing (?P<kind>option|argument|parameter) (?P<name>.+?)\.?$", re.S), N_("Missing {kind} {name}.")),
+    (re.compile(r"^Missing (?P<kind>option|argument|parameter) (?P<name>.+?)\. (?P<detail>.+)$", re.S),
+     N_("Missing {kind} {name}. {detail}")),
+    (re.compile(r"^Missing parameter: (?P<name>.+)$", re.S), N_("Missing parameter: {name}")),
+    (re.compile(r"^No such option: (?P<name>.+?)\.?$", re.S), N_("No such option: {name}")),
+    (re.compile(r"^No such command (?P<name>.+?)\.?$", re.S), N_("No such command {name}.")),
+    (re.compile(r"^Got unexpected extra arguments? \((?P<args>.*)\)$", re.S), N_("Got unexpected extra arguments ({args})")),
+    (re.compile(r"^Option (?P<name>.+?) requires an argument\.$", re.S), N_("Option {name} requires a value.")),
+    (re.compile(r"^Option (?P<name>.+?) requires (?P<n>\d+) arguments\.$", re.S), N_("Option {name} requires {n} values.")),
+    (re.compile(r"^Option (?P<name>.+?) does not take a value\.$", re.S), N_("Option {name} does not take a value.")),
+    (re.compile(r"^Invalid value for (?P<name>.+?): (?P<detail>.+)$", re.S), N_("Invalid value for {name}: {detail}")),
+    (re.compile(r"^Invalid value: (?P<detail>.+)$", re.S), N_("Invalid value: {detail}")),
+]
+_SUGGESTIONS = [
+    (re.compile(r"^(?P<head>.*?)\.? Did you mean (?P<names>.+)\?$", re.S), N_("Did you mean {names}?")),
+    (re.compile(r"^(?P<head>.*?) \(Possible options: (?P<names>.+)\)$", re.S), N_("(Possible options: {names})")),
+]
+
+
+def translate_click_message(message: str) -> str:
+    """One of Click's usage-error messages in the current language (unknown ones unchanged)."""
+    if current() != "zh":
+        return message
+    suffix = ""
+    for pattern, msgid in _SUGGESTIONS:
+        m = pattern.match(message)
+        if m:
+            message = m.group("head").rstrip(".")
+            suffix = _(msgid).format(names=m.group("names"))
+            break
+    for pattern, msgid in _CLICK_MESSAGES:
+        m = pattern.match(message)
+        if m:
+            groups = m.groupdict()
+            if "kind" in groups:
+                groups["kind"] = _(_KINDS[groups["kind"]])
+            message = _(msgid).format(**groups)
+            break
+    if suffix.startswith("。"):  # one full stop between the message and "Did you mean"
+        message = message.rstrip("。.")
+    return message + suffix
+
+
+_installed = False
+
+
+def install_click_words() -> None:
+    """Wrap the places where Typer and its Click print their own words (once per process; every
+    wrapper follows the language current when it runs, so English stays English)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    try:
+        import typer.core as tcore
+        from typer import rich_utils
+    except ImportError:  # pragma: no cover - Typer without rich support
+        tcore = rich_utils = None  # type: ignore[assignment]
+    try:
+        from typer import _click as click  # Typer >= 0.29 carries its own Click
+    except ImportError:  # pragma: no cover - older Typer
+        import click  # type: ignore[no-redef]
+
+    # 1. gettext as Typer (and older Click) call it at run time
+    for module in (tcore, rich_utils, getattr(click, "core", None), getattr(click, "parser", None),
+                   getattr(click, "exceptions", None), getattr(click, "formatting", None),
+                   getattr(click, "decorators", None), getattr(click, "types", None), getattr(click, "termui", None)):
+        if module is not None and callable(getattr(module, "_", None)):
+            original = module._
+
+            def gettext(message, _original=original):
+                return _(message) if current() == "zh" else _original(message)
+
+            module._ = gettext
+
+    # 2. Typer's rich panels: constants set for each help or error printed
+    if rich_utils is not None:
+        english = {name: getattr(rich_utils, name) for name in RICH_CONSTANTS if hasattr(rich_utils, name)}
+
+        def with_words(function):
+            def wrapper(*args, **kwargs):
+                zh = current() == "zh"
+                for name, value in english.items():
+                    setattr(rich_utils, name, _(RICH_CONSTANTS[name]) if zh else value)
+                if zh and args and hasattr(args[0], "format_message") and function.__name__ == "rich_format_error":
+                    _translate_exception(args[0])
+                return function(*args, **kwargs)
+
+            wrapper.__name__ = function.__name__
+            return wrapper
+
+        for name in ("rich_format_help", "rich_format_error", "rich_abort_error"):
+            if callable(getattr(rich_utils, name, None)):
+                setattr(rich_utils, name, with_words(getattr(rich_utils, name)))
+
+    # 3. "Usage: " and the help option's help
+    formatter = getattr(getattr(click, "formatting", None), "HelpFormatter", None)
+    if formatter is not None and hasattr(formatter, "write_usage"):
+        write_usage = formatter.write_usage
+
+        def usage(self, prog, args="", prefix=None):
+            if prefix is None and current() == "zh":
+                prefix = _(USAGE_PREFIX)
+            return write_usage(self, prog, args, prefix)
+
+        formatter.write_usage = usage
+    command = getattr(getattr(click, "core", None), "Command", None)
+    if command is not None and hasattr(command, "get_help_option"):
+        get_help_option = command.get_help_option
+
+        def help_option(self, ctx):
+            opt = get_help_option(self, ctx)
+            if opt is not None and getattr(opt, "help", None) in (HELP_OPTION_HELP, _zh(HELP_OPTION_HELP)):
+                opt.help = _(HELP_OPTION_HELP)
+            return opt
+
+        command.get_help_option = help_option
+
+    # 4. Click's plain (non-rich) error printing
+    exception = getattr(getattr(click, "exceptions", None), "ClickException", None)
+    if exception is not None and hasattr(exception, "show"):
+        show = exception.show
+
+        def show_translated(self, file=None):
+            if current() == "zh":
+                _translate_exception(self)
+            return show(self, file)
+
+        exception.show = show_translated
+
+
+def _zh(message: str) -> str:
+    return catalogue().get(message, message)
+
+
+def _translate_exception(exc) -> None:
+    """Click's message of ``exc`` in Chinese (an instance attribute shadows ``format_message``)."""
+    if "format_message" in vars(exc):
+        return
+    text = translate_click_message(type(exc).format_message(exc))
+    exc.format_message = lambda: text

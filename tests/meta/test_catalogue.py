@@ -1,0 +1,100 @@
+"""The Chinese catalogue (issue 17): every message of the code is in crmctl.po, translated, with the
+same placeholders; the .po reader understands what the file holds."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PO = ROOT / "crmctl" / "locale" / "zh" / "LC_MESSAGES" / "crmctl.po"
+
+
+def code_messages() -> dict[str, str]:
+    """Every literal given to ``_()`` or ``N_()`` in crmctl/ -> where (an AST walk: what Babel's
+    Python extractor finds for these keywords)."""
+    found: dict[str, str] = {}
+    for path in sorted((ROOT / "crmctl").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
+                    and node.args):
+                arg = node.args[0]
+                if path.name == "i18n.py" and not isinstance(arg, ast.Constant):
+                    continue  # crmctl.i18n translates its N_() tables by variable
+                assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), (
+                    f"{path.relative_to(ROOT)}:{node.lineno}: _() takes one string literal (format it afterwards)")
+                found.setdefault(arg.value, f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def entries() -> dict[str, tuple[str, bool]]:
+    from crmctl.i18n import parse_po
+
+    return {k: v for k, v in parse_po(PO.read_text(encoding="utf-8")).items() if k}
+
+
+def placeholders(text: str) -> list[str]:
+    return sorted(f"{name}{'!' + conv if conv else ''}" for _lit, name, _spec, conv in string.Formatter().parse(text)
+                  if name is not None)
+
+
+def test_every_message_of_the_code_is_in_the_catalogue():
+    missing = {m: where for m, where in code_messages().items() if m not in entries()}
+    assert not missing, "not in crmctl.po:\n" + "\n".join(f"{w}: {m!r}" for m, w in missing.items())
+
+
+def test_every_catalogue_entry_is_used():
+    unused = sorted(set(entries()) - set(code_messages()))
+    assert not unused, f"in crmctl.po but no longer in the code: {unused}"
+
+
+def test_every_entry_has_a_chinese_translation_with_the_same_placeholders():
+    for msgid, (msgstr, fuzzy) in entries().items():
+        assert msgstr.strip(), f"untranslated: {msgid!r}"
+        assert not fuzzy, f"fuzzy: {msgid!r}"
+        assert placeholders(msgid) == placeholders(msgstr), f"placeholders differ: {msgid!r} -> {msgstr!r}"
+        assert re.search(r"[\u4e00-\u9fff]", msgstr), f"no Chinese in the translation of {msgid!r}: {msgstr!r}"
+
+
+def test_the_po_reader():
+    from crmctl.i18n import parse_po
+
+    text = '''
+msgid ""
+msgstr "Language: zh_CN\\n"
+
+# a comment
+msgid "one {a}"
+msgstr "一 {a}"
+
+#, fuzzy
+msgid "two"
+msgstr "二"
+
+msgid ""
+"long "
+"line \\"q\\""
+msgstr ""
+"长"
+"行"
+
+#~ msgid "old"
+#~ msgstr "旧"
+'''
+    got = parse_po(text)
+    assert got["one {a}"] == ("一 {a}", False)
+    assert got["two"] == ("二", True)
+    assert got['long line "q"'] == ("长行", False)
+    assert "old" not in got
+
+
+def test_the_catalogue_ships_as_package_data():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
+    assert "locale/*/LC_MESSAGES/*.po" in data["crmctl"]
