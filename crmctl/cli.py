@@ -192,6 +192,9 @@ def _lang_argument(args: list[str]) -> str | None:
 
 
 def _choose_language(value: Optional[str]) -> Optional[str]:
+    # The language is already set from the arguments (CrmGroup.main, before Click parses, so --help and
+    # usage errors are in it too); here a value we do not speak is refused.  Not an eager option: Typer
+    # would coerce its value (importing pydantic) before --help.
     if value is not None:
         if value not in i18n.LANGUAGES:
             raise typer.BadParameter(_("'{value}' is not a language crmctl speaks: use zh or en").format(value=value))
@@ -210,7 +213,7 @@ def root(
     ctx: typer.Context,
     db: Annotated[Optional[str], typer.Option("--db", help="Database file or URL (else $CRMCTL_DB, else crm.db in the user data folder).", metavar="PATH_OR_URL")] = None,
     as_: Annotated[Optional[str], typer.Option("--as", help="Act for this staff login: administrators only, audited as both (else $CRMCTL_USER; default: the person bound to your OS account).", metavar="LOGIN")] = None,
-    lang: Annotated[Optional[str], typer.Option("--lang", callback=_choose_language, is_eager=True, metavar="zh|en", help="Language of messages and help (else $CRMCTL_LANG, else the locale, else the policy's language, else English).")] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", callback=_choose_language, metavar="zh|en", help="Language of messages and help (else $CRMCTL_LANG, else the locale, else the policy's language, else English).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
     from .settings import Settings
