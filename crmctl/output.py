@@ -763,7 +763,10 @@ def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iter
     table = Table(title=_text(title, enc) if title else None)
     for c in columns:
         # fold, not the default ellipsis: a long Chinese name has no spaces to wrap at; show all of it
-        table.add_column(_text(c.title or c.key, enc), justify=c.justify, overflow="fold")  # type: ignore[arg-type]
+        heading = c.title or c.key
+        if c.number == "pct" and heading.endswith("%"):  # the cells carry the % (完成率 88.9%), CSV's heading keeps it
+            heading = heading[:-1].rstrip()
+        table.add_column(_text(heading, enc), justify=c.justify, overflow="fold")  # type: ignore[arg-type]
     keys = [c.key for c in columns]
     nested = any("." in k for k in keys)
     n = 0

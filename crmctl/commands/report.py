@@ -146,12 +146,12 @@ def _command(rep) -> None:
         pname, annotation, default = _OPTIONS[option] if isinstance(option, str) else option
         parameters.append(inspect.Parameter(pname, kw, default=default, annotation=annotation))
     renamed_here = [(_OPTIONS[o][0],) + _RENAMED[o] for o in rep.options if o in _RENAMED]
-    for _, old_param, annotation, _, _ in renamed_here:
+    for _param, old_param, annotation, _new, _old in renamed_here:
         parameters.append(inspect.Parameter(old_param, kw, default=None, annotation=annotation))
     mine = {_OPTIONS[o][0] for o in rep.options}
 
     def command(ctx: typer.Context, **values) -> None:
-        for pname, old_param, _, new, old in renamed_here:
+        for pname, old_param, _annotation, new, old in renamed_here:
             values[pname] = renamed(values[pname], values.pop(old_param), new=new, old=old)
         given = {k: v for k, v in values.items() if k in mine}
         _run(ctx, rep.name, given, values["format"], values["output"], values["bom"], values["encoding"],

@@ -13,7 +13,7 @@ def customer_columns(app, *, full: bool = True) -> list[Column]:
     pol = app.policy
     titles: dict = {"code": "编号", "name": "名称",
                     "status": Column("status", "状态", table_format=labeller(pol.statuses.labels())),
-                    "owner": "负责人", "created_at": "建档时间"}
+                    "owner": "负责人", "created_at": "建档时间", "tax_id": "统一社会信用代码"}
     for seg in pol.segments:
         key = f"segments.{seg.key}"
         titles[key] = Column(key, seg.label, table_format=labeller(seg.values))
