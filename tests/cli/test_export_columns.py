@@ -375,7 +375,7 @@ def test_labels_csv_has_headings_and_labels_and_the_same_columns(demo_db):
     lab = _csv(cli.ok("customer", "list", "--format", "csv", "--labels", env=env))
     assert len(lab) == len(plain) and all(len(a) == len(b) for a, b in zip(lab, plain))
     head = lab[0]
-    assert head[:3] == ["编号", "名称", "状态"] and "产品线" in head and "tax_id" in head  # no heading: the key
+    assert head[:3] == ["编号", "名称", "状态"] and "产品线" in head and head[-1] == "统一社会信用代码"  # tax_id
     assert head[plain[0].index("segments.product_line")] == "产品线"
     rows = [dict(zip(head, r)) for r in lab[1:]]
     codes = [dict(zip(plain[0], r)) for r in plain[1:]]

@@ -76,7 +76,8 @@ class Team:
         home = self.base / "home" / name
         environ = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "XDG_CACHE_HOME": str(home / "cache"),
                    "XDG_DATA_HOME": str(home / "data"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-                   "PYTHONIOENCODING": "utf-8", "COLUMNS": "250", **({"CRMCTL_DB": str(db)} if db else {}),
+                   "PYTHONIOENCODING": "utf-8", "COLUMNS": "250", "CRMCTL_LANG": "en",  # the messages matched
+                   **({"CRMCTL_DB": str(db)} if db else {}),
                    **(env or {})}
         argv = ["runuser", "-u", name, "--", "env", "-i", *(f"{k}={v}" for k, v in environ.items()), str(CRMCTL),
                 *map(str, args)]
@@ -260,7 +261,7 @@ def test_a_process_without_an_account_name_is_refused(team, db):
         pytest.skip("setpriv is not installed (needed to run as a uid without a name)")
     uid = _nameless_uid()
     environ = ["PATH=/usr/bin:/bin", f"HOME={team.base}", f"XDG_CACHE_HOME={team.base}/nameless-cache",
-               f"CRMCTL_DB={db}", "LANG=C.UTF-8"]
+               f"CRMCTL_DB={db}", "LANG=C.UTF-8", "CRMCTL_LANG=en"]
     for extra in ([], ["CRMCTL_USER=" + team.login("A")]):
         before = fingerprint(db)
         r = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", f"--groups={team.gid}", "--",
