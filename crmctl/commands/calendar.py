@@ -12,8 +12,21 @@ from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt
 app = typer.Typer(help="The company calendar: working days, holidays, make-up days, deadlines.", no_args_is_help=True)
 
 _KIND_MARK = {"holiday": "*", "makeup_workday": "+", "weekend": "-", "workday": " "}
-_KIND_WORDS = {"holiday": "holiday 休", "makeup_workday": "make-up working day 班", "weekend": "weekend",
-               "workday": "working day"}
+
+
+def _kind_word(kind: str) -> str:
+    """A day's kind in the month's list (holiday 休 / 节假日 ...)."""
+    from ..i18n import _
+
+    return {"holiday": _("holiday 休"), "makeup_workday": _("make-up working day 班"), "weekend": _("weekend"),
+            "workday": _("working day")}.get(kind, kind)
+
+
+def _source_note(source: str) -> str:
+    from ..i18n import _
+
+    note = {"policy": _("(policy)"), "estimate": _("(estimate)"), "loaded": _("(loaded schedule)")}.get(source)
+    return f" {note}" if note else ""
 
 
 class Clock(str, Enum):
@@ -22,7 +35,10 @@ class Clock(str, Enum):
 
 
 def _grid(year: int, month: int, days) -> list[str]:
-    lines = [f"{year:04d}-{month:02d}", "  Mon  Tue  Wed  Thu  Fri  Sat  Sun"]
+    from ..i18n import _
+
+    # each column five characters wide: "  Mon", " 周一" (a Chinese character is two columns)
+    lines = [f"{year:04d}-{month:02d}", _("  Mon  Tue  Wed  Thu  Fri  Sat  Sun")]
     row = ["     "] * days[0].date.weekday()
     for d in days:
         row.append(f"{d.date.day:4d}{_KIND_MARK.get(d.kind, ' ')}")
@@ -31,7 +47,7 @@ def _grid(year: int, month: int, days) -> list[str]:
             row = []
     if row:
         lines.append("".join(row).rstrip())
-    lines.append("* holiday   + make-up working day   - weekend")
+    lines.append(_("* holiday   + make-up working day   - weekend"))
     return lines
 
 
@@ -46,7 +62,9 @@ def show(
 ) -> None:
     """Show a month: working days, holidays and make-up working days (调休) with their names."""
     from ..errors import InvalidInput
+    from ..i18n import _, current
     from ..output import emit_rows, emit_text
+    from ..rules.calendar import holiday_name, weekday_name
     from ..services.calendar_days import CALENDAR_DAY_KEYS, day_rows
 
     app_ = open_app(ctx, need_actor=False)
@@ -70,15 +88,18 @@ def show(
     marked = [d for d in days if d.kind in ("holiday", "makeup_workday")]
     if marked:
         lines.append("")
+    chinese = current() == "zh"
     for d in marked:
-        extra = {"policy": " (policy)", "estimate": " (estimate)", "loaded": " (loaded schedule)"}.get(d.source, "")
-        lines.append(f"{d.date.isoformat()} {d.date:%a}  {_KIND_WORDS[d.kind]}  {d.name or ''}{extra}".rstrip())
+        name = holiday_name(d.name, chinese) or ""
+        lines.append(f"{d.date.isoformat()} {weekday_name(d.date, _)}  {_kind_word(d.kind)}  "
+                     f"{name}{_source_note(d.source)}".rstrip())
     if any(d.source == "estimate" for d in days):
-        lines.append(f"{year}: estimated holidays and make-up days, not yet the official schedule")
+        lines.append(_("{year}: estimated holidays and make-up days, not yet the official schedule").format(year=year))
     if any(d.source == "fallback" for d in days):
-        lines.append(f"{year}: no official holiday data; weekends and the policy's own holidays only")
+        lines.append(_("{year}: no official holiday data; weekends and the policy's own holidays only").format(year=year))
     working = sum(d.working for d in days)
-    lines.append(f"{working} working days, {len(days) - working} days off ({app_.calendar.timezone})")
+    lines.append(_("{working} working days, {off} days off ({timezone})").format(
+        working=working, off=len(days) - working, timezone=app_.calendar.timezone))
     emit_text(out, "\n".join(lines))
 
 
@@ -93,17 +114,21 @@ def due(
 ) -> None:
     """Print the deadline DURATION after a start on the company calendar, with the steps that made it."""
     from ..errors import InvalidInput
+    from ..i18n import _, current
     from ..output import emit_object
 
     app_ = open_app(ctx, need_actor=False)
     start = parse_at(app_, from_, "--from") or app_.now()
     cal = app_.clock_calendar if clock == Clock.x24x7 else app_.calendar
+    out = spec(format)
     try:
-        steps = cal.explain(start, in_)
+        if out.format == "table":  # the steps in the language of the messages
+            steps = cal.explain(start, in_, tr=_, chinese=current() == "zh")
+        else:  # JSON does not change with the language
+            steps = cal.explain(start, in_)
         deadline = cal.add(start, in_)
     except ValueError as exc:  # a rule's refusal, or a date past what datetime can hold
         raise InvalidInput(f"--in: {exc}") from None
-    out = spec(format)
     if out.format != "table":
         emit_object(out, {"from": start.astimezone(app_.tz), "in": in_.strip(), "due": deadline, "steps": steps})
         return

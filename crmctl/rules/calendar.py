@@ -72,7 +72,57 @@ on_fallback: Callable[[int], None] | None = None
 _fallback_lock = threading.Lock()
 _fallback_years: dict[int, str] = {}  # year -> message, in the order they were first hit
 
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+def N_(message: str) -> str:
+    """Marks a message for the Chinese catalogue (as ``crmctl.i18n.N_``; the rules layer imports
+    nothing of crmctl but rules and errors): the caller's translator (``tr``) translates it."""
+    return message
+
+
+def _same(message: str) -> str:
+    return message
+
+
+_DAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+#: the holiday library's (English) names -> the Chinese ones, for showing a day in Chinese; the
+#: names themselves (JSON, CSV, the database) stay the library's
+HOLIDAY_NAMES_ZH: Mapping[str, str] = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "Mid-autumn Festival": "中秋节",
+    "National Day": "国庆节",
+    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+    # crmctl's own names of the policy's days
+    "company holiday": "公司假日",
+    "company working day": "公司调休上班日",
+}
+
+
+def holiday_name(name: str | None, chinese: bool) -> str | None:
+    """A day's name as shown: the Chinese one in Chinese (names not in the table, such as the
+    Chinese names of estimates and loaded schedules, unchanged), else the name itself."""
+    if name is None or not chinese:
+        return name
+    return HOLIDAY_NAMES_ZH.get(name, name)
+
+
+def weekday_name(d: date, tr: Callable[[str], str] = _same) -> str:
+    """``Mon`` … ``Sun`` (``tr``: the caller's translator, e.g. ``crmctl.i18n._``: 周一 … 周日)."""
+    return tr(_DAY_NAMES[d.weekday()])
+
+
+class _Steps(list):
+    """The steps of ``explain``: a list of lines, with the translator and whether names are Chinese."""
+
+    def __init__(self, tr: Callable[[str], str] | None = None, chinese: bool = False) -> None:
+        super().__init__()
+        self.tr = tr or _same
+        self.chinese = chinese
+
 _WEEKDAY_WORDS = {
     **{name.lower(): i + 1 for i, name in enumerate(_DAY_NAMES)},
     **{
@@ -257,38 +307,58 @@ def _window_offsets(windows: tuple[tuple[time, time], ...]) -> tuple[tuple[timed
     return tuple(out)
 
 
-def _fmt_hours(td: timedelta) -> str:
+def _fmt_hours(td: timedelta, tr: Callable[[str], str] = _same) -> str:
     hours = td.total_seconds() / 3600
     text = f"{hours:.4f}".rstrip("0").rstrip(".")
-    return f"{text} h"
+    return tr(N_("{hours} h")).format(hours=text)
 
 
-def _fmt_day(d: date) -> str:
-    return f"{_DAY_NAMES[d.weekday()]} {d.isoformat()}"
+_DURATION_WORDS = {
+    "hours": N_("{n} h"), "working_days": N_("{n} working days"), "working_hours": N_("{n} working hours"),
+    "days": N_("{n} days"), "months": N_("{n} months"), "years": N_("{n} years"),
+}
 
 
-def _fmt_dt(t: datetime) -> str:
-    text = f"{_DAY_NAMES[t.weekday()]} {t:%Y-%m-%d %H:%M}"
+def _fmt_duration(dur: Duration, tr: Callable[[str], str] = _same) -> str:
+    """``str(dur)`` (``3 working days``, ``1 month``), or its translation (``3 个工作日``)."""
+    template = _DURATION_WORDS.get(dur.unit)
+    if template is None or tr(template) == template:
+        return str(dur)
+    n = int(dur.amount) if float(dur.amount).is_integer() else dur.amount
+    return tr(template).format(n=n)
+
+
+def _fmt_day(d: date, tr: Callable[[str], str] = _same) -> str:
+    return f"{weekday_name(d, tr)} {d.isoformat()}"
+
+
+def _fmt_dt(t: datetime, tr: Callable[[str], str] = _same) -> str:
+    text = f"{weekday_name(t, tr)} {t:%Y-%m-%d %H:%M}"
     if t.second or t.microsecond:
         text += f":{t:%S}"
     return text
 
 
-def _describe(info: DayInfo) -> str:
+def _describe(info: DayInfo, tr: Callable[[str], str] = _same, chinese: bool = False) -> str:
+    name = holiday_name(info.name, chinese)
     if info.kind == "holiday":
-        what = f"holiday ({info.name})" if info.name else "holiday"
+        what = tr(N_("holiday ({name})")).format(name=name) if name else tr(N_("holiday"))
     elif info.kind == "makeup_workday":
-        what = f"make-up working day ({info.name})" if info.name else "make-up working day"
+        what = tr(N_("make-up working day ({name})")).format(name=name) if name else tr(N_("make-up working day"))
+    elif info.kind == "weekend":
+        what = tr(N_("weekend"))
+    elif info.kind == "workday":
+        what = tr(N_("workday"))
     else:
         what = info.kind
     if info.source == "policy":
-        what += ", policy"
+        what = tr(N_("{day}, policy")).format(day=what)
     elif info.source == "fallback":
-        what += ", no official holiday data for this year"
+        what = tr(N_("{day}, no official holiday data for this year")).format(day=what)
     elif info.source == "estimate":
-        what += ", estimate"
+        what = tr(N_("{day}, estimate")).format(day=what)
     elif info.source == "loaded":
-        what += ", loaded schedule"
+        what = tr(N_("{day}, loaded schedule")).format(day=what)
     return what
 
 
@@ -474,26 +544,34 @@ class CompanyCalendar:
         """
         return self._deadline(start, duration, clock, None)
 
-    def explain(self, start: datetime, duration, *, clock: str | None = None) -> list[str]:
-        """The steps that make the deadline, in words (for ``crmctl calendar due``)."""
-        steps: list[str] = []
+    def explain(self, start: datetime, duration, *, clock: str | None = None,
+                tr: Callable[[str], str] | None = None, chinese: bool = False) -> list[str]:
+        """The steps that make the deadline, in words (for ``crmctl calendar due``).
+
+        ``tr`` translates the words (``crmctl.i18n._``; default: English) and ``chinese`` shows the
+        holiday library's names in Chinese (:data:`HOLIDAY_NAMES_ZH`).
+        """
+        steps = _Steps(tr, chinese)
         self._deadline(start, duration, clock, steps)
-        return steps
+        return list(steps)
 
     # ---- arithmetic
 
-    def _deadline(self, start: datetime, duration, clock: str | None, steps: list[str] | None) -> datetime:
+    def _deadline(self, start: datetime, duration, clock: str | None, steps: _Steps | None) -> datetime:
         try:
             return self._compute(start, duration, clock, steps)
         except OverflowError:
             raise Invalid(f"a deadline {duration} after {start} is out of the supported range") from None
 
-    def _compute(self, start: datetime, duration, clock: str | None, steps: list[str] | None) -> datetime:
+    def _compute(self, start: datetime, duration, clock: str | None, steps: _Steps | None) -> datetime:
         dur = _as_duration(duration, clock)
         local = self._local(start)
         if steps is not None:
-            steps.append(f"start: {_fmt_dt(local)} ({self.timezone}), {_describe(self.day_info(local.date()))}")
-            steps.append(f"duration: {dur}")
+            tr = steps.tr
+            steps.append(tr(N_("start: {when} ({timezone}), {day}")).format(
+                when=_fmt_dt(local, tr), timezone=self.timezone,
+                day=_describe(self.day_info(local.date()), tr, steps.chinese)))
+            steps.append(tr(N_("duration: {duration}")).format(duration=_fmt_duration(dur, tr)))
         unit, amount = dur.unit, dur.amount
         if unit == "hours":
             aware_start = (start if isinstance(start, datetime) and start.utcoffset() is not None
@@ -501,8 +579,8 @@ class CompanyCalendar:
             utc = aware_start.astimezone(dt_timezone.utc)
             result = (utc + timedelta(hours=amount)).astimezone(self._tz)
             if steps is not None:
-                steps.append(f"+{_fmt_hours(timedelta(hours=amount))} of clock time: every hour counts, "
-                             "holidays and nights included")
+                steps.append(steps.tr(N_("+{hours} of clock time: every hour counts, holidays and nights included"))
+                             .format(hours=_fmt_hours(timedelta(hours=amount), steps.tr)))
         elif unit in ("days", "months", "years"):
             n = int(amount)
             delta = {"days": relativedelta(days=n), "months": relativedelta(months=n),
@@ -512,17 +590,18 @@ class CompanyCalendar:
             except (OverflowError, ValueError):
                 raise Invalid(f"{dur} after {local:%Y-%m-%d} is past the year 9999") from None
             if steps is not None:
-                steps.append(f"+{dur} on the wall calendar (holidays count; a month ending early "
-                             "keeps its last day)")
+                steps.append(steps.tr(N_("+{duration} on the wall calendar (holidays count; a month ending early "
+                                         "keeps its last day)")).format(duration=_fmt_duration(dur, steps.tr)))
         elif unit == "working_days":
             result = self._aware(self._add_working_days(local, int(amount), steps))
         else:
             result = self._aware(self._add_working_hours(local, timedelta(hours=amount), steps))
         if steps is not None:
-            steps.append(f"due: {_fmt_dt(result)} ({result.isoformat()})")
+            steps.append(steps.tr(N_("due: {when} ({iso})")).format(when=_fmt_dt(result, steps.tr),
+                                                                   iso=result.isoformat()))
         return result
 
-    def _skip_steps(self, skipped: list[DayInfo] | None, steps: list[str] | None) -> None:
+    def _skip_steps(self, skipped: list[DayInfo] | None, steps: _Steps | None) -> None:
         """Group consecutive skipped days of the same kind and name into one line each."""
         if steps is None or not skipped:
             return
@@ -534,12 +613,14 @@ class CompanyCalendar:
                 runs[-1].append(info)
             else:
                 runs.append([info])
+        tr = steps.tr
         for run in runs:
-            span = _fmt_day(run[0].date) if len(run) == 1 else f"{_fmt_day(run[0].date)} – {_fmt_day(run[-1].date)}"
-            steps.append(f"skip {span}: {_describe(run[0])}")
+            span = (_fmt_day(run[0].date, tr) if len(run) == 1
+                    else f"{_fmt_day(run[0].date, tr)} – {_fmt_day(run[-1].date, tr)}")
+            steps.append(tr(N_("skip {days}: {day}")).format(days=span, day=_describe(run[0], tr, steps.chinese)))
         skipped.clear()
 
-    def _add_working_days(self, local: datetime, n: int, steps: list[str] | None) -> datetime:
+    def _add_working_days(self, local: datetime, n: int, steps: _Steps | None) -> datetime:
         skipped: list[DayInfo] | None = [] if steps is not None else None
         d = local.date()
         if not self.is_working_day(d):
@@ -547,18 +628,19 @@ class CompanyCalendar:
             self._skip_steps(skipped, steps)
             local = self._day_start(d)
             if steps is not None:
-                steps.append(f"not a working day: the clock starts at {_fmt_dt(local)}, "
-                             "the start of the next working day")
+                steps.append(steps.tr(N_("not a working day: the clock starts at {when}, "
+                                         "the start of the next working day")).format(when=_fmt_dt(local, steps.tr)))
         for i in range(1, n + 1):
             d = self._next_working_date(d, inclusive=False, skipped=skipped)
             self._skip_steps(skipped, steps)
             if steps is not None:
-                steps.append(f"working day {i}: {_fmt_day(d)}, {_describe(self.day_info(d))}")
+                steps.append(steps.tr(N_("working day {n}: {date}, {day}")).format(
+                    n=i, date=_fmt_day(d, steps.tr), day=_describe(self.day_info(d), steps.tr, steps.chinese)))
         if steps is not None and n:
-            steps.append(f"same time of day as the start: {local:%H:%M}")
+            steps.append(steps.tr(N_("same time of day as the start: {time}")).format(time=f"{local:%H:%M}"))
         return datetime.combine(d, local.time())
 
-    def _add_working_hours(self, local: datetime, remaining: timedelta, steps: list[str] | None) -> datetime:
+    def _add_working_hours(self, local: datetime, remaining: timedelta, steps: _Steps | None) -> datetime:
         skipped: list[DayInfo] | None = [] if steps is not None else None
         t = local
         d = t.date()
@@ -577,14 +659,17 @@ class CompanyCalendar:
                     end = s + remaining
                     if steps is not None:
                         self._skip_steps(skipped, steps)
-                        steps.append(f"{_fmt_day(d)} {s:%H:%M}–{end:%H:%M}: {_fmt_hours(remaining)}, done")
+                        steps.append(steps.tr(N_("{date} {start}–{end}: {hours}, done")).format(
+                            date=_fmt_day(d, steps.tr), start=f"{s:%H:%M}", end=f"{end:%H:%M}",
+                            hours=_fmt_hours(remaining, steps.tr)))
                     return end
                 remaining -= available
                 t = we
                 if steps is not None:
                     self._skip_steps(skipped, steps)
-                    steps.append(f"{_fmt_day(d)} {s:%H:%M}–{_end_label(we_off)}: {_fmt_hours(available)} "
-                                 f"({_fmt_hours(remaining)} left)")
+                    steps.append(steps.tr(N_("{date} {start}–{end}: {hours} ({left} left)")).format(
+                        date=_fmt_day(d, steps.tr), start=f"{s:%H:%M}", end=_end_label(we_off),
+                        hours=_fmt_hours(available, steps.tr), left=_fmt_hours(remaining, steps.tr)))
             d = self._next_working_date(d, inclusive=False, skipped=skipped)
             t = datetime.combine(d, time())
 
@@ -690,10 +775,13 @@ __all__ = [
     "COVERED_YEARS",
     "CompanyCalendar",
     "DayInfo",
+    "HOLIDAY_NAMES_ZH",
     "YearTable",
     "calendar_from_policy",
     "estimated_years",
     "fallback_warnings",
+    "holiday_name",
     "on_fallback",
     "reset_fallback_warnings",
+    "weekday_name",
 ]

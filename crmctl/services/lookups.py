@@ -68,7 +68,7 @@ def staff_ids(session, logins: Iterable[str]) -> dict[str, int]:
                                  .where(Staff.login.in_(logins), Staff.active.is_(True))).all())
     missing = [x for x in logins if x not in found]
     if missing:
-        raise NotFound(f"no active staff member '{missing[0]}'")
+        raise NotFound(_("no active staff member '{login}'").format(login=missing[0]))
     return found
 
 
@@ -95,5 +95,16 @@ def find_record(session, model, ident: str, what: str, *, lock: bool = False):
     if row is None and text:
         row = one(select(model).where(func.upper(model.number) == text.upper()))
     if row is None:
-        raise NotFound(f"no {what} '{ident}'")
+        raise NotFound(_no_record(what).format(ident=ident))
     return row
+
+
+def _no_record(what: str) -> str:
+    """"no complaint '{ident}'" and its kin, each a whole sentence for the catalogue."""
+    if what == "complaint":
+        return _("no complaint '{ident}'")
+    if what == "service ticket":
+        return _("no service ticket '{ident}'")
+    if what == "proposal":
+        return _("no proposal '{ident}'")
+    return f"no {what} '{{ident}}'"
