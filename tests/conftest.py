@@ -122,6 +122,28 @@ class Cli:
         return r
 
 
+def leaf_commands() -> dict[str, object]:
+    """Every command of the Typer app (groups loaded), by its words ("customer list") -> Click command."""
+    import typer.main
+
+    from crmctl.cli import COMMANDS, GROUPS, app, load_group
+
+    for name in (*GROUPS, *COMMANDS):
+        load_group(name)
+    out: dict[str, object] = {}
+
+    def walk(cmd, path):
+        if hasattr(cmd, "list_commands"):
+            ctx = cmd.context_class(cmd)
+            for n in cmd.list_commands(ctx):
+                walk(cmd.get_command(ctx, n), [*path, n])
+        else:
+            out[" ".join(path)] = cmd
+
+    walk(typer.main.get_command(app), [])
+    return out
+
+
 def assert_refused(r, match: str | None = None, prefix: str = "Error:") -> None:
     """One ``prefix`` line first on stderr (``错误:`` in Chinese), exit 1, no traceback."""
     err = r.stderr

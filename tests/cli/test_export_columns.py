@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from crmctl.output import flatten
-from tests.conftest import NOW, Cli
+from tests.conftest import NOW, Cli, leaf_commands
 
 POLICIES = ["petrochem", "gas-service", "manufacturer", "fuel-retail", "gas-tiered"]
 
@@ -88,29 +88,8 @@ NEVER_EMPTY: dict[str, str] = {
 }
 
 
-def _leaf_commands() -> dict[str, object]:
-    import typer.main
-
-    from crmctl.cli import COMMANDS, GROUPS, app, load_group
-
-    for name in (*GROUPS, *COMMANDS):
-        load_group(name)
-    out: dict[str, object] = {}
-
-    def walk(cmd, path):
-        if hasattr(cmd, "list_commands"):
-            ctx = cmd.context_class(cmd)
-            for n in cmd.list_commands(ctx):
-                walk(cmd.get_command(ctx, n), [*path, n])
-        else:
-            out[" ".join(path)] = cmd
-
-    walk(typer.main.get_command(app), [])
-    return out
-
-
 def _format_commands() -> list[str]:
-    return [name for name, cmd in _leaf_commands().items()
+    return [name for name, cmd in leaf_commands().items()
             if "--format" in {o for p in cmd.params for o in getattr(p, "opts", [])}]
 
 
@@ -394,7 +373,7 @@ def test_labels_csv_keeps_every_column_of_every_command(demo_db):
     db, env = demo_db("petrochem")
     cli = Cli(db)
     problems = []
-    leaves = _leaf_commands()
+    leaves = leaf_commands()
     for name, argv in _runs(_items(cli, env)):
         if "--bom" not in {o for p in leaves[name].params for o in getattr(p, "opts", [])}:
             continue  # writes no file (calendar due): no --labels

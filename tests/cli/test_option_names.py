@@ -18,29 +18,10 @@ import json
 
 import pytest
 
-from tests.conftest import Cli, fingerprint
+from tests.conftest import Cli, fingerprint, leaf_commands
 
 OLD_NAMES = {"--resolution": "--note", "--notes": "--note", "--last": "--limit", "--months": "--months-back",
              "--days": "--expiring-within"}
-
-
-def _leaves():
-    from typer.main import get_command
-
-    from crmctl.cli import app, load_all
-
-    load_all()
-    out = {}
-
-    def walk(cmd, path):
-        if getattr(cmd, "commands", None) is None:
-            out[" ".join(path)] = cmd
-            return
-        for name in cmd.list_commands(None):
-            walk(cmd.get_command(None, name), [*path, name])
-
-    walk(get_command(app), [])
-    return out
 
 
 def _options(cmd, *, hidden: bool | None = None) -> set[str]:
@@ -49,14 +30,14 @@ def _options(cmd, *, hidden: bool | None = None) -> set[str]:
 
 
 def test_every_command_that_writes_a_file_takes_bom_and_encoding():
-    missing = [f"{name}: {opt}" for name, cmd in _leaves().items() if "--output" in _options(cmd)
+    missing = [f"{name}: {opt}" for name, cmd in leaf_commands().items() if "--output" in _options(cmd)
                for opt in ("--bom", "--encoding") if opt not in _options(cmd)]
     assert not missing, missing
 
 
 def test_every_command_with_bom_takes_labels():
     """``--labels`` (CSV with the table's headings and labels, issue 17) goes wherever ``--bom`` does."""
-    leaves = _leaves()
+    leaves = leaf_commands()
     with_bom = [name for name, cmd in leaves.items() if "--bom" in _options(cmd)]
     assert len(with_bom) >= 20
     assert not [name for name in with_bom if "--labels" not in _options(leaves[name])]
@@ -64,13 +45,13 @@ def test_every_command_with_bom_takes_labels():
 
 
 def test_every_listing_takes_limit():
-    lists = {name: cmd for name, cmd in _leaves().items() if name.endswith(" list") or name == "grade history"}
+    lists = {name: cmd for name, cmd in leaf_commands().items() if name.endswith(" list") or name == "grade history"}
     assert len(lists) >= 12
     assert not [name for name, cmd in lists.items() if "--limit" not in _options(cmd, hidden=False)]
 
 
 def test_old_option_names_are_hidden_everywhere_and_the_free_text_is_note():
-    leaves = _leaves()
+    leaves = leaf_commands()
     shown = {name: _options(cmd, hidden=False) for name, cmd in leaves.items()}
     assert not [(n, o) for n, opts in shown.items() for o in opts if o in OLD_NAMES]
     for name in ("complaint close", "service resolve", "visit log"):

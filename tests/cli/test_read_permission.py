@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOW, Cli
+from tests.conftest import NOW, Cli, leaf_commands
 
 # -- the command tree, classified ----------------------------------------------------------------
 
@@ -64,29 +64,8 @@ WRITE = {
 }
 
 
-def _leaf_commands() -> dict[str, object]:
-    import typer.main
-
-    from crmctl.cli import COMMANDS, GROUPS, app, load_group
-
-    for name in (*GROUPS, *COMMANDS):
-        load_group(name)
-    out: dict[str, object] = {}
-
-    def walk(cmd, path):
-        if hasattr(cmd, "list_commands"):
-            ctx = cmd.context_class(cmd)
-            for n in cmd.list_commands(ctx):
-                walk(cmd.get_command(ctx, n), [*path, n])
-        else:
-            out[" ".join(path)] = cmd
-
-    walk(typer.main.get_command(app), [])
-    return out
-
-
 def test_every_command_is_classified():
-    leaves = _leaf_commands()
+    leaves = leaf_commands()
     classified = set(WRITE) | {c for c in READ if not c.endswith("*")}
     unknown = [c for c in leaves if c not in classified and not c.startswith("report ")]
     assert not unknown, f"classify these commands as READ or WRITE in {__file__}: {unknown}"
@@ -223,7 +202,7 @@ def _runs(world: World, leaves: dict):
 
 def _walk(world: World, actor: str) -> dict[str, str]:
     """Output of every run (stdout, then stderr) by command line; checks no run crashed."""
-    leaves = _leaf_commands()
+    leaves = leaf_commands()
     out = {}
     for cmd_name, argv in _runs(world, leaves):
         r = world.cli(*argv, actor=actor, env=world.env)
