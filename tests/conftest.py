@@ -144,6 +144,25 @@ def leaf_commands() -> dict[str, object]:
     return out
 
 
+def count_statements(app, job) -> int:
+    """How many statements ``job()`` sends through the app's engine (SQLAlchemy's and the driver-level
+    ones: ``before_cursor_execute``)."""
+    from sqlalchemy import event
+
+    n = 0
+
+    def seen(*_args):
+        nonlocal n
+        n += 1
+
+    event.listen(app.db.engine, "before_cursor_execute", seen)
+    try:
+        job()
+    finally:
+        event.remove(app.db.engine, "before_cursor_execute", seen)
+    return n
+
+
 def assert_refused(r, match: str | None = None, prefix: str = "Error:") -> None:
     """One ``prefix`` line first on stderr (``错误:`` in Chinese), exit 1, no traceback."""
     err = r.stderr

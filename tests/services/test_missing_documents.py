@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from crmctl.models import AuditLog, Customer, Document
 from crmctl.services.app import Settings, open_app
@@ -19,6 +19,7 @@ from crmctl.services.customers import import_customers
 from crmctl.services.documents import add_document, apply_expiry, check_documents
 from crmctl.services.reports import Params, run_report
 from crmctl.services.staff import add_staff
+from tests.conftest import count_statements
 
 SH = ZoneInfo("Asia/Shanghai")
 PETRO_DOCS = {"business_license": "2027-06-30", "tax_registration": "2027-06-30", "org_code": "2027-06-30",
@@ -211,21 +212,6 @@ def test_report_documents_missing_rows_follow_the_visibility_rule(make_cli, open
     assert missing_of("info") == missing_of("admin") == ["M1", "M2"]
 
 
-def _statements(app, job) -> int:
-    n = 0
-
-    def seen(*_args):
-        nonlocal n
-        n += 1
-
-    event.listen(app.db.engine, "before_cursor_execute", seen)
-    try:
-        job()
-    finally:
-        event.remove(app.db.engine, "before_cursor_execute", seen)
-    return n
-
-
 @pytest.mark.parametrize("job", ["check", "report"])
 def test_set_based_whatever_the_number_of_customers(make_cli, opened, tmp_path, job):
     counts = []
@@ -243,11 +229,11 @@ def test_set_based_whatever_the_number_of_customers(make_cli, opened, tmp_path, 
                       for k, cid in enumerate(ids) if k % 3 < 2 for t, exp in PETRO_DOCS.items()
                       if k % 3 == 0 or t != "billing_info")
         if job == "check":
-            counts.append(_statements(app, lambda: check_documents(app)))
+            counts.append(count_statements(app, lambda: check_documents(app)))
             assert len(check_documents(app)["missing"]) == 0
             with app.db.write() as s:  # everyone back to active: the next check finds them again
                 s.execute(update(Customer).values(status="active", status_reason=None))
-            counts[-1] = (counts[-1], _statements(app, lambda: check_documents(app)))
+            counts[-1] = (counts[-1], count_statements(app, lambda: check_documents(app)))
         else:
-            counts.append(_statements(app, lambda: list(run_report(app, "documents", Params()).rows)))
+            counts.append(count_statements(app, lambda: list(run_report(app, "documents", Params()).rows)))
     assert counts[0] == counts[1]

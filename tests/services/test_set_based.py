@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import event
 
 from crmctl.services import demo
 from crmctl.services.activities import plan_visits
@@ -20,7 +19,7 @@ from crmctl.services.app import Settings, open_app
 from crmctl.services.customers import export_customers
 from crmctl.services.grading import grade_customers
 from crmctl.services.reports import REPORTS, Params, missing_features, run_report
-from tests.conftest import _init
+from tests.conftest import _init, count_statements
 
 SIZES = (10, 1000)
 SKIPPED = 3
@@ -47,21 +46,6 @@ def _jobs(app) -> dict:
     return jobs
 
 
-def _count(app, job) -> int:
-    n = 0
-
-    def seen(*_args):
-        nonlocal n
-        n += 1
-
-    event.listen(app.db.engine, "before_cursor_execute", seen)
-    try:
-        job()
-    finally:
-        event.remove(app.db.engine, "before_cursor_execute", seen)
-    return n
-
-
 @pytest.fixture(scope="module")
 def counts(tmp_path_factory):
     out: dict[str, dict[int, dict[str, int]]] = {}
@@ -74,7 +58,7 @@ def counts(tmp_path_factory):
                 with open_app(Settings(db=str(path), actor="admin")) as app:
                     for _line in demo.populate(app, random.Random(5), n):
                         pass
-                    out.setdefault(policy, {})[n] = {name: _count(app, job) for name, job in _jobs(app).items()}
+                    out.setdefault(policy, {})[n] = {name: count_statements(app, job) for name, job in _jobs(app).items()}
     return out
 
 
@@ -105,4 +89,4 @@ def test_the_counter_sees_driver_level_statements(make_cli):
                 for sql in statements:
                     raw(s, sql).fetchall()
 
-        assert _count(app, lambda: transaction("SELECT 1", "SELECT 2")) == _count(app, transaction) + 2
+        assert count_statements(app, lambda: transaction("SELECT 1", "SELECT 2")) == count_statements(app, transaction) + 2
