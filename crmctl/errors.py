@@ -7,6 +7,35 @@ an exit code.  Nothing here imports anything heavy.
 from __future__ import annotations
 
 
+class Msg(str):
+    """An English message that remembers its catalogue id and its arguments, so that ``crmctl.cli``
+    can show it in the user's language when it prints it (issue 17).  For code that may not read the
+    language itself (the rules layer: no environment, no files): ``Invalid(Msg("'{value}' is not a
+    date", value=v))``.  It *is* the English text (``str``), so tests, logs and ``in`` checks see
+    English; the arguments may be ``Msg`` themselves (translated in turn)."""
+
+    msgid: str
+    params: dict
+
+    def __new__(cls, msgid: str, **params) -> "Msg":
+        self = super().__new__(cls, msgid.format(**params) if params else msgid)
+        self.msgid = msgid
+        self.params = params
+        return self
+
+    def translated(self, gettext) -> str:
+        """The message through ``gettext`` (a ``_``), its Msg arguments too."""
+        text = gettext(self.msgid)
+        if not self.params:
+            return text
+        return text.format(**{k: v.translated(gettext) if isinstance(v, Msg) else v for k, v in self.params.items()})
+
+
+def translated(message: str, gettext) -> str:
+    """``message`` in the language of ``gettext`` when it is a :class:`Msg`, else as it is."""
+    return message.translated(gettext) if isinstance(message, Msg) else message
+
+
 class CrmError(Exception):
     """A refusal or failure the user can act on: printed as one ``Error:`` line, exit 1."""
 
@@ -40,10 +69,11 @@ class PolicyInvalid(CrmError):
 
     def __init__(self, source: str, problems: list[str]):
         n = len(problems)
-        super().__init__(
-            f"{source}: {n} problem{'s' if n != 1 else ''} in policy" + (f": {problems[0]}" if n == 1 else ""),
-            details=problems if n > 1 else [],
-        )
+        if n == 1:
+            message = Msg("{source}: 1 problem in policy: {problem}", source=source, problem=problems[0])
+        else:
+            message = Msg("{source}: {n} problems in policy", source=source, n=n)
+        super().__init__(message, details=problems if n > 1 else [])
         self.problems = problems
 
 

@@ -144,6 +144,36 @@ def _(message: str) -> str:
     return catalogue().get(message, message)
 
 
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """``singular`` or ``plural`` by ``n`` in English; Chinese has one form (the catalogue's
+    ``msgstr[0]``, keyed by the singular).  Format the result: ``ngettext(a, b, n).format(n=n)``."""
+    if current() != "zh":
+        return singular if n == 1 else plural
+    return catalogue().get(singular, plural)
+
+
+def text(message) -> str:
+    """What a user reads of ``message``: a :class:`crmctl.errors.Msg` (the rules' refusals) in the
+    current language, any other string as it is."""
+    from .errors import translated
+
+    return translated(message, _)
+
+
+def help_text(message: str | None) -> str | None:
+    """A command's or option's help (its docstring or ``help=``) in the current language: the
+    catalogue holds each help text as it is written, looked up with its indentation cleaned."""
+    if not message or current() != "zh":
+        return message
+    table = catalogue()
+    found = table.get(message)
+    if found is None:
+        import inspect
+
+        found = table.get(inspect.cleandoc(message).strip())
+    return found if found is not None else message
+
+
 # --- a small .po reader -------------------------------------------------------------------------
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
@@ -319,6 +349,10 @@ def install_click_words() -> None:
             if callable(getattr(rich_utils, name, None)):
                 setattr(rich_utils, name, with_words(getattr(rich_utils, name)))
 
+    # 2b. help texts (docstrings, help=, the lazy command tables) through the catalogue
+    if rich_utils is not None:
+        _wrap_help_texts(rich_utils)
+
     # 3. "Usage: " and the help option's help
     formatter = getattr(getattr(click, "formatting", None), "HelpFormatter", None)
     if formatter is not None and hasattr(formatter, "write_usage"):
@@ -353,6 +387,46 @@ def install_click_words() -> None:
             return show(self, file)
 
         exception.show = show_translated
+
+
+def _wrap_help_texts(rich_utils) -> None:
+    """Typer's rich help asks three functions for the help it prints: each gets the translation
+    (the command objects are left as they are, so an English help printed later stays English)."""
+    get_help_text = getattr(rich_utils, "_get_help_text", None)
+    if callable(get_help_text):
+        def help_of_command(*, obj, markup_mode, **kwargs):
+            english = obj.help
+            if current() == "zh" and english:
+                obj.help = help_text(english)
+            try:  # Typer's function is a rich @group(): it renders the text now
+                return get_help_text(obj=obj, markup_mode=markup_mode, **kwargs)
+            finally:
+                obj.help = english
+
+        rich_utils._get_help_text = help_of_command
+    get_parameter_help = getattr(rich_utils, "_get_parameter_help", None)
+    if callable(get_parameter_help):
+        def help_of_parameter(*, param, ctx, markup_mode, **kwargs):
+            english = getattr(param, "help", None)
+            if current() == "zh" and english:
+                param.help = help_text(english)
+            try:
+                return get_parameter_help(param=param, ctx=ctx, markup_mode=markup_mode, **kwargs)
+            finally:
+                if english is not None:
+                    param.help = english
+
+        rich_utils._get_parameter_help = help_of_parameter
+    make_command_help = getattr(rich_utils, "_make_command_help", None)
+    if callable(make_command_help):
+        def help_in_list(*, help_text: str, markup_mode, **kwargs):
+            return make_command_help(help_text=_help_in_list(help_text), markup_mode=markup_mode, **kwargs)
+
+        rich_utils._make_command_help = help_in_list
+
+
+def _help_in_list(message: str) -> str:
+    return help_text(message) or message if current() == "zh" else message
 
 
 def _zh(message: str) -> str:

@@ -12,12 +12,15 @@ line, exit 1.  A caller that knows more context than the rule (the option, the C
 adds it with :meth:`RuleError.within`: ``raise exc.within("--label") from None`` gives
 ``--label: 'x' is not a period label ...``.
 
+Messages are English :class:`crmctl.errors.Msg` (``Invalid(Msg("'{value}' is not a date",
+value=v))``): the rules read no language setting; ``crmctl.cli`` shows them translated.
+
 Only :mod:`crmctl.errors` (which imports nothing) is imported here.
 """
 
 from __future__ import annotations
 
-from ..errors import InvalidInput, RuleViolation
+from ..errors import InvalidInput, Msg, RuleViolation
 
 
 class RuleError(ValueError):
@@ -28,7 +31,7 @@ class RuleError(ValueError):
 
     def within(self, where: str) -> "RuleError":
         """The same refusal, its message prefixed by ``where`` (an option, a row, a record)."""
-        return type(self)(f"{where}: {self.message}", field=self.field or where)
+        return type(self)(Msg("{where}: {message}", where=where, message=self.message), field=self.field or where)
 
 
 class Invalid(RuleError, InvalidInput):
@@ -47,4 +50,4 @@ class Refused(RuleError, RuleViolation):
         self.field = field
 
 
-__all__ = ["Invalid", "Refused", "RuleError"]
+__all__ = ["Invalid", "Msg", "Refused", "RuleError"]

@@ -12,13 +12,16 @@ ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "crmctl" / "locale" / "zh" / "LC_MESSAGES" / "crmctl.po"
 
 
+KEYWORDS = ("_", "N_", "Msg", "ngettext")  # what the code marks; also babel.cfg's keywords
+
+
 def code_messages() -> dict[str, str]:
-    """Every literal given to ``_()`` or ``N_()`` in crmctl/ -> where (an AST walk: what Babel's
-    Python extractor finds for these keywords)."""
+    """Every literal given to ``_()``, ``N_()``, ``Msg()`` or ``ngettext()`` (its singular) in
+    crmctl/ -> where (an AST walk: what Babel's Python extractor finds for these keywords)."""
     found: dict[str, str] = {}
     for path in sorted((ROOT / "crmctl").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in KEYWORDS
                     and node.args):
                 arg = node.args[0]
                 if path.name == "i18n.py" and not isinstance(arg, ast.Constant):
@@ -26,6 +29,38 @@ def code_messages() -> dict[str, str]:
                 assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), (
                     f"{path.relative_to(ROOT)}:{node.lineno}: _() takes one string literal (format it afterwards)")
                 found.setdefault(arg.value, f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def help_messages() -> dict[str, str]:
+    """Every help text a user can read in ``--help`` (commands' docstrings and ``help=``, options'
+    and arguments' ``help=``, the lazy tables of crmctl.cli) -> the command it belongs to: read from
+    the command tree itself, so a help text is never forgotten by an extractor."""
+    import inspect
+
+    import typer.main
+
+    from crmctl.cli import COMMANDS, GROUPS, app, load_group
+
+    for name in (*GROUPS, *COMMANDS):
+        load_group(name)
+    found: dict[str, str] = {}
+    for name, (_module, line) in {**COMMANDS, **GROUPS}.items():
+        found.setdefault(line, name)
+
+    def walk(cmd, path):
+        where = " ".join(path) or "crmctl"
+        if cmd.help and not getattr(cmd, "hidden", False):
+            found.setdefault(inspect.cleandoc(cmd.help).strip(), where)
+        for param in cmd.params:
+            if getattr(param, "help", None) and not getattr(param, "hidden", False):
+                found.setdefault(param.help, f"{where} {param.opts[0]}")
+        if hasattr(cmd, "list_commands"):
+            ctx = cmd.context_class(cmd)
+            for n in cmd.list_commands(ctx):
+                walk(cmd.get_command(ctx, n), [*path, n])
+
+    walk(typer.main.get_command(app), [])
     return found
 
 
@@ -45,8 +80,13 @@ def test_every_message_of_the_code_is_in_the_catalogue():
     assert not missing, "not in crmctl.po:\n" + "\n".join(f"{w}: {m!r}" for m, w in missing.items())
 
 
+def test_every_help_text_is_in_the_catalogue():
+    missing = {m: where for m, where in help_messages().items() if m not in entries()}
+    assert not missing, "help not in crmctl.po:\n" + "\n".join(f"{w}: {m!r}" for m, w in missing.items())
+
+
 def test_every_catalogue_entry_is_used():
-    unused = sorted(set(entries()) - set(code_messages()))
+    unused = sorted(set(entries()) - set(code_messages()) - set(help_messages()))
     assert not unused, f"in crmctl.po but no longer in the code: {unused}"
 
 
