@@ -152,6 +152,18 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return catalogue().get(singular, plural)
 
 
+def label(code, labels) -> str:
+    """A code inside a message: the policy's label for it in Chinese (``pending`` -> ``待审批``,
+    ``finance`` -> ``财务``), the code itself in English (scripts and English readers know codes).
+    ``labels``: a mapping code -> label (a code without a label stays itself)."""
+    if code is None or current() != "zh":
+        return code
+    try:
+        return labels.get(code, code) or code
+    except AttributeError:
+        return code
+
+
 def text(message) -> str:
     """What a user reads of ``message``: a :class:`crmctl.errors.Msg` (the rules' refusals) in the
     current language, any other string as it is."""
