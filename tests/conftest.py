@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sqlite3
 import uuid
@@ -106,11 +107,19 @@ class Cli:
         return r.stdout
 
     def refused(self, *args: str, match: str | None = None, **kw):
-        """The contract for a refusal: exit 1, one Error: line, no traceback, no change to the data."""
+        """The contract for a refusal: exit 1, one Error: line, no traceback, no change to the data --
+        in both languages: the same command is run again with ``--lang zh`` and must give one
+        ``错误:`` line in Chinese, exit 1, no change (issue 17: every user mistake in the suite gives
+        its error in both languages)."""
         before = fingerprint(self.db)
         r = self(*args, **kw)
         assert_refused(r, match)
         assert fingerprint(self.db) == before, "a refused command changed the database"
+        if "--lang" not in args:
+            zh = self("--lang", "zh", *args, **kw)
+            assert_refused(zh, prefix="错误:")
+            assert fingerprint(self.db) == before, "a refused command changed the database (in Chinese)"
+            assert_translated(r.stderr, zh.stderr)
         return r
 
     def refused_zh(self, *args: str, match: str | None = None, **kw):
@@ -173,6 +182,22 @@ def assert_refused(r, match: str | None = None, prefix: str = "Error:") -> None:
     assert err.startswith(prefix), err
     if match:
         assert match.lower() in lines[0].lower(), f"{match!r} not in {lines[0]!r}"
+
+
+def _words(line: str) -> list[str]:
+    """The English words of an error line (quoted values, options, paths and codes left out)."""
+    line = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`]*`|--?[\w-]+|\S*[/\\.]\S*|\{[^}]*\}", " ", line)
+    return [w for w in re.findall(r"[A-Za-z]{3,}", line) if not w.isupper()]
+
+
+def assert_translated(english: str, chinese: str) -> None:
+    """The Chinese refusal is not the English one: its first line has Chinese words where the English
+    has words of its own (``错误: no customer 'X'`` fails)."""
+    en = next(ln for ln in english.splitlines() if ln.startswith("Error:"))[len("Error:"):].strip()
+    zh = next(ln for ln in chinese.splitlines() if ln.startswith("错误:"))[len("错误:"):].strip()
+    if _words(en):
+        assert re.search(r"[\u4e00-\u9fff]", re.sub(r"'[^']*'", "", zh)) and zh != en, (
+            f"not translated: {en!r} -> {zh!r}")
 
 
 def fingerprint(db) -> str | None:
