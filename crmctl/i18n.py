@@ -261,6 +261,15 @@ TYPER_WORDS = (
     N_("env var: {var}"), N_("required"), N_("(dynamic)"),
 )
 USAGE_PREFIX = N_("Usage: ")
+USAGE_WORDS = (N_("[OPTIONS]"), N_("COMMAND"), N_("[ARGS]..."))
+_USAGE_WORDS = re.compile(r"\[OPTIONS\]|COMMAND|\[ARGS\]\.\.\.")
+# Typer's names of option types in the help table: <str>, <int>, <float>, <bool>, <path> ...
+TYPE_NAMES = {"str": N_("text"), "int": N_("integer"), "float": N_("number"), "bool": N_("yes/no"),
+              "path": N_("path"), "file": N_("file"), "directory": N_("folder"), "datetime": N_("date and time")}
+# The metavars crmctl gives its options (tests/meta/test_catalogue.py checks every one is here).
+METAVARS = {m: m for m in (N_("FILE"), N_("ROLE"), N_("ID"), N_("DAYS"), N_("ACCOUNT"), N_("URL"),
+                           N_("PATH_OR_URL"), N_("LOGIN"), N_("ITEM=SCORE..."), N_("FACTOR=VALUE..."))}
+_TYPE_WORDS = re.compile(r"(^|[<|,\[])(" + "|".join(TYPE_NAMES) + r")(?=([>|,\]]|$))")
 HELP_OPTION_HELP = N_("Show this message and exit.")
 _KINDS = {"option": N_("option"), "argument": N_("argument"), "parameter": N_("parameter")}
 
@@ -371,8 +380,10 @@ def install_click_words() -> None:
         write_usage = formatter.write_usage
 
         def usage(self, prog, args="", prefix=None):
-            if prefix is None and current() == "zh":
-                prefix = _(USAGE_PREFIX)
+            if current() == "zh":
+                if prefix is None:
+                    prefix = _(USAGE_PREFIX)
+                args = _USAGE_WORDS.sub(lambda m: _(m.group(0)), args)
             return write_usage(self, prog, args, prefix)
 
         formatter.write_usage = usage
@@ -387,6 +398,23 @@ def install_click_words() -> None:
             return opt
 
         command.get_help_option = help_option
+
+    # 3b. the type of an option in the help table (<str>, <int> ...)
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:  # pragma: no cover
+        TyperArgument = TyperOption = None  # type: ignore[assignment]
+    for cls in (TyperOption, TyperArgument):
+        if cls is not None and hasattr(cls, "display_type_rich"):
+            def display_type(self, ctx, _original=cls.display_type_rich):
+                shown = _original(self, ctx)
+                if shown and current() == "zh" and getattr(self, "metavar", None) in METAVARS:
+                    shown = _(METAVARS[self.metavar])
+                elif shown and current() == "zh":
+                    shown = _TYPE_WORDS.sub(lambda m: m.group(1) + _(TYPE_NAMES[m.group(2)]), shown)
+                return shown
+
+            cls.display_type_rich = display_type
 
     # 4. Click's plain (non-rich) error printing
     exception = getattr(getattr(click, "exceptions", None), "ClickException", None)
@@ -423,7 +451,12 @@ def _wrap_help_texts(rich_utils) -> None:
             if current() == "zh" and english:
                 param.help = help_text(english)
             try:
-                return get_parameter_help(param=param, ctx=ctx, markup_mode=markup_mode, **kwargs)
+                columns = get_parameter_help(param=param, ctx=ctx, markup_mode=markup_mode, **kwargs)
+                if current() == "zh":  # Chinese has no spaces to wrap at: fold it, never cut it off with "…"
+                    for item in getattr(columns, "renderables", ()):
+                        if hasattr(item, "overflow"):
+                            item.overflow = "fold"
+                return columns
             finally:
                 if english is not None:
                     param.help = english

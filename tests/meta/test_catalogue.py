@@ -32,6 +32,9 @@ def code_messages() -> dict[str, str]:
     return found
 
 
+metavars: dict[str, str] = {}
+
+
 def help_messages() -> dict[str, str]:
     """Every help text a user can read in ``--help`` (commands' docstrings and ``help=``, options'
     and arguments' ``help=``, the lazy tables of crmctl.cli) -> the command it belongs to: read from
@@ -55,6 +58,8 @@ def help_messages() -> dict[str, str]:
         for param in cmd.params:
             if getattr(param, "help", None) and not getattr(param, "hidden", False):
                 found.setdefault(param.help, f"{where} {param.opts[0]}")
+            if getattr(param, "metavar", None) and re.search(r"[A-Z]{2}", param.metavar) and not param.metavar.startswith("YYYY"):
+                metavars.setdefault(param.metavar, f"{where} {param.opts[0]}")
         if hasattr(cmd, "list_commands"):
             ctx = cmd.context_class(cmd)
             for n in cmd.list_commands(ctx):
@@ -62,6 +67,16 @@ def help_messages() -> dict[str, str]:
 
     walk(typer.main.get_command(app), [])
     return found
+
+
+def test_every_metavar_is_translated():
+    """An option's metavar (LOGIN, FILE ...) is a word a clerk reads in --help: crmctl.i18n.METAVARS
+    names each one (and the catalogue translates it)."""
+    from crmctl.i18n import METAVARS
+
+    help_messages()
+    missing = sorted(set(metavars) - set(METAVARS))
+    assert not missing, f"metavars without a translation in crmctl.i18n.METAVARS: {missing}"
 
 
 def entries() -> dict[str, tuple[str, bool]]:
