@@ -16,11 +16,12 @@ placeholders filled after translation: ``_("customer {code} is disqualified").fo
 never English concatenated into a Chinese sentence.  ``N_`` marks a string for the catalogue where
 it is translated later (tables of messages).
 
-**Catalogue.**  ``crmctl/locale/zh/LC_MESSAGES/crmctl.po``, the gettext source file, is the only
-file: it ships as package data and is read here, with a small parser, the first time a message is
-translated into Chinese (English never reads it; ``crmctl --help`` in English imports nothing).  No
-compiled ``.mo`` is committed or built: for a few hundred messages parsing the ``.po`` costs about a
-millisecond, and an editable install sees a changed ``.po`` at once.
+**Catalogue.**  ``crmctl/locale/zh/LC_MESSAGES/crmctl.po``, the gettext source file, is kept in
+the repository; building a wheel compiles it to ``crmctl.mo`` with Babel (build_backend/, nothing
+generated is committed), read with the standard library's ``gettext`` the first time a message is
+translated into Chinese (English never reads it; ``crmctl --help`` in English imports nothing).
+Without a current ``.mo`` (a checkout, an editable install, a ``.po`` edited since) the ``.po`` is
+read by the small parser below, so a changed ``.po`` is seen at once.
 
 **Click's and Typer's own words** (``Usage:``, ``Options``, ``Missing option``, ``No such option``,
 ``Did you mean``, ``Show this message and exit.``) are hard-coded English in the Click copy Typer
@@ -126,15 +127,39 @@ def current() -> str:
 
 
 def catalogue() -> dict[str, str]:
-    """msgid -> Chinese, read from the .po once (empty and fuzzy translations left out)."""
+    """msgid -> Chinese, read once: from the compiled ``crmctl.mo`` (a wheel's) by the standard
+    library's gettext when it is there and not older than the ``.po``, else from the ``.po`` (a
+    checkout).  Empty and fuzzy translations are left out either way."""
     global _catalogue
     if _catalogue is None:
-        try:
-            text = CATALOGUE.read_text(encoding="utf-8")
-        except OSError:
-            text = ""
-        _catalogue = {k: v for k, (v, fuzzy) in parse_po(text).items() if k and v and not fuzzy}
+        _catalogue = _read_mo(CATALOGUE.with_suffix(".mo"))
+        if _catalogue is None:
+            try:
+                text = CATALOGUE.read_text(encoding="utf-8")
+            except OSError:
+                text = ""
+            _catalogue = {k: v for k, (v, fuzzy) in parse_po(text).items() if k and v and not fuzzy}
     return _catalogue
+
+
+def _read_mo(mo: Path) -> dict[str, str] | None:
+    try:
+        if mo.stat().st_mtime < CATALOGUE.stat().st_mtime:
+            return None  # the .po was edited after the build: read the source
+        import gettext
+
+        with mo.open("rb") as f:
+            table = gettext.GNUTranslations(f)._catalog  # msgid -> msgstr; (msgid, i) for plural forms
+    except (OSError, ValueError, ImportError):
+        return None
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        if isinstance(key, tuple):  # a plural entry: keyed by its singular, first form kept
+            if key[1] == 0 and key[0]:
+                out[key[0]] = value
+        elif key and value:
+            out[key] = value
+    return out
 
 
 def _(message: str) -> str:

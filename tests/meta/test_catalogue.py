@@ -153,7 +153,33 @@ def test_the_catalogue_ships_as_package_data():
         import tomli as tomllib
 
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
-    assert "locale/*/LC_MESSAGES/*.po" in data["crmctl"]
+    assert "locale/*/LC_MESSAGES/*.po" in data["crmctl"] and "locale/*/LC_MESSAGES/*.mo" in data["crmctl"]
+
+
+def test_the_compiled_catalogue_says_what_the_po_says(tmp_path, monkeypatch):
+    """The wheel's .mo (compiled by build_backend/ with Babel) gives crmctl exactly the .po's
+    translations; a .po edited after the .mo was made wins."""
+    import os
+    import shutil
+    import sys
+
+    from crmctl import i18n
+
+    sys.path.insert(0, str(ROOT / "build_backend"))
+    try:
+        import crmctl_build
+    finally:
+        sys.path.remove(str(ROOT / "build_backend"))
+    (tmp_path / "crmctl" / "locale" / "zh" / "LC_MESSAGES").mkdir(parents=True)
+    po = tmp_path / "crmctl" / "locale" / "zh" / "LC_MESSAGES" / "crmctl.po"
+    shutil.copy(PO, po)
+    (mo,) = crmctl_build.compile_catalogues(tmp_path)
+    monkeypatch.setattr(i18n, "CATALOGUE", po)
+    from_mo = i18n._read_mo(mo)
+    from_po = {k: v for k, (v, fuzzy) in entries().items() if v and not fuzzy}
+    assert from_mo == from_po and len(from_mo) > 400
+    os.utime(po, (mo.stat().st_mtime + 10, mo.stat().st_mtime + 10))
+    assert i18n._read_mo(mo) is None  # stale: the .po is read instead
 
 
 def test_babel_extracts_what_the_catalogue_holds():
