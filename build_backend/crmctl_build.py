@@ -12,7 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from setuptools import build_meta as _setuptools
-from setuptools.build_meta import *  # noqa: F401,F403 - every hook not redefined here is setuptools'
+# every hook not redefined here is setuptools' own
+from setuptools.build_meta import (build_editable, get_requires_for_build_editable,  # noqa: F401
+                                   get_requires_for_build_sdist, get_requires_for_build_wheel,
+                                   prepare_metadata_for_build_editable, prepare_metadata_for_build_wheel)
 
 ROOT = Path(__file__).resolve().parents[1]
 
