@@ -44,3 +44,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 def build_sdist(sdist_directory, config_settings=None):
     compile_catalogues()
     return _setuptools.build_sdist(sdist_directory, config_settings)
+
+
+__all__ = ["build_editable", "build_sdist", "build_wheel", "compile_catalogues", "get_requires_for_build_editable",
+           "get_requires_for_build_sdist", "get_requires_for_build_wheel", "prepare_metadata_for_build_editable",
+           "prepare_metadata_for_build_wheel"]
