@@ -9,7 +9,7 @@ from __future__ import annotations
 import pathlib
 from typing import TYPE_CHECKING
 
-from crmctl.errors import InvalidInput, NotFound
+from crmctl.errors import InvalidInput, Msg, NotFound
 
 if TYPE_CHECKING:  # pragma: no cover
     from crmctl.policies.schema import Policy
@@ -46,22 +46,21 @@ def read_policy_source(name_or_file: str) -> tuple[str, str]:
         label = str(name_or_file)
         if not path.exists():
             raise NotFound(
-                f"unknown policy '{name_or_file}': use one of {', '.join(BUILTIN_NAMES)} "
-                "or a path to a .toml file"
+                Msg("unknown policy '{name_or_file}': use one of {known} or a path to a .toml file", name_or_file=name_or_file, known=', '.join(BUILTIN_NAMES))
             )
     if not path.is_file():
-        raise InvalidInput(f"{label}: not a file")
+        raise InvalidInput(Msg("{label}: not a file", label=label))
     try:
         size = path.stat().st_size
         if size > MAX_POLICY_BYTES:
-            raise InvalidInput(f"{label}: the file is larger than 5 MB ({size} bytes); is it really a policy?")
+            raise InvalidInput(Msg("{label}: the file is larger than 5 MB ({size} bytes); is it really a policy?", label=label, size=size))
         raw = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"{label}: cannot read the file ({exc.strerror or exc})") from None
+        raise InvalidInput(Msg("{label}: cannot read the file ({reason})", label=label, reason=exc.strerror or exc)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{label}: not UTF-8 text (bad byte at position {exc.start}); save it as UTF-8") from None
+        raise InvalidInput(Msg("{label}: not UTF-8 text (bad byte at position {start}); save it as UTF-8", label=label, start=exc.start)) from None
     return text, label
 
 

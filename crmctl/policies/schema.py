@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from crmctl.errors import Msg
 from crmctl.rules import limits as L
 from crmctl.rules.durations import parse_duration
 
@@ -95,19 +96,19 @@ _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 def _code(value: str) -> str:
     if not _CODE_RE.match(value):
-        raise ValueError(f"'{value}' is not a code: use letters, digits and '_', starting with a letter")
+        raise ValueError(Msg("'{value}' is not a code: use letters, digits and '_', starting with a letter", value=value))
     return value
 
 
 def _slug(value: str) -> str:
     if not _SLUG_RE.match(value):
-        raise ValueError(f"'{value}' is not a policy code: use lowercase letters, digits, '-' and '_'")
+        raise ValueError(Msg("'{value}' is not a policy code: use lowercase letters, digits, '-' and '_'", value=value))
     return value
 
 
 def _label(value: str) -> str:
     if not value.strip():
-        raise ValueError("must not be empty")
+        raise ValueError(Msg("must not be empty"))
     return value
 
 
@@ -119,21 +120,21 @@ def _duration(value: str) -> str:
 def _hours_window(value: str) -> str:
     m = _HOURS_RE.match(value.replace(" ", ""))
     if not m:
-        raise ValueError(f"'{value}' is not a time window: write 'HH:MM-HH:MM', e.g. '08:30-12:00'")
+        raise ValueError(Msg("'{value}' is not a time window: write 'HH:MM-HH:MM', e.g. '08:30-12:00'", value=value))
     start = int(m.group(1)) * 60 + int(m.group(2))
     end = int(m.group(3)) * 60 + int(m.group(4))
     if end > 24 * 60:
-        raise ValueError(f"'{value}': a window ends at 24:00 at the latest")
+        raise ValueError(Msg("'{value}': a window ends at 24:00 at the latest", value=value))
     if end <= start:
-        raise ValueError(f"'{value}': the window must end after it starts")
+        raise ValueError(Msg("'{value}': the window must end after it starts", value=value))
     return value
 
 
 def _number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError("must be a number")
+        raise ValueError(Msg("must be a number"))
     if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError("must be a finite number")
+        raise ValueError(Msg("must be a finite number"))
     return value
 
 
@@ -141,7 +142,7 @@ def _threshold(value: Any) -> Any:
     """A volume threshold: 0 to ``limits.MAX_THRESHOLD``."""
     _number(value)
     if not 0 <= value <= L.MAX_THRESHOLD:
-        raise ValueError(f"must be at least 0 and at most {L.MAX_THRESHOLD:g}")
+        raise ValueError(Msg("must be at least 0 and at most {high:g}", high=L.MAX_THRESHOLD))
     return value
 
 
@@ -149,27 +150,27 @@ def _measure(value: Any) -> Any:
     """A measured factor's band limit (growth may be negative): at most ``limits.MAX_THRESHOLD`` either way."""
     _number(value)
     if not -L.MAX_THRESHOLD <= value <= L.MAX_THRESHOLD:
-        raise ValueError(f"must be at least {-L.MAX_THRESHOLD:g} and at most {L.MAX_THRESHOLD:g}")
+        raise ValueError(Msg("must be at least {low:g} and at most {high:g}", low=-L.MAX_THRESHOLD, high=L.MAX_THRESHOLD))
     return value
 
 
 def _policy_date(value: Any) -> Any:
     if isinstance(value, date) and not L.EARLIEST_DATE <= value <= L.LATEST_DATE:
-        raise ValueError(f"{value.isoformat()} is outside the dates crmctl accepts: {L.date_range_text()}")
+        raise ValueError(Msg("{value} is outside the dates crmctl accepts: {range}", value=value.isoformat(), range=L.date_range_text()))
     return value
 
 
 def _pct(value: Any) -> Any:
     _number(value)
     if not 0 <= value <= 100:
-        raise ValueError("must be a percentage between 0 and 100")
+        raise ValueError(Msg("must be a percentage between 0 and 100"))
     return value
 
 
 def _positive_pct(value: Any) -> Any:
     _number(value)
     if not 0 < value <= 100:
-        raise ValueError("must be a percentage above 0 and at most 100")
+        raise ValueError(Msg("must be a percentage above 0 and at most 100"))
     return value
 
 
@@ -182,7 +183,7 @@ def _scalar_list(value: Any) -> Any:
     items = value if isinstance(value, list) else [value]
     for item in items:
         if not isinstance(item, (str, int, float)):  # bool is an int
-            raise ValueError("must be text, a number or true/false (write dates as text 'YYYY-MM-DD'), or an array of them")
+            raise ValueError(Msg("must be text, a number or true/false (write dates as text 'YYYY-MM-DD'), or an array of them"))
     return items
 
 
@@ -192,12 +193,12 @@ def _pattern_checker(**sample: Any):
             out = value.format(**sample)
         except (KeyError, IndexError, ValueError) as exc:
             names = ", ".join("{" + k + "}" for k in sample)
-            raise ValueError(f"'{value}' is not a valid pattern ({exc}); it may use {names}") from None
+            raise ValueError(Msg("'{value}' is not a valid pattern ({exc}); it may use {names}", value=value, exc=exc, names=names)) from None
         if not out.strip():
-            raise ValueError("the pattern gives an empty text")
+            raise ValueError(Msg("the pattern gives an empty text"))
         fields = {f for _, f, _, _ in string.Formatter().parse(value) if f}
         if "seq" not in {f.split(".")[0].split("[")[0] for f in fields}:
-            raise ValueError(f"'{value}' must contain {{seq}} (e.g. {{seq:06d}}) so numbers are unique")
+            raise ValueError(Msg("'{value}' must contain {{seq}} (e.g. {{seq:06d}}) so numbers are unique", value=value))
         return value
 
     return check
@@ -296,7 +297,7 @@ def _timezone(value: str) -> str:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         if zoneinfo.available_timezones():  # a system without tz data cannot judge: accept
-            raise ValueError(f"'{value}' is not an IANA time zone (e.g. 'Asia/Shanghai')") from None
+            raise ValueError(Msg("'{value}' is not an IANA time zone (e.g. 'Asia/Shanghai')", value=value)) from None
     return value
 
 
@@ -556,7 +557,7 @@ Scale = Annotated[
     Discriminator(
         _scale_tag,
         custom_error_type="scale_method",
-        custom_error_message="must be 'threshold' or 'rank'",
+        custom_error_message="must be 'threshold' or 'rank'",  # crmctl.policies.loader shows it as a Msg
     ),
 ]
 

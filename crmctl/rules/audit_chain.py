@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from .errors import Msg
+
 GENESIS = "0" * 64  # the "previous hash" of the first entry
 
 #: the columns an entry's hash covers, in this order
@@ -66,16 +68,16 @@ def first_break(entries: Iterable[Mapping[str, Any]], head: str | None = None) -
     for e in entries:
         stored = e.get("hash")
         if not stored:
-            return e.get("id"), "it has no hash: written by another tool"
+            return e.get("id"), Msg("it has no hash: written by another tool")
         if entry_hash(previous, e) != stored:
-            return e.get("id"), ("its content or an entry before it was edited, deleted or inserted outside crmctl")
+            return e.get("id"), Msg("its content or an entry before it was edited, deleted or inserted outside crmctl")
         previous = stored
         last_id = e.get("id")
     if head is not None and head != previous:
         if last_id is None:
-            return None, "the trail is empty but crmctl wrote entries: they were removed (or the chain's head edited)"
-        return None, (f"its newest entry {last_id} is not the chain's head: entries after it were removed, or "
-                      "entries added or the head edited, outside crmctl")
+            return None, Msg("the trail is empty but crmctl wrote entries: they were removed (or the chain's head edited)")
+        return None, Msg("its newest entry {last_id} is not the chain's head: entries after it were removed, or "
+                         "entries added or the head edited, outside crmctl", last_id=last_id)
     return None
 
 

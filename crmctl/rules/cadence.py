@@ -50,7 +50,7 @@ from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
-from .errors import Invalid
+from .errors import Invalid, Msg
 from .periods import Period, parse_label
 
 UNIT_MONTHS = {"month": 1, "quarter": 3, "half-year": 6, "year": 12}
@@ -142,7 +142,7 @@ def holiday_date(code: str, year: int) -> date | None:
     if code == "lantern":
         return row[0] + timedelta(days=14) if row else None  # lunar month 1 always has 29+ days
     if code not in _MOVABLE_INDEX:
-        raise Invalid(f"unknown greeting holiday '{code}'")
+        raise Invalid(Msg("unknown greeting holiday '{code}'", code=code))
     if row is not None:
         return row[_MOVABLE_INDEX[code]]
     return _library_block_start(code, year)
@@ -221,7 +221,7 @@ def notice_offset(text: str | None, days: int | None) -> relativedelta | None:
         d = parse_duration(text)
         n = int(d.amount)
         if d.amount != n or d.unit not in ("days", "months", "years"):
-            raise Invalid(f"renew_notice '{text}': a whole number of days, months or years")
+            raise Invalid(Msg("renew_notice '{text}': a whole number of days, months or years", text=text))
         return relativedelta(**{d.unit: n})
     return relativedelta(days=days) if days else None
 
@@ -278,7 +278,7 @@ class MonthPlanner:
         if isinstance(month, str):
             month = parse_label(month, "month")
         if month.kind != "month":
-            raise Invalid(f"'{month.label}' is not a month")
+            raise Invalid(Msg("'{label}' is not a month", label=month.label))
         self.month = month
         self.first = month.start
         self.last = month.end - _DAY
@@ -398,7 +398,8 @@ class MonthPlanner:
                 except ValueError:
                     day = None
                 if day is None:
-                    self.warnings.append(f"greeting holiday {code} has no known date in {year}: not planned")
+                    self.warnings.append(Msg("greeting holiday {code} has no known date in {year}: not planned",
+                                             code=code, year=year))
                     continue
                 due = day - timedelta(days=g.days_before)
                 if self.first <= due <= self.last:

@@ -45,8 +45,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 
-from crmctl.rules.durations import Duration, check_amount, parse_duration
-from crmctl.rules.errors import Invalid
+from crmctl.rules.durations import Duration, check_amount, duration_text, parse_duration
+from crmctl.rules.errors import Invalid, Msg
 
 try:  # a declared dependency; without it every year is a fallback year
     import chinese_calendar as _cc
@@ -166,10 +166,10 @@ class YearTable:
         for what, days in (("holidays", self.holidays), ("workdays", self.workdays)):
             stray = sorted(d for d in days if d.year != self.year)
             if stray:
-                raise Invalid(f"{what}: {stray[0].isoformat()} is not in {self.year}")
+                raise Invalid(Msg("{what}: {day} is not in {year}", what=what, day=stray[0].isoformat(), year=self.year))
         both = set(self.holidays) & set(self.workdays)
         if both:
-            raise Invalid(f"{min(both).isoformat()} is both a holiday and a make-up working day")
+            raise Invalid(Msg("{day} is both a holiday and a make-up working day", day=min(both).isoformat()))
 
 
 def estimated_years() -> dict[int, YearTable]:
@@ -237,12 +237,12 @@ def _as_date(value, what: str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise Invalid(f"{what}: '{value}' is not a date (write YYYY-MM-DD)")
+    raise Invalid(Msg("{what}: '{value}' is not a date (write YYYY-MM-DD)", what=what, value=value))
 
 
 def _as_weekday(value) -> int:
     if isinstance(value, bool):
-        raise Invalid(f"weekend: '{value}' is not a weekday")
+        raise Invalid(Msg("weekend: '{value}' is not a weekday", value=value))
     if isinstance(value, int):
         n = value
     elif isinstance(value, str) and value.strip().isdigit():
@@ -250,9 +250,9 @@ def _as_weekday(value) -> int:
     elif isinstance(value, str) and value.strip().lower() in _WEEKDAY_WORDS:
         return _WEEKDAY_WORDS[value.strip().lower()]
     else:
-        raise Invalid(f"weekend: '{value}' is not a weekday (use 1-7, Monday = 1, or Mon…Sun)")
+        raise Invalid(Msg("weekend: '{value}' is not a weekday (use 1-7, Monday = 1, or Mon…Sun)", value=value))
     if not 1 <= n <= 7:
-        raise Invalid(f"weekend: {n} is not an ISO weekday (1 = Monday … 7 = Sunday)")
+        raise Invalid(Msg("weekend: {n} is not an ISO weekday (1 = Monday … 7 = Sunday)", n=n))
     return n
 
 
@@ -264,7 +264,7 @@ def _parse_clock_time(text: str, what: str) -> time:
         hh, mm = text.split(":")
         return time(int(hh), int(mm))
     except ValueError:
-        raise Invalid(f"{what}: '{text}' is not a time of day (write HH:MM)") from None
+        raise Invalid(Msg("{what}: '{text}' is not a time of day (write HH:MM)", what=what, text=text)) from None
 
 
 def _as_window(value) -> tuple[time, time]:
@@ -272,7 +272,7 @@ def _as_window(value) -> tuple[time, time]:
         text = value.replace("–", "-").replace("—", "-").replace("~", "-")
         parts = text.split("-")
         if len(parts) != 2:
-            raise Invalid(f"business_hours: '{value}' is not a window (write HH:MM-HH:MM)")
+            raise Invalid(Msg("business_hours: '{value}' is not a window (write HH:MM-HH:MM)", value=value))
         return (
             _parse_clock_time(parts[0], "business_hours"),
             _parse_clock_time(parts[1], "business_hours"),
@@ -280,7 +280,7 @@ def _as_window(value) -> tuple[time, time]:
     try:
         start, end = value
     except (TypeError, ValueError):
-        raise Invalid(f"business_hours: {value!r} is not a window (write HH:MM-HH:MM)") from None
+        raise Invalid(Msg("business_hours: {value!r} is not a window (write HH:MM-HH:MM)", value=value)) from None
     start = start if isinstance(start, time) else _parse_clock_time(str(start), "business_hours")
     end = end if isinstance(end, time) else _parse_clock_time(str(end), "business_hours")
     return (start, end)
@@ -300,9 +300,9 @@ def _window_offsets(windows: tuple[tuple[time, time], ...]) -> tuple[tuple[timed
             e = _DAY
         label = f"{start:%H:%M}-{end:%H:%M}"
         if e <= s:
-            raise Invalid(f"business_hours: window {label} ends before it starts")
+            raise Invalid(Msg("business_hours: window {label} ends before it starts", label=label))
         if out and s < out[-1][1]:
-            raise Invalid(f"business_hours: window {label} overlaps or precedes the window before it")
+            raise Invalid(Msg("business_hours: window {label} overlaps or precedes the window before it", label=label))
         out.append((s, e))
     return tuple(out)
 
@@ -383,9 +383,9 @@ class CompanyCalendar:
         try:
             tz = ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise Invalid(f"timezone: '{self.timezone}' is not a known time zone") from None
+            raise Invalid(Msg("timezone: '{timezone}' is not a known time zone", timezone=self.timezone)) from None
         if self.base not in ("china", "none"):
-            raise Invalid(f"base: '{self.base}' is not a calendar base (use china or none)")
+            raise Invalid(Msg("base: '{base}' is not a calendar base (use china or none)", base=self.base))
         weekend = tuple(sorted({_as_weekday(w) for w in (self.weekend or ())}))
         windows = tuple(_as_window(w) for w in (self.business_hours or ()))
         holidays = frozenset(_as_date(d, "extra_holidays") for d in (self.extra_holidays or ()))
@@ -393,7 +393,7 @@ class CompanyCalendar:
         both = holidays & workdays
         if both:
             raise Invalid(
-                f"{min(both).isoformat()} is in both extra_holidays and extra_workdays"
+                Msg("{day} is in both extra_holidays and extra_workdays", day=min(both).isoformat())
             )
         offsets = ((timedelta(0), _DAY),) if self.base == "none" else _window_offsets(windows)
         object.__setattr__(self, "weekend", weekend)
@@ -483,8 +483,7 @@ class CompanyCalendar:
                 skipped.append(info)
             d = self._step(d)
         raise Invalid(
-            f"the company calendar has no working day in the {MAX_SCAN_DAYS} days from {d - MAX_SCAN_DAYS * _DAY}: "
-            "check its weekend and holidays"
+            Msg("the company calendar has no working day in the {days} days from {since}: check its weekend and holidays", days=MAX_SCAN_DAYS, since=d - MAX_SCAN_DAYS * _DAY)
         )
 
     @staticmethod
@@ -492,7 +491,7 @@ class CompanyCalendar:
         try:
             return d + _DAY
         except OverflowError:
-            raise Invalid("a deadline past the year 9999 cannot be computed") from None
+            raise Invalid(Msg("a deadline past the year 9999 cannot be computed")) from None
 
     # ---- times
 
@@ -501,7 +500,7 @@ class CompanyCalendar:
         if not isinstance(t, datetime):
             if isinstance(t, date):
                 return datetime.combine(t, time())
-            raise Invalid(f"'{t}' is not a date-time")
+            raise Invalid(Msg("'{t}' is not a date-time", t=t))
         if t.tzinfo is not None and t.utcoffset() is not None:
             t = t.astimezone(self._tz)
         return t.replace(tzinfo=None)
@@ -513,7 +512,7 @@ class CompanyCalendar:
             return d
         if isinstance(d, str):
             return _as_date(d, "date")
-        raise Invalid(f"'{d}' is not a date")
+        raise Invalid(Msg("'{d}' is not a date", d=d))
 
     def _aware(self, local: datetime) -> datetime:
         """Attach the calendar's zone to a wall-clock time; a time skipped by DST moves forward."""
@@ -561,7 +560,7 @@ class CompanyCalendar:
         try:
             return self._compute(start, duration, clock, steps)
         except OverflowError:
-            raise Invalid(f"a deadline {duration} after {start} is out of the supported range") from None
+            raise Invalid(Msg("a deadline {duration} after {start} is out of the supported range", duration=duration, start=start)) from None
 
     def _compute(self, start: datetime, duration, clock: str | None, steps: _Steps | None) -> datetime:
         dur = _as_duration(duration, clock)
@@ -588,7 +587,7 @@ class CompanyCalendar:
             try:
                 result = self._aware(local + delta)
             except (OverflowError, ValueError):
-                raise Invalid(f"{dur} after {local:%Y-%m-%d} is past the year 9999") from None
+                raise Invalid(Msg("{dur} after {local:%Y-%m-%d} is past the year 9999", dur=duration_text(dur), local=local)) from None
             if steps is not None:
                 steps.append(steps.tr(N_("+{duration} on the wall calendar (holidays count; a month ending early "
                                          "keeps its last day)")).format(duration=_fmt_duration(dur, steps.tr)))
@@ -692,7 +691,7 @@ def _as_duration(duration, clock: str | None) -> Duration:
                 unit = parse_duration(f"1 {clock_text}").unit
             except ValueError:
                 raise Invalid(
-                    f"clock '{clock}' is not a unit: use h, working days, working hours, days, months or years"
+                    Msg("clock '{clock}' is not a unit: use h, working days, working hours, days, months or years", clock=clock)
                 ) from None
     if isinstance(duration, Duration):
         dur = duration
@@ -704,19 +703,19 @@ def _as_duration(duration, clock: str | None) -> Duration:
             dur = parse_duration(text)
     elif isinstance(duration, (int, float)) and not isinstance(duration, bool):
         if unit is None:
-            raise Invalid(f"a bare number {duration} needs a clock (h, working days, working hours …)")
+            raise Invalid(Msg("a bare number {duration} needs a clock (h, working days, working hours …)", duration=duration))
         dur = Duration(float(duration), unit)
     else:
-        raise Invalid(f"{duration!r} is not a duration: write e.g. '24 h' or '3 working days'")
+        raise Invalid(Msg("{duration!r} is not a duration: write e.g. '24 h' or '3 working days'", duration=duration))
     if unit is not None and dur.unit != unit:
         dur = Duration(dur.amount, unit)
     if dur.unit not in _UNITS:
-        raise Invalid(f"unknown duration unit '{dur.unit}'")
+        raise Invalid(Msg("unknown duration unit '{unit}'", unit=dur.unit))
     if dur.amount < 0:
-        raise Invalid(f"'{dur}': a duration cannot be negative")
+        raise Invalid(Msg("'{dur}': a duration cannot be negative", dur=duration_text(dur)))
     check_amount(dur.amount, dur.unit, "a duration of")
     if dur.unit in ("working_days", "days", "months", "years") and not float(dur.amount).is_integer():
-        raise Invalid(f"'{dur}': {dur.unit.replace('_', ' ')} must be a whole number")
+        raise Invalid(Msg("'{dur}': {unit} must be a whole number", dur=dur, unit=dur.unit.replace('_', ' ')))
     return dur
 
 

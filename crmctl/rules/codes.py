@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .errors import Invalid
+from .errors import Invalid, Msg
 
 
 def pick_code(table: Mapping[str, str], value: str | None, what: str, option: str) -> str:
@@ -19,4 +19,4 @@ def pick_code(table: Mapping[str, str], value: str | None, what: str, option: st
     if text.lower() in lowered:
         return lowered[text.lower()]
     known = ", ".join(f"{c} ({lb})" for c, lb in table.items()) or "none"
-    raise Invalid(f"{option}: unknown {what} '{value}': the policy has {known}")
+    raise Invalid(Msg("{option}: unknown {what} '{value}': the policy has {known}", option=option, what=what, value=value, known=known))

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
 from .conditions import matches
-from .errors import Invalid, Refused
+from .errors import Invalid, Msg, Refused
 from .limits import DEFAULT_FIELD_TEXT, MAX_LONG_TEXT
 from .typed import read_number
 
@@ -36,13 +36,13 @@ def clean_text(value: str, what: str, *, required: bool = True, max_len: int = M
     """Trimmed text without control characters; empty refused when required."""
     text = (value or "").strip()
     if any(ord(c) < 32 and c not in "\t" for c in text) or "\x7f" in text:
-        raise Invalid(f"{what} contains control characters")
+        raise Invalid(Msg("{what} contains control characters", what=what))
     if not text:
         if required:
-            raise Invalid(f"{what} must not be empty")
+            raise Invalid(Msg("{what} must not be empty", what=what))
         return None
     if len(text) > max_len:
-        raise Invalid(f"{what} is longer than {max_len} characters")
+        raise Invalid(Msg("{what} is longer than {max_len} characters", what=what, max_len=max_len))
     return text
 
 
@@ -72,7 +72,7 @@ class SegmentIndex:
             return v
         code = self.value_by_label[key].get(v)
         if code is None:
-            raise Invalid(f"segment {key}: unknown value '{value}': use {_labelled(seg.values)}")
+            raise Invalid(Msg("segment {key}: unknown value '{value}': use {known}", key=key, value=value, known=_labelled(seg.values)))
         return code
 
 
@@ -101,7 +101,7 @@ def normalise_segments(index: SegmentIndex, given: Mapping[str, str], *, base: M
     for name, value in given.items():
         key = index.segment_key(name)
         if key is None:
-            raise Invalid(f"unknown segment '{name}': the policy has {', '.join(index.segments) or 'none'}")
+            raise Invalid(Msg("unknown segment '{name}': the policy has {known}", name=name, known=', '.join(index.segments) or Msg("none")))
         if value is None or str(value).strip() == "":
             out.pop(key, None)
             continue
@@ -109,18 +109,19 @@ def normalise_segments(index: SegmentIndex, given: Mapping[str, str], *, base: M
     for key, seg in index.segments.items():
         applies = matches(seg.when, segments=out)
         if key in out and not applies:
-            raise Invalid(f"segment {key} applies only to some customers ({describe_condition(seg.when)})")
+            raise Invalid(Msg("segment {key} applies only to some customers ({condition})", key=key, condition=describe_condition(seg.when)))
         if complete and applies and seg.required and key not in out:
-            raise Invalid(f"segment {key} ({seg.label}) is required: use {_labelled(seg.values)}")
+            raise Invalid(Msg("segment {key} ({label}) is required: use {known}", key=key, label=seg.label, known=_labelled(seg.values)))
     for c in getattr(index.policy, "constraints", None) or []:
         if matches(c.if_, segments=out, fields=fields) and not matches(c.then, segments=out, fields=fields):
-            raise Invalid(c.message or f"segments break the rule {describe_condition(c.if_)} -> {describe_condition(c.then)}")
+            raise Invalid(c.message or Msg("segments break the rule {condition} -> {required}",
+                                              condition=describe_condition(c.if_), required=describe_condition(c.then)))
     return out
 
 
 def describe_condition(cond) -> str:
     if cond is None:
-        return "always"
+        return Msg("always")
     parts = []
     for attr, sep in (("segments", "="), ("not_segments", "!="), ("fields", "="), ("grades", "=")):
         for k, v in (getattr(cond, attr, None) or {}).items():
@@ -128,7 +129,7 @@ def describe_condition(cond) -> str:
             parts.append(f"{k}{sep}{vv}")
     if getattr(cond, "status", None):
         parts.append("status=" + "|".join(cond.status))
-    return ", ".join(parts) or "always"
+    return ", ".join(parts) or Msg("always")
 
 
 def coerce_field(fdef, value: Any) -> Any:
@@ -144,18 +145,20 @@ def coerce_field(fdef, value: Any) -> Any:
         return clean_text(str(value), f"field {key}", max_len=limit)
     if t == "int":
         if isinstance(value, bool):
-            raise Invalid(f"field {key}: '{value}' is not a whole number")
+            raise Invalid(Msg("field {key}: '{value}' is not a whole number", key=key, value=value))
         if isinstance(value, int):
             return value
         try:  # as typed: 1,200, 1.2万, full-width digits (rules.typed); no guessing at 1,2
             d = read_number(str(value), f"field {key}")
         except Invalid as exc:
-            raise Invalid(f"field {key}: '{value}' is not a whole number"
-                          + (": a comma separates thousands in groups of three (1,200)" if "comma" in exc.message else ""),
-                          field=key) from None
+            if "comma" in exc.message:
+                raise Invalid(Msg("field {key}: '{value}' is not a whole number: a comma separates thousands in groups "
+                                  "of three (1,200)", key=key, value=value), field=key) from None
+            raise Invalid(Msg("field {key}: '{value}' is not a whole number", key=key, value=value), field=key) from None
         if d != d.to_integral_value() or d.adjusted() >= _MAX_FIELD_DIGITS:
-            raise Invalid(f"field {key}: '{value}' is not a whole number" if d != d.to_integral_value()
-                          else f"field {key}: '{value}' is too large", field=key)
+            raise Invalid(Msg("field {key}: '{value}' is not a whole number", key=key, value=value)
+                          if d != d.to_integral_value()
+                          else Msg("field {key}: '{value}' is too large", key=key, value=value), field=key)
         return int(d)
     if t == "decimal":
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -164,11 +167,11 @@ def coerce_field(fdef, value: Any) -> Any:
             try:
                 d = Decimal(str(value))
             except InvalidOperation:
-                raise Invalid(f"field {key}: '{value}' is not a number") from None
+                raise Invalid(Msg("field {key}: '{value}' is not a number", key=key, value=value)) from None
         if not d.is_finite():
-            raise Invalid(f"field {key}: '{value}' is not a finite number")
+            raise Invalid(Msg("field {key}: '{value}' is not a finite number", key=key, value=value))
         if d.adjusted() >= _MAX_FIELD_DIGITS:
-            raise Invalid(f"field {key}: '{value}' is too large", field=key)
+            raise Invalid(Msg("field {key}: '{value}' is too large", key=key, value=value), field=key)
         return float(d) if d != d.to_integral_value() else int(d)
     if t == "date":
         from .limits import EARLIEST_FIELD_DATE
@@ -183,7 +186,7 @@ def coerce_field(fdef, value: Any) -> Any:
             return True
         if s in _FALSE:
             return False
-        raise Invalid(f"field {key}: '{value}' is not yes/no (true/false, 是/否)")
+        raise Invalid(Msg("field {key}: '{value}' is not yes/no (true/false, 是/否)", key=key, value=value))
     if t == "choice":
         choices = fdef.choices or {}
         if value in choices:
@@ -191,16 +194,16 @@ def coerce_field(fdef, value: Any) -> Any:
         by_label = {label: code for code, label in choices.items()}
         if value in by_label:
             return by_label[value]
-        raise Invalid(f"field {key}: unknown choice '{value}': use {_labelled(choices)}")
+        raise Invalid(Msg("field {key}: unknown choice '{value}': use {known}", key=key, value=value, known=_labelled(choices)))
     if t == "phone":
         if not _PHONE_RE.match(str(value)):
-            raise Invalid(f"field {key}: '{value}' is not a phone number")
+            raise Invalid(Msg("field {key}: '{value}' is not a phone number", key=key, value=value))
         return str(value)
     if t == "email":
         if len(str(value)) > limit:
-            raise Invalid(f"field {key} is longer than {limit} characters")
+            raise Invalid(Msg("field {key} is longer than {limit} characters", key=key, limit=limit))
         if not _EMAIL_RE.match(str(value)):
-            raise Invalid(f"field {key}: '{value}' is not an e-mail address")
+            raise Invalid(Msg("field {key}: '{value}' is not an e-mail address", key=key, value=value))
         return str(value)
     return clean_text(str(value), f"field {key}", max_len=limit)
 
@@ -211,7 +214,7 @@ def normalise_fields(index: SegmentIndex, given: Mapping[str, Any], *, base: Map
     for name, value in given.items():
         key = index.field_key(name)
         if key is None:
-            raise Invalid(f"unknown field '{name}': the policy has {', '.join(index.fields) or 'none'}")
+            raise Invalid(Msg("unknown field '{name}': the policy has {known}", name=name, known=', '.join(index.fields) or Msg("none")))
         v = coerce_field(index.fields[key], value)
         if v is None:
             out.pop(key, None)
@@ -220,7 +223,7 @@ def normalise_fields(index: SegmentIndex, given: Mapping[str, Any], *, base: Map
     if complete:
         for key, fdef in index.fields.items():
             if fdef.required and key not in out:
-                raise Invalid(f"field {key} ({fdef.label}) is required")
+                raise Invalid(Msg("field {key} ({label}) is required", key=key, label=fdef.label))
     return out
 
 
@@ -240,7 +243,7 @@ def code_regex(pattern: str) -> re.Pattern:
 def clean_code(text: str) -> str:
     code = (text or "").strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-/]{0,31}", code):
-        raise Invalid(f"customer code '{text}' must be 1-32 letters, digits, '-', '_', '.', '/'")
+        raise Invalid(Msg("customer code '{text}' must be 1-32 letters, digits, '-', '_', '.', '/'", text=text))
     return code
 
 
@@ -291,17 +294,16 @@ def check_approver(state: ChainState, login: str, roles: Iterable[str], *, is_ad
     step = state.next_step
     roles = set(roles)
     if step is None:
-        raise Refused("every step of the admission chain is already approved")
+        raise Refused(Msg("every step of the admission chain is already approved"))
     role = state.chain[step - 1]
     if role not in roles and not is_admin:
         theirs = [k for k in range(1, step) if state.chain[k - 1] in roles]
         if theirs:
             k = theirs[-1]
-            raise Refused(f"step {k} ({state.chain[k - 1]}) is already approved by {state.approved_by[k - 1]}; "
-                          f"step {step} of {len(state.chain)} waits for role {role}, which {login} does not hold")
-        raise Refused(f"step {step} of {len(state.chain)} waits for role {role}; {login} does not hold it")
+            raise Refused(Msg("step {k} ({role_before}) is already approved by {approver}; step {step} of {steps} waits for role {role}, which {login} does not hold", k=k, role_before=state.chain[k - 1], approver=state.approved_by[k - 1], step=step, steps=len(state.chain), role=role, login=login))
+        raise Refused(Msg("step {step} of {steps} waits for role {role}; {login} does not hold it", step=step, steps=len(state.chain), role=role, login=login))
     if one_person_one_step and login in state.approved_by:
-        raise Refused(f"{login} already approved an earlier step of this admission; one person, one step")
+        raise Refused(Msg("{login} already approved an earlier step of this admission; one person, one step", login=login))
     return step
 
 
@@ -329,30 +331,33 @@ def criteria_scores(criteria: Mapping[str, str], given: Mapping[str, str], scale
     score below the policy's minimum of its criterion is refused (二.1: customers must meet them)."""
     if not criteria:
         if given:
-            raise Refused("this policy scores no admission criteria")
+            raise Refused(Msg("this policy scores no admission criteria"))
         return {}
     by_label = {label: code for code, label in criteria.items()}
     out: dict[str, int] = {}
     for name, value in given.items():
         key = name if name in criteria else by_label.get(name)
         if key is None:
-            raise Invalid(f"unknown criterion '{name}': use {_labelled(criteria)}")
+            raise Invalid(Msg("unknown criterion '{name}': use {known}", name=name, known=_labelled(criteria)))
         try:
             n = int(str(value).strip())
         except ValueError:
-            raise Invalid(f"criterion {key}: '{value}' is not a whole number") from None
+            raise Invalid(Msg("criterion {key}: '{value}' is not a whole number", key=key, value=value)) from None
         if not 1 <= n <= scale_max:
-            raise Invalid(f"criterion {key}: {n} is outside 1..{scale_max}")
+            raise Invalid(Msg("criterion {key}: {n} is outside 1..{scale_max}", key=key, n=n, scale_max=scale_max))
         out[key] = n
     missing = [k for k in criteria if k not in out]
     if missing:
-        raise Invalid(f"score every admission criterion: missing {', '.join(missing)} (--criterion KEY=1..{scale_max})")
+        raise Invalid(Msg("score every admission criterion: missing {missing} (--criterion KEY=1..{scale_max})", missing=', '.join(missing), scale_max=scale_max))
     below = [(k, out[k], m) for k, m in (minimums or {}).items() if k in out and out[k] < m]
     if below:
         k, n, m = below[0]
-        more = f" (and {len(below) - 1} more)" if len(below) > 1 else ""
-        raise Refused(f"criterion {k} ({criteria[k]}) scores {n}, below the policy's minimum of {m}: the customer "
-                      f"does not meet the admission criteria{more}", field=k)
+        if len(below) > 1:
+            raise Refused(Msg("criterion {k} ({label}) scores {n}, below the policy's minimum of {m}: the customer does "
+                              "not meet the admission criteria (and {more} more)", k=k, label=criteria[k], n=n, m=m,
+                              more=len(below) - 1), field=k)
+        raise Refused(Msg("criterion {k} ({label}) scores {n}, below the policy's minimum of {m}: the customer does not "
+                          "meet the admission criteria", k=k, label=criteria[k], n=n, m=m), field=k)
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import Invalid
+from .errors import Invalid, Msg
 from .limits import MAX_DURATION
 
 # unit -> accepted spellings (singular/plural, English and Chinese)
@@ -43,24 +43,41 @@ class Duration:
         return f"{n} {words[self.unit]}"
 
 
+def duration_text(d: Duration) -> str:
+    """``str(d)`` as a :class:`~crmctl.errors.Msg`: ``3 working days`` in English, translated when shown."""
+    n = int(d.amount) if float(d.amount).is_integer() else d.amount
+    one = n == 1
+    if d.unit == "hours":
+        return Msg("{n} h", n=n)
+    if d.unit == "working_days":
+        return Msg("{n} working day", n=n) if one else Msg("{n} working days", n=n)
+    if d.unit == "working_hours":
+        return Msg("{n} working hour", n=n) if one else Msg("{n} working hours", n=n)
+    if d.unit == "days":
+        return Msg("{n} day", n=n) if one else Msg("{n} days", n=n)
+    if d.unit == "months":
+        return Msg("{n} month", n=n) if one else Msg("{n} months", n=n)
+    return Msg("{n} year", n=n) if one else Msg("{n} years", n=n)
+
+
 def parse_duration(text: str) -> Duration:
     """Parse ``"3 working days"`` and friends; raise ``ValueError`` with a readable message."""
     if not isinstance(text, str):
-        raise Invalid(f"a duration is text like '24 h' or '3 working days', not {text!r}")
+        raise Invalid(Msg("a duration is text like '24 h' or '3 working days', not {text!r}", text=text))
     m = _PATTERN.match(text)
     unit = _LOOKUP.get(m.group(2).lower()) if m else None
     if not m or unit is None:
         raise Invalid(
-            f"'{text}' is not a duration: write e.g. '24 h', '3 working days', '6 working hours', '1 month'"
+            Msg("'{text}' is not a duration: write e.g. '24 h', '3 working days', '6 working hours', '1 month'", text=text)
         )
     amount = float(m.group(1))
     if amount <= 0:
-        raise Invalid(f"'{text}': a duration must be above zero")
+        raise Invalid(Msg("'{text}': a duration must be above zero", text=text))
     limit = MAX_DURATION[unit]
     if amount > limit:
-        raise Invalid(f"'{_short(text)}' is too long: at most {Duration(limit, unit)}")
+        raise Invalid(Msg("'{text}' is too long: at most {limit}", text=_short(text), limit=duration_text(Duration(limit, unit))))
     if unit in ("working_days", "days", "months", "years") and not amount.is_integer():
-        raise Invalid(f"'{text}': {unit.replace('_', ' ')} must be a whole number")
+        raise Invalid(Msg("'{text}': {unit} must be a whole number", text=text, unit=unit.replace('_', ' ')))
     return Duration(amount, unit)
 
 
@@ -75,4 +92,4 @@ def check_amount(amount: float, unit: str, what: str) -> None:
     limit = MAX_DURATION[unit]
     if amount > limit:
         shown = int(amount) if float(amount).is_integer() else amount
-        raise Invalid(f"{what} {_short(str(shown))} is too long: at most {Duration(limit, unit)}")
+        raise Invalid(Msg("{what} {amount} is too long: at most {limit}", what=what, amount=_short(str(shown)), limit=duration_text(Duration(limit, unit))))

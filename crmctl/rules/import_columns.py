@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import Invalid
+from .errors import Invalid, Msg
 
 BASE_COLUMNS = ("name", "code", "tax_id", "owner", "status", "created_at")
 #: the Chinese headings of the contract's columns (as ``customer list`` shows them), and common synonyms
@@ -27,14 +27,15 @@ BASE_LABELS = {
     "名称": "name", "客户名称": "name", "编号": "code", "客户编号": "code", "统一社会信用代码": "tax_id",
     "税号": "tax_id", "负责人": "owner", "状态": "status", "建档时间": "created_at",
 }
-GRADES_WHY = "grades are the policy's: the initial grade, then grade runs"
+GRADES_WHY = Msg("grades are the policy's: the initial grade, then grade runs")
+_STABILITY_WHY = Msg("stability follows from the status and the last purchase")
 DERIVED = {
-    "id": "the database numbers its rows",
+    "id": Msg("the database numbers its rows"),
     "grade": GRADES_WHY,
-    "stability": "stability follows from the status and the last purchase",
-    "稳定性": "stability follows from the status and the last purchase",
-    "updated_at": "set by crmctl on every change",
-    "restricted": "a mark of the export, not of the customer",
+    "stability": _STABILITY_WHY,
+    "稳定性": _STABILITY_WHY,
+    "updated_at": Msg("set by crmctl on every change"),
+    "restricted": Msg("a mark of the export, not of the customer"),
 }
 
 
@@ -52,7 +53,11 @@ class ColumnPlan:
         by_why: dict[str, list[str]] = {}
         for heading, why in self.ignored:
             by_why.setdefault(why, []).append(heading)
-        return "; ".join(f"{', '.join(h)} ({why})" for why, h in by_why.items())
+        text = ""
+        for why, h in by_why.items():
+            part = Msg("{headings} ({why})", headings=", ".join(h), why=why)
+            text = Msg("{first}; {then}", first=text, then=part) if text else part
+        return text
 
 
 def plan_columns(index, policy, header: list[str]) -> ColumnPlan:
@@ -65,7 +70,7 @@ def plan_columns(index, policy, header: list[str]) -> ColumnPlan:
 
     def take(meaning: tuple[str, str], heading: str) -> None:
         if meaning in taken:
-            raise Invalid(f"columns '{taken[meaning]}' and '{heading}' are both {meaning[0]} {meaning[1]}")
+            raise Invalid(Msg("columns '{first}' and '{heading}' are both {kind} {key}", first=taken[meaning], heading=heading, kind=meaning[0], key=meaning[1]))
         taken[meaning] = heading
 
     for pos, raw in enumerate(header):
@@ -94,11 +99,9 @@ def plan_columns(index, policy, header: list[str]) -> ColumnPlan:
         elif not dot and heading in scales:  # a scale's label as a table shows it
             plan.ignored.append((heading, GRADES_WHY))
         else:
-            raise Invalid(f"column '{raw}' is neither a column of the contract ({', '.join(BASE_COLUMNS)}, or "
-                          f"their headings {', '.join(BASE_LABELS)}) nor a segment or field of the policy "
-                          "(by key, label, segments.KEY or fields.KEY)")
+            raise Invalid(Msg("column '{raw}' is neither a column of the contract ({columns}, or their headings {headings}) nor a segment or field of the policy (by key, label, segments.KEY or fields.KEY)", raw=raw, columns=', '.join(BASE_COLUMNS), headings=', '.join(BASE_LABELS)))
     if "name" not in plan.base:
-        raise Invalid("the header needs a 'name' (名称) column")
+        raise Invalid(Msg("the header needs a 'name' (名称) column"))
     return plan
 
 

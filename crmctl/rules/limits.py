@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from .errors import Msg
+
 # ---- dates -----------------------------------------------------------------------------------------
 
 #: Every event date (``--at``, ``--date``, imported dates, ``created_at``), every date option
@@ -24,7 +26,7 @@ EARLIEST_FIELD_DATE = date(1800, 1, 1)
 
 
 def date_range_text() -> str:
-    return f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}"
+    return Msg("{earliest} to {latest}", earliest=EARLIEST_DATE.isoformat(), latest=LATEST_DATE.isoformat())
 
 
 # ---- durations (policy deadlines, `calendar due --in`, `complaint extend --working-days`) -----------

@@ -29,6 +29,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from .errors import Msg
+
 #: the invisible characters removed with the spaces (NFKC keeps them; ``str.isspace`` does not see them)
 INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _SPACES = re.compile(r"[\s" + INVISIBLE + r"]+")
@@ -36,7 +38,7 @@ _SPACES = re.compile(r"[\s" + INVISIBLE + r"]+")
 _LIMITED = re.compile(r"(?:股份)?有限(?:责任|責任)?公司")
 LIMITED_FORM = "有限公司"
 #: what :func:`name_key` sets aside, for messages
-FOLDED = "width, spaces, case and the 有限公司/有限责任公司/股份有限公司 forms"
+FOLDED = Msg("width, spaces, case and the 有限公司/有限责任公司/股份有限公司 forms")
 
 
 def name_key(name: str) -> str:
@@ -57,12 +59,12 @@ def repeated_keys(keyed: Iterable[tuple[int, str]]) -> dict[str, list[int]]:
 
 def describe_rows(rows: list[int], *, most: int = 5) -> str:
     """``rows 2, 5 and 9`` (at most ``most`` named, then how many more)."""
-    shown = [str(r) for r in rows[:most]]
+    shown: list[str] = [str(r) for r in rows[:most]]
     if len(rows) > most:
-        shown.append(f"{len(rows) - most} more")
+        shown.append(Msg("{n} more", n=len(rows) - most))
     if len(shown) == 1:
-        return f"row {shown[0]}"
-    return "rows " + ", ".join(shown[:-1]) + " and " + shown[-1]
+        return Msg("row {row}", row=shown[0])
+    return Msg("rows {rows} and {last}", rows=", ".join(shown[:-1]), last=shown[-1])
 
 
 def describe_customers(found: Mapping[str, str], *, most: int = 3) -> str:
@@ -70,5 +72,5 @@ def describe_customers(found: Mapping[str, str], *, most: int = 3) -> str:
     items = list(found.items())
     text = ", ".join(f"{code} ({name})" for code, name in items[:most])
     if len(items) > most:
-        text += f" and {len(items) - most} more"
+        return Msg("{customers} and {n} more", customers=text, n=len(items) - most)
     return text

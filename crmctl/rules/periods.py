@@ -15,7 +15,7 @@ from datetime import date, datetime, time, tzinfo
 
 from dateutil.relativedelta import relativedelta
 
-from .errors import Invalid
+from .errors import Invalid, Msg
 from .limits import EARLIEST_DATE, LATEST_DATE
 from .typed import fold
 
@@ -39,7 +39,7 @@ _CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七"
 #: The words for a kind of period (``--period 半年``), besides the codes themselves.
 KIND_WORDS = {"月": "month", "月度": "month", "季": "quarter", "季度": "quarter", "半年": "half-year",
               "半年度": "half-year", "年": "year", "年度": "year"}
-LABEL_EXAMPLES = "2026-11, 2026-Q4, 2026-H2 or 2026 (or 2026年11月, 2026年第4季度, 2026年下半年, 2026年)"
+LABEL_EXAMPLES = Msg("2026-11, 2026-Q4, 2026-H2 or 2026 (or 2026年11月, 2026年第4季度, 2026年下半年, 2026年)")
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def period_starting(kind: str, start: date) -> Period:
 
 def check_kind(kind: str) -> str:
     if kind not in PERIODS:
-        raise Invalid(f"unknown period '{kind}': use one of {', '.join(PERIODS)}")
+        raise Invalid(Msg("unknown period '{kind}': use one of {kinds}", kind=kind, kinds=', '.join(PERIODS)))
     return kind
 
 
@@ -90,7 +90,7 @@ def parse_kind(text: str, what: str = "--period") -> str:
         return code
     if s in KIND_WORDS:
         return KIND_WORDS[s]
-    raise Invalid(f"unknown period '{text}': use one of {', '.join(PERIODS)} (or {', '.join(('月', '季度', '半年', '年'))})",
+    raise Invalid(Msg("unknown period '{text}': use one of {kinds} (or {words})", text=text, kinds=', '.join(PERIODS), words=', '.join(('月', '季度', '半年', '年'))),
                   field=what)
 
 
@@ -121,7 +121,7 @@ def detect_kind(label: str) -> str:
     """The kind of period a label names, or Invalid."""
     found = _typed(label)
     if found is None:
-        raise Invalid(f"'{label}' is not a period label: write {LABEL_EXAMPLES}")
+        raise Invalid(Msg("'{label}' is not a period label: write {examples}", label=label, examples=LABEL_EXAMPLES))
     return found[0]
 
 
@@ -131,18 +131,17 @@ def parse_label(label: str, kind: str | None = None) -> Period:
     ISO-like one."""
     found = _typed(label)
     if found is None:
-        raise Invalid(f"'{label}' is not a period label: write {LABEL_EXAMPLES}")
+        raise Invalid(Msg("'{label}' is not a period label: write {examples}", label=label, examples=LABEL_EXAMPLES))
     found_kind, year, n = found
     if kind is not None:
         kind = check_kind(kind) if kind in PERIODS else parse_kind(kind)
         if kind != found_kind:
-            raise Invalid(f"label '{label}' is a {found_kind}, not a {kind}")
+            raise Invalid(Msg("label '{label}' is a {found_kind}, not a {kind}", label=label, found_kind=found_kind, kind=kind))
     if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
-        raise Invalid(f"'{label}': year {year} is outside the years crmctl accepts: "
-                      f"{EARLIEST_DATE.year} to {LATEST_DATE.year}")
+        raise Invalid(Msg("'{label}': year {year} is outside the years crmctl accepts: {earliest} to {latest}", label=label, year=year, earliest=EARLIEST_DATE.year, latest=LATEST_DATE.year))
     count = 12 // _MONTHS[found_kind]
     if not 1 <= n <= count:
-        raise Invalid(f"'{label}' is not a period label: there is no {found_kind} {n} (a year has {count})")
+        raise Invalid(Msg("'{label}' is not a period label: there is no {found_kind} {n} (a year has {count})", label=label, found_kind=found_kind, n=n, count=count))
     return period_starting(found_kind, date(year, (n - 1) * _MONTHS[found_kind] + 1, 1))
 
 
@@ -172,7 +171,7 @@ def resolve_period(kind: str | None, label: str | None, today: date) -> Period:
     if label:
         return parse_label(label, kind)
     if not kind:
-        raise Invalid("give --period (month, quarter, half-year, year) or --label")
+        raise Invalid(Msg("give --period (month, quarter, half-year, year) or --label"))
     return last_completed(kind, today)
 
 

@@ -36,7 +36,7 @@ from crmctl.rules import conditions
 from crmctl.rules.codes import pick_code  # noqa: F401  (re-exported: services call rules.pick_code)
 from crmctl.rules.calendar import CompanyCalendar
 from crmctl.rules.durations import Duration, check_amount, parse_duration
-from crmctl.rules.errors import Invalid, Refused
+from crmctl.rules.errors import Invalid, Msg, Refused
 from crmctl.rules.typed import fold, read_number
 
 CLOCKS = ("respond", "arrive", "resolve")
@@ -95,7 +95,7 @@ def complaint_sla(complaints: Any, severity: str, *, segments: Mapping | None = 
                                                         grades=grades, status=status):
             continue
         return SlaChoice(i, _get(rule, "due"), sev, when)
-    raise Refused(f"no SLA rule of the policy applies to a '{severity}' complaint of this customer")
+    raise Refused(Msg("no SLA rule of the policy applies to a '{severity}' complaint of this customer", severity=severity))
 
 
 def due_at(cal: CompanyCalendar, start: datetime, due: str | Duration) -> datetime:
@@ -111,17 +111,20 @@ def extend_deadline(cal: CompanyCalendar, opened_at: datetime, current_due: date
     ``max_total`` counted from ``opened_at`` (None: the policy allows no extension).
     """
     if max_total is None:
-        raise Refused("the policy allows no extension of complaint deadlines")
+        raise Refused(Msg("the policy allows no extension of complaint deadlines"))
     if isinstance(working_days, bool) or not isinstance(working_days, int) or working_days < 1:
-        raise Invalid(f"--working-days: {working_days!r} is not a whole number of at least 1")
+        raise Invalid(Msg("--working-days: {working_days!r} is not a whole number of at least 1", working_days=working_days))
     check_amount(working_days, "working_days", "--working-days")
     new_due = cal.add(current_due, Duration(working_days, "working_days"))
     cap = cal.add(opened_at, max_total)
     if new_due > cap:
         raise Refused(
-            f"extending by {working_days} working day{'s' if working_days != 1 else ''} would make the "
-            f"deadline {new_due:%Y-%m-%d %H:%M}, past the cap of {max_total} from opening "
-            f"({cap:%Y-%m-%d %H:%M})"
+            Msg("extending by {working_days} working day would make the deadline {new_due:%Y-%m-%d %H:%M}, past the cap "
+                "of {max_total} from opening ({cap:%Y-%m-%d %H:%M})", working_days=working_days, new_due=new_due,
+                max_total=max_total, cap=cap) if working_days == 1 else
+            Msg("extending by {working_days} working days would make the deadline {new_due:%Y-%m-%d %H:%M}, past the "
+                "cap of {max_total} from opening ({cap:%Y-%m-%d %H:%M})", working_days=working_days, new_due=new_due,
+                max_total=max_total, cap=cap)
         )
     return new_due
 
@@ -179,7 +182,7 @@ class ClockSql:
 def check_event_time(at: datetime, after: datetime, what: str, after_what: str) -> None:
     """ValueError when an event is recorded before the event it follows."""
     if at < after:
-        raise Invalid(f"{what} {at:%Y-%m-%d %H:%M} is before {after_what} {after:%Y-%m-%d %H:%M}")
+        raise Invalid(Msg("{what} {at:%Y-%m-%d %H:%M} is before {after_what} {after:%Y-%m-%d %H:%M}", what=what, at=at, after_what=after_what, after=after))
 
 
 # --------------------------------------------------------------------------- service clocks
@@ -263,30 +266,30 @@ def parse_rating(values: Mapping[str, str], items: Mapping[str, str], levels: Ma
     Items by code or label; levels by key ("1".."4") or label.  ValueError naming the item.
     """
     if not items:
-        raise Refused("the policy defines no rating items")
+        raise Refused(Msg("the policy defines no rating items"))
     by_label = {label: code for code, label in items.items()}
     level_by_label = {label: key for key, label in levels.items()}
     out: dict[str, int] = {}
     for key, raw in values.items():
         code = key if key in items else by_label.get(key)
         if code is None:
-            raise Invalid(f"unknown rating item '{key}': the policy rates "
-                          + ", ".join(f"{c} ({lb})" for c, lb in items.items()))
+            raise Invalid(Msg("unknown rating item '{key}': the policy rates {known}", key=key,
+                              known=", ".join(f"{c} ({lb})" for c, lb in items.items())))
         if code in out:
-            raise Invalid(f"rating item '{code}' given twice")
+            raise Invalid(Msg("rating item '{code}' given twice", code=code))
         text = str(raw).strip()
         level = text if text in levels else level_by_label.get(text)
         if level is None:
             known = ", ".join(f"{k} ({lb})" for k, lb in levels.items())
-            raise Invalid(f"rating {code}={raw}: not a level; use {known}")
+            raise Invalid(Msg("rating {code}={raw}: not a level; use {known}", code=code, raw=raw, known=known))
         try:
             out[code] = int(level)
         except ValueError:
-            raise Invalid(f"rating level '{level}' of the policy is not a number") from None
+            raise Invalid(Msg("rating level '{level}' of the policy is not a number", level=level)) from None
     missing = [c for c in items if c not in out]
     if missing:
-        raise Invalid(f"rating lacks {', '.join(missing)}: give every item "
-                      + " ".join(f"{c}=N" for c in items))
+        raise Invalid(Msg("rating lacks {missing}: give every item {items}", missing=", ".join(missing),
+                          items=" ".join(f"{c}=N" for c in items)))
     return out
 
 
@@ -311,28 +314,27 @@ def parse_money(text: str | float | int | Decimal, what: str = "--saving") -> De
     ``¥12,500``, ``1.25万``, ``1.25万元``, full-width forms: :func:`crmctl.rules.typed.read_number`;
     no scientific notation)."""
     if isinstance(text, bool):
-        raise Invalid(f"{what}: {text!r} is not an amount")
+        raise Invalid(Msg("{what}: {text!r} is not an amount", what=what, text=text))
     if isinstance(text, float) and not math.isfinite(text):
-        raise Invalid(f"{what}: {text} is not a finite amount")
+        raise Invalid(Msg("{what}: {text} is not a finite amount", what=what, text=text))
     if isinstance(text, (int, float, Decimal)):
         raw = str(text)
     else:
         raw = fold(text or "").replace("¥", "").removesuffix("元").strip()
     if not raw or "e" in raw.lower() or raw.lower().strip("+-") in ("nan", "inf", "infinity"):
-        raise Invalid(f"{what}: '{text}' is not an amount of money (write e.g. 12500, 12,500.50 or 1.25万)")
+        raise Invalid(Msg("{what}: '{text}' is not an amount of money (write e.g. 12500, 12,500.50 or 1.25万)", what=what, text=text))
     try:
         value = read_number(raw, what)
     except Invalid as exc:
         if "comma" in exc.message:
-            raise Invalid(f"{what}: '{text}' is not an amount of money: a comma separates thousands in groups "
-                          "of three (12,500.50)") from None
-        raise Invalid(f"{what}: '{text}' is not an amount of money (write e.g. 12500, 12,500.50 or 1.25万)") from None
+            raise Invalid(Msg("{what}: '{text}' is not an amount of money: a comma separates thousands in groups of three (12,500.50)", what=what, text=text)) from None
+        raise Invalid(Msg("{what}: '{text}' is not an amount of money (write e.g. 12500, 12,500.50 or 1.25万)", what=what, text=text)) from None
     if value < 0:
-        raise Invalid(f"{what}: {text} is negative")
+        raise Invalid(Msg("{what}: {text} is negative", what=what, text=text))
     if value != value.quantize(Decimal("0.01")):
-        raise Invalid(f"{what}: {text} has more than 2 decimals")
+        raise Invalid(Msg("{what}: {text} has more than 2 decimals", what=what, text=text))
     if value >= Decimal("1e14"):
-        raise Invalid(f"{what}: {text} is too large")
+        raise Invalid(Msg("{what}: {text} is too large", what=what, text=text))
     return value.quantize(Decimal("0.01"))
 
 

@@ -7,7 +7,7 @@ of 31 means ``0``.
 
 from __future__ import annotations
 
-from .errors import Invalid
+from .errors import Invalid, Msg
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
@@ -23,14 +23,13 @@ def normalise_tax_id(text: str) -> str:
     """Upper-cased, stripped code; ValueError with the reason when it is not a valid code."""
     code = (text or "").strip().upper()
     if len(code) != 18:
-        raise Invalid(f"tax id '{text}' must have 18 characters, not {len(code)}")
+        raise Invalid(Msg("tax id '{text}' must have 18 characters, not {n}", text=text, n=len(code)))
     bad = sorted({c for c in code if c not in _VALUE})
     if bad:
-        raise Invalid(f"tax id '{text}' contains {', '.join(repr(c) for c in bad)}: "
-                      "only digits and ABCDEFGHJKLMNPQRTUWXY are used")
+        raise Invalid(Msg("tax id '{text}' contains {characters}: only digits and ABCDEFGHJKLMNPQRTUWXY are used", text=text, characters=', '.join((repr(c) for c in bad))))
     expected = check_character(code[:17])
     if code[17] != expected:
-        raise Invalid(f"tax id '{text}' fails its check character (expected {expected} at the end)")
+        raise Invalid(Msg("tax id '{text}' fails its check character (expected {expected} at the end)", text=text, expected=expected))
     return code
 
 

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from .errors import Invalid, Refused
+from .errors import Invalid, Msg, Refused
 from .limits import EARLIEST_DATE, LATEST_DATE
 from .typed import fold
 
@@ -27,8 +27,8 @@ _TIME = re.compile(r"(?P<h>[0-9]{1,2})(?::(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?"
                    r"| ?[点时](?: ?(?P<cmi>[0-9]{1,2}) ?分?|(?P<half>半))?)")
 _DAY_FIRST = re.compile(r"[0-9]{1,2}([-/.])[0-9]{1,2}\1[0-9]{2,4}")  # 11/30/2026, 30.11.2026, 30-11-26
 _NO_YEAR = re.compile(r"[0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2} ?月 ?[0-9]{1,2} ?[日号]?")  # 11/30, 11月30日
-DATE_EXAMPLES = "YYYY-MM-DD, e.g. 2026-11-30, or 2026年11月30日"
-DATETIME_EXAMPLES = "e.g. 2026-11-30 15:00, 2026年11月30日 15:00 or 2026-11-30"
+DATE_EXAMPLES = Msg("YYYY-MM-DD, e.g. 2026-11-30, or 2026年11月30日")
+DATETIME_EXAMPLES = Msg("e.g. 2026-11-30 15:00, 2026年11月30日 15:00 or 2026-11-30")
 
 
 def in_range(d: date, earliest: date = EARLIEST_DATE) -> bool:
@@ -36,11 +36,10 @@ def in_range(d: date, earliest: date = EARLIEST_DATE) -> bool:
     return earliest <= d <= LATEST_DATE
 
 
-def check_date(d: date, what: str = "date", *, earliest: date = EARLIEST_DATE) -> date:
+def check_date(d: date, what: str = Msg("date"), *, earliest: date = EARLIEST_DATE) -> date:
     """``d``, or Invalid when it is outside the range of dates crmctl accepts."""
     if not in_range(d, earliest):
-        raise Invalid(f"{what} {d.isoformat()} is outside the dates crmctl accepts: "
-                      f"{earliest.isoformat()} to {LATEST_DATE.isoformat()}", field=what)
+        raise Invalid(Msg("{what} {d} is outside the dates crmctl accepts: {earliest} to {latest}", what=what, d=d.isoformat(), earliest=earliest.isoformat(), latest=LATEST_DATE.isoformat()), field=what)
     return d
 
 
@@ -50,14 +49,16 @@ def _unreadable(raw: str, folded: str, what: str, kind: str = "date") -> Invalid
     head = folded.split(" ")[0] if kind == "date-time" else folded
     examples = DATE_EXAMPLES if kind == "date" else DATETIME_EXAMPLES
     if _DAY_FIRST.fullmatch(head):
-        return Invalid(f"{what} '{raw}' is ambiguous (which is the day, which the month?): write the year "
-                       f"first, {DATE_EXAMPLES}", field=what)
+        return Invalid(Msg("{what} '{raw}' is ambiguous (which is the day, which the month?): write the year first, {examples}", what=what, raw=raw, examples=DATE_EXAMPLES), field=what)
     if _NO_YEAR.fullmatch(head):
-        return Invalid(f"{what} '{raw}' has no year: write {DATE_EXAMPLES}", field=what)
+        return Invalid(Msg("{what} '{raw}' has no year: write {examples}", what=what, raw=raw, examples=DATE_EXAMPLES), field=what)
     if folded in DAY_WORDS:
-        return Invalid(f"{what}: '{raw}' (a day counted from today) cannot be used here: write the date, "
-                       f"{DATE_EXAMPLES}", field=what)
-    return Invalid(f"{what}: cannot read '{raw}' as a {kind} (write {examples})", field=what)
+        return Invalid(Msg("{what}: '{raw}' (a day counted from today) cannot be used here: write the date, {examples}", what=what, raw=raw, examples=DATE_EXAMPLES), field=what)
+    if kind == "date":
+        return Invalid(Msg("{what}: cannot read '{raw}' as a date (write {examples})", what=what, raw=raw,
+                           examples=examples), field=what)
+    return Invalid(Msg("{what}: cannot read '{raw}' as a date-time (write {examples})", what=what, raw=raw,
+                       examples=examples), field=what)
 
 
 def _read_day(folded: str, raw: str, what: str, today: date | None, earliest: date) -> tuple[date, str, bool] | None:
@@ -75,16 +76,15 @@ def _read_day(folded: str, raw: str, what: str, today: date | None, earliest: da
     year = int(m["y"])
     month, day = (int(m["m"]), int(m["d"])) if m["sep"] else (int(m["cm"]), int(m["cd"]))
     if not 1 <= year:
-        raise Invalid(f"{what} '{raw}' is outside the dates crmctl accepts: "
-                      f"{earliest.isoformat()} to {LATEST_DATE.isoformat()}", field=what)
+        raise Invalid(Msg("{what} '{raw}' is outside the dates crmctl accepts: {earliest} to {latest}", what=what, raw=raw, earliest=earliest.isoformat(), latest=LATEST_DATE.isoformat()), field=what)
     try:
         d = date(year, month, day)
     except ValueError:
-        raise Invalid(f"{what} '{raw}' is not a real date", field=what) from None
+        raise Invalid(Msg("{what} '{raw}' is not a real date", what=what, raw=raw), field=what) from None
     return check_date(d, what, earliest=earliest), folded[m.end():], m["cn"] is not None
 
 
-def parse_date(text: str, what: str = "date", *, earliest: date = EARLIEST_DATE, today: date | None = None) -> date:
+def parse_date(text: str, what: str = Msg("date"), *, earliest: date = EARLIEST_DATE, today: date | None = None) -> date:
     """A calendar date within the accepted range (``earliest`` to ``limits.LATEST_DATE``), the year
     first: ``2026-11-30``, ``2026/11/30``, ``2026.11.30``, ``2026年11月30日`` (``号`` too; one-digit
     months and days; full-width forms), or, given ``today``, ``今天``/``昨天``/``前天``/``明天``/``后天``
@@ -100,7 +100,7 @@ def parse_date(text: str, what: str = "date", *, earliest: date = EARLIEST_DATE,
     folded = fold(s)
     got = _read_day(folded, text, what, today, earliest)
     if got is not None and got[1] and (got[1][0] in " T" or got[2]) and _TIME.fullmatch(got[1].lstrip(" T")):
-        raise Invalid(f"{what} '{text}' has a time of day: give the day alone, {DATE_EXAMPLES}", field=what)
+        raise Invalid(Msg("{what} '{text}' has a time of day: give the day alone, {examples}", what=what, text=text, examples=DATE_EXAMPLES), field=what)
     if got is None or got[1]:
         raise _unreadable(text, folded, what)
     return got[0]
@@ -114,11 +114,11 @@ def _time_of_day(rest: str, raw: str, what: str) -> time | None:
     minute = int(m["mi"] or m["cmi"] or (30 if m["half"] else 0))
     second = int(m["s"] or 0)
     if hour > 23 or minute > 59 or second > 59:
-        raise Invalid(f"{what} '{raw}' is not a real time of day (00:00 to 23:59)", field=what)
+        raise Invalid(Msg("{what} '{raw}' is not a real time of day (00:00 to 23:59)", what=what, raw=raw), field=what)
     return time(hour, minute, second)
 
 
-def parse_datetime(text: str, tz: ZoneInfo | str, what: str = "time", *, now: datetime | None = None) -> datetime:
+def parse_datetime(text: str, tz: ZoneInfo | str, what: str = Msg("time"), *, now: datetime | None = None) -> datetime:
     """A date or a date and time of day, aware; without an offset it is in ``tz``.  The date as
     :func:`parse_date` reads it (the words need ``now``), then optionally a time: ``15:00``,
     ``15:00:30``, ``15点``, ``15点30分``, ``15时30分``, ``15点半`` (after a space or ``T``; after ``日`` or a
@@ -155,8 +155,7 @@ def parse_datetime(text: str, tz: ZoneInfo | str, what: str = "time", *, now: da
     except OverflowError:  # pragma: no cover - the check above keeps two days of margin
         local = None
     if local is None or not in_range(local.date()):
-        raise Invalid(f"{what} '{text}' is outside the dates crmctl accepts: "
-                      f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()} ({zone.key if hasattr(zone, 'key') else zone})",
+        raise Invalid(Msg("{what} '{text}' is outside the dates crmctl accepts: {earliest} to {latest} ({timezone})", what=what, text=text, earliest=EARLIEST_DATE.isoformat(), latest=LATEST_DATE.isoformat(), timezone=zone.key if hasattr(zone, 'key') else zone),
                       field=what)
     return value
 
@@ -166,13 +165,12 @@ def check_event_date(when: datetime, now: datetime, *, back_days: int | None, fu
     """Invalid when an event is dated outside the accepted range of dates or in the future (beyond the
     ``future`` tolerance); Refused when more than ``back_days`` days before ``now`` (None: any date
     in the range, an administrator's back-filling)."""
-    check_date(now.date(), "now")
+    check_date(now.date(), Msg("now"))
     check_date(when.date(), what)
     if when > now + future:
-        raise Invalid(f"{what} {when:%Y-%m-%d %H:%M} is in the future (now is {now:%Y-%m-%d %H:%M})")
+        raise Invalid(Msg("{what} {when:%Y-%m-%d %H:%M} is in the future (now is {now:%Y-%m-%d %H:%M})", what=what, when=when, now=now))
     if back_days is not None and when < now - timedelta(days=back_days):
-        raise Refused(f"{what} {when:%Y-%m-%d %H:%M} is more than {back_days} days ago: dating events further back "
-                      "is an administrator's back-filling (the policy's [permissions] backdate_days)")
+        raise Refused(Msg("{what} {when:%Y-%m-%d %H:%M} is more than {back_days} days ago: dating events further back is an administrator's back-filling (the policy's [permissions] backdate_days)", what=what, when=when, back_days=back_days))
 
 
 def now(tz: ZoneInfo | str = "UTC", fixed: str | None = None) -> datetime:
@@ -182,9 +180,9 @@ def now(tz: ZoneInfo | str = "UTC", fixed: str | None = None) -> datetime:
         try:
             return parse_datetime(fixed, zone, "CRMCTL_NOW").astimezone(zone)
         except Invalid as exc:
-            raise Invalid(f"environment variable {exc.message}") from None
+            raise Invalid(Msg("environment variable {message}", message=exc.message)) from None
     current = datetime.now(timezone.utc).astimezone(zone)
-    check_date(current.date(), "the system clock's date")
+    check_date(current.date(), Msg("the system clock's date"))
     return current
 
 

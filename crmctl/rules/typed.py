@@ -15,10 +15,10 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from .errors import Invalid
+from .errors import Invalid, Msg
 
 #: What a quantity may look like, for the refusals' "write e.g. ...".
-NUMBER_EXAMPLES = "1200, 1,200.5 or 1.2万"
+NUMBER_EXAMPLES = Msg("1200, 1,200.5 or 1.2万")
 #: Chinese units of ten thousand and a hundred million after a number (``1.2万`` = 12000).
 MULTIPLIERS = {"万": Decimal(10_000), "亿": Decimal(100_000_000)}
 
@@ -41,7 +41,7 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", s) if "  " in s or "\t" in s or "\n" in s else s
 
 
-def read_number(text: str, what: str = "number") -> Decimal:
+def read_number(text: str, what: str = Msg("number")) -> Decimal:
     """A number as typed, exactly: digits with an optional sign and decimal point, thousands
     separated by commas in groups of three (``1,200.5``), scientific notation (``1e3``, as before),
     ``万`` / ``亿`` after it (``1.2万`` = 12000), full-width forms too.  The sign is the caller's to
@@ -49,19 +49,18 @@ def read_number(text: str, what: str = "number") -> Decimal:
     raw = "" if text is None else str(text)
     s = fold(raw)
     if not s:
-        raise Invalid(f"{what} is empty")
+        raise Invalid(Msg("{what} is empty", what=what))
     if s.lower() in _NOT_FINITE:
-        raise Invalid(f"{what} '{raw}' is not a finite number")
+        raise Invalid(Msg("{what} '{raw}' is not a finite number", what=what, raw=raw))
     m = _NUMBER.fullmatch(s)
     if m is None or m["exp"] and ("," in m["digits"] or m["unit"]):
         if _BAD_COMMA.fullmatch(s):
-            raise Invalid(f"{what} '{raw}' is not a number: a comma separates thousands in groups of three "
-                          f"(1,200.5); write decimals with a point (1.25)")
-        raise Invalid(f"{what} '{raw}' is not a number (write e.g. {NUMBER_EXAMPLES})")
+            raise Invalid(Msg("{what} '{raw}' is not a number: a comma separates thousands in groups of three (1,200.5); write decimals with a point (1.25)", what=what, raw=raw))
+        raise Invalid(Msg("{what} '{raw}' is not a number (write e.g. {examples})", what=what, raw=raw, examples=NUMBER_EXAMPLES))
     try:
         value = Decimal(m["digits"].replace(",", "") + (m["exp"] or ""))
     except InvalidOperation:  # pragma: no cover - the pattern admits only what Decimal reads
-        raise Invalid(f"{what} '{raw}' is not a number (write e.g. {NUMBER_EXAMPLES})") from None
+        raise Invalid(Msg("{what} '{raw}' is not a number (write e.g. {examples})", what=what, raw=raw, examples=NUMBER_EXAMPLES)) from None
     if m["unit"]:
         value *= MULTIPLIERS[m["unit"]]
     return value.copy_negate() if m["sign"] == "-" else value

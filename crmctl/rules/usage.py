@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from .errors import Refused
+from .errors import Msg, Refused
 
 
 def check_record_day(code: str, status: str, since: date | None, day: date, no_records: Sequence[str],
@@ -20,7 +20,11 @@ def check_record_day(code: str, status: str, since: date | None, day: date, no_r
     """Refuse a usage record of customer ``code`` dated ``day`` while it is ``status`` since ``since``."""
     if status not in no_records or since is None or day < since:
         return
-    why = f", {reason}" if reason else ""
-    raise Refused(f"{code} is {label or status} ({status}{why}) since {since.isoformat()}: usage dated "
-                  f"{day.isoformat()} is refused (records dated before {since.isoformat()} are accepted)",
-                  field="date")
+    label = label or status
+    if reason:
+        raise Refused(Msg("{code} is {label} ({status}, {reason}) since {since}: usage dated {day} is refused (records "
+                          "dated before {since} are accepted)", code=code, label=label, status=status, reason=reason,
+                          since=since.isoformat(), day=day.isoformat()), field="date")
+    raise Refused(Msg("{code} is {label} ({status}) since {since}: usage dated {day} is refused (records dated before "
+                      "{since} are accepted)", code=code, label=label, status=status, since=since.isoformat(),
+                      day=day.isoformat()), field="date")
