@@ -4,6 +4,8 @@ alters the output, regenerate: ``python -m tests.meta.tour README.md --write`` (
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.meta.tour import ROOT, differences, language_of, parse
@@ -27,3 +29,21 @@ def test_the_readmes_link_each_other():
     en = (ROOT / "README.md").read_text(encoding="utf-8")
     zh = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
     assert "README.zh-CN.md" in en and "README.md" in zh
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped (CJK kept), spaces -> '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("name", ["README.md", "README.zh-CN.md"])
+def test_every_internal_link_has_its_heading(name):
+    body = re.sub(r"```.*?```", "", (ROOT / name).read_text(encoding="utf-8"), flags=re.S)
+    anchors: set[str] = set()
+    seen: dict[str, int] = {}
+    for m in re.finditer(r"^#{1,6} (.+)$", body, re.M):
+        a = _anchor(m.group(1))
+        anchors.add(a if a not in seen else f"{a}-{seen[a]}")
+        seen[a] = seen.get(a, 0) + 1
+    broken = sorted({link for link in re.findall(r"\]\(#([^)]+)\)", body) if link not in anchors})
+    assert not broken, f"{name}: links to no heading: {broken}"
