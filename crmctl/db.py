@@ -25,6 +25,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, Programm
 from sqlmodel import Session
 
 from .errors import DatabaseError, InvalidInput, NotFound, NotPermitted, RuleViolation
+from .i18n import _
+from .i18n import text as text_of
 from .migrations import HEAD, REVISIONS
 
 BUSY_TIMEOUT_MS = 30_000
@@ -51,20 +53,22 @@ def resolve_db_url(value: str | None) -> tuple[str, bool]:
         try:
             url = make_url(raw)
         except ArgumentError:
-            raise InvalidInput(f"'{mask_secrets(raw)}' is not a database URL (e.g. postgresql+psycopg://user@host/db)") from None
+            raise InvalidInput(_("'{url}' is not a database URL (e.g. postgresql+psycopg://user@host/db)")
+                               .format(url=mask_secrets(raw))) from None
         except ValueError:  # a port that is not a number
-            raise InvalidInput(f"'{mask_secrets(raw)}' is not a database URL: the port must be a number "
-                               "(e.g. postgresql+psycopg://user@host:5432/db)") from None
+            raise InvalidInput(_("'{url}' is not a database URL: the port must be a number "
+                                 "(e.g. postgresql+psycopg://user@host:5432/db)").format(url=mask_secrets(raw))) from None
         if url.port is not None and not 0 < url.port < 65536:
-            raise InvalidInput(f"'{mask_secrets(raw)}' is not a database URL: the port must be 1 to 65535")
+            raise InvalidInput(_("'{url}' is not a database URL: the port must be 1 to 65535").format(url=mask_secrets(raw)))
         if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise InvalidInput(f"unsupported database '{url.get_backend_name()}': use a file path or postgresql+psycopg://")
+            raise InvalidInput(_("unsupported database '{backend}': use a file path or postgresql+psycopg://")
+                               .format(backend=url.get_backend_name()))
         return raw, False
     path = Path(raw).expanduser()
     if path.is_dir():
-        raise InvalidInput(f"database path {path} is a folder, not a file")
+        raise InvalidInput(_("database path {path} is a folder, not a file").format(path=path))
     if not path.parent.exists():
-        raise InvalidInput(f"database folder {path.parent} does not exist")
+        raise InvalidInput(_("database folder {folder} does not exist").format(folder=path.parent))
     return f"sqlite:///{path.resolve()}", False
 
 
@@ -104,7 +108,7 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True)
     except ModuleNotFoundError as exc:
-        raise DatabaseError(f"{exc.name} is not installed: pip install 'crmctl[postgres]'") from None
+        raise DatabaseError(_("{module} is not installed: pip install 'crmctl[postgres]'").format(module=exc.name)) from None
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -117,8 +121,8 @@ def current_revision(engine: Engine) -> str | None:
         if "alembic_version" in msg and ("no such table" in msg or "does not exist" in msg):
             return None
         if "file is not a database" in msg or "not a database" in msg:
-            raise DatabaseError(f"{engine.url.database} is not a crmctl database (not SQLite)") from None
-        raise DatabaseError(f"cannot open the database: {msg.splitlines()[0]}") from None
+            raise DatabaseError(_("{path} is not a crmctl database (not SQLite)").format(path=engine.url.database)) from None
+        raise DatabaseError(_("cannot open the database: {problem}").format(problem=msg.splitlines()[0])) from None
 
 
 def _alembic_config(connection):
@@ -209,9 +213,9 @@ def backup_sqlite(src: Path, dest: Path) -> None:
     this process's ``.partial`` file first, then renamed.  Partial files left by killed copies of
     the same file are removed first."""
     if not dest.parent.exists():
-        raise InvalidInput(f"backup folder {dest.parent} does not exist")
+        raise InvalidInput(_("backup folder {folder} does not exist").format(folder=dest.parent))
     if dest.exists() and dest.is_dir():
-        raise InvalidInput(f"{dest} is a folder")
+        raise InvalidInput(_("{path} is a folder").format(path=dest))
     stem = f"{src.name}.before-"
     clean_stale_partials(dest.parent, lambda base: base == dest.name
                          or (dest.parent == src.parent and base.startswith(stem)))
@@ -232,7 +236,7 @@ def backup_sqlite(src: Path, dest: Path) -> None:
         os.replace(tmp, dest)
     except (sqlite3.Error, OSError) as exc:
         tmp.unlink(missing_ok=True)
-        raise DatabaseError(f"backup to {dest} failed: {exc}") from None
+        raise DatabaseError(_("backup to {path} failed: {problem}").format(path=dest, problem=exc)) from None
     finally:
         journal.unlink(missing_ok=True)
 
@@ -277,12 +281,14 @@ def restore_sqlite(src: Path, dest: Path, keep: Path | None = None) -> None:
         finally:
             source.close()
     except _Busy:
-        raise DatabaseError(f"another crmctl kept writing to {dest} for {BUSY_TIMEOUT_MS // 1000} s: nothing "
-                            "was restored; try again when it is done") from None
+        raise DatabaseError(_("another crmctl kept writing to {path} for {seconds} s: nothing "
+                              "was restored; try again when it is done").format(path=dest, seconds=BUSY_TIMEOUT_MS // 1000)) from None
     except sqlite3.Error as exc:
-        raise DatabaseError(f"restore of {src} into {dest} failed: {exc}") from None
+        raise DatabaseError(_("restore of {source} into {path} failed: {problem}").format(
+            source=src, path=dest, problem=exc)) from None
     if keep is not None and not kept:  # pragma: no cover - a backup of one page is no crmctl database
-        raise DatabaseError(f"restore of {src} into {dest}: the current database could not be kept first")
+        raise DatabaseError(_("restore of {source} into {path}: the current database could not be kept first")
+                            .format(source=src, path=dest))
 
 
 def create_private(path: Path) -> None:
@@ -375,7 +381,7 @@ def _refusal(exc: DBAPIError) -> None:
 
     message = refused(exc)
     if message is not None:
-        raise NotPermitted(f"the database server refused: {message}") from None
+        raise NotPermitted(_("the database server refused: {message}").format(message=message)) from None
     conflict = _conflict(exc)
     if conflict is not None:
         raise RuleViolation(conflict) from None
@@ -385,14 +391,14 @@ def _conflict(exc: DBAPIError) -> str | None:
     orig = getattr(exc, "orig", None)
     state = getattr(orig, "sqlstate", None)
     if state in ("40P01", "40001"):
-        return ("another crmctl changed the same records at the same moment and the database stopped this "
-                "command; nothing was written: run it again")
+        return _("another crmctl changed the same records at the same moment and the database stopped this "
+                 "command; nothing was written: run it again")
     first = (str(orig).strip().splitlines() or [""])[0] if orig is not None else ""
     if state == "23505" or first.startswith("UNIQUE constraint failed"):
         diag = getattr(orig, "diag", None)
         what = (getattr(diag, "message_detail", None) or first).strip().rstrip(".")
-        return (f"the database refused a duplicate ({what[:200]}): another crmctl wrote the same at the same "
-                "moment, or it exists already; nothing was written")
+        return _("the database refused a duplicate ({what}): another crmctl wrote the same at the same "
+                 "moment, or it exists already; nothing was written").format(what=what[:200])
     return None
 
 
@@ -401,7 +407,7 @@ def _check_exists(url: str, create: bool) -> None:
     if path is None:
         return
     if not create and not path.exists():
-        raise NotFound(f"no database at {path}: run 'crmctl init --policy NAME' first (or pass --db)")
+        raise NotFound(_("no database at {path}: run 'crmctl init --policy NAME' first (or pass --db)").format(path=path))
 
 
 def open_database(url: str, *, create: bool = False, upgrade: bool = True) -> Database:
@@ -412,22 +418,23 @@ def open_database(url: str, *, create: bool = False, upgrade: bool = True) -> Da
     if create:
         if rev is not None:
             where = db.path or make_url(url).render_as_string(hide_password=True)
-            raise DatabaseError(f"{where} already holds a crmctl database; choose another --db")
+            raise DatabaseError(_("{where} already holds a crmctl database; choose another --db").format(where=where))
         run_upgrade(db.engine)
         return db
     if rev is None:
-        raise DatabaseError(f"{db.path or make_url(url).render_as_string(hide_password=True)} is not a crmctl "
-                            "database: run 'crmctl init' first")
+        raise DatabaseError(_("{where} is not a crmctl database: run 'crmctl init' first").format(
+            where=db.path or make_url(url).render_as_string(hide_password=True)))
     if rev == HEAD:
         return db
     if rev not in REVISIONS:
         raise DatabaseError(
-            f"the database schema ({rev}) is newer than this crmctl knows ({HEAD}): upgrade crmctl"
+            _("the database schema ({revision}) is newer than this crmctl knows ({head}): upgrade crmctl")
+            .format(revision=rev, head=HEAD)
         )
     if upgrade:
         upgrade_with_backup(db, rev)
         return db
-    raise DatabaseError(f"the database schema ({rev}) is out of date: run 'crmctl db upgrade'")
+    raise DatabaseError(_("the database schema ({revision}) is out of date: run 'crmctl db upgrade'").format(revision=rev))
 
 
 #: how long a process opening an older database waits for another one that is upgrading it
@@ -456,7 +463,8 @@ def upgrade_with_backup(db: Database, rev: str) -> Path | None:
                     return None
                 if have not in REVISIONS:
                     raise DatabaseError(
-                        f"the database schema ({have}) is newer than this crmctl knows ({HEAD}): upgrade crmctl")
+                        _("the database schema ({revision}) is newer than this crmctl knows ({head}): upgrade crmctl")
+                        .format(revision=have, head=HEAD))
                 stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
                 backup = db.path.with_name(f"{db.path.name}.before-{have}-{stamp}.bak")
                 backup_sqlite(db.path, backup)  # a reader beside the lock: what it protects, nobody can change it
@@ -466,8 +474,9 @@ def upgrade_with_backup(db: Database, rev: str) -> Path | None:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
             if time.monotonic() > deadline:
-                raise DatabaseError(f"{db.path} is being upgraded by another crmctl for more than "
-                                    f"{MIGRATION_WAIT_S // 60} min; try again later") from None
+                raise DatabaseError(_("{path} is being upgraded by another crmctl for more than "
+                                      "{minutes} min; try again later").format(path=db.path,
+                                                                              minutes=MIGRATION_WAIT_S // 60)) from None
         finally:
             if conn is not None:
                 conn.close()
@@ -485,7 +494,7 @@ def audit_problem(connection) -> tuple[str | None, int, str]:
 
         hidden = audit_hidden(connection)
         if hidden:
-            return hidden, 0, head
+            return text_of(hidden), 0, head
     cols = ", ".join(("id", "hash") + chain.CONTENT)
     n = 0
 
@@ -504,13 +513,14 @@ def audit_problem(connection) -> tuple[str | None, int, str]:
     broken = chain.first_break(entries(), head)
     if broken is None:
         if counted is not None and counted != n:
-            return (f"audit trail: the chain's head counts {counted} entries but the trail holds {n}: entries were "
-                    "removed or added outside crmctl"), n, head
+            return (_("audit trail: the chain's head counts {counted} entries but the trail holds {n}: entries were "
+                      "removed or added outside crmctl").format(counted=counted, n=n)), n, head
         return None, n, head
     entry_id, why = broken
     if entry_id is None:
-        return f"audit trail: {why}", n, head
-    return f"audit entry {_audit_entry_label(connection, entry_id)} does not chain: {why}", n, head
+        return _("audit trail: {problem}").format(problem=text_of(why)), n, head
+    return _("audit entry {entry} does not chain: {problem}").format(
+        entry=_audit_entry_label(connection, entry_id), problem=text_of(why)), n, head
 
 
 def _audit_entry_label(connection, entry_id: int) -> str:
@@ -522,7 +532,7 @@ def _audit_entry_label(connection, entry_id: int) -> str:
         return str(entry_id)
     at = chain.utc_text(row[2])
     at = at[:19].replace("T", " ") + " UTC" if isinstance(at, str) else str(at)
-    return f"{entry_id} ({row[0]} by {row[1]}, {at})"
+    return _("{id} ({action} by {actor}, {at})").format(id=entry_id, action=row[0], actor=row[1], at=at)
 
 
 def integrity_problems(db: Database) -> list[str]:
@@ -531,7 +541,7 @@ def integrity_problems(db: Database) -> list[str]:
     problems: list[str] = []
     rev = current_revision(db.engine)
     if rev != HEAD:
-        problems.append(f"schema revision {rev} is not the current {HEAD}")
+        problems.append(_("schema revision {revision} is not the current {head}").format(revision=rev, head=HEAD))
     else:
         with db.engine.connect() as conn:
             problem, _n, _head = audit_problem(conn)
@@ -541,9 +551,10 @@ def integrity_problems(db: Database) -> list[str]:
         with db.engine.connect() as conn:
             rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
             if rows != ["ok"]:
-                problems.extend(f"integrity: {r}" for r in rows)
+                problems.extend(_("integrity: {problem}").format(problem=r) for r in rows)
             for row in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall():
-                problems.append(f"foreign key: table {row[0]} row {row[1]} points to a missing {row[2]}")
+                problems.append(_("foreign key: table {table} row {row} points to a missing {parent}").format(
+                    table=row[0], row=row[1], parent=row[2]))
     return problems
 
 

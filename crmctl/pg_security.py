@@ -23,7 +23,8 @@
   name; owned by the owner role) lists every customer.
 * Superusers and the owner role bypass row-level security (as PostgreSQL does for table owners).
 
-Only SQLAlchemy and ``crmctl.errors`` are imported: ``crmctl.db`` calls in here for upgrades.
+Only SQLAlchemy and ``crmctl.errors`` are imported: ``crmctl.db`` calls in here for upgrades.  Messages
+are English :class:`crmctl.errors.Msg` (shown translated; ``Plan.done`` is also kept in the audit note).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
-from .errors import DatabaseError, NotPermitted
+from .errors import DatabaseError, Msg, NotPermitted
 
 DEFAULT_PREFIX = "crmctl_"
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -405,10 +406,10 @@ def plan(conn, roles: Roles, staff: list[dict]) -> Plan:
             p.as_caller.append(f"CREATE ROLE {q(name)} {opts}")
             creating.append(name)
         elif row["rolcanlogin"]:
-            raise NotPermitted(f"role {name} can log in: crmctl's owner and group roles must not (choose another "
-                               "--prefix, or ALTER ROLE ... NOLOGIN)")
-    p.done.append(f"roles {', '.join(creating)} created" if creating else
-                  f"roles {roles.owner}, {roles.staff}, {roles.admin} exist")
+            raise NotPermitted(Msg("role {name} can log in: crmctl's owner and group roles must not (choose another "
+                                   "--prefix, or ALTER ROLE ... NOLOGIN)", name=name))
+    p.done.append(Msg("roles {roles} created", roles=", ".join(creating)) if creating else
+                  Msg("roles {owner}, {staff}, {admin} exist", owner=roles.owner, staff=roles.staff, admin=roles.admin))
     if roles.admin in creating or not _member(conn, roles.owner, roles.admin):
         p.as_caller.append(f"GRANT {q(roles.owner)} TO {q(roles.admin)}")
     # every staff member's login role in its groups
@@ -425,8 +426,8 @@ def plan(conn, roles: Roles, staff: list[dict]) -> Plan:
                  else membership_statements(conn, roles, role["rolname"], admin=st["is_admin"], active=st["active"]))
         granted += len(stmts)
         p.as_caller.extend(stmts)
-    p.done.append(f"{granted} group membership(s) of staff login roles changed" if granted
-                  else "staff login roles already in their groups")
+    p.done.append(Msg("{n} group membership(s) of staff login roles changed", n=granted) if granted
+                  else Msg("staff login roles already in their groups"))
     # the schema and the tables owned by the owner role
     tables = crmctl_tables(conn)
     owner_of_schema = conn.execute(text("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = :s"),
@@ -449,11 +450,11 @@ def plan(conn, roles: Roles, staff: list[dict]) -> Plan:
     for what, who in views_fns:
         if who != roles.owner:
             p.as_caller.append(f"ALTER {what} OWNER TO {q(roles.owner)}")
-    p.done.append(f"{len(moved)} table(s) now owned by {roles.owner}" if moved
-                  else f"tables already owned by {roles.owner}")
+    p.done.append(Msg("{n} table(s) now owned by {owner}", n=len(moved), owner=roles.owner) if moved
+                  else Msg("tables already owned by {owner}", owner=roles.owner))
     p.as_owner = object_statements(schema, roles, tables)
-    p.done.append(f"grants, audit/approval triggers, row-level security on {len(ROW_RULES)} tables and view "
-                  "customer_directory in place")
+    p.done.append(Msg("grants, audit/approval triggers, row-level security on {n} tables and view "
+                      "customer_directory in place", n=len(ROW_RULES)))
     return p
 
 
@@ -507,9 +508,13 @@ def take_owner_role(conn, have: str | None = None, want: str | None = None) -> s
     if owner is None or owner == user:
         return None
     if not conn.execute(text("SELECT pg_has_role(current_user, :o, 'MEMBER')"), {"o": owner}).scalar():
-        where = f" ({have}, this crmctl needs {want})" if have and want else ""
-        raise DatabaseError(f"the database schema is out of date{where} and database role {user} may not upgrade it "
-                            f"(its tables belong to {owner}): ask an administrator to run 'crmctl db upgrade'")
+        if have and want:
+            raise DatabaseError(Msg("the database schema is out of date ({have}, this crmctl needs {want}) and database "
+                                    "role {user} may not upgrade it (its tables belong to {owner}): ask an administrator "
+                                    "to run 'crmctl db upgrade'", have=have, want=want, user=user, owner=owner))
+        raise DatabaseError(Msg("the database schema is out of date and database role {user} may not upgrade it "
+                                "(its tables belong to {owner}): ask an administrator to run 'crmctl db upgrade'",
+                                user=user, owner=owner))
     conn.exec_driver_sql(f"SET LOCAL ROLE {q(owner)}")
     return owner
 
@@ -540,8 +545,8 @@ def audit_hidden(conn) -> str | None:
         return None
     if conn.execute(text("SELECT crmctl_sees_all()")).scalar():
         return None
-    return (f"the audit trail cannot be verified by database role {row['who']}: row-level security hides the entries "
-            "about customers it may not read (an administrator runs 'crmctl db check')")
+    return Msg("the audit trail cannot be verified by database role {role}: row-level security hides the entries "
+               "about customers it may not read (an administrator runs 'crmctl db check')", role=row["who"])
 
 
 def refused(exc) -> str | None:

@@ -79,7 +79,7 @@ def show(
     try:
         days = app_.calendar.month(year, mon)
     except ValueError as exc:  # a rule's refusal, or a date past what datetime can hold
-        raise InvalidInput(str(exc)) from None
+        raise InvalidInput(getattr(exc, "message", None) or str(exc)) from None
     out = spec(format, output, bom, encoding, labels)
     if out.format != "table":
         emit_rows(out, day_rows(days), fields=CALENDAR_DAY_KEYS)
@@ -128,7 +128,10 @@ def due(
             steps = cal.explain(start, in_)
         deadline = cal.add(start, in_)
     except ValueError as exc:  # a rule's refusal, or a date past what datetime can hold
-        raise InvalidInput(f"--in: {exc}") from None
+        from ..i18n import text
+
+        raise InvalidInput(_("{where}: {message}").format(where="--in", message=text(getattr(exc, "message", None)
+                                                                                     or str(exc)))) from None
     if out.format != "table":
         emit_object(out, {"from": start.astimezone(app_.tz), "in": in_.strip(), "due": deadline, "steps": steps})
         return
@@ -157,15 +160,21 @@ def set_year(
     from ..output import emit_object
     from ..services.calendar_years import set_year as do
 
+    from ..i18n import _
+
     if remove and file:
-        raise InvalidInput("give FILE or --remove, not both")
+        raise InvalidInput(_("give FILE or --remove, not both"))
     r = do(open_app(ctx), year, Path(file) if file else None, remove=remove)
     out = spec(format)
     if out.format == "json":
         emit_object(out, r)
     elif remove:
-        typer.echo(f"{year}: loaded schedule removed; counting on crmctl's estimate again")
+        typer.echo(_("{year}: loaded schedule removed; counting on crmctl's estimate again").format(year=year))
     else:
-        typer.echo(f"{year}: {r['holidays']} holidays and {r['workdays']} make-up working days loaded from {r['origin']}"
-                   + (" (replacing the one loaded before)" if r["replaced"] else ""))
-        typer.echo("deadlines already computed keep their dates", err=True)
+        if r["replaced"]:
+            line = _("{year}: {holidays} holidays and {workdays} make-up working days loaded from {origin} "
+                     "(replacing the one loaded before)")
+        else:
+            line = _("{year}: {holidays} holidays and {workdays} make-up working days loaded from {origin}")
+        typer.echo(line.format(year=year, holidays=r["holidays"], workdays=r["workdays"], origin=r["origin"]))
+        typer.echo(_("deadlines already computed keep their dates"), err=True)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import _
 from ._common import open_app, progress, settings
 
 app = typer.Typer(help="Upgrade, back up and check the database.", no_args_is_help=True)
@@ -51,7 +52,8 @@ def copy(
 
     report = copy_database(settings(ctx), to, progress=progress)
     total = sum(r["rows"] for r in report)
-    typer.echo(f"copied {total} rows in {len(report)} tables; every table's count verified")
+    typer.echo(_("copied {rows} rows in {tables} tables; every table's count verified").format(rows=total,
+                                                                                             tables=len(report)))
 
 
 @app.command("restore")
@@ -86,10 +88,13 @@ def roles(
         for stmt in result["sql"]:
             typer.echo(stmt.rstrip() + ";")
         return
+    from ..i18n import text
+
     r = result["roles"]
     for line in result["done"]:
-        typer.echo(line)
+        typer.echo(text(line))
     if result["missing"]:
-        typer.echo("no database role yet for: " + ", ".join(result["missing"])
-                   + " (create one with 'crmctl staff edit LOGIN --db-role NAME')")
-    typer.echo(f"owner {r.owner}; staff group {r.staff}; administrators' group {r.admin}")
+        typer.echo(_("no database role yet for: {logins} (create one with 'crmctl staff edit LOGIN --db-role NAME')")
+                   .format(logins=", ".join(result["missing"])))
+    typer.echo(_("owner {owner}; staff group {staff}; administrators' group {admin}").format(
+        owner=r.owner, staff=r.staff, admin=r.admin))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import _
 from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app, spec
 
 app = typer.Typer(help="Show, check, compare and apply company policy files (every version is kept).", no_args_is_help=True)
@@ -23,7 +24,7 @@ def list_(limit: LimitOpt = None, format: FormatOpt = Format.table, output: Outp
 
     rows = []
     for name in BUILTIN_NAMES:
-        policy, _ = load_policy(name)
+        policy, _text = load_policy(name)
         rows.append({"name": name, "title": policy.policy.name, "company": policy.policy.company})
     emit_rows(spec(format, output, bom, encoding, labels), limited(rows, limit), builtin_policy_columns())
 
@@ -59,7 +60,8 @@ def show(
         with app_.db.read() as s:
             row = s.scalars(select(PolicyVersion).where(PolicyVersion.version == version)).first()
         if row is None:
-            raise NotFound(f"no policy version {version} (current is {app_.policy_version})")
+            raise NotFound(_("no policy version {version} (current is {current})").format(
+                version=version, current=app_.policy_version))
         text = row.text
     from ..policies import parse_policy, policy_to_toml
 
@@ -76,7 +78,7 @@ def check(file: FileArg) -> None:
     problems = check_policy(text, source)
     if problems:
         raise PolicyInvalid(source, problems)
-    typer.echo(f"{source}: ok")
+    typer.echo(_("{source}: ok").format(source=source))
 
 
 @app.command("diff")
@@ -85,13 +87,15 @@ def diff(ctx: typer.Context, file: FileArg) -> None:
     from ..policies import diff_policies, load_policy
 
     app_ = open_app(ctx, need_actor=False)
-    _, text = load_policy(file)
+    _policy, text = load_policy(file)
     changes = diff_policies(app_.policy_row.text, text)
     if not changes:
-        typer.echo(f"no change against version {app_.policy_version}")
+        typer.echo(_("no change against version {version}").format(version=app_.policy_version))
         return
+    from ..i18n import text
+
     for line in changes:
-        typer.echo(line)
+        typer.echo(text(line))
 
 
 @app.command("apply")
@@ -101,4 +105,5 @@ def apply(ctx: typer.Context, file: FileArg) -> None:
 
     result = apply_policy(open_app(ctx), file)
     typer.echo(result["version"])
-    typer.echo(f"policy version {result['version']} applied: {len(result['changes'])} change(s)", err=True)
+    typer.echo(_("policy version {version} applied: {n} change(s)").format(version=result["version"],
+                                                                          n=len(result["changes"])), err=True)

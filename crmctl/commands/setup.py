@@ -29,8 +29,10 @@ def init(
         print_created(out, result, "database")
     else:
         typer.echo(result["database"])
+        from ..i18n import _
+
         typer.echo(
-            f"initialised with policy {result['policy']} (version 1); administrator {result['admin']} "
-            f"holds roles {', '.join(result['roles'])}",
+            _("initialised with policy {policy} (version 1); administrator {admin} holds roles {roles}").format(
+                policy=result["policy"], admin=result["admin"], roles=", ".join(result["roles"])),
             err=True,
         )

@@ -90,5 +90,17 @@ def leave(
     if out.format == "json":
         emit_object(out, result)
         return
-    moved = ", ".join(f"{n} {what}" for what, n in result["moved"].items())
-    typer.echo(f"{login} left; handed over to {handover_to}: {moved}")
+    from ..i18n import _
+
+    moved = ", ".join(_moved(what, n) for what, n in result["moved"].items())
+    typer.echo(_("{login} left; handed over to {heir}: {moved}").format(login=login, heir=handover_to, moved=moved))
+
+
+def _moved(what: str, n: int) -> str:
+    """``3 customers``: what ``staff leave`` handed over (a key of its JSON ``moved``), in the summary's language."""
+    from ..i18n import _
+
+    words = {"customers": _("{n} customers"), "customer_notices": _("{n} customer_notices"),
+             "contacts": _("{n} contacts"), "activities": _("{n} activities"),
+             "open complaints/tickets/proposals": _("{n} open complaints/tickets/proposals")}
+    return words[what].format(n=n) if what in words else f"{n} {what}"

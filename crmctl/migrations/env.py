@@ -10,7 +10,9 @@ from sqlmodel import SQLModel
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only crmctl.db drives migrations
-    raise RuntimeError("crmctl migrations run through crmctl, not the alembic command")
+    from crmctl.i18n import _
+
+    raise RuntimeError(_("crmctl migrations run through crmctl, not the alembic command"))
 
 context.configure(
     connection=connection,

@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from ..errors import RuleViolation
+from ..i18n import _
 from ..models import Customer, SalesPlan, UsageRecord
 from ..rules import grading as rules
 from ..rules.errors import Invalid
@@ -25,7 +26,7 @@ def allocation_priority(app: App, label: str | None = None) -> list[dict]:
     pol = app.policy
     al = pol.reports.allocation
     if al is None:
-        raise RuleViolation("this policy has no allocation report ([reports.allocation])")
+        raise RuleViolation(_("this policy has no allocation report ([reports.allocation])"))
     today = app.now().date()
     try:
         per = parse_label(label.strip()) if label else last_completed("month", today)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from .. import i18n
+from ..i18n import _
 from ..db import Database, open_database
 from ..errors import CrmError, NotPermitted
 from ..models import PolicyVersion
@@ -62,7 +63,7 @@ class App:
         try:
             return calendar_from_policy(self.policy.calendar, self.policy.policy.timezone, self._loaded_years())
         except Invalid as exc:
-            raise exc.within("policy calendar") from None
+            raise exc.within(_("policy calendar")) from None
 
     def _loaded_years(self) -> dict:
         """Official schedules loaded with ``calendar set-year`` (a handful of rows; none on a database
@@ -102,9 +103,11 @@ class App:
         return self._actor
 
     def require_admin(self, what: str) -> Actor:
+        """``what``: the act, in the user's language (``_("add staff")``)."""
         actor = self.actor
         if not actor.is_admin:
-            raise NotPermitted(f"{actor.login} may not {what}: only an administrator may")
+            raise NotPermitted(_("{login} may not {what}: only an administrator may").format(login=actor.login,
+                                                                                                 what=what))
         return actor
 
     def require_in_person(self, what: str) -> None:
@@ -112,8 +115,8 @@ class App:
         (``[permissions] approvals_in_person``), an administrator acting for someone may not give it."""
         actor = self.actor
         if self.policy.permissions.approvals_in_person and not actor.in_person:
-            raise NotPermitted(f"{actor.by} may not {what} for {actor.login}: this policy wants approvals given "
-                               "in person")
+            raise NotPermitted(_("{by} may not {what} for {login}: this policy wants approvals given "
+                                      "in person").format(by=actor.by, what=what, login=actor.login))
 
     def close(self) -> None:
         self.db.dispose()
@@ -129,7 +132,7 @@ def current_policy_row(db: Database) -> PolicyVersion:
     with db.read() as s:
         row = s.scalars(select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)).first()
     if row is None:
-        raise CrmError("the database holds no policy: it was not initialised with 'crmctl init'")
+        raise CrmError(_("the database holds no policy: it was not initialised with 'crmctl init'"))
     return row
 
 

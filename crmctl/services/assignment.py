@@ -9,6 +9,8 @@ import heapq
 from sqlalchemy import func, select
 
 from ..models import Activity, Staff, StaffRole
+from .. import i18n
+from ..i18n import _
 
 
 class RolePool:
@@ -59,8 +61,10 @@ def role_holder(session, role: str) -> tuple[int | None, bool]:
 
 
 def stand_in_warning(role: str, label: str | None, what: str) -> str:
-    """The warning when ``what`` (e.g. "3 of its activities") went to an administrator because nobody
-    else holds ``role``."""
-    named = f"{role} ({label})" if label and label != role else role
-    return (f"no active staff member but an administrator holds role {named}: {what} went to an "
-            "administrator; add a staff member with that role")
+    """The warning when ``what`` (e.g. "3 of its activities", in the user's language) went to an
+    administrator because nobody else holds ``role``: the role as ``code (label)`` in English, its
+    label in Chinese."""
+    shown = i18n.label(role, {role: label} if label else {})
+    named = f"{role} ({label})" if shown == role and label and label != role else shown
+    return _("no active staff member but an administrator holds role {role}: {what} went to an "
+             "administrator; add a staff member with that role").format(role=named, what=what)

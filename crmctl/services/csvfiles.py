@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidInput, RuleViolation
+from ..i18n import _
 from ..models import ImportBatch
 
 MAX_FIELD = 100_000  # characters in one cell
@@ -30,7 +31,7 @@ def decoding(encoding: str) -> str:
     """The codec a user's ``--encoding`` reads with: UTF-8 with or without BOM, or GB 18030 (``gbk``)."""
     enc = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gbk": "gb18030", "gb18030": "gb18030"}.get((encoding or "").lower())
     if enc is None:
-        raise InvalidInput(f"unknown encoding '{encoding}': use utf-8, gb18030 or gbk")
+        raise InvalidInput(_("unknown encoding '{encoding}': use utf-8, gb18030 or gbk").format(encoding=encoding))
     return enc
 
 
@@ -38,42 +39,49 @@ def read_csv(path: Path, encoding: str = "utf-8") -> CsvFile:
     """The whole file decoded and split, or InvalidInput naming the problem (and line)."""
     path = Path(path)
     if not path.exists():
-        raise InvalidInput(f"no file {path}")
+        raise InvalidInput(_("no file {path}").format(path=path))
     if path.is_dir():
-        raise InvalidInput(f"{path} is a folder, not a CSV file")
+        raise InvalidInput(_("{path} is a folder, not a CSV file").format(path=path))
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInput(_("cannot read {path}: {problem}").format(path=path, problem=exc.strerror)) from None
     enc = decoding(encoding)
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise InvalidInput(f"{path.name}: line {line} contains a NUL byte; this is not a text CSV file")
+        raise InvalidInput(_("{file}: line {line} contains a NUL byte; this is not a text CSV file").format(
+            file=path.name, line=line))
     try:
         text = data.decode(enc)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        hint = " (try --encoding gbk)" if enc.startswith("utf") else ""
-        raise InvalidInput(f"{path.name}: line {line} is not valid {encoding}{hint}") from None
+        if enc.startswith("utf"):
+            raise InvalidInput(_("{file}: line {line} is not valid {encoding} (try --encoding gbk)").format(
+                file=path.name, line=line, encoding=encoding)) from None
+        raise InvalidInput(_("{file}: line {line} is not valid {encoding}").format(
+            file=path.name, line=line, encoding=encoding)) from None
     csv.field_size_limit(MAX_FIELD + 1)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
         if not header or not any(h.strip() for h in header):
-            raise InvalidInput(f"{path.name}: empty file or no header row")
+            raise InvalidInput(_("{file}: empty file or no header row").format(file=path.name))
         rows = []
         for row in reader:
             if any(len(cell) > MAX_FIELD for cell in row):
-                raise InvalidInput(f"{path.name}: row {reader.line_num} has a cell longer than {MAX_FIELD} characters")
+                raise InvalidInput(_("{file}: row {row} has a cell longer than {max} characters").format(
+                    file=path.name, row=reader.line_num, max=MAX_FIELD))
             if row and any(c.strip() for c in row):
                 rows.append(row)
     except csv.Error as exc:
-        reason = f"a cell is longer than {MAX_FIELD} characters" if "field limit" in str(exc) else str(exc)
-        raise InvalidInput(f"{path.name}: line {reader.line_num}: {reason}") from None
+        reason = (_("a cell is longer than {max} characters").format(max=MAX_FIELD) if "field limit" in str(exc)
+                  else str(exc))
+        raise InvalidInput(_("{file}: line {line}: {problem}").format(file=path.name, line=reader.line_num,
+                                                                      problem=reason)) from None
     header = [h.strip() for h in header]
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
-        raise InvalidInput(f"{path.name}: column {dup[0]} appears twice in the header")
+        raise InvalidInput(_("{file}: column {column} appears twice in the header").format(file=path.name, column=dup[0]))
     return CsvFile(path, hashlib.sha256(data).hexdigest(), header, rows)
 
 
@@ -82,15 +90,17 @@ def register_import(session, kind: str, f: CsvFile, rows: int, at, actor: str, a
     prev = session.execute(select(func.count(), func.min(ImportBatch.at)).where(
         ImportBatch.kind == kind, ImportBatch.sha256 == f.sha256)).one()
     if prev[0] and not allow_duplicates:
-        raise RuleViolation(f"{f.path.name} was already imported ({prev[1]:%Y-%m-%d %H:%M} UTC); "
-                            "pass --allow-duplicates to import it again")
+        raise RuleViolation(_("{file} was already imported ({at} UTC); pass --allow-duplicates to import it again")
+                            .format(file=f.path.name, at=f"{prev[1]:%Y-%m-%d %H:%M}"))
     batch = ImportBatch(kind=kind, sha256=f.sha256, seq=prev[0], filename=f.path.name, rows=rows, at=at, actor=actor)
     try:
         with session.begin_nested():  # the same file imported at the same moment by another crmctl
             session.add(batch)
             session.flush()
     except IntegrityError:
-        raise RuleViolation(f"{f.path.name} was already imported by another crmctl at the same moment; "
-                            "nothing of this import was written" + ("" if not allow_duplicates else
-                                                                    " (run it again to import it once more)")) from None
+        if allow_duplicates:
+            raise RuleViolation(_("{file} was already imported by another crmctl at the same moment; nothing of this "
+                                  "import was written (run it again to import it once more)").format(file=f.path.name)) from None
+        raise RuleViolation(_("{file} was already imported by another crmctl at the same moment; "
+                              "nothing of this import was written").format(file=f.path.name)) from None
     return batch

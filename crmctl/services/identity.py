@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, text
 
 from ..errors import NotPermitted
+from ..i18n import _
 from ..models import Staff, StaffRole
 
 
@@ -52,7 +53,8 @@ def _by_name(session, column, value: str) -> Staff | None:
 
 def _active(staff: Staff) -> Staff:
     if not staff.active:
-        raise NotPermitted(f"'{staff.login}' has left ({staff.left_at:%Y-%m-%d}) and may not act")
+        raise NotPermitted(_("'{login}' has left ({date}) and may not act").format(login=staff.login,
+                                                                                   date=f"{staff.left_at:%Y-%m-%d}"))
     return staff
 
 
@@ -61,18 +63,19 @@ def authenticated(session, settings) -> Staff:
     if session.get_bind().dialect.name == "sqlite":
         account = settings.os_user
         if not account:
-            raise NotPermitted("this process runs as an OS account without a name: crmctl acts only for a "
-                               "known person (run it under your own account)")
+            raise NotPermitted(_("this process runs as an OS account without a name: crmctl acts only for a "
+                                 "known person (run it under your own account)"))
         staff = _by_name(session, Staff.os_user, account)
         if staff is None:
-            raise NotPermitted(f"OS account '{account}' is bound to no staff member: an administrator binds it "
-                               f"with 'crmctl staff edit LOGIN --os-user {account}' (or 'staff add ... --os-user')")
+            raise NotPermitted(_("OS account '{account}' is bound to no staff member: an administrator binds it "
+                                 "with 'crmctl staff edit LOGIN --os-user {account}' (or 'staff add ... --os-user')")
+                               .format(account=account))
     else:
         account = session.execute(text("SELECT session_user")).scalar()
         staff = _by_name(session, Staff.db_role, account)
         if staff is None:
-            raise NotPermitted(f"database user '{account}' is bound to no staff member: an administrator binds "
-                               f"it with 'crmctl staff edit LOGIN --db-role {account}'")
+            raise NotPermitted(_("database user '{account}' is bound to no staff member: an administrator binds "
+                                 "it with 'crmctl staff edit LOGIN --db-role {account}'").format(account=account))
     return _active(staff)
 
 
@@ -98,15 +101,15 @@ def resolve(db, settings) -> Actor:
         else:
             target = _by_name(s, Staff.login, wanted)
             if target is None:
-                raise NotPermitted(f"'{wanted}' is not a staff member (see 'crmctl staff list')")
+                raise NotPermitted(_("'{login}' is not a staff member (see 'crmctl staff list')").format(login=wanted))
             server_allows = _may_set_role(s, target.db_role)
             if not me.is_admin and not server_allows:
-                raise NotPermitted(f"{me.login} may not act as {wanted}: only an administrator may act for "
-                                   "another person (--as / CRMCTL_USER)")
+                raise NotPermitted(_("{login} may not act as {other}: only an administrator may act for "
+                                     "another person (--as / CRMCTL_USER)").format(login=me.login, other=wanted))
             _active(target)
             actor = Actor(target.id, target.login, target.name, _roles(s, target), target.is_admin, by=me.login,
                           db_role=target.db_role if server_allows else None, by_admin=me.is_admin)
         if settings.now and not me.is_admin:
-            raise NotPermitted(f"{me.login} may not fix the time: CRMCTL_NOW (a fixed 'now') is an "
-                               "administrator's back-filling tool")
+            raise NotPermitted(_("{login} may not fix the time: CRMCTL_NOW (a fixed 'now') is an "
+                                 "administrator's back-filling tool").format(login=me.login))
     return actor

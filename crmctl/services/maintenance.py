@@ -18,7 +18,7 @@ def _open_raw(settings: Settings) -> Database:
     url = settings.db_url()
     path = sqlite_path(url)
     if path is not None and not path.exists():
-        raise NotFound(f"no database at {path}: run 'crmctl init --policy NAME' first (or pass --db)")
+        raise NotFound(_("no database at {path}: run 'crmctl init --policy NAME' first (or pass --db)").format(path=path))
     return Database(url)
 
 
@@ -27,13 +27,16 @@ def upgrade_database(settings: Settings) -> str:
     try:
         rev = current_revision(db.engine)
         if rev is None:
-            raise DatabaseError("not a crmctl database: run 'crmctl init' first")
+            raise DatabaseError(_("not a crmctl database: run 'crmctl init' first"))
         if rev == HEAD:
-            return f"schema is current ({HEAD})"
+            return _("schema is current ({head})").format(head=HEAD)
         if rev not in REVISIONS:
-            raise DatabaseError(f"the database schema ({rev}) is newer than this crmctl knows ({HEAD}): upgrade crmctl")
+            raise DatabaseError(_("the database schema ({revision}) is newer than this crmctl knows ({head}): "
+                                  "upgrade crmctl").format(revision=rev, head=HEAD))
         backup = upgrade_with_backup(db, rev)
-        return f"upgraded {rev} -> {HEAD}" + (f"; backup at {backup}" if backup else "")
+        if backup:
+            return _("upgraded {revision} -> {head}; backup at {backup}").format(revision=rev, head=HEAD, backup=backup)
+        return _("upgraded {revision} -> {head}").format(revision=rev, head=HEAD)
     finally:
         db.dispose()
 
@@ -54,8 +57,8 @@ def backup_database(settings: Settings, dest: Path, *, force: bool = False) -> s
     try:
         return _backup(settings, dest, force=force)
     except SqlDatabaseError as exc:  # a damaged file, noticed on opening it
-        raise DatabaseError(f"the database is damaged ({_first_line(exc)}): not backed up; "
-                            "see 'crmctl db check'") from None
+        raise DatabaseError(_("the database is damaged ({problem}): not backed up; see 'crmctl db check'")
+                            .format(problem=_first_line(exc))) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -83,23 +86,24 @@ def _backup(settings: Settings, dest: Path, *, force: bool) -> str:
     from .app import open_app
 
     with open_app(settings) as app:
-        app.require_admin("back up the database")
+        app.require_admin(_("back up the database"))
         db = app.db
         if db.path is None:
-            raise CrmError("backup works on SQLite files; for PostgreSQL use pg_dump (see README, Backups)")
+            raise CrmError(_("backup works on SQLite files; for PostgreSQL use pg_dump (see README, Backups)"))
         dest = dest.expanduser()
         # everything that would make the copy fail is refused before the entry saying it was made
         if not dest.parent.is_dir():
-            raise InvalidInput(f"backup folder {dest.parent} does not exist")
+            raise InvalidInput(_("backup folder {folder} does not exist").format(folder=dest.parent))
         if not os.access(dest.parent, os.W_OK | os.X_OK):
-            raise InvalidInput(f"backup folder {dest.parent} is not writable by this account")
+            raise InvalidInput(_("backup folder {folder} is not writable by this account").format(folder=dest.parent))
         if dest.resolve() == db.path.resolve():
-            raise InvalidInput("the backup file must not be the database itself")
+            raise InvalidInput(_("the backup file must not be the database itself"))
         if dest.exists() and not force:
-            raise InvalidInput(f"{dest} exists; pass --force to overwrite")
+            raise InvalidInput(_("{path} exists; pass --force to overwrite").format(path=dest))
         damaged = _damaged(db.path)  # a copy of a damaged file is no backup
         if damaged:
-            raise DatabaseError(f"the database is damaged ({damaged[:200]}): not backed up; see 'crmctl db check'")
+            raise DatabaseError(_("the database is damaged ({problem}): not backed up; see 'crmctl db check'")
+                                .format(problem=damaged[:200]))
         with db.write() as s:
             audit.record(s, app, "db.backup", "database", str(db.path), after={"to": str(dest)})
         backup_sqlite(db.path, dest)
@@ -129,19 +133,20 @@ def check_database(settings: Settings) -> list[str]:
         if not problems:
             with db.engine.connect() as conn:
                 _p, n, head = audit_problem(conn)
-            chained = f"audit trail of {n} entries chained, head {head[:16]}"
+            chained = _("audit trail of {n} entries chained, head {head}").format(n=n, head=head[:16])
     except SqlDatabaseError as exc:  # the file is too damaged to be read: SQLite's own check says where
-        problems = [f"integrity: {_first_line(exc)}"]
+        problems = [_("integrity: {problem}").format(problem=_first_line(exc))]
         if db.path is not None:
             found = _damaged(db.path)
             if found and found not in problems[0]:
-                problems.append(f"integrity: {found}")
-        problems.append("restore the last good backup ('crmctl db restore FILE')")
+                problems.append(_("integrity: {problem}").format(problem=found))
+        problems.append(_("restore the last good backup ('crmctl db restore FILE')"))
     finally:
         db.dispose()
     if problems:
-        raise CrmError(f"{len(problems)} problem(s): " + "; ".join(problems[:5]), details=problems[5:])
-    lines = [f"ok: integrity and foreign keys checked, schema {HEAD}; {chained}"]
+        raise CrmError(_("{n} problem(s): {problems}").format(n=len(problems), problems="; ".join(problems[:5])),
+                       details=problems[5:])
+    lines = [_("ok: integrity and foreign keys checked, schema {head}; {chained}").format(head=HEAD, chained=chained)]
     if _world_readable(db.path):
         lines.append(_("Warning: {message}").format(message=_(
             "{path} can be read by every account on this machine: chmod o-rwx it (and its -wal and -shm files); "
@@ -164,10 +169,10 @@ def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000, progres
     models.load_all()
     app = open_app(settings)
     try:
-        app.require_admin("copy the database")
-        target_url, _ = resolve_db_url(to_url)
+        app.require_admin(_("copy the database"))
+        target_url, _default = resolve_db_url(to_url)
         if target_url == app.db.url:
-            raise InvalidInput("--to names the database being copied")
+            raise InvalidInput(_("--to names the database being copied"))
     finally:
         app.close()
     src = open_database(settings.db_url())
@@ -190,7 +195,7 @@ def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000, progres
             counts = {t.name: s_conn.execute(select(func.count()).select_from(t)).scalar() for t in tables}
             for t in reversed(tables):  # what the new database's migrations seeded (the audit chain's head)
                 d_conn.execute(t.delete())
-            with progress("copying rows", total=sum(counts.values())) as bar:
+            with progress(_("copying rows"), total=sum(counts.values())) as bar:
                 for t in tables:
                     result = s_conn.execute(select(t).order_by(*t.primary_key.columns)).yield_per(chunk)
                     for part in result.partitions(chunk):
@@ -206,7 +211,8 @@ def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000, progres
             for t in tables:
                 copied = d_conn.execute(select(func.count()).select_from(t)).scalar()
                 if copied != counts[t.name]:
-                    raise DatabaseError(f"copy check failed for {t.name}: {counts[t.name]} rows, {copied} copied")
+                    raise DatabaseError(_("copy check failed for {table}: {rows} rows, {copied} copied").format(
+                        table=t.name, rows=counts[t.name], copied=copied))
                 report.append({"table": t.name, "rows": copied})
         if dst.engine.dialect.name == "postgresql":
             _bind_copier(dst, app)
@@ -283,13 +289,13 @@ def restore_database(settings: Settings, source: Path) -> str:
     url = settings.db_url()
     path = sqlite_path(url)
     if path is None:
-        raise CrmError("restore works on SQLite files; for PostgreSQL use pg_restore (see README, Backups)")
+        raise CrmError(_("restore works on SQLite files; for PostgreSQL use pg_restore (see README, Backups)"))
     # an administrator of the live database (or, when there is none to open, of the backup, below)
     live = path.exists() and path.stat().st_size > 0
-    admin = _administrator(settings, url, "restore the database") if live else None
+    admin = _administrator(settings, url, _("restore the database")) if live else None
     source = source.expanduser()
     if not source.is_file():
-        raise NotFound(f"no backup file {source}")
+        raise NotFound(_("no backup file {path}").format(path=source))
     try:
         conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
@@ -300,15 +306,17 @@ def restore_database(settings: Settings, source: Path) -> str:
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        raise InvalidInput(f"{source} is not a crmctl backup: {exc}") from None
+        raise InvalidInput(_("{path} is not a crmctl backup: {problem}").format(path=source, problem=exc)) from None
     if ok != "ok":
-        raise InvalidInput(f"{source} is damaged: {ok}")
+        raise InvalidInput(_("{path} is damaged: {problem}").format(path=source, problem=ok))
     if dangling is not None:
-        raise InvalidInput(f"{source} is damaged: table {dangling[0]} row {dangling[1]} points to a missing {dangling[2]}")
+        raise InvalidInput(_("{path} is damaged: table {table} row {row} points to a missing {parent}").format(
+            path=source, table=dangling[0], row=dangling[1], parent=dangling[2]))
     if not rev or rev[0] not in REVISIONS:
-        raise InvalidInput(f"{source} has an unknown schema revision {rev[0] if rev else None}")
+        raise InvalidInput(_("{path} has an unknown schema revision {revision}").format(
+            path=source, revision=rev[0] if rev else None))
     if not has_policy:
-        raise InvalidInput(f"{source} holds no policy: not a crmctl backup")
+        raise InvalidInput(_("{path} holds no policy: not a crmctl backup").format(path=source))
     if rev[0] >= "0005":  # older backups have no chain yet (their upgrade chains what they hold)
         probe = Database(f"sqlite:///file:{source.resolve()}?mode=ro&uri=true")
         try:
@@ -317,9 +325,9 @@ def restore_database(settings: Settings, source: Path) -> str:
         finally:
             probe.dispose()
         if problem:
-            raise InvalidInput(f"{source} is not restored: its {problem}")
+            raise InvalidInput(_("{path} is not restored: its {problem}").format(path=source, problem=problem))
     if admin is None:
-        admin = _administrator(settings, str(source), "restore the database")
+        admin = _administrator(settings, str(source), _("restore the database"))
     keep = None
     if live:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
@@ -334,7 +342,8 @@ def restore_database(settings: Settings, source: Path) -> str:
         with open_app(settings, need_actor=False) as restored:  # upgrades an older backup (after its own backup)
             problems = integrity_problems(restored.db)
             if problems:
-                raise DatabaseError("restored database fails its check: " + "; ".join(problems[:3]))
+                raise DatabaseError(_("restored database fails its check: {problems}").format(
+                    problems="; ".join(problems[:3])))
             with restored.db.write() as s:
                 audit.record(s, restored, "db.restore", "database", str(path), after={"from": str(source)},
                              actor=admin.login, by=admin.by)
@@ -344,4 +353,4 @@ def restore_database(settings: Settings, source: Path) -> str:
         else:
             path.unlink(missing_ok=True)
         raise
-    return f"restored {source} into {path} (schema {HEAD})"
+    return _("restored {source} into {path} (schema {head})").format(source=source, path=path, head=HEAD)

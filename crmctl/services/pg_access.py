@@ -12,18 +12,17 @@ from sqlalchemy.exc import DBAPIError
 
 from .. import pg_security as pg
 from ..errors import InvalidInput, NotPermitted, RuleViolation
+from ..errors import Msg
+from ..i18n import _
 from ..models import Staff
 from . import audit
 from .app import App
 
-SQLITE_REFUSAL = ("SQLite cannot enforce database roles: whoever may write the file can change it with any tool "
-                  "(the audit chain shows it, 'crmctl db check'); database-enforced roles and row-level security "
-                  "need PostgreSQL (see README, Security model)")
-
 
 def _server_refused(exc: DBAPIError, what: str) -> NotPermitted:
+    """``what``: the act, in the user's language."""
     msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-    return NotPermitted(f"the database server refused to {what}: {msg}")
+    return NotPermitted(_("the database server refused to {what}: {problem}").format(what=what, problem=msg))
 
 
 def _staff_rows(session) -> list[dict]:
@@ -36,15 +35,19 @@ def setup_roles(app: App, *, prefix: str = pg.DEFAULT_PREFIX, dry_run: bool = Fa
     the audit/approval triggers and row-level security, idempotently; audited.  ``dry_run``: the SQL
     only, nothing changed."""
     if app.db.is_sqlite:
-        raise RuleViolation(SQLITE_REFUSAL)
-    app.require_admin("set up the database roles")
+        raise RuleViolation(_("SQLite cannot enforce database roles: whoever may write the file can change it with any tool "
+                              "(the audit chain shows it, 'crmctl db check'); database-enforced roles and row-level security "
+                              "need PostgreSQL (see README, Security model)"))
+    app.require_admin(_("set up the database roles"))
     if not pg.IDENT_RE.fullmatch(prefix or "") or len(prefix) > 50:
-        raise InvalidInput(f"--prefix '{prefix}' is not usable: letters, digits and '_' (at most 50), e.g. crmctl_")
+        raise InvalidInput(_("--prefix '{prefix}' is not usable: letters, digits and '_' (at most 50), e.g. crmctl_")
+                           .format(prefix=prefix))
     roles = pg.Roles.with_prefix(prefix)
     known = pg_roles_of(app)
     if known is not None and known != roles and not dry_run:
-        raise RuleViolation(f"this database's roles are {known.owner}, {known.staff} and {known.admin}: "
-                            f"run 'crmctl db roles --prefix {known.owner.removesuffix('owner')}'")
+        raise RuleViolation(_("this database's roles are {owner}, {staff} and {admin}: "
+                              "run 'crmctl db roles --prefix {prefix}'").format(
+            owner=known.owner, staff=known.staff, admin=known.admin, prefix=known.owner.removesuffix("owner")))
     perms, chain = app.policy.permissions, list(app.policy.admission.chain)
     with app.db.write() as s:
         conn = s.connection()
@@ -61,12 +64,12 @@ def setup_roles(app: App, *, prefix: str = pg.DEFAULT_PREFIX, dry_run: bool = Fa
                               readers=list(perms.readers_roles), chain=chain, version=app.policy_version)
             conn.exec_driver_sql(f"SET LOCAL ROLE {pg.q(me)}")
         except DBAPIError as exc:
-            raise _server_refused(exc, "set up the roles (run 'crmctl db roles' connected as the role that owns "
-                                       "the tables, e.g. the one that ran init, or as a superuser)") from None
+            raise _server_refused(exc, _("set up the roles (run 'crmctl db roles' connected as the role that owns "
+                                         "the tables, e.g. the one that ran init, or as a superuser)")) from None
         audit.record(s, app, "db.roles", "database", roles.owner,
                      after={"owner": roles.owner, "staff": roles.staff, "admin": roles.admin,
                             "statements": len(plan.sql()), "restrict_customer_details": perms.restrict_customer_details},
-                     note="; ".join(plan.done + ([f"no database role for: {', '.join(plan.missing)}"]
+                     note="; ".join(plan.done + ([Msg("no database role for: {logins}", logins=", ".join(plan.missing))]
                                                  if plan.missing else [])))
     return {"dry_run": False, "sql": plan.sql(), "done": plan.done, "missing": plan.missing, "roles": roles}
 
@@ -87,7 +90,7 @@ def refresh_settings(session, policy, version: int) -> None:
                           readers=list(policy.permissions.readers_roles), chain=list(policy.admission.chain),
                           version=version)
     except DBAPIError as exc:
-        raise _server_refused(exc, "store the policy's access rules") from None
+        raise _server_refused(exc, _("store the policy's access rules")) from None
 
 
 def bind_login_role(session, name: str | None, *, admin: bool, active: bool = True, create: bool,
@@ -97,7 +100,8 @@ def bind_login_role(session, name: str | None, *, admin: bool, active: bool = Tr
     connected role may create roles, and refused otherwise.  Where ``db roles`` set up the groups,
     the role joins the staff group (and the administrators' group for an administrator), and a
     ``previous`` role bound no more leaves them.  Returns the role's exact name (an existing role
-    whose name differs only in case is used) and what was done, in words."""
+    whose name differs only in case is used) and what was done, in words (English :class:`Msg`: it
+    is kept in the audit note)."""
     conn = session.connection()
     if conn.dialect.name != "postgresql" or not name:
         return name, []
@@ -109,13 +113,13 @@ def bind_login_role(session, name: str | None, *, admin: bool, active: bool = Tr
     if role is None and create:
         if not manage:
             who = conn.exec_driver_sql("SELECT current_user").scalar()
-            raise NotPermitted(f"database role '{name}' does not exist and {who} may not create roles: ask the "
-                               f"database administrator to run CREATE ROLE {pg.q(name)} LOGIN (or to grant {who} "
-                               "CREATEROLE), then bind it again")
+            raise NotPermitted(_("database role '{name}' does not exist and {who} may not create roles: ask the "
+                                 "database administrator to run CREATE ROLE {quoted} LOGIN (or to grant {who} "
+                                 "CREATEROLE), then bind it again").format(name=name, who=who, quoted=pg.q(name)))
         caller = pg.caller(conn)
         extra = " CREATEROLE" if admin and (caller["rolsuper"] or caller["rolcreaterole"]) else ""
         stmts.append(f"CREATE ROLE {pg.q(name)} LOGIN{extra}")
-        done.append(f"database login role {name} created")
+        done.append(Msg("database login role {name} created", name=name))
         if roles is not None:
             stmts += [f"GRANT {pg.q(roles.staff)} TO {pg.q(name)}"] + (
                 [f"GRANT {pg.q(roles.admin)} TO {pg.q(name)}"] if admin else [])
@@ -131,13 +135,13 @@ def bind_login_role(session, name: str | None, *, admin: bool, active: bool = Tr
         return name, done
     if not manage:
         if create:
-            raise NotPermitted(f"database role '{name}' is not in the groups of 'crmctl db roles' and the connected "
-                               "role may not grant them: ask the database administrator (or run 'crmctl db roles' "
-                               "as the owner of the tables)")
-        return name, done + ["group memberships left for 'crmctl db roles'"]
+            raise NotPermitted(_("database role '{name}' is not in the groups of 'crmctl db roles' and the connected "
+                                 "role may not grant them: ask the database administrator (or run 'crmctl db roles' "
+                                 "as the owner of the tables)").format(name=name))
+        return name, done + [Msg("group memberships left for 'crmctl db roles'")]
     try:
         pg.execute(conn, stmts)
     except DBAPIError as exc:
-        raise _server_refused(exc, f"create or grant database role {name}") from None
+        raise _server_refused(exc, _("create or grant database role {name}").format(name=name)) from None
     done += [s for s in stmts if not s.startswith("CREATE ROLE")]
     return name, done

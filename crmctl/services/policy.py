@@ -10,6 +10,7 @@ from sqlalchemy import text as sql_text
 
 from ..db import create_private, open_database, sqlite_path
 from ..errors import CrmError, RuleViolation
+from ..i18n import _
 from ..models import PolicyVersion, Staff, StaffRole
 from . import audit
 from .app import App, Settings
@@ -37,12 +38,12 @@ def init_database(settings: Settings, policy_ref: str, admin_login: str | None, 
     path = sqlite_path(url)
     existed = path.exists() if path else False
     if existed and path.stat().st_size > 0:
-        raise CrmError(f"{path} already exists; choose another --db or remove it")
+        raise CrmError(_("{path} already exists; choose another --db or remove it").format(path=path))
     # the administrator's login: --admin, else --as / CRMCTL_USER, else the OS account's name; whatever
     # it is called, it is bound to the OS account (or database user) running init
     login = admin_login or settings.acting_for() or settings.os_user
     if not login:
-        raise CrmError("this process runs as an OS account without a name: give the administrator's login with --admin")
+        raise CrmError(_("this process runs as an OS account without a name: give the administrator's login with --admin"))
     _check_login(login)
     try:
         if path is not None and not existed:
@@ -92,7 +93,7 @@ def _check_login(login: str) -> None:
     import re
 
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", login or ""):
-        raise CrmError(f"'{login}' is not a usable login: letters, digits, '.', '_', '-', '@' (1-64)")
+        raise CrmError(_("'{login}' is not a usable login: letters, digits, '.', '_', '-', '@' (1-64)").format(login=login))
 
 
 #: the keys of a stored version of ``policy show --history`` (its csv header, with rows or without)
@@ -110,12 +111,13 @@ def apply_policy(app: App, policy_ref: str) -> dict:
     """Store a new version of the policy (the old ones stay); audited with the diff."""
     from ..policies import diff_policies, load_policy
 
-    app.require_admin("apply a policy")
+    app.require_admin(_("apply a policy"))
     policy, text = load_policy(policy_ref)
     current = app.policy_row
     changes = diff_policies(current.text, text)
     if not changes:
-        raise RuleViolation(f"{policy_ref} does not change the current policy (version {current.version})")
+        raise RuleViolation(_("{file} does not change the current policy (version {version})").format(
+            file=policy_ref, version=current.version))
     _check_roles_still_defined(app, policy)
     now = app.now()
     with app.db.write() as s:
@@ -137,5 +139,6 @@ def _check_roles_still_defined(app: App, policy) -> None:
     missing = sorted(held - set(policy.roles))
     if missing:
         raise RuleViolation(
-            f"the new policy drops role(s) {', '.join(missing)} still held by active staff; reassign them first"
+            _("the new policy drops role(s) {roles} still held by active staff; reassign them first").format(
+                roles=", ".join(missing))
         )

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ..db import IN_CHUNK
 from ..errors import RuleViolation
+from ..i18n import _
 from ..models import Customer
 from ..rules import grading as rules
 from ..rules.codes import pick_code
@@ -28,7 +29,7 @@ def stability_clause(app: App, which: str, last_col):
     """SQL condition on a customer row joined to the last-purchase aggregate (``last_col``)."""
     st = app.policy.stability
     if st is None:
-        raise RuleViolation("this policy does not define stability ([stability])")
+        raise RuleViolation(_("this policy does not define stability ([stability])"))
     which = pick_code(st.labels.model_dump(), which, "stability", "--stability")  # by code or label (流失客户)
     cutoff = rules.lost_cutoff(app.now().date(), st.lost_after_months)
     return rules.stability_sql(which, Customer.status, last_col, cutoff)
@@ -62,7 +63,7 @@ def churn_warnings(app: App, label: str | None = None) -> list[dict]:
     (the same period a year before, or the period before): two aggregates."""
     ch = app.policy.churn
     if ch is None:
-        raise RuleViolation("this policy has no churn warning ([churn])")
+        raise RuleViolation(_("this policy has no churn warning ([churn])"))
     today = app.now().date()
     try:
         per = parse_label(label.strip(), ch.period) if label else last_completed(ch.period, today)

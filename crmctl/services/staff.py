@@ -8,6 +8,7 @@ from typing import Iterable
 from sqlalchemy import delete, func, select, update
 
 from ..errors import InvalidInput, NotPermitted, RuleViolation
+from ..i18n import _
 from ..models import Customer, CustomerContact, Staff, StaffRole
 from ..rules.customers import clean_text
 from ..rules.limits import MAX_NAME
@@ -28,7 +29,7 @@ def resolve_roles(app: App, roles: Iterable[str]) -> list[str]:
     for r in roles:
         code = r if r in defined else by_label.get(r)
         if code is None:
-            raise InvalidInput(f"unknown role '{r}': the policy defines {', '.join(defined)}")
+            raise InvalidInput(_("unknown role '{role}': the policy defines {roles}").format(role=r, roles=", ".join(defined)))
         if code not in out:
             out.append(code)
     return out
@@ -43,12 +44,14 @@ def _account(value: str | None, what: str) -> str | None:
         return None
     v = value.strip()
     if not ACCOUNT_RE.fullmatch(v):
-        raise InvalidInput(f"{what} '{value}' is not an account name (1-64 letters, digits, '.', '_', '-', '@', '$')")
+        raise InvalidInput(_("{what} '{value}' is not an account name (1-64 letters, digits, '.', '_', '-', '@', '$')")
+                           .format(what=what, value=value))
     return v
 
 
 def _refuse_taken(session, column, value: str | None, what: str, staff_id: int | None = None) -> None:
-    """One person, one identity: an OS account (database role, login) binds to one staff member."""
+    """One person, one identity: an OS account (database role, login) binds to one staff member.
+    ``what``: which, in the user's language."""
     if value is None:
         return
     q = select(Staff.login).where(func.lower(column) == value.lower())
@@ -56,20 +59,21 @@ def _refuse_taken(session, column, value: str | None, what: str, staff_id: int |
         q = q.where(Staff.id != staff_id)
     other = session.scalars(q).first()
     if other is not None:
-        raise RuleViolation(f"{what} '{value}' already belongs to staff member {other}: one person, one identity")
+        raise RuleViolation(_("{what} '{value}' already belongs to staff member {other}: one person, one identity")
+                            .format(what=what, value=value, other=other))
 
 
 def add_staff(app: App, login: str, name: str, roles: list[str], unit: str | None, is_admin: bool = False, *,
               os_user: str | None = None, db_role: str | None = None) -> dict:
     """A new staff member, bound to the OS account ``os_user`` and the database role ``db_role``
     (both by default the login itself)."""
-    app.require_admin("add staff")
+    app.require_admin(_("add staff"))
     if not LOGIN_RE.fullmatch(login or ""):
-        raise InvalidInput(f"'{login}' is not a usable login: letters, digits, '.', '_', '-', '@' (1-64)")
+        raise InvalidInput(_("'{login}' is not a usable login: letters, digits, '.', '_', '-', '@' (1-64)").format(login=login))
     name = clean_text(name or "", "--name", max_len=MAX_NAME)
     unit = clean_text(unit or "", "--unit", required=False, max_len=MAX_NAME)
     if not roles:
-        raise InvalidInput("give at least one --role")
+        raise InvalidInput(_("give at least one --role"))
     codes = resolve_roles(app, roles)
     os_user = _account(os_user, "--os-user") or login
     given_role = _account(db_role, "--db-role")
@@ -78,9 +82,11 @@ def add_staff(app: App, login: str, name: str, roles: list[str], unit: str | Non
     with app.db.write() as s:
         other = s.scalars(select(Staff.login).where(func.lower(Staff.login) == login.lower())).first()
         if other is not None:
-            raise RuleViolation(f"staff login '{login}' already exists" + (f" (as {other})" if other != login else ""))
-        _refuse_taken(s, Staff.os_user, os_user, "OS account")
-        _refuse_taken(s, Staff.db_role, db_role, "database role")
+            if other != login:
+                raise RuleViolation(_("staff login '{login}' already exists (as {other})").format(login=login, other=other))
+            raise RuleViolation(_("staff login '{login}' already exists").format(login=login))
+        _refuse_taken(s, Staff.os_user, os_user, _("OS account"))
+        _refuse_taken(s, Staff.db_role, db_role, _("database role"))
         # PostgreSQL: --db-role creates the login role where the server lets us; an existing one joins its groups
         db_role, db_done = bind_login_role(s, db_role, admin=is_admin, create=given_role is not None)
         staff = Staff(login=login, name=name.strip(), unit=unit, active=True, is_admin=is_admin, created_at=now,
@@ -98,7 +104,7 @@ def edit_staff(app: App, login: str, *, name: str | None = None, unit: str | Non
                roles: list[str] | None = None, os_user: str | None = None, db_role: str | None = None,
                is_admin: bool | None = None) -> dict:
     """``staff edit``: change a person's name, unit, roles, administrator flag or bindings (audited)."""
-    app.require_admin("change staff")
+    app.require_admin(_("change staff"))
     codes = resolve_roles(app, roles) if roles else None
     os_user = _account(os_user, "--os-user")
     db_role = _account(db_role, "--db-role")
@@ -111,12 +117,12 @@ def edit_staff(app: App, login: str, *, name: str | None = None, unit: str | Non
         staff = find_staff(s, login)
         held = sorted(s.scalars(select(StaffRole.role).where(StaffRole.staff_id == staff.id)).all())
         before = _staff_dict(staff, held)
-        _refuse_taken(s, Staff.os_user, os_user, "OS account", staff.id)
-        _refuse_taken(s, Staff.db_role, db_role, "database role", staff.id)
+        _refuse_taken(s, Staff.os_user, os_user, _("OS account"), staff.id)
+        _refuse_taken(s, Staff.db_role, db_role, _("database role"), staff.id)
         if is_admin is False and staff.is_admin:
             admins = s.scalars(select(Staff.id).where(Staff.is_admin.is_(True), Staff.active.is_(True))).all()
             if len(admins) <= 1:
-                raise RuleViolation(f"{staff.login} is the last administrator; make someone else one first")
+                raise RuleViolation(_("{login} is the last administrator; make someone else one first").format(login=staff.login))
         db_done: list[str] = []
         if db_role is not None or is_admin is not None:  # PostgreSQL: the login role and its groups
             db_role, db_done = bind_login_role(
@@ -134,7 +140,7 @@ def edit_staff(app: App, login: str, *, name: str | None = None, unit: str | Non
         after = _staff_dict(staff, codes if codes is not None else held)
         b, a = audit.changed_fields(before, after)
         if not a and not b and not db_done:
-            raise InvalidInput("nothing to change: give --name, --unit, --role, --os-user, --db-role or --admin")
+            raise InvalidInput(_("nothing to change: give --name, --unit, --role, --os-user, --db-role or --admin"))
         s.add(staff)
         audit.record(s, app, "staff.edit", "staff", staff.login, before=b, after=a, at=now,
                      note="; ".join(db_done) or None)
@@ -188,9 +194,9 @@ def _plan_handover_notices(s, app: App, notice, person: Staff, heir: Staff, now)
 
 def leave(app: App, login: str, handover_to: str) -> dict:
     """Mark a person as left and move their customers and open work to another."""
-    app.require_admin("record that staff leave")
+    app.require_admin(_("record that staff leave"))
     if login == handover_to:
-        raise InvalidInput("--handover-to must be another person")
+        raise InvalidInput(_("--handover-to must be another person"))
     now = app.now()
     with app.db.write() as s:
         person = find_staff(s, login)
@@ -206,11 +212,12 @@ def leave(app: App, login: str, handover_to: str) -> dict:
                   .execution_options(populate_existing=True)).all()
         for who in (person, heir):
             if not who.active:
-                raise NotPermitted(f"staff member '{who.login}' has left")
+                raise NotPermitted(_("staff member '{login}' has left").format(login=who.login))
         if person.is_admin:
             admins = s.scalars(select(Staff.id).where(Staff.is_admin.is_(True), Staff.active.is_(True))).all()
             if len(admins) <= 1 and not heir.is_admin:
-                raise RuleViolation(f"{login} is the last administrator; make {handover_to} an administrator first")
+                raise RuleViolation(_("{login} is the last administrator; make {heir} an administrator first")
+                                    .format(login=login, heir=handover_to))
         moved = {}
         notice = app.policy.activities.handover_notice if app.policy.activities else None
         if notice is not None:  # planned from the customers still theirs, before they move

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from sqlalchemy import or_, select
 
 from ..errors import NotPermitted
+from ..errors import Msg
+from ..i18n import _
 from ..models import Customer, CustomerContact
 
 
@@ -52,9 +54,10 @@ def require_read(session, app, c: Customer, assignees: Iterable[int | None] = ()
     """Refuse (one ``Error:`` line) unless the acting person may read ``c``'s file (or ``what``, a
     piece of work on it given to ``assignees``)."""
     if not can_read(session, app, c, assignees):
-        thing = what or f"the file of customer {c.code}"
-        raise NotPermitted(f"{app.actor.login} may not read {thing} (customer {c.code}'s file is restricted: "
-                           "only its owner, its contacts and permitted roles may read it)")
+        thing = what or _("the file of customer {code}").format(code=c.code)
+        raise NotPermitted(_("{login} may not read {thing} (customer {code}'s file is restricted: "
+                             "only its owner, its contacts and permitted roles may read it)").format(
+            login=app.actor.login, thing=thing, code=c.code))
 
 
 def require_grant(app, c: Customer) -> None:
@@ -62,8 +65,9 @@ def require_grant(app, c: Customer) -> None:
     policy's reader roles and administrators may (not the contacts themselves)."""
     if sees_every_file(app) or c.owner_id == app.actor.id:
         return
-    raise NotPermitted(f"{app.actor.login} may not add contacts to customer {c.code}: its file is restricted, and "
-                       "a contact may read it (only its owner, permitted roles and administrators may add one)")
+    raise NotPermitted(_("{login} may not add contacts to customer {code}: its file is restricted, and "
+                         "a contact may read it (only its owner, permitted roles and administrators may add one)")
+                       .format(login=app.actor.login, code=c.code))
 
 
 def readable_customer(session, app, code: str, what: str | None = None) -> Customer:
@@ -154,5 +158,6 @@ def readable_tuples(app, make: Callable[[], Iterable[tuple]], names: Sequence[st
     return rows
 
 
-#: the note a listing carries when rows were left out for a person without permission
-LEFT_OUT = "rows about customers whose files you may not read are left out (policy: restricted customer files)"
+#: the note a listing carries when rows were left out for a person without permission (English that
+#: knows its catalogue id: shown with ``crmctl.i18n.text``)
+LEFT_OUT = Msg("rows about customers whose files you may not read are left out (policy: restricted customer files)")

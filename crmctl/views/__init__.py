@@ -33,7 +33,10 @@ class Column:
             self.title = self.key
         if self.number is not None:
             if self.number not in NUMBER_DECIMALS:
-                raise ValueError(f"unknown number kind {self.number!r}: one of {', '.join(NUMBER_DECIMALS)}")
+                from ..i18n import _
+
+                raise ValueError(_("unknown number kind {kind}: one of {kinds}").format(
+                    kind=repr(self.number), kinds=", ".join(NUMBER_DECIMALS)))
             self.justify = "right"
 
 

@@ -39,9 +39,10 @@ def upgrade() -> None:
                                  "HAVING count(*) > 1")).first()
     if clash is not None:
         from crmctl.errors import DatabaseError
+        from crmctl.i18n import _
 
-        raise DatabaseError(f"staff logins that differ only in case ({clash[0]}) must become one person "
-                            "before this upgrade: logins are now compared case-insensitively")
+        raise DatabaseError(_("staff logins that differ only in case ({login}) must become one person "
+                              "before this upgrade: logins are now compared case-insensitively").format(login=clash[0]))
 
     op.add_column("staff", sa.Column("os_user", sa.String(length=64), nullable=True))
     op.add_column("staff", sa.Column("db_role", sa.String(length=64), nullable=True))

@@ -19,6 +19,8 @@ from typing import Iterator
 
 from ...db import default_db_path, sqlite_path
 from ...errors import InvalidInput
+from ... import i18n
+from ...i18n import _
 from ...rules import customers as rules
 from ..app import Settings, open_app
 from ..registry import demo_steps
@@ -32,13 +34,13 @@ def _demo_target(settings: Settings, replace: bool, policy_name: str) -> Path:
     if settings.db or settings.env_db:
         path = sqlite_path(settings.db_url())
         if path is None:
-            raise InvalidInput("the demo builds a SQLite file; give --db PATH (not a server URL)")
+            raise InvalidInput(_("the demo builds a SQLite file; give --db PATH (not a server URL)"))
     else:
         path = default_db_path().with_name(f"demo-{policy_name}.db")
         path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not replace:
-        raise InvalidInput(f"{path} exists (an earlier demo, with any changes made to it): pass --replace to "
-                           "build it again, or --db FILE for another one")
+        raise InvalidInput(_("{path} exists (an earlier demo, with any changes made to it): pass --replace to "
+                             "build it again, or --db FILE for another one").format(path=path))
     return path
 
 
@@ -73,7 +75,8 @@ def run_demo(settings: Settings, policy_name: str, n_customers: int, *, seed: in
     from ..policy import init_database
 
     if policy_name not in BUILTIN_NAMES:
-        raise InvalidInput(f"unknown built-in policy '{policy_name}': use {', '.join(BUILTIN_NAMES)}")
+        raise InvalidInput(_("unknown built-in policy '{policy}': use {names}").format(policy=policy_name,
+                                                                                       names=", ".join(BUILTIN_NAMES)))
     rng = random.Random(seed)
     target = _demo_target(settings, replace, policy_name)
     clean_stale_partials(target.parent, lambda base: base == target.name)
@@ -84,8 +87,8 @@ def run_demo(settings: Settings, policy_name: str, n_customers: int, *, seed: in
     try:
         info = init_database(Settings(db=str(built), actor=admin), policy_name, admin, "系统管理员",
                              recorded_as=str(target))
-        yield f"database: {target}"
-        yield f"policy:   {info['policy']} (version 1)"
+        yield _("database: {path}").format(path=target)
+        yield _("policy:   {policy} (version 1)").format(policy=info["policy"])
         app = open_app(Settings(db=str(built), actor=admin))
         try:
             yield from populate(app, rng, n_customers)
@@ -96,8 +99,9 @@ def run_demo(settings: Settings, policy_name: str, n_customers: int, *, seed: in
     finally:
         if not done:
             _remove(built)
-    yield f"you:      {admin}, the administrator (bound to your OS account); --as LOGIN acts for the others"
-    yield f"try:      export CRMCTL_DB={target}; crmctl customer list --limit 20"
+    yield _("you:      {login}, the administrator (bound to your OS account); --as LOGIN acts for the others").format(
+        login=admin)
+    yield _("try:      export CRMCTL_DB={path}; crmctl customer list --limit 20").format(path=target)
 
 
 def populate(app, rng: random.Random, n: int) -> Iterator[str]:
@@ -112,12 +116,12 @@ def populate(app, rng: random.Random, n: int) -> Iterator[str]:
     staff_by_role: dict[str, list[str]] = {}
     k = 0
     for role in pol.roles:
-        for _ in range(2):
+        for _i in range(2):
             k += 1
             login = f"{role.replace('_', '')[:10]}{k:02d}"
             add_staff(app, login, person_name(rng), [role], unit=pol.roles[role])
             staff_by_role.setdefault(role, []).append(login)
-    yield f"staff:    {k} people over {len(pol.roles)} roles"
+    yield _("staff:    {n} people over {roles} roles").format(n=k, roles=len(pol.roles))
     keepers = [login for logins in staff_by_role.values() for login in logins]
 
     idx = app.segment_index
@@ -139,7 +143,7 @@ def populate(app, rng: random.Random, n: int) -> Iterator[str]:
                 row += [raw_fields[f.key] for f in pol.fields]
                 w.writerow(row)
         result = import_customers(app, path, admitted=True)
-    yield f"customers: {result['imported']} imported as admitted customers"
+    yield _("customers: {n} imported as admitted customers").format(n=result["imported"])
 
     # Documents for the admitted customers: most valid, a few expiring soon or lapsed, and one in 50
     # brought over from the older system without its last required document (doc check finds it).
@@ -169,9 +173,10 @@ def populate(app, rng: random.Random, n: int) -> Iterator[str]:
                 s.execute(insert(Document), rows[i:i + 5000])
         checked = check_documents(app)
         missing = pol.documents[required[-1]].label
-        yield (f"documents: {len(required)} per customer, {lacking} imported without {missing}; doc check "
-               f"suspended {len(checked['suspended'])} with lapsed or missing documents, "
-               f"{len(checked['missing'])} missing one")
+        yield _("documents: {n} per customer, {lacking} imported without {document}; doc check "
+                "suspended {suspended} with lapsed or missing documents, {missing} missing one").format(
+            n=len(required), lacking=lacking, document=missing, suspended=len(checked["suspended"]),
+            missing=len(checked["missing"]))
 
     # A few admissions through the whole chain, one rejected on the way.
     chain = list(pol.admission.chain)
@@ -198,12 +203,13 @@ def populate(app, rng: random.Random, n: int) -> Iterator[str]:
         else:
             admitted += 1
     if chain:
-        yield f"admission: {admitted} prospects admitted through {' → '.join(chain)}, {rejected} rejected"
+        yield _("admission: {admitted} prospects admitted through {chain}, {rejected} rejected").format(
+            admitted=admitted, chain=" → ".join(i18n.label(r, pol.roles) for r in chain), rejected=rejected)
 
     # The rest of the pipeline, in the order a company lives it: usage and grades, then service
     # work, then the relationship plan that depends on the grades; each step is generic over the policy.
     for step in demo_steps():
         yield from step(app, rng)
     yield ""
-    yield "management summary"
+    yield _("management summary")
     yield from ("  " + line for line in management_summary(app))

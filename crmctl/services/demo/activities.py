@@ -9,6 +9,7 @@ from typing import Iterator
 
 from sqlalchemy import bindparam, select, update
 
+from ...i18n import _
 from ...models import Activity, Customer, Staff
 from ...rules.periods import period_containing
 from .. import audit
@@ -33,7 +34,8 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
     prev = this.previous()
     if _has_cadences(app):
         r = plan_visits(app, prev.label)
-        yield f"visits:   planned {r['planned']} activities for {prev.label} over {len(r['owners'])} owners"
+        yield _("visits:   planned {n} activities for {period} over {owners} owners").format(
+            n=r["planned"], period=prev.label, owners=len(r["owners"]))
         with app.db.read() as s:
             planned = s.execute(select(Activity.id, Activity.due_date, Activity.kind, Activity.owner_id)
                                 .where(Activity.status == "planned", Activity.due_date >= prev.start,
@@ -66,9 +68,11 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
             log_visit(app, code, extra_kind, at=min(at, now), notes="客户来电咨询，顺带回访")
             unplanned += 1
         pct = round(100 * len(rows) / len(planned)) if planned else 0
-        yield f"visits:   logged {len(rows)} of {len(planned)} planned ({pct} %) and {unplanned} unplanned {extra_kind}s"
+        yield _("visits:   logged {n} of {planned} planned ({pct} %) and {unplanned} unplanned {kind}s").format(
+            n=len(rows), planned=len(planned), pct=pct, unplanned=unplanned, kind=extra_kind)
         r = plan_visits(app, this.label)
-        yield f"visits:   planned {r['planned']} activities for {this.label} (missed ones of {prev.label} planned again)"
+        yield _("visits:   planned {n} activities for {period} (missed ones of {previous} planned again)").format(
+            n=r["planned"], period=this.label, previous=prev.label)
     if app.policy.surveys:
         with app.db.read() as s:
             codes = s.scalars(select(Customer.code).where(Customer.status == "active")
@@ -80,7 +84,8 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
                            for item in sv.items}
                 record_survey(app, code, str(now.year), answers, survey=survey)
                 n += 1
-        yield f"surveys:  {n} results recorded for {now.year} ({', '.join(app.policy.surveys)})"
+        yield _("surveys:  {n} results recorded for {year} ({surveys})").format(
+            n=n, year=now.year, surveys=", ".join(app.policy.surveys))
     if app.policy.development is not None:
         with app.db.read() as s:
             keepers = s.scalars(select(Staff.login).join(Customer, Customer.owner_id == Staff.id)
@@ -90,4 +95,5 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
             prospects = rng.randrange(3, 12)
             set_target(app, login, label, prospects, rng.randrange(1, prospects + 1))
         if keepers:
-            yield f"targets:  development targets for {label} set for {len(keepers)} customer managers"
+            yield _("targets:  development targets for {period} set for {n} customer managers").format(
+                period=label, n=len(keepers))

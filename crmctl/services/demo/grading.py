@@ -8,6 +8,8 @@ from typing import Iterator
 from sqlalchemy import insert, select
 
 from ...db import insert_sql
+from ... import i18n
+from ...i18n import _
 from ...models import Customer, FactorScore, SalesPlan
 from ...rules import grading as rules
 from ...rules.periods import Period, last_completed, period_containing
@@ -113,7 +115,7 @@ def demo_step(app: App, rng) -> Iterator[str]:
                 days = (min(end, today + relativedelta(days=1)) - mon).days
                 if days <= 0:
                     continue
-                for _ in range(n):
+                for _k in range(n):
                     day = mon + relativedelta(days=rng.randrange(days))
                     if stop is not None and day > stop:
                         continue
@@ -150,12 +152,13 @@ def demo_step(app: App, rng) -> Iterator[str]:
         audit.record(s, app, "volume.demo", "usage_record", "demo", at=now,
                      after={"records": len(rows), "plans": len(plans), "scored": scored})
     if rows:
-        yield (f"volumes:  {len(rows)} usage records ({pol.policy.volume_unit_label}) for {len(people)} active "
-               f"customers, {months[0]:%Y-%m} to {today:%Y-%m}")
+        yield _("volumes:  {n} usage records ({unit}) for {customers} active customers, {first} to {last}").format(
+            n=len(rows), unit=pol.policy.volume_unit_label, customers=len(people), first=f"{months[0]:%Y-%m}",
+            last=f"{today:%Y-%m}")
     if scored:
-        yield f"scores:   manual factors scored for {scored} customers (the others count the policy's default)"
+        yield _("scores:   manual factors scored for {n} customers (the others count the policy's default)").format(n=scored)
     if plans:
-        yield f"plans:    {len(plans)} monthly sales plans"
+        yield _("plans:    {n} monthly sales plans").format(n=len(plans))
     for code, sc in scales.items():
         done = []
         for per in reviews[code]:
@@ -163,12 +166,19 @@ def demo_step(app: App, rng) -> Iterator[str]:
             done.append(per.label)
         if not done:
             continue
-        counts = ", ".join(f"{g} {n}" for g, n in reversed(list(summary["counts"].items())))
-        yield (f"grading:  {code} {', '.join(done)}: {summary['graded']} graded in {summary['label']} ({counts}); "
-               f"{summary['reassigned']} moved to the keeper their grade needs")
+        grades = {g.code: g.label for g in sc.grades}
+        counts = ", ".join(_("{grade} {n}").format(grade=i18n.label(g, grades), n=n)
+                              for g, n in reversed(list(summary["counts"].items())))
+        yield _("grading:  {scale} {periods}: {graded} graded in {period} ({counts}); "
+                "{reassigned} moved to the keeper their grade needs").format(
+            scale=code, periods=", ".join(done), graded=summary["graded"], period=summary["label"], counts=counts,
+            reassigned=summary["reassigned"])
     if pol.stability is not None:
         st = stability_counts(app)
-        yield "stability: " + ", ".join(f"{k} {v}" for k, v in st.items())
+        labels = pol.stability.labels.model_dump()
+        yield _("stability: {counts}").format(counts=", ".join(
+            _("{stability} {n}").format(stability=i18n.label(k, labels), n=v) for k, v in st.items()))
     if pol.churn is not None:
         warned = churn_warnings(app)
-        yield f"churn:    {len(warned)} customers used ≥ {pol.churn.warn_drop_pct}% less than the base period"
+        yield _("churn:    {n} customers used ≥ {pct}% less than the base period").format(
+            n=len(warned), pct=pol.churn.warn_drop_pct)

@@ -10,6 +10,7 @@ from typing import Iterator
 from sqlalchemy import func, select
 
 from ...models import Customer, Staff, StaffRole
+from ...i18n import _
 from ..app import App
 from ..registry import demo_step
 from ..staff import leave
@@ -48,6 +49,7 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
     leaver, heir = pair
     moved = leave(app, leaver, heir)["moved"]
     kind = app.policy.activities.kinds.get(notice.kind, notice.kind)
-    yield (f"hand-over: {leaver} left; {moved['customers']} customers to {heir}, who has "
-           f"{moved.get('customer_notices', 0)} {notice.kind} ({kind}) notices planned, due within {notice.due} "
-           f"(crmctl visit list --owner {heir} --kind {notice.kind})")
+    yield _("hand-over: {leaver} left; {customers} customers to {heir}, who has {notices} {kind} ({kind_label}) "
+            "notices planned, due within {due} (crmctl visit list --owner {heir} --kind {kind})").format(
+        leaver=leaver, customers=moved["customers"], heir=heir, notices=moved.get("customer_notices", 0),
+        kind=notice.kind, kind_label=kind, due=notice.due)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 from ...errors import InvalidInput
+from ...i18n import _
 from ...rules import customers as rules
 from ...rules.conditions import matches
 from ...rules.errors import Invalid
@@ -77,7 +78,7 @@ def field_value(rng: random.Random, f, i: int):
 
 def segment_values(rng: random.Random, idx: rules.SegmentIndex, fields: dict | None = None) -> dict:
     """Random segment values that satisfy the policy (its constraints may look at ``fields``)."""
-    for _ in range(200):
+    for _attempt in range(200):
         chosen = {}
         for seg in idx.segments.values():
             values = list(seg.values)
@@ -91,7 +92,7 @@ def segment_values(rng: random.Random, idx: rules.SegmentIndex, fields: dict | N
             return rules.normalise_segments(idx, chosen, fields=fields)
         except Invalid:
             continue
-    raise InvalidInput("the demo could not find segment values that satisfy the policy's constraints")
+    raise InvalidInput(_("the demo could not find segment values that satisfy the policy's constraints"))
 
 
 @contextmanager

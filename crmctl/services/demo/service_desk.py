@@ -11,6 +11,7 @@ from typing import Iterator
 from sqlalchemy import select
 
 from ...errors import InvalidInput, RuleViolation
+from ...i18n import _
 from ...models import Customer, Staff, StaffRole
 from ..app import App
 from ..complaints import (close_complaint, decide_extension, decide_opinion, escalate_complaint, open_complaint,
@@ -127,12 +128,16 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
             closed += 1
             late += at > due
             unsatisfied += not satisfied
-        extra = (f", {extended} extended" if extended else "") + (f", {escalated} escalated" if escalated else "")
+        extra = ""
+        if extended:
+            extra += _(", {n} extended").format(n=extended)
+        if escalated:
+            extra += _(", {n} escalated").format(n=escalated)
         if op:
-            extra += (f"; {approved} handling opinions approved by {pol.role_label(op.approver_role)} "
-                      f"({refused} refused first, {waiting} waiting)")
-        yield (f"complaints: {opened} opened over 3 months, {closed} closed ({late} late, {unsatisfied} unsatisfied)"
-               f"{extra}")
+            extra += _("; {n} handling opinions approved by {role} ({refused} refused first, {waiting} waiting)").format(
+                n=approved, role=pol.role_label(op.approver_role), refused=refused, waiting=waiting)
+        yield _("complaints: {opened} opened over 3 months, {closed} closed ({late} late, {unsatisfied} unsatisfied)"
+                "{extra}").format(opened=opened, closed=closed, late=late, unsatisfied=unsatisfied, extra=extra)
 
     if pol.service:
         sv = pol.service
@@ -176,8 +181,9 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
                 rate_ticket(app, tk["id"], {item: rng.choice(top) for item in sv.rating_items},
                             at=later(r_at, 2) or r_at)
                 rated += 1
-        yield (f"service:  {opened} tickets, {resolved} resolved by {len(set(techs))} technicians "
-               f"({missed} missed a clock), {rated} rated")
+        yield _("service:  {opened} tickets, {resolved} resolved by {technicians} technicians "
+                "({missed} missed a clock), {rated} rated").format(opened=opened, resolved=resolved,
+                                                                    technicians=len(set(techs)), missed=missed, rated=rated)
 
     if pol.proposals:
         pp = pol.proposals
@@ -197,4 +203,5 @@ def demo_step(app: App, rng: random.Random) -> Iterator[str]:
             else:
                 close_proposal(app, p["id"], adopted=False, at=at)
                 rejected += 1
-        yield f"proposals: {opened} received, {adopted} adopted, {rejected} rejected"
+        yield _("proposals: {opened} received, {adopted} adopted, {rejected} rejected").format(
+            opened=opened, adopted=adopted, rejected=rejected)
