@@ -193,3 +193,15 @@ def test_babel_extracts_what_the_catalogue_holds():
             str(ROOT), method_map=[("crmctl/**.py", "python")], keywords=keywords):
         found.add(message[0] if isinstance(message, tuple) else message)
     assert found == set(code_messages())
+
+
+def test_no_message_is_in_the_catalogue_twice():
+    """The catalogue merges by union (.gitattributes): two branches adding one message must not
+    leave it twice (msgfmt refuses duplicates)."""
+    text = PO.read_text(encoding="utf-8")
+    ids = re.findall(r'^msgid ((?:".*"\n)+)', text + "\n", re.M)
+    seen: dict[str, int] = {}
+    for i in ids:
+        seen[i] = seen.get(i, 0) + 1
+    twice = [i.strip()[:80] for i, n in seen.items() if n > 1]
+    assert not twice, f"in crmctl.po twice: {twice}"
