@@ -22,9 +22,12 @@ _WORDS_LONGEST_FIRST = sorted(DAY_WORDS, key=len, reverse=True)
 #: A date with the year first: 2026-11-30, 2026/11/30, 2026.11.30 (one separator throughout), 2026年11月30日.
 _YMD = re.compile(r"(?P<y>[0-9]{4})(?:(?P<sep>[-/.])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})"
                   r"|(?P<cn> ?年 ?)(?P<cm>[0-9]{1,2}) ?月 ?(?P<cd>[0-9]{1,2}) ?(?:[日号])?)")
-#: A time of day after the date: 15:00, 15:00:30, 15点, 15点30(分), 15时30分, 15点半.
-_TIME = re.compile(r"(?P<h>[0-9]{1,2})(?::(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?"
+#: A time of day after the date: 15:00, 15:00:30, 15点, 15点30(分), 15时30分, 15点半; with the part of
+#: the day before it: 下午3点, 上午9:30, 晚上8点 (a 12-hour clock: 下午 / 晚上 add 12 to 1-11).
+_TIME = re.compile(r"(?:(?P<part>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上) ?)?"
+                   r"(?P<h>[0-9]{1,2})(?::(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?"
                    r"| ?[点时](?: ?(?P<cmi>[0-9]{1,2}) ?分?|(?P<half>半))?)")
+_AFTERNOON = ("下午", "傍晚", "晚上")
 _DAY_FIRST = re.compile(r"[0-9]{1,2}([-/.])[0-9]{1,2}\1[0-9]{2,4}")  # 11/30/2026, 30.11.2026, 30-11-26
 _NO_YEAR = re.compile(r"[0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2} ?月 ?[0-9]{1,2} ?[日号]?")  # 11/30, 11月30日
 DATE_EXAMPLES = Msg("YYYY-MM-DD, e.g. 2026-11-30, or 2026年11月30日")
@@ -111,6 +114,13 @@ def _time_of_day(rest: str, raw: str, what: str) -> time | None:
     if m is None:
         return None
     hour = int(m["h"])
+    if m["part"] and hour > 12:
+        raise Invalid(Msg("{what} '{raw}': {part} goes with a 12-hour clock (下午3点, or 15:00 alone)",
+                          what=what, raw=raw, part=m["part"]), field=what)
+    if m["part"] in _AFTERNOON and 1 <= hour <= 11:
+        hour += 12
+    elif m["part"] in ("凌晨", "早上", "早晨", "上午") and hour == 12:
+        hour = 0
     minute = int(m["mi"] or m["cmi"] or (30 if m["half"] else 0))
     second = int(m["s"] or 0)
     if hour > 23 or minute > 59 or second > 59:
@@ -121,8 +131,8 @@ def _time_of_day(rest: str, raw: str, what: str) -> time | None:
 def parse_datetime(text: str, tz: ZoneInfo | str, what: str = Msg("time"), *, now: datetime | None = None) -> datetime:
     """A date or a date and time of day, aware; without an offset it is in ``tz``.  The date as
     :func:`parse_date` reads it (the words need ``now``), then optionally a time: ``15:00``,
-    ``15:00:30``, ``15点``, ``15点30分``, ``15时30分``, ``15点半`` (after a space or ``T``; after ``日`` or a
-    word directly too: ``2026年11月30日15点``, ``昨天15:00``); or any ISO 8601 date-time with an
+    ``15:00:30``, ``15点``, ``15点30分``, ``15时30分``, ``15点半``, ``下午3点``, ``上午9:30`` (after a space or
+    ``T``; after ``日`` or a word directly too: ``2026年11月30日15点``, ``昨天下午3点``); or any ISO 8601 date-time with an
     offset or fractions (``2026-11-30T15:00:00.5+08:00``).  A date alone is its midnight."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     s = (text or "").strip()
