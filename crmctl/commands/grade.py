@@ -70,25 +70,27 @@ def _summary_lines(pol, s: dict) -> str:
     lines = [summary.format(scale=s["scale"], scale_label=sc.label, period=s["label"], graded=s["graded"],
                             changed=s["changed"], up=s["up"], down=s["down"], new=s["new"], unchanged=s["unchanged"])]
     if s.get("regraded"):
-        lines.append(f"  later labels re-graded in order (their step limit starts from {s['label']}): "
-                     + ", ".join(s["regraded"]))
+        lines.append(_("  later labels re-graded in order (their step limit starts from {label}): {labels}").format(
+            label=s["label"], labels=", ".join(s["regraded"])))
     width = max((len(code) for code in s["counts"]), default=0)
     for code in reversed(list(s["counts"])):
         lines.append(f"  {code:<{width}}  {labels.get(code, code)}\t{s['counts'][code]}")
     if s["reassign"]:
         roles = pol.roles
         if s["reassigned"]:
-            lines.append(f"  keepers: {s['reassigned']} of {len(s['reassign'])} customers moved to the role their grade needs")
+            lines.append(_("  keepers: {moved} of {n} customers moved to the role their grade needs").format(
+                moved=s["reassigned"], n=len(s["reassign"])))
         else:
             need = {}
             for r in s["reassign"]:
                 need[r["role"]] = need.get(r["role"], 0) + 1
-            detail = ", ".join(f"{n} → {roles.get(role, role)}" for role, n in need.items())
-            lines.append(f"  keepers: {len(s['reassign'])} customers need another keeper ({detail}); "
-                         "'grade run --reassign' moves them")
+            detail = _(", ").join(f"{n} → {roles.get(role, role)}" for role, n in need.items())
+            lines.append(_("  keepers: {n} customers need another keeper ({detail}); 'grade run --reassign' moves them")
+                         .format(n=len(s["reassign"]), detail=detail))
     docs = s.get("doc_check") or {}
     if docs.get("suspended") or docs.get("reactivated"):
-        lines.append(f"  documents: {docs['suspended']} suspended, {docs['reactivated']} reactivated before grading")
+        lines.append(_("  documents: {suspended} suspended, {reactivated} reactivated before grading").format(
+            suspended=docs["suspended"], reactivated=docs["reactivated"]))
     return "\n".join(lines)
 
 

@@ -9,7 +9,8 @@ so that ``crmctl report visits --help`` shows exactly the options that report ta
 What each report reads lives in its family module of ``crmctl/services/reports/``; how it is shown
 (headings, sections, charts) in ``crmctl/views/reports.py``.  This module parses options, calls
 ``run_report`` once and renders: csv/json through ``crmctl.output.emit_rows`` (streamed, atomic
-``--output``), tables one per section with Chinese labels, a bar chart under the table where a
+``--output``), tables one per section with the policy's labels and titles in the user's language
+(issue 17: ``--lang``), a bar chart under the table where a
 picture says more, and ``--chart FILE.png|svg`` through matplotlib (optional extra
 ``crmctl[charts]``).
 
@@ -40,8 +41,8 @@ class ReportGroup(TyperGroup):
         if name and not name.startswith("-") and name not in self.commands and not ctx.resilient_parsing:
             from ..errors import InvalidInput
 
-            raise InvalidInput(f"unknown report '{name}': use one of {', '.join(self.commands)} "
-                               "(crmctl report --list)")
+            raise InvalidInput(_("unknown report '{name}': use one of {reports} (crmctl report --list)").format(
+                name=name, reports=", ".join(self.commands)))
         return super().resolve_command(ctx, args)
 
 
@@ -102,7 +103,7 @@ def _month_label(month: Optional[str], label: Optional[str]) -> Optional[str]:
     if month and label and month.strip() != label.strip():
         from ..errors import InvalidInput
 
-        raise InvalidInput("give --month or --label, not both")
+        raise InvalidInput(_("give --month or --label, not both"))
     return month or label
 
 
@@ -133,7 +134,15 @@ def _run(ctx: typer.Context, name: str, given: dict, format: Format, output: Opt
     result = run_report(app_, name, params)
     _render(out, result, report_view(app_, params, result), chart_path)
     for note in result.notes:
-        info(f"Note: {note}")
+        info(_("Note: {note}").format(note=_note(note)))
+
+
+def _note(note: str) -> str:
+    """A note in the user's language: a :class:`crmctl.errors.Msg`, or a message marked for the
+    catalogue elsewhere (``N_``); a note translated already stays as it is."""
+    from .. import i18n
+
+    return i18n._(i18n.text(note))
 
 
 def _command(rep) -> None:
@@ -186,7 +195,10 @@ def _render(out, result, view, chart_path: Optional[str]) -> None:
     if not result.applies:
         if out.format == "table":
             with open_output(out) as stream:
-                stream.write(f"（无数据）{result.notes[0] if result.notes else ''}\n")
+                if result.notes:
+                    stream.write(_("(no data) {note}").format(note=_note(result.notes[0])) + "\n")
+                else:
+                    stream.write(_("(no data)") + "\n")
         else:
             emit_rows(out, [], result.columns, label_columns=view.columns)
         return
@@ -209,7 +221,7 @@ def _render(out, result, view, chart_path: Optional[str]) -> None:
                         stream.write("\n")
                     shown += emit_rows(out, group, [by_key[k] for k in keys], title=title, stream=stream)
                 if not shown:
-                    stream.write("（无数据）\n")
+                    stream.write(_("(no data)") + "\n")
             else:
                 cols = ([by_key[k] for k in view.table_columns] if view.table_columns else view.columns)
                 emit_rows(out, rows, cols, title=view.title, stream=stream)
@@ -248,8 +260,7 @@ def _terminal_chart(stream, chart, points: list[tuple[str, float]], encoding: st
 
     console = _console(stream)
     top = chart.max_value or max((v for _l, v in points if v is not None), default=0.0) or 1.0
-    unit = f"（{chart.unit}）" if chart.unit else ""
-    grid = Table(title=_text(chart.title + unit, encoding), show_header=False, box=None, padding=(0, 1))
+    grid = Table(title=_text(_chart_title(chart), encoding), show_header=False, box=None, padding=(0, 1))
     grid.add_column(justify="right")
     grid.add_column(no_wrap=True)
     grid.add_column(justify="right")
@@ -257,6 +268,11 @@ def _terminal_chart(stream, chart, points: list[tuple[str, float]], encoding: st
         grid.add_row(_text(label, encoding), _text(_bar(v or 0.0, top, 40), encoding),
                      _text("-" if v is None else f"{v:g}", encoding))
     console.print(grid)
+
+
+def _chart_title(chart) -> str:
+    """The chart's title with its unit: ``Customers per grade (customers)``, ``各等级客户数（户）``."""
+    return _("{title} ({unit})").format(title=chart.title, unit=chart.unit) if chart.unit else chart.title
 
 
 # --------------------------------------------------------------------------------------------------
@@ -274,17 +290,18 @@ def _check_chart(path: str) -> str:
 
     suffix = Path(path).suffix.lower()
     if suffix not in (".png", ".svg"):
-        raise InvalidInput(f"--chart {path}: the file must end in .png or .svg")
+        raise InvalidInput(_("--chart {path}: the file must end in .png or .svg").format(path=path))
     try:
         import matplotlib  # noqa: F401  (is the extra installed?)
     except ImportError:
-        raise InvalidInput("--chart needs matplotlib: pip install 'crmctl[charts]'") from None
+        raise InvalidInput(_("--chart needs matplotlib: pip install 'crmctl[charts]'")) from None
     target = os.path.realpath(os.path.expanduser(path))
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
-        raise InvalidInput(f"cannot write {path}: folder {os.path.dirname(path) or '.'} does not exist")
+        raise InvalidInput(_("cannot write {path}: folder {folder} does not exist").format(
+            path=path, folder=os.path.dirname(path) or "."))
     if os.path.isdir(target):
-        raise InvalidInput(f"cannot write {path}: it is a folder")
+        raise InvalidInput(_("cannot write {path}: it is a folder").format(path=path))
     return path
 
 
@@ -345,8 +362,7 @@ def _write_chart(path: str, chart, points: list[tuple[str, float]]) -> None:
     values = [p[1] or 0.0 for p in points]
     fig = Figure(figsize=(8, max(2.5, 0.4 * len(points) + 1.2)), dpi=100)
     ax = fig.add_subplot()
-    unit = f" ({chart.unit})" if chart.unit else ""
-    ax.set_title(chart.title + unit)
+    ax.set_title(_chart_title(chart))
     if points:
         ys = list(range(len(points)))
         ax.barh(ys, values, color="#4C72B0")
@@ -357,7 +373,7 @@ def _write_chart(path: str, chart, points: list[tuple[str, float]]) -> None:
         for y, (_label, v) in zip(ys, points):
             ax.text((v or 0.0) + top * 0.01, y, "-" if v is None else f"{v:g}", va="center", fontsize=8)
     else:
-        ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _("no data"), ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
     fmt = Path(path).suffix.lower().lstrip(".")
     with warnings.catch_warnings():

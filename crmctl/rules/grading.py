@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from dateutil.relativedelta import relativedelta
 
+from ..errors import Msg
 from .conditions import matches as _plain_matches
 from .errors import Invalid, Refused
 from .typed import read_number
@@ -66,19 +67,20 @@ def parse_quantity(text: Any, what: str = "qty", *, allow_zero: bool = True, max
     """A finite, non-negative number as typed (``1.5``, ``2000``, ``1,200.5``, ``1.2万``, full-width
     ``１２００．５``: :func:`crmctl.rules.typed.read_number`); Invalid naming ``what`` otherwise."""
     if isinstance(text, bool):
-        raise Invalid(f"{what} '{text}' is not a number")
+        raise Invalid(Msg("{what} '{text}' is not a number", what=what, text=text))
     if isinstance(text, (int, float)):
         value = float(text)
     else:
         value = float(read_number(text, what))
     if value != value or value in (math.inf, -math.inf):
-        raise Invalid(f"{what} '{text}' is not a finite number")
+        raise Invalid(Msg("{what} '{text}' is not a finite number", what=what, text=text))
     if value < 0:
-        raise Invalid(f"{what} {text} is negative")
+        raise Invalid(Msg("{what} {text} is negative", what=what, text=text))
     if value == 0 and not allow_zero:
-        raise Invalid(f"{what} must be above 0")
+        raise Invalid(Msg("{what} must be above 0", what=what))
     if value > maximum:
-        raise Invalid(f"{what} {text} is implausibly large (more than {maximum:g})")
+        raise Invalid(Msg("{what} {text} is implausibly large (more than {maximum})", what=what, text=text,
+                          maximum=f"{maximum:g}"))
     return value
 
 
@@ -101,9 +103,10 @@ def parse_factor_value(text: str, factor: str) -> int:
     try:
         value = int(s)
     except ValueError:
-        raise Invalid(f"factor {factor}: '{text}' is not a whole number from 1 to 10") from None
+        raise Invalid(Msg("factor {factor}: '{text}' is not a whole number from 1 to 10", factor=factor,
+                          text=text)) from None
     if not 1 <= value <= 10:
-        raise Invalid(f"factor {factor}: {value} is outside 1-10")
+        raise Invalid(Msg("factor {factor}: {value} is outside 1-10", factor=factor, value=value))
     return value
 
 
@@ -130,9 +133,12 @@ class ThresholdIndex:
         return self.grades[i if i > 0 else 0]
 
 
-def describe_band(band: Any, unit: str = "") -> str:
+def describe_band(band: Any, unit: str = "") -> Msg:
+    """``[2000, 3000) t``: the band's edges and the unit (a code: ``{unit}`` of the message)."""
     hi = "∞" if band.max is None else _num(band.max)
-    return f"[{_num(band.min)}, {hi}){(' ' + unit) if unit else ''}"
+    if unit:
+        return Msg("[{min}, {max}) {unit}", min=_num(band.min), max=hi, unit=unit)
+    return Msg("[{min}, {max})", min=_num(band.min), max=hi)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -273,27 +279,149 @@ def rank_grades(scores: Sequence[float], bands: Sequence[Any], *, tie_values: Se
     return placed  # type: ignore[return-value]
 
 
-def rank_reason(scale: Any, placed: Placed, n: int, limits: Sequence[int], score: float) -> str:
+def rank_reason(scale: Any, placed: Placed, n: int, limits: Sequence[int], score: float) -> Msg:
     """The explanation of one rank placement: the rank, the band's limit and how it was rounded."""
     k = placed.band
     band = scale.bands[k]
     cum = sum(Fraction(str(b.share)) for b in scale.bands[:k + 1])
     if k == len(scale.bands) - 1:
-        how = "the rest"
+        how = Msg("the rest")
     else:
         exact = cum * n / 100
-        how = f"{_num(float(cum))}% × {n} = {_num(float(exact))}, rounded {scale.band_rounding}"
+        figures = dict(cum=_num(float(cum)), n=n, exact=_num(float(exact)))
+        how = (Msg("{cum}% × {n} = {exact}, rounded down", **figures) if scale.band_rounding == "down"
+               else Msg("{cum}% × {n} = {exact}, rounded up", **figures))
         if limits[k] != _rounded(exact, scale.band_rounding):
-            how += f" → {limits[k]}: at least one customer per band"
-    reason = f"score {_num(score)}, rank {placed.rank} of {n}: band {band.grade} holds ranks ≤ {limits[k]} ({how})"
+            how = Msg("{how} → {limit}: at least one customer per band", how=how, limit=limits[k])
+    parts = [Msg("score {score}, rank {rank} of {n}: band {grade} holds ranks ≤ {limit} ({how})", score=_num(score),
+                 rank=placed.rank, n=n, grade=band.grade, limit=limits[k], how=how)]
     if placed.last > placed.first:
         edge = next((lim for lim in limits[:-1] if placed.first <= lim < placed.last), None)
         if edge is not None:
-            reason += (f"; tied at ranks {placed.first}-{placed.last} across the edge at {edge}: "
-                       f"placed in the {scale.edge_ties} band (edge_ties)")
+            tie = dict(first=placed.first, last=placed.last, edge=edge)
+            parts.append(Msg("tied at ranks {first}-{last} across the edge at {edge}: placed in the lower band "
+                             "(edge_ties)", **tie) if scale.edge_ties == "lower" else
+                         Msg("tied at ranks {first}-{last} across the edge at {edge}: placed in the upper band "
+                             "(edge_ties)", **tie))
     if not placed.has_data:
-        reason += "; no usage recorded in the period: ranked after every customer with usage"
-    return reason
+        parts.append(Msg("no usage recorded in the period: ranked after every customer with usage"))
+    return reason_of(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reasons: messages the service shows in the user's language
+
+
+class Joined(Msg):
+    """Messages joined by a separator that is a message too (``; `` is ``；`` in Chinese): the parts of
+    a reason, the factors of a list.  Like any :class:`Msg` it *is* the English text."""
+
+    parts: list
+    sep: str
+
+    def __new__(cls, parts: Iterable[str], sep: str) -> "Joined":
+        parts = list(parts)
+        self = str.__new__(cls, sep.join(parts))
+        self.msgid, self.params, self.parts, self.sep = sep, {}, parts, sep
+        return self
+
+    def translated(self, gettext) -> str:
+        return gettext(self.sep).join(p.translated(gettext) if isinstance(p, Msg) else p for p in self.parts)
+
+
+REASON_SEP = Msg("; ")  # between the parts of a reason
+LIST_SEP = Msg(", ")  # between the items of a list inside a reason
+
+
+def reason_of(parts: Sequence[str]) -> Msg:
+    """One reason from its parts (one part: itself)."""
+    parts = [p for p in parts if p]
+    return parts[0] if len(parts) == 1 and isinstance(parts[0], Msg) else Joined(parts, REASON_SEP)
+
+
+def relabel(message: Any, show: Callable[[str, Any], Any]) -> Any:
+    """``message`` with each argument replaced by ``show(name, value)`` (nested messages too): how the
+    service puts a grade's label in place of its code (``grade``, ``base``), the unit's label in place
+    of ``t`` (``unit``), a factor's label (``factor``), in the user's language.  Pure: ``show`` decides."""
+    if isinstance(message, Joined):
+        return Joined([relabel(p, show) for p in message.parts], message.sep)
+    if isinstance(message, Msg):
+        if not message.params:
+            return message
+        return type(message)(message.msgid, **{k: relabel(v, show) if isinstance(v, Msg) else show(k, v)
+                                               for k, v in message.params.items()})
+    return message
+
+
+#: names of a reason's arguments that are grade codes
+GRADE_PARAMS = ("grade", "base")
+
+# The parts a stored reason text is made of (rank results store the whole English text), each read back
+# into its message by :func:`reason_from_text`; nested arguments (``how``, ``band``, ``factors``) in turn.
+_PARTS = (
+    "best month {value} in {band} → {grade}",
+    "volume {value} in {band} → {grade}",
+    "fixed grade {grade} (fixed[{rule}] of the policy)",
+    "not ranked",
+    "step limit {limit} from {base} → {grade}",
+    "score {score}, rank {rank} of {n}: band {grade} holds ranks ≤ {limit} ({how})",
+    "tied at ranks {first}-{last} across the edge at {edge}: placed in the lower band (edge_ties)",
+    "tied at ranks {first}-{last} across the edge at {edge}: placed in the upper band (edge_ties)",
+    "no usage recorded in the period: ranked after every customer with usage",
+    "default score for {factors}",
+)
+_NESTED = {
+    "how": ("the rest", "{how} → {limit}: at least one customer per band", "{cum}% × {n} = {exact}, rounded down",
+            "{cum}% × {n} = {exact}, rounded up"),
+    "band": ("[{min}, {max}) {unit}", "[{min}, {max})"),
+    "factor_item": ("{factor} (never scored)", "{factor} (cannot be computed)"),
+}
+
+
+def _template(msgid: str) -> re.Pattern:
+    out, pos = [], 0
+    for m in re.finditer(r"\{(\w+)\}", msgid):
+        out.append(re.escape(msgid[pos:m.start()]))
+        out.append(f"(?P<{m.group(1)}>.+?)")
+        pos = m.end()
+    out.append(re.escape(msgid[pos:]))
+    return re.compile("".join(out), re.S)
+
+
+_TEMPLATES: dict[str, list[tuple[str, re.Pattern]]] = {
+    key: [(t, _template(t)) for t in ts] for key, ts in {"part": _PARTS, **_NESTED}.items()}
+
+
+def _read(text: str, kind: str, depth: int = 0) -> Msg | None:
+    for msgid, pattern in _TEMPLATES[kind]:
+        m = pattern.fullmatch(text)
+        if m is None:
+            continue
+        params: dict[str, Any] = {}
+        for name, value in m.groupdict().items():
+            if name in ("how", "band") and depth < 3:
+                params[name] = _read(value, name, depth + 1) or value
+            elif name == "factors":
+                items = [_read(v, "factor_item") or v for v in value.split(", ")]
+                params[name] = Joined(items, LIST_SEP)
+            else:
+                params[name] = value
+        found = Msg.__new__(Msg, msgid, **params)  # (a template of _PARTS: each is in the catalogue)
+        if found == text:
+            return found
+    return None
+
+
+def reason_from_text(text: str | None) -> str | None:
+    """A stored reason read back into its message (so that it can be shown in the user's language); a
+    text in no known form stays as it is."""
+    if not text or isinstance(text, Msg):
+        return text
+    parts = [_read(p, "part") for p in text.split("; ")]
+    if any(p is None for p in parts):
+        return text
+    found = reason_of(parts)
+    return found if found == text else text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -421,12 +549,17 @@ class GradeNote:
         """A fixed grade is the whole reason; other notes are said after the band."""
         return self.kind == "fixed"
 
-    def text(self) -> str:
+    def message(self) -> str:
+        """The note as a message (a stored text in no known form: that text)."""
         if self.kind == "fixed":
-            return f"fixed grade {self.grade} (fixed[{self.rule}] of the policy)"
+            return Msg("fixed grade {grade} (fixed[{rule}] of the policy)", grade=self.grade, rule=self.rule)
         if self.kind == "step":
-            return f"step limit {self.limit} from {self.base} → {self.grade}"
+            return Msg("step limit {limit} from {base} → {grade}", limit=self.limit, base=self.base, grade=self.grade)
         return self.raw or ""
+
+    def text(self) -> str:
+        """The note as stored: its English text."""
+        return str(self.message())
 
     @classmethod
     def from_text(cls, text: str | None) -> "GradeNote | None":
@@ -446,18 +579,22 @@ _FIXED_NOTE = re.compile(r"fixed grade (\S+) \(fixed\[(\d+)\] of the policy\)")
 _STEP_NOTE = re.compile(r"step limit (\d+) from (\S+) → (\S+)")
 
 
-def threshold_reason(scale: Any, value: float, note: GradeNote | str | None = None, unit: str = "") -> str:
-    """Why a threshold grade: ``best month 3500 in [3000, ∞) t → star3; step limit 1 from auction → ordinary``.
+def threshold_reason(scale: Any, value: float, note: GradeNote | str | None = None, unit: str = "") -> Msg:
+    """Why a threshold grade: ``best month 3500 in [3000, ∞) t → star3; step limit 1 from auction → ordinary``
+    (a :class:`Msg`: the English text, shown translated).
 
     ``note``: the result's :class:`GradeNote`, or its stored text."""
     if isinstance(note, str) or note is None:
         note = GradeNote.from_text(note)
     if note is not None and note.replaces_band:
-        return note.text()
+        return reason_of([note.message()])
     band = scale.bands[threshold_band(scale.bands, value)]
-    what = "best month" if getattr(scale, "aggregate", "sum") == "max_month" else "volume"
-    text = f"{what} {_num(value)} in {describe_band(band, unit)} → {band.grade}"
-    return f"{text}; {note.text()}" if note is not None else text
+    found = dict(value=_num(value), band=describe_band(band, unit), grade=band.grade)
+    if getattr(scale, "aggregate", "sum") == "max_month":
+        text = Msg("best month {value} in {band} → {grade}", **found)
+    else:
+        text = Msg("volume {value} in {band} → {grade}", **found)
+    return reason_of([text, note.message()]) if note is not None else text
 
 
 def grade_threshold(scale: Any, candidates: Sequence[Candidate], unit: str = "") -> list[Outcome]:
@@ -482,8 +619,9 @@ def purchase_price(scale: Any, label: str | None) -> float | None:
         prices = getattr(f, "purchase_prices", None)
         if f.source == "spread" and prices:
             if label not in prices:
-                raise Refused(f"no purchase price for {label}: add it to [grading.scales.<scale>.factors.{code}] "
-                              f"purchase_prices (has {', '.join(sorted(prices))})")
+                raise Refused(Msg("no purchase price for {label}: add it to [grading.scales.<scale>.factors.{code}] "
+                                  "purchase_prices (has {labels})", label=label, code=code,
+                                  labels=", ".join(sorted(prices))))
             return float(prices[label])
     return None
 
@@ -513,8 +651,8 @@ def grade_rank(scale: Any, candidates: Sequence[Candidate], purchase: float | No
             metrics["purchase_price"] = purchase
         if c.fixed is not None:
             g = c.fixed[0]
-            fixed_out.append(Outcome(c.key, g, g, c.baseline, metrics, None, None, None,
-                                     f"fixed grade {g} (fixed[{c.fixed[1]}] of the policy); not ranked"))
+            fixed_out.append(Outcome(c.key, g, g, c.baseline, metrics, None, None, None, reason_of(
+                [GradeNote.fixed_rule(g, c.fixed[1]).message(), Msg("not ranked")])))
             continue
         scores: dict[str, float] = {}
         defaulted: list[str] = []
@@ -550,13 +688,15 @@ def grade_rank(scale: Any, candidates: Sequence[Candidate], purchase: float | No
     for (c, metrics, scores, total, defaulted), p in zip(computed_rows, placed):
         computed = scale.bands[p.band].grade
         grade = limit_steps(codes, c.baseline, computed, scale.step_limit)
-        reason = rank_reason(scale, p, n, limits, total)
+        ranked_reason = rank_reason(scale, p, n, limits, total)
+        parts = list(ranked_reason.parts) if isinstance(ranked_reason, Joined) else [ranked_reason]
         if grade != computed:
-            reason += f"; step limit {scale.step_limit} from {c.baseline} → {grade}"
+            parts.append(GradeNote.step_limit(scale.step_limit, c.baseline, grade).message())
         if defaulted:
-            reason += "; default score for " + ", ".join(
-                f"{d} ({'never scored' if factors[d].source == 'manual' else 'cannot be computed'})" for d in defaulted)
-        out.append(Outcome(c.key, grade, computed, c.baseline, metrics, scores, total, p.rank, reason))
+            parts.append(Msg("default score for {factors}", factors=Joined(
+                [Msg("{factor} (never scored)", factor=d) if factors[d].source == "manual"
+                 else Msg("{factor} (cannot be computed)", factor=d) for d in defaulted], LIST_SEP)))
+        out.append(Outcome(c.key, grade, computed, c.baseline, metrics, scores, total, p.rank, reason_of(parts)))
     return out
 
 

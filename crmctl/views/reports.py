@@ -5,6 +5,13 @@ under the same name with :func:`_view`: ``titles(app)`` gives the heading (or a 
 :class:`~crmctl.views.Column`) per field key, ``present(app, params, result)`` the title, the
 sections (section -> (table title, the keys shown there)), the columns of a table without
 sections, and the chart.  A test keeps the two registries' names equal.
+
+Titles, section titles, chart titles and headings are English message ids shown in the user's
+language (issue 17: ``--lang``, the policy's language); they are translated here, when the view is
+built for a command (the language is known by then), so ``crmctl.output`` shows them as they are
+(its ``_(title)`` of a heading changes nothing that is translated already).  The policy's own labels
+(grades, segments, statuses) are shown as they are, in every language; a unit is its label in
+Chinese (吨), its code in English (t).  CSV and JSON keys never change.
 """
 
 from __future__ import annotations
@@ -13,11 +20,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import N_, _, ngettext
+from ..i18n import _ as gettext
 from . import ChartSpec, Column, columns_for, labeller, yes_no
 
-_OUTCOMES = {"adopted": "采纳", "rejected": "未采纳", "open": "处理中"}
-_CLOCKS = {"respond": "响应", "arrive": "到达", "resolve": "修复"}
-_DIRECTIONS = {"up": "升级", "down": "降级"}
+# Words for codes of crmctl's own (not the policy's), translated when a view is built
+_OUTCOMES = {"adopted": N_("Adopted"), "rejected": N_("Not adopted"), "open": N_("Being handled")}
+_CLOCKS = {"respond": N_("Response"), "arrive": N_("Arrival"), "resolve": N_("Resolution")}
+_DIRECTIONS = {"up": N_("Moved up"), "down": N_("Moved down")}
+
+
+def _words(table: dict[str, str]) -> dict[str, str]:
+    return {k: gettext(v) for k, v in table.items()}
 
 
 @dataclass
@@ -86,7 +100,14 @@ def _rank_scales(app) -> dict:
 
 
 def _unit(app) -> str:
-    return app.policy.policy.volume_unit_label
+    """The policy's unit in a heading: 吨 in Chinese, t in English."""
+    from .grading import unit_text
+
+    return unit_text(app.policy)
+
+
+def _by_grade(scale_label: str) -> str:
+    return _("By customer grade ({scale})").format(scale=scale_label)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -106,7 +127,7 @@ def _customer_columns(app) -> list[Column]:
 @_view("customers", _customer_titles)
 def _customers(app, params, result) -> dict:
     narrow = [c.key for c in result.columns if not c.key.startswith("fields.") and c.key != "created_at"]
-    return {"title": "客户名册", "table_columns": narrow}
+    return {"title": _("Customer register"), "table_columns": narrow}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -115,11 +136,12 @@ def _customers(app, params, result) -> dict:
 
 def _grades_titles(app) -> dict:
     scales = app.policy.grading.scales
-    return {"scale": Column("scale", "分级", table_format=labeller(_scale_labels(app))), "label": "期间",
-            "grade": Column("grade", "等级", table_format=labeller(_grade_labels(scales))),
-            "customers": _num("customers", "客户数", "count"), "share_pct": _num("share_pct", "占比%", "pct"),
-            "previous_label": "上期", "previous_customers": _num("previous_customers", "上期客户数", "count"),
-            "change": _num("change", "增减", "count")}
+    return {"scale": Column("scale", _("Scale"), table_format=labeller(_scale_labels(app))), "label": _("Period"),
+            "grade": Column("grade", _("Grade"), table_format=labeller(_grade_labels(scales))),
+            "customers": _num("customers", _("Customers"), "count"), "share_pct": _num("share_pct", _("Share %"), "pct"),
+            "previous_label": _("Previous period"),
+            "previous_customers": _num("previous_customers", _("Customers in previous period"), "count"),
+            "change": _num("change", _("Change"), "count")}
 
 
 @_view("grades", _grades_titles)
@@ -128,36 +150,37 @@ def _grades(app, params, result) -> dict:
     labels = {c: {g.code: g.label for g in sc.grades} for c, sc in scales.items()}
     multi = len(scales) > 1
     chart = ChartSpec(
-        "各等级客户数", unit="户",
+        _("Customers per grade"), unit=_("customers"),
         pick=lambda r: ((f"{scales[r['scale']].label} " if multi else "") + labels[r["scale"]].get(r["grade"], r["grade"]),
                         r["customers"]))
-    return {"title": "客户等级分布", "chart": chart}
+    return {"title": _("Customer grade distribution"), "chart": chart}
 
 
 def _changes_titles(app) -> dict:
     grade = labeller(_grade_labels(app.policy.grading.scales))
-    return {"scale": Column("scale", "分级", table_format=labeller(_scale_labels(app))), "label": "期间",
-            "customer": "客户编号", "name": "客户名称", "owner": "负责人",
-            "previous": Column("previous", "原等级", table_format=grade),
-            "grade": Column("grade", "新等级", table_format=grade),
-            "direction": Column("direction", "升降", table_format=labeller(_DIRECTIONS)),
-            "volume": _num("volume", f"量（{_unit(app)}）", "qty")}
+    return {"scale": Column("scale", _("Scale"), table_format=labeller(_scale_labels(app))), "label": _("Period"),
+            "customer": _("Customer code"), "name": _("Customer name"), "owner": _("Owner"),
+            "previous": Column("previous", _("From grade"), table_format=grade),
+            "grade": Column("grade", _("To grade"), table_format=grade),
+            "direction": Column("direction", _("Direction"), table_format=labeller(_words(_DIRECTIONS))),
+            "volume": _num("volume", _("Volume ({unit})").format(unit=_unit(app)), "qty")}
 
 
 @_view("grade-changes", _changes_titles)
 def _grade_changes(app, params, result) -> dict:
-    return {"title": "客户等级变动"}
+    return {"title": _("Customer grade changes")}
 
 
 def _big_titles(app) -> dict:
     scales = _rank_scales(app)
     g = labeller(_grade_labels(scales))
-    out = {"scale": Column("scale", "分级", table_format=labeller({c: sc.label for c, sc in scales.items()})),
-           "label": "期间", "rank": _num("rank", "名次", "count"), "customer": "客户编号", "name": "客户名称",
-           "owner": "负责人", "grade": Column("grade", "级别", table_format=g),
-           "previous": Column("previous", "原级别", table_format=g), "score": _num("score", "综合得分", "qty", 2),
-           "volume": _num("volume", f"用量（{_unit(app)}）", "qty"), "growth_pct": _num("growth_pct", "增长率%", "pct"),
-           "spread": _num("spread", "单价", "money")}
+    out = {"scale": Column("scale", _("Scale"), table_format=labeller({c: sc.label for c, sc in scales.items()})),
+           "label": _("Period"), "rank": _num("rank", _("Place"), "count"), "customer": _("Customer code"),
+           "name": _("Customer name"), "owner": _("Owner"), "grade": Column("grade", _("Level"), table_format=g),
+           "previous": Column("previous", _("Previous level"), table_format=g),
+           "score": _num("score", _("Weighted score"), "qty", 2),
+           "volume": _num("volume", _("Usage ({unit})").format(unit=_unit(app)), "qty"),
+           "growth_pct": _num("growth_pct", _("Growth %"), "pct"), "spread": _num("spread", _("Unit price"), "money")}
     for sc in scales.values():
         for k, f in sc.factors.items():
             out[f"factor_scores.{k}"] = _num(f"factor_scores.{k}", f.label, "qty", 2)
@@ -166,7 +189,7 @@ def _big_titles(app) -> dict:
 
 @_view("big-customers", _big_titles)
 def _big_customers(app, params, result) -> dict:
-    return {"title": "大客户分级排名"}
+    return {"title": _("Big customer ranking")}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -176,13 +199,16 @@ def _big_customers(app, params, result) -> dict:
 def _stability_titles(app) -> dict:
     st = app.policy.stability
     unit = _unit(app)
-    return {"section": Column("section", "类别", table_format=labeller({"count": "客户稳定性", "lost": "流失客户",
-                                                                      "churn": "流失预警"})),
-            "stability": Column("stability", "稳定性", table_format=labeller(st.labels.model_dump() if st else {})),
-            "customers": _num("customers", "客户数", "count"), "customer": "客户编号", "name": "客户名称",
-            "owner": "负责人", "last_purchase": "最后购买日", "days_since_purchase": _num("days_since_purchase", "未购天数", "count"),
-            "label": "期间", "base_label": "对比期间", "volume": _num("volume", f"本期量（{unit}）", "qty"),
-            "base_volume": _num("base_volume", f"对比期量（{unit}）", "qty"), "drop_pct": _num("drop_pct", "降幅%", "pct")}
+    sections = {"count": _("Customer stability"), "lost": _("Lost customers"), "churn": _("Churn warnings")}
+    return {"section": Column("section", _("Category"), table_format=labeller(sections)),
+            "stability": Column("stability", _("Stability"), table_format=labeller(st.labels.model_dump() if st else {})),
+            "customers": _num("customers", _("Customers"), "count"), "customer": _("Customer code"),
+            "name": _("Customer name"), "owner": _("Owner"), "last_purchase": _("Last purchase"),
+            "days_since_purchase": _num("days_since_purchase", _("Days without purchase"), "count"),
+            "label": _("Period"), "base_label": _("Base period"),
+            "volume": _num("volume", _("Volume this period ({unit})").format(unit=unit), "qty"),
+            "base_volume": _num("base_volume", _("Base period volume ({unit})").format(unit=unit), "qty"),
+            "drop_pct": _num("drop_pct", _("Drop %"), "pct")}
 
 
 @_view("stability", _stability_titles)
@@ -191,15 +217,16 @@ def _stability(app, params, result) -> dict:
     label = result.period.label if result.period is not None else None
     labels = pol.stability.labels.model_dump() if pol.stability else {}
     sections = {
-        "count": ("客户稳定性（当前）", ["stability", "customers"]),
-        "lost": ("流失客户及最后购买日", ["customer", "name", "owner", "last_purchase", "days_since_purchase"]),
-        "churn": (f"流失预警（{label}）" if label else "流失预警",
+        "count": (_("Customer stability (now)"), ["stability", "customers"]),
+        "lost": (_("Lost customers and their last purchase"),
+                 ["customer", "name", "owner", "last_purchase", "days_since_purchase"]),
+        "churn": (_("Churn warnings ({label})").format(label=label) if label else _("Churn warnings"),
                   ["customer", "name", "label", "base_label", "volume", "base_volume", "drop_pct"]),
     }
-    chart = ChartSpec("客户稳定性", unit="户",
+    chart = ChartSpec(_("Customer stability"), unit=_("customers"),
                       pick=lambda r: (labels.get(r["stability"], r["stability"]), r["customers"])
                       if r["section"] == "count" else None)
-    return {"title": "客户稳定性分析", "sections": sections, "chart": chart}
+    return {"title": _("Customer stability analysis"), "sections": sections, "chart": chart}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -211,16 +238,19 @@ def _complaint_titles(app) -> dict:
     scales = pol.grading.scales
     keys = dict(pol.complaints.severities if pol.complaints else {})
     keys.update(_grade_labels(scales))
-    sections = {"total": "合计", "severity": "严重程度", "month": "月份"}
+    sections = {"total": _("Total"), "severity": _("Severity"), "month": _("Month")}
     sections.update({f"grade.{c}": sc.label for c, sc in scales.items()})
-    return {"label": "期间", "section": Column("section", "维度", table_format=labeller(sections)),
-            "key": Column("key", "分组", table_format=labeller(keys)), "opened": _num("opened", "受理", "count"),
-            "closed": _num("closed", "办结", "count"), "on_time": _num("on_time", "按时办结", "count"),
-            "late": _num("late", "超时办结", "count"), "open_overdue": _num("open_overdue", "超时未结", "count"),
-            "on_time_pct": _num("on_time_pct", "按时率%", "pct"), "satisfied": _num("satisfied", "满意", "count"),
-            "unsatisfied": _num("unsatisfied", "不满意", "count"), "satisfaction_pct": _num("satisfaction_pct", "满意率%", "pct"),
-            "target_pct": _num("target_pct", "目标%", "pct"),
-            "meets_target": Column("meets_target", "达标", table_format=yes_no)}
+    return {"label": _("Period"), "section": Column("section", _("Dimension"), table_format=labeller(sections)),
+            "key": Column("key", _("Group"), table_format=labeller(keys)), "opened": _num("opened", _("Opened"), "count"),
+            "closed": _num("closed", _("Closed"), "count"), "on_time": _num("on_time", _("Closed on time"), "count"),
+            "late": _num("late", _("Closed late"), "count"),
+            "open_overdue": _num("open_overdue", _("Open past deadline"), "count"),
+            "on_time_pct": _num("on_time_pct", _("On-time rate %"), "pct"),
+            "satisfied": _num("satisfied", _("Satisfied"), "count"),
+            "unsatisfied": _num("unsatisfied", _("Unsatisfied"), "count"),
+            "satisfaction_pct": _num("satisfaction_pct", _("Satisfaction %"), "pct"),
+            "target_pct": _num("target_pct", _("Target %"), "pct"),
+            "meets_target": Column("meets_target", _("Meets target"), table_format=yes_no)}
 
 
 @_view("complaints", _complaint_titles)
@@ -228,52 +258,61 @@ def _complaints(app, params, result) -> dict:
     per = result.period
     counts = ["opened", "closed", "on_time", "late", "open_overdue", "on_time_pct", "satisfied", "unsatisfied",
               "satisfaction_pct", "target_pct", "meets_target"]
-    sections = {"total": (f"投诉处理合计（{per.label}）", counts), "severity": ("按严重程度", ["key"] + counts)}
+    sections = {"total": (_("Complaints in total ({label})").format(label=per.label), counts),
+                "severity": (_("By severity"), ["key"] + counts)}
     for code, sc in app.policy.grading.scales.items():
-        sections[f"grade.{code}"] = (f"按客户等级（{sc.label}）", ["key"] + counts)
-    sections["month"] = (f"按月（近{result.shown['months']}个月）", ["label"] + counts)
-    chart = ChartSpec("投诉按时办结率（按月）", unit="%", max_value=100.0,
+        sections[f"grade.{code}"] = (_by_grade(sc.label), ["key"] + counts)
+    months = result.shown["months"]
+    sections["month"] = (ngettext("By month (last {n} month)", "By month (last {n} months)", months).format(n=months),
+                         ["label"] + counts)
+    chart = ChartSpec(_("Complaints closed on time (by month)"), unit="%", max_value=100.0,
                       pick=lambda r: (r["label"], r["on_time_pct"]) if r["section"] == "month" else None)
-    return {"title": "投诉处理统计", "sections": sections, "chart": chart}
+    return {"title": _("Complaint handling statistics"), "sections": sections, "chart": chart}
 
 
 def _service_titles(app) -> dict:
     sv = app.policy.service
-    return {"label": "期间", "section": Column("section", "维度", table_format=labeller({"tickets": "工单", "clock": "时限"})),
-            "kind": Column("kind", "类别", table_format=labeller(sv.kinds if sv else {})),
-            "location": Column("location", "地点", table_format=labeller(sv.locations if sv else {})),
-            "service_type": Column("service_type", "服务类型", table_format=labeller(sv.service_types if sv else {})),
-            "clock": Column("clock", "时限", table_format=labeller(_CLOCKS)),
-            "opened": _num("opened", "受理", "count"), "resolved": _num("resolved", "已完成", "count"), "open": _num("open", "未完成", "count"),
-            "overdue": _num("overdue", "超时", "count"), "due": _num("due", "有时限", "count"), "met": _num("met", "按时", "count"),
-            "missed": _num("missed", "超时", "count"), "running": _num("running", "进行中", "count"),
-            "on_time_pct": _num("on_time_pct", "按时率%", "pct")}
+    return {"label": _("Period"),
+            "section": Column("section", _("Dimension"), table_format=labeller({"tickets": _("Tickets"),
+                                                                                "clock": _("Clock")})),
+            "kind": Column("kind", _("Category"), table_format=labeller(sv.kinds if sv else {})),
+            "location": Column("location", _("Location"), table_format=labeller(sv.locations if sv else {})),
+            "service_type": Column("service_type", _("Service type"),
+                                   table_format=labeller(sv.service_types if sv else {})),
+            "clock": Column("clock", _("Clock"), table_format=labeller(_words(_CLOCKS))),
+            "opened": _num("opened", _("Opened"), "count"), "resolved": _num("resolved", _("Resolved"), "count"),
+            "open": _num("open", _("Not resolved"), "count"), "overdue": _num("overdue", _("Overdue"), "count"),
+            "due": _num("due", _("With deadline"), "count"), "met": _num("met", _("On time"), "count"),
+            "missed": _num("missed", _("Missed"), "count"), "running": _num("running", _("Running"), "count"),
+            "on_time_pct": _num("on_time_pct", _("On-time rate %"), "pct")}
 
 
 @_view("service", _service_titles)
 def _service(app, params, result) -> dict:
     per = result.period
-    sections = {"tickets": (f"工单（{per.label}）", ["kind", "location", "service_type", "opened", "resolved", "open",
-                                                   "overdue"]),
-                "clock": ("各时限按时率", ["kind", "clock", "due", "met", "missed", "running", "on_time_pct"])}
+    sections = {"tickets": (_("Tickets ({label})").format(label=per.label),
+                            ["kind", "location", "service_type", "opened", "resolved", "open", "overdue"]),
+                "clock": (_("On-time rate per clock"), ["kind", "clock", "due", "met", "missed", "running", "on_time_pct"])}
     kinds = app.policy.service.kinds
-    chart = ChartSpec("服务时限按时率", unit="%", max_value=100.0,
-                      pick=lambda r: (f"{kinds.get(r['kind'], r['kind'])}·{_CLOCKS[r['clock']]}", r["on_time_pct"])
+    clocks = _words(_CLOCKS)
+    chart = ChartSpec(_("Service clocks on time"), unit="%", max_value=100.0,
+                      pick=lambda r: (f"{kinds.get(r['kind'], r['kind'])}·{clocks[r['clock']]}", r["on_time_pct"])
                       if r["section"] == "clock" else None)
-    return {"title": "客户服务统计", "sections": sections, "chart": chart}
+    return {"title": _("Customer service statistics"), "sections": sections, "chart": chart}
 
 
 def _technician_titles(app) -> dict:
     items = app.policy.service.rating_items if app.policy.service else {}
-    out = {"label": "月份", "technician": "技术员", "name": "姓名", "resolved": _num("resolved", "完成工单", "count"),
-           "rated": _num("rated", "评价次数", "count"), "average": _num("average", "综合平均", "qty", 2)}
+    out = {"label": _("Month"), "technician": _("Technician"), "name": _("Full name"),
+           "resolved": _num("resolved", _("Tickets resolved"), "count"), "rated": _num("rated", _("Ratings"), "count"),
+           "average": _num("average", _("Overall average"), "qty", 2)}
     out.update({f"ratings.{code}": _num(f"ratings.{code}", label, "qty", 2) for code, label in items.items()})
     return out
 
 
 @_view("technicians", _technician_titles)
 def _technicians(app, params, result) -> dict:
-    return {"title": f"技术员月度评价（{result.period.label}）"}
+    return {"title": _("Technician monthly ratings ({label})").format(label=result.period.label)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -282,26 +321,30 @@ def _technicians(app, params, result) -> dict:
 
 def _visit_titles(app) -> dict:
     scales = app.policy.grading.scales
-    sections = {"total": "合计", "owner": "负责人"}
+    sections = {"total": _("Total"), "owner": _("Owner")}
     sections.update({f"grade.{c}": sc.label for c, sc in scales.items()})
-    return {"label": "月份", "section": Column("section", "维度", table_format=labeller(sections)), "owner": "负责人",
-            "grade": Column("grade", "等级", table_format=labeller(_grade_labels(scales))),
-            "planned": _num("planned", "计划", "count"), "done": _num("done", "完成", "count"),
-            "missed": _num("missed", "未完成（逾期）", "count"), "open": _num("open", "进行中", "count"),
-            "unplanned": _num("unplanned", "计划外", "count"), "compliance_pct": _num("compliance_pct", "完成率%", "pct")}
+    return {"label": _("Month"), "section": Column("section", _("Dimension"), table_format=labeller(sections)),
+            "owner": _("Owner"), "grade": Column("grade", _("Grade"), table_format=labeller(_grade_labels(scales))),
+            "planned": _num("planned", _("Planned"), "count"), "done": _num("done", _("Done"), "count"),
+            "missed": _num("missed", _("Missed (overdue)"), "count"), "open": _num("open", _("In progress"), "count"),
+            "unplanned": _num("unplanned", _("Unplanned"), "count"),
+            "compliance_pct": _num("compliance_pct", _("Completion %"), "pct")}
 
 
 @_view("visits", _visit_titles)
 def _visits(app, params, result) -> dict:
     per = result.period
     counts = ["planned", "done", "missed", "open", "unplanned", "compliance_pct"]
-    sections = {"total": (f"走访计划完成情况（{per.label}）", counts), "owner": ("按负责人", ["owner"] + counts)}
+    sections = {"total": (_("Visit plan compliance ({label})").format(label=per.label), counts),
+                "owner": (_("By owner"), ["owner"] + counts)}
     for code, sc in app.policy.grading.scales.items():
-        sections[f"grade.{code}"] = (f"按客户等级（{sc.label}）", ["grade"] + counts)
-    chart = ChartSpec(f"走访计划完成率（{per.label}，按负责人）", unit="%", max_value=100.0,
-                      pick=lambda r: (r["owner"] or "（无负责人）", r["compliance_pct"])
+        sections[f"grade.{code}"] = (_by_grade(sc.label), ["grade"] + counts)
+    nobody = _("(no owner)")
+    chart = ChartSpec(_("Visit plan completion ({label}, by owner)").format(label=per.label), unit="%",
+                      max_value=100.0,
+                      pick=lambda r: (r["owner"] or nobody, r["compliance_pct"])
                       if r["section"] == "owner" and r["planned"] else None)
-    return {"title": "走访计划执行情况", "sections": sections, "chart": chart}
+    return {"title": _("Visit plan execution"), "sections": sections, "chart": chart}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -309,25 +352,29 @@ def _visits(app, params, result) -> dict:
 
 
 def _document_titles(app) -> dict:
-    return {"section": Column("section", "类别", table_format=labeller({"document": "证照到期", "missing": "缺少证照",
-                                                                  "suspended": "暂停业务客户"})),
-            "customer": "客户编号", "name": "客户名称",
-            "status": Column("status", "客户状态", table_format=labeller(app.policy.statuses.labels())),
-            "owner": "负责人", "type": Column("type", "证照", table_format=labeller(app.policy.document_labels())),
-            "number": "证照编号", "expires": "有效期至", "days_left": _num("days_left", "剩余天数", "count"),
-            "expired": Column("expired", "已过期", table_format=yes_no),
-            "suspends": Column("suspends", "导致暂停", table_format=yes_no), "status_reason": "暂停原因",
-            "status_since": "暂停时间"}
+    sections = {"document": _("Expiring documents"), "missing": _("Missing documents"),
+                "suspended": _("Suspended customers")}
+    return {"section": Column("section", _("Category"), table_format=labeller(sections)),
+            "customer": _("Customer code"), "name": _("Customer name"),
+            "status": Column("status", _("Customer status"), table_format=labeller(app.policy.statuses.labels())),
+            "owner": _("Owner"), "type": Column("type", _("Document"), table_format=labeller(app.policy.document_labels())),
+            "number": _("Document number"), "expires": _("Valid until"),
+            "days_left": _num("days_left", _("Days left"), "count"),
+            "expired": Column("expired", _("Expired"), table_format=yes_no),
+            "suspends": Column("suspends", _("Suspends"), table_format=yes_no), "status_reason": _("Suspension reason"),
+            "status_since": _("Suspended since")}
 
 
 @_view("documents", _document_titles)
 def _documents(app, params, result) -> dict:
     days = result.shown["days"]
-    sections = {"document": (f"{days} 天内到期及已过期的证照", ["customer", "name", "status", "owner", "type", "number",
-                                                          "expires", "days_left", "expired", "suspends"]),
-                "missing": ("缺少的必备证照", ["customer", "name", "status", "owner", "type", "suspends"]),
-                "suspended": ("暂停业务的客户", ["customer", "name", "owner", "status_reason", "status_since"])}
-    return {"title": "证照有效期检查", "sections": sections}
+    expiring = ngettext("Documents expiring within {days} day or expired", "Documents expiring within {days} days or expired",
+                        days).format(days=days)
+    sections = {"document": (expiring, ["customer", "name", "status", "owner", "type", "number", "expires", "days_left",
+                                        "expired", "suspends"]),
+                "missing": (_("Required documents missing"), ["customer", "name", "status", "owner", "type", "suspends"]),
+                "suspended": (_("Customers suspended"), ["customer", "name", "owner", "status_reason", "status_since"])}
+    return {"title": _("Document validity check"), "sections": sections}
 
 
 def _allocation_titles(app) -> dict:
@@ -339,51 +386,61 @@ def _allocation_titles(app) -> dict:
         except KeyError:
             groups = {}
     unit = _unit(app)
-    return {"rank": _num("rank", "顺序", "count"), "label": "期间", "customer": "客户编号", "name": "客户名称",
-            "group": Column("group", "类别", table_format=labeller(groups)),
-            "planned": _num("planned", f"计划量（{unit}）", "qty"), "actual": _num("actual", f"提货量（{unit}）", "qty"),
-            "completion_pct": _num("completion_pct", "完成率%", "pct"), "weekly_cv": _num("weekly_cv", "周均衡系数(CV)", "qty", 2)}
+    return {"rank": _num("rank", _("Order"), "count"), "label": _("Period"), "customer": _("Customer code"),
+            "name": _("Customer name"), "group": Column("group", _("Category"), table_format=labeller(groups)),
+            "planned": _num("planned", _("Planned ({unit})").format(unit=unit), "qty"),
+            "actual": _num("actual", _("Taken ({unit})").format(unit=unit), "qty"),
+            "completion_pct": _num("completion_pct", _("Completion %"), "pct"),
+            "weekly_cv": _num("weekly_cv", _("Weekly evenness (CV)"), "qty", 2)}
 
 
 @_view("allocation", _allocation_titles)
 def _allocation(app, params, result) -> dict:
-    return {"title": f"资源分配优先顺序（{result.period.label}）"}
+    return {"title": _("Allocation priority ({label})").format(label=result.period.label)}
 
 
 def _proposal_titles(app) -> dict:
     pr = app.policy.proposals
     cur = app.policy.policy.currency
-    return {"label": "期间", "section": Column("section", "维度", table_format=labeller({"category": "按类别",
-                                                                                       "adopted": "采纳提案"})),
-            "category": Column("category", "类别", table_format=labeller(pr.categories if pr else {})),
-            "outcome": Column("outcome", "结果", table_format=labeller(_OUTCOMES)),
-            "proposals": _num("proposals", "提案数", "count"), "overdue": _num("overdue", "超期", "count"), "number": "提案编号",
-            "customer": "客户编号", "name": "客户名称", "saving": _num("saving", f"降低成本（{cur}）", "money"),
-            "company_share": _num("company_share", "公司分享", "money"), "customer_share": _num("customer_share", "客户分享", "money"),
-            "shared_from": "分享起", "shared_until": "分享止", "company_alone_from": "公司独享起",
-            "benefit_until": "分享截止"}
+    return {"label": _("Period"),
+            "section": Column("section", _("Dimension"), table_format=labeller({"category": _("By category"),
+                                                                                "adopted": _("Adopted proposals")})),
+            "category": Column("category", _("Category"), table_format=labeller(pr.categories if pr else {})),
+            "outcome": Column("outcome", _("Outcome"), table_format=labeller(_words(_OUTCOMES))),
+            "proposals": _num("proposals", _("Proposals"), "count"), "overdue": _num("overdue", _("Past due"), "count"),
+            "number": _("Proposal number"), "customer": _("Customer code"), "name": _("Customer name"),
+            "saving": _num("saving", _("Cost saving ({currency})").format(currency=cur), "money"),
+            "company_share": _num("company_share", _("Company share"), "money"),
+            "customer_share": _num("customer_share", _("Customer share"), "money"),
+            "shared_from": _("Shared from"), "shared_until": _("Shared until"),
+            "company_alone_from": _("Company alone from"), "benefit_until": _("Benefit until")}
 
 
 @_view("proposals", _proposal_titles)
 def _proposals(app, params, result) -> dict:
     b = app.policy.proposals.benefit
-    split = f"（公司 {b.company_pct:g}% / 客户 {b.customer_pct:g}%，{b.months} 个月）" if b else ""
-    sections = {"category": (f"提案按类别与结果（{result.period.label}）", ["category", "outcome", "proposals", "overdue",
-                                                                    "saving", "company_share", "customer_share"]),
-                "adopted": (f"采纳提案的效益分享{split}", ["number", "customer", "name", "category", "saving",
-                                                      "company_share", "customer_share", "shared_from", "shared_until",
-                                                      "company_alone_from"])}
-    return {"title": "客户提案统计", "sections": sections}
+    if b:
+        adopted = ngettext("Benefit share of adopted proposals (company {company}% / customer {customer}%, {months} month)",
+                           "Benefit share of adopted proposals (company {company}% / customer {customer}%, {months} months)",
+                           b.months).format(company=f"{b.company_pct:g}", customer=f"{b.customer_pct:g}", months=b.months)
+    else:
+        adopted = _("Benefit share of adopted proposals")
+    sections = {"category": (_("Proposals by category and outcome ({label})").format(label=result.period.label),
+                             ["category", "outcome", "proposals", "overdue", "saving", "company_share", "customer_share"]),
+                "adopted": (adopted, ["number", "customer", "name", "category", "saving", "company_share",
+                                      "customer_share", "shared_from", "shared_until", "company_alone_from"])}
+    return {"title": _("Customer proposal statistics"), "sections": sections}
 
 
 def _development_titles(app) -> dict:
-    return {"label": "期间", "manager": "客户经理", "name": "姓名",
-            "prospects_target": _num("prospects_target", "开发目标", "count"),
-            "prospects_added": _num("prospects_added", "新增潜在客户", "count"),
-            "prospects_pct": _num("prospects_pct", "开发完成率%", "pct"), "admitted_target": _num("admitted_target", "准入目标", "count"),
-            "admitted": _num("admitted", "准入客户", "count"), "admitted_pct": _num("admitted_pct", "准入完成率%", "pct")}
+    return {"label": _("Period"), "manager": _("Customer manager"), "name": _("Full name"),
+            "prospects_target": _num("prospects_target", _("Prospects target"), "count"),
+            "prospects_added": _num("prospects_added", _("Prospects added"), "count"),
+            "prospects_pct": _num("prospects_pct", _("Prospects completion %"), "pct"),
+            "admitted_target": _num("admitted_target", _("Admission target"), "count"),
+            "admitted": _num("admitted", _("Admitted"), "count"), "admitted_pct": _num("admitted_pct", _("Admission completion %"), "pct")}
 
 
 @_view("development", _development_titles)
 def _development(app, params, result) -> dict:
-    return {"title": f"市场开发计划完成情况（{result.period.label}）"}
+    return {"title": _("Market development against plan ({label})").format(label=result.period.label)}

@@ -60,7 +60,7 @@ def test_petrochem_suspends_imported_customers_until_their_file_is_complete(petr
     assert list(got[0]) == list(rows[0])
     assert [(r["customer"], r["type"]) for r in got if r["section"] == "missing"] == missing
     table = petrochem.ok("report", "documents")
-    assert "缺少的必备证照" in table and "开票资料" in table
+    assert "Required documents missing" in table and "开票资料" in table
 
     # the document added later reactivates, as a renewal does
     r = petrochem("doc", "add", "P2", "--type", "开票资料")

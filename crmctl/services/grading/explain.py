@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, select
 
 from ...errors import InvalidInput, NotFound, RuleViolation
+from ...i18n import _
 from ...models import Customer, CustomerGrade, GradeResult, GradeRun, UsageRecord
 from ...rules import grading as rules
 from ...rules.errors import Invalid
@@ -25,29 +26,32 @@ from .labels import customer_results, label_key
 def _scale_for_customer(app: App, s, c: Customer, scale: str | None) -> str:
     scales = app.policy.grading.scales
     if not scales:
-        raise RuleViolation("this policy has no grading scales")
+        raise RuleViolation(_("this policy has no grading scales"))
     if scale is not None:
         if scale not in scales:
-            raise InvalidInput(f"unknown scale '{scale}': the policy has {', '.join(scales)}")
+            raise InvalidInput(_("unknown scale '{scale}': the policy has {scales}").format(
+                scale=scale, scales=", ".join(scales)))
         return scale
     graded = sorted({r.scale for r in s.scalars(customer_results(s, c.id))})
     if len(graded) == 1:
         return graded[0]
     if len(graded) > 1:
-        raise InvalidInput(f"customer {c.code} is graded on several scales ({', '.join(sorted(graded))}): give --scale")
+        raise InvalidInput(_("customer {code} is graded on several scales ({scales}): give --scale").format(
+            code=c.code, scales=", ".join(sorted(graded))))
     covering = [code for code, sc in scales.items() if rules.matches(sc.applies_to, segments=c.segments or {},
                                                                       fields=c.fields or {}, status=c.status)]
     if len(covering) == 1:
         return covering[0]
     if not covering:
-        raise RuleViolation(f"no grading scale of the policy covers customer {c.code}")
-    raise InvalidInput(f"several scales cover customer {c.code} ({', '.join(covering)}): give --scale")
+        raise RuleViolation(_("no grading scale of the policy covers customer {code}").format(code=c.code))
+    raise InvalidInput(_("several scales cover customer {code} ({scales}): give --scale").format(
+        code=c.code, scales=", ".join(covering)))
 
 
 def explain(app: App, code: str, label: str | None = None, scale: str | None = None) -> dict:
     """``grade explain``: the stored result of one customer for one label, and why."""
     with app.db.read() as s:
-        c = readable_customer(s, app, code, f"the grades of customer {code}")
+        c = readable_customer(s, app, code, _("the grades of customer {code}").format(code=code))
         sc_code = _scale_for_customer(app, s, c, scale)
         q = customer_results(s, c.id, sc_code)
         if label:
@@ -57,11 +61,13 @@ def explain(app: App, code: str, label: str | None = None, scale: str | None = N
                 raise exc.within("--label") from None
             r = s.scalars(q.where(GradeResult.label == label.strip())).first()
             if r is None:
-                raise NotFound(f"customer {c.code} has no {sc_code} grade for {label} (run 'crmctl grade run' first)")
+                raise NotFound(_("customer {code} has no {scale} grade for {label} (run 'crmctl grade run' first)")
+                               .format(code=c.code, scale=sc_code, label=label))
         else:
             found = s.scalars(q).all()
             if not found:
-                raise NotFound(f"customer {c.code} has not been graded on {sc_code} yet (run 'crmctl grade run')")
+                raise NotFound(_("customer {code} has not been graded on {scale} yet (run 'crmctl grade run')")
+                               .format(code=c.code, scale=sc_code))
             r = max(found, key=lambda x: label_key(x.label))
         run = s.scalars(select(GradeRun).where(GradeRun.scale == sc_code, GradeRun.label == r.label)
                         .order_by(GradeRun.id.desc()).limit(1)).first()
@@ -107,11 +113,13 @@ def _policy_of_version(app: App, session, version: int, cache: dict):
 
 def _reason(app: App, session, scale_code: str, r: GradeResult, cache: dict) -> str:
     """The stored reason, completed for threshold results (which store only what the band does not
-    say) from the metric and the scale of the policy version that graded them."""
+    say) from the metric and the scale of the policy version that graded them.  A
+    :class:`crmctl.errors.Msg` where the text is in a known form (it *is* the English text: JSON and
+    CSV show that; the views show it in the user's language, ``crmctl.views.grading``)."""
     pol = _policy_of_version(app, session, r.policy_version, cache)
     sc = pol.grading.scales.get(scale_code) if pol is not None else None
     if sc is None or sc.method != "threshold":
-        return r.reason
+        return rules.reason_from_text(r.reason)
     value = (r.metrics or {}).get("volume") or 0.0
     return rules.threshold_reason(sc, value, r.reason or None, pol.policy.volume_unit)
 
@@ -124,10 +132,11 @@ GRADE_HISTORY_KEYS = ("customer", "scale", "label", "grade", "previous", "volume
 def history(app: App, code: str, scale: str | None = None) -> list[dict]:
     """``grade history``: one row per graded label, oldest first."""
     with app.db.read() as s:
-        c = readable_customer(s, app, code, f"the grades of customer {code}")
+        c = readable_customer(s, app, code, _("the grades of customer {code}").format(code=code))
         scales = app.policy.grading.scales
         if scale is not None and scale not in scales:
-            raise InvalidInput(f"unknown scale '{scale}': the policy has {', '.join(scales) or 'none'}")
+            raise InvalidInput(_("unknown scale '{scale}': the policy has {scales}").format(
+                scale=scale, scales=", ".join(scales) or _("none")))
         results = s.scalars(customer_results(s, c.id, scale)).all()
         policies: dict[int, Any] = {}
         reasons = {id(r): _reason(app, s, r.scale, r, policies) for r in results}

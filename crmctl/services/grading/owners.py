@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from ...db import IN_CHUNK, driver_value, marker
+from ...i18n import _
 from ...models import Customer, Staff, StaffRole, UTCDateTime
 from .. import audit
 from ..app import App
@@ -83,7 +84,7 @@ def owner_check(s, app: App, scale, pop: Population, graded: Graded, is_current:
             for cid, sid, old, login, grade, role in moves], chunk=INSERT_CHUNK)
     result["moved"] = len(moves) if reassign else 0
     fell_back = Counter(role for *_x, role in moves if role in admin_only)
-    result["warnings"] = [stand_in_warning(role, app.policy.roles.get(role), f"{n} customers")
+    result["warnings"] = [stand_in_warning(role, app.policy.roles.get(role), _("{n} customers").format(n=n))
                           for role, n in sorted(fell_back.items())]
     return result
 

@@ -34,6 +34,8 @@ from sqlalchemy import select
 
 from ...db import raw
 from ...errors import InvalidInput, RuleViolation
+from ...i18n import N_, _
+from ...i18n import _ as gettext
 from ...models import GradeResult, GradeRun
 from ...policies.schema import Policy
 from ...progress import Progress, silent
@@ -51,13 +53,26 @@ from .scores import manual_scores
 from .store import Graded, store_results
 
 
+#: a kind of period inside a message: its word (季度 in Chinese)
+_KIND_WORDS = {"month": N_("month"), "quarter": N_("quarter"), "half-year": N_("half-year"), "year": N_("year")}
+
+
+def _kind(kind: str) -> str:
+    return gettext(_KIND_WORDS[kind]) if kind in _KIND_WORDS else kind
+
+
+def _kinds(kinds) -> str:
+    return _(", ").join(_kind(k) for k in kinds)
+
+
 class _DryRun(Exception):
     """Raised at the end of a dry run so that the write transaction rolls back."""
 
 
 def _not_the_review(code: str, sc, kind: str) -> str:
-    return (f"scale {code} moves its grades at its {sc.review} review ([grading.scales.{code}] review): "
-            f"a {kind} run changes nothing; preview it with --dry-run, or run --period {sc.review}")
+    return _("scale {scale} moves its grades at its {review} review ([grading.scales.{scale}] review): "
+             "a {kind} run changes nothing; preview it with --dry-run, or run --period {period}").format(
+        scale=code, review=_kind(sc.review), kind=_kind(kind), period=sc.review)
 
 
 def resolve_run(policy, period: str | None, label: str | None, scale: str | None, today: date,
@@ -66,34 +81,38 @@ def resolve_run(policy, period: str | None, label: str | None, scale: str | None
     ``review`` period is written only by runs for that period; other periods preview (``dry_run``)."""
     scales = policy.grading.scales
     if not scales:
-        raise RuleViolation("this policy has no grading scales")
+        raise RuleViolation(_("this policy has no grading scales"))
     if period is not None:
         period = parse_kind(period)  # the code, also when typed as its word (半年)
     if period is None and not label:
-        raise InvalidInput("give --period (month, quarter, half-year, year) or --label")
+        raise InvalidInput(_("give --period (month, quarter, half-year, year) or --label"))
     try:
         per = resolve_period(period, label, today)
     except Invalid as exc:
         raise exc.within("--label") from None
     if scale is not None:
         if scale not in scales:
-            raise InvalidInput(f"unknown scale '{scale}': the policy has {', '.join(scales)}")
+            raise InvalidInput(_("unknown scale '{scale}': the policy has {scales}").format(
+                scale=scale, scales=", ".join(scales)))
         sc = scales[scale]
         if per.kind not in sc.periods:
-            raise RuleViolation(f"scale {scale} is graded by {', '.join(sc.periods)}, not by {per.kind}")
+            raise RuleViolation(_("scale {scale} is graded by {periods}, not by {kind}").format(
+                scale=scale, periods=_kinds(sc.periods), kind=_kind(per.kind)))
         if not dry_run and not sc.moves_by(per.kind):
             raise RuleViolation(_not_the_review(scale, sc, per.kind))
         chosen = [(scale, sc)]
     else:
         listed = [(code, sc) for code, sc in scales.items() if per.kind in sc.periods]
         if not listed:
-            known = "; ".join(f"{code}: {', '.join(sc.periods)}" for code, sc in scales.items())
-            raise RuleViolation(f"the policy grades no scale by {per.kind} ({known})")
+            known = _("; ").join(_("{scale}: {periods}").format(scale=code, periods=_kinds(sc.periods))
+                                 for code, sc in scales.items())
+            raise RuleViolation(_("the policy grades no scale by {kind} ({known})").format(kind=_kind(per.kind),
+                                                                                          known=known))
         chosen = [(code, sc) for code, sc in listed if dry_run or sc.moves_by(per.kind)]
         if not chosen:
             raise RuleViolation(_not_the_review(*listed[0], per.kind))
     if per.start > today:
-        raise InvalidInput(f"period {per.label} has not started yet")
+        raise InvalidInput(_("period {label} has not started yet").format(label=per.label))
     return per, chosen
 
 
@@ -192,8 +211,8 @@ def grade_customers(app: App, period: str | None = None, label: str | None = Non
     today = now.date()
     per, chosen = resolve_run(policy, period, label, scale, today, dry_run)
     if per.end > today and not dry_run:
-        raise RuleViolation(f"period {per.label} is not over until {per.end.isoformat()}: grade it then, "
-                            "or preview it with --dry-run")
+        raise RuleViolation(_("period {label} is not over until {end}: grade it then, or preview it with --dry-run")
+                            .format(label=per.label, end=per.end.isoformat()))
     summaries: list[dict] = []
     try:
         with app.db.write() as s:
@@ -230,7 +249,7 @@ def _later_periods(s, code: str, per: Period) -> list[Period]:
 def _grade_scale(s, app: App, policy: Policy, code: str, scale, per: Period, now: datetime, *, dry_run: bool,
                  reassign: bool, memo: dict, progress: Progress) -> dict:
     unit = policy.policy.volume_unit
-    with progress(f"grading {code} {per.label}", total=5) as bar:
+    with progress(_("grading {scale} {label}").format(scale=code, label=per.label), total=5) as bar:
         pop = covered_customers(s, scale, memo=memo)
         current = _current_grades(s, code)
         # this label's results from an earlier run: customer -> (grade, previous, metrics, reason, ...)
@@ -326,7 +345,7 @@ def _compute(s, code: str, scale, per: Period, pop: Population, baselines: list,
                                           manual_labels=labels.get(cid)))
     outcomes = sorted(rules.grade_rank(scale, candidates, rules.purchase_price(scale, per.label)), key=lambda o: o.key)
     return Graded([o.key for o in outcomes], [o.grade for o in outcomes], [o.previous for o in outcomes],
-                  [o.reason for o in outcomes], [_json(o.metrics) for o in outcomes],
+                  [str(o.reason) for o in outcomes], [_json(o.metrics) for o in outcomes],
                   [_json(o.factor_scores) for o in outcomes], [o.score for o in outcomes],
                   [o.rank for o in outcomes])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ...errors import InvalidInput, RuleViolation
+from ...i18n import _
 from ...models import FactorScore
 from ...rules import grading as rules
 from ...rules.errors import Invalid
@@ -48,13 +49,14 @@ def set_scores(app: App, code: str, label: str, pairs: dict[str, str], scale: st
     pol = app.policy
     ranked = rank_scales(pol)
     if not ranked:
-        raise RuleViolation("this policy has no rank-graded scale with manual factors")
+        raise RuleViolation(_("this policy has no rank-graded scale with manual factors"))
     if not pairs:
-        raise InvalidInput("give at least one FACTOR=VALUE (1-10)")
+        raise InvalidInput(_("give at least one FACTOR=VALUE (1-10)"))
     if scale is not None:
         if scale not in ranked:
             known = ", ".join(ranked)
-            raise InvalidInput(f"unknown scale '{scale}' (scales with manual factors: {known})")
+            raise InvalidInput(_("unknown scale '{scale}' (scales with manual factors: {known})").format(
+                scale=scale, known=known))
         candidates = {scale: ranked[scale]}
     else:
         candidates = ranked
@@ -70,15 +72,15 @@ def set_scores(app: App, code: str, label: str, pairs: dict[str, str], scale: st
             manual = "; ".join(f"{sc_code}: " + ", ".join(f"{k} ({f.label})" for k, f in sc.factors.items()
                                                           if f.source == "manual")
                                for sc_code, sc in candidates.items())
-            raise InvalidInput(f"unknown manual factor '{name}': {manual}")
+            raise InvalidInput(_("unknown manual factor '{name}': {manual}").format(name=name, manual=manual))
         if len({h[0] for h in hits}) > 1:
-            raise InvalidInput(f"factor '{name}' exists on several scales: give --scale")
+            raise InvalidInput(_("factor '{name}' exists on several scales: give --scale").format(name=name))
         sc_code, f_code = hits[0]
         if chosen is not None and chosen != sc_code:
-            raise InvalidInput("the factors belong to different scales: set them one scale at a time")
+            raise InvalidInput(_("the factors belong to different scales: set them one scale at a time"))
         chosen = sc_code
         if f_code in values:
-            raise InvalidInput(f"factor {f_code} given twice")
+            raise InvalidInput(_("factor {factor} given twice").format(factor=f_code))
         values[f_code] = rules.parse_factor_value(text, f_code)
     sc = ranked[chosen]
     try:
@@ -86,12 +88,13 @@ def set_scores(app: App, code: str, label: str, pairs: dict[str, str], scale: st
     except Invalid as exc:
         raise exc.within("--label") from None
     if per.kind not in sc.periods:
-        raise InvalidInput(f"--label {per.label} is a {per.kind}; scale {chosen} is graded by {', '.join(sc.periods)}")
+        raise InvalidInput(_("--label {label} is a {kind}; scale {scale} is graded by {periods}").format(
+            label=per.label, kind=per.kind, scale=chosen, periods=", ".join(sc.periods)))
     now = app.now()
     with app.db.write() as s:
         c = get_customer(s, code)
         if not rules.matches(sc.applies_to, segments=c.segments or {}, fields=c.fields or {}, status=c.status):
-            raise RuleViolation(f"scale {chosen} does not cover customer {c.code}")
+            raise RuleViolation(_("scale {scale} does not cover customer {code}").format(scale=chosen, code=c.code))
         before, after = {}, {}
         for f_code, v in values.items():
             row = s.get(FactorScore, (c.id, chosen, per.label, f_code))

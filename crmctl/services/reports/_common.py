@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from ...errors import InvalidInput
+from ...i18n import N_, _
+from ...i18n import _ as gettext
 from ...rules.errors import Invalid
 from ...rules.periods import PERIODS, Period, last_completed, local_bounds, parse_label
 from .registry import Params
@@ -14,10 +16,26 @@ from .registry import Params
 STREAM = 2000  # rows fetched per round trip when a report lists customers
 
 _EXAMPLE = {"month": "2026-10", "quarter": "2026-Q3", "half-year": "2026-H1", "year": "2025"}
+#: a kind of period inside a message: its word (季度 in Chinese); with an example label
+KIND_WORDS = {"month": N_("month"), "quarter": N_("quarter"), "half-year": N_("half-year"), "year": N_("year")}
+_KIND_EXAMPLES = {"month": N_("a month ({example})"), "quarter": N_("a quarter ({example})"),
+                  "half-year": N_("a half-year ({example})"), "year": N_("a year ({example})")}
+
+
+def kind_word(kind: str) -> str:
+    return gettext(KIND_WORDS[kind]) if kind in KIND_WORDS else kind
+
+
+def either(items) -> str:
+    """``a or b or c`` in the user's language."""
+    out = None
+    for item in items:
+        out = item if out is None else _("{first} or {second}").format(first=out, second=item)
+    return out or ""
 
 
 def _kinds_text(kinds: tuple[str, ...]) -> str:
-    return " or ".join(f"a {k} ({_EXAMPLE[k]})" for k in kinds)
+    return either(gettext(_KIND_EXAMPLES[k]).format(example=_EXAMPLE[k]) for k in kinds)
 
 
 def choose_period(app, report: str, params: Params, kinds: tuple[str, ...], default: str | None = None) -> Period:
@@ -29,15 +47,18 @@ def choose_period(app, report: str, params: Params, kinds: tuple[str, ...], defa
         except Invalid as exc:
             raise exc.within("--label") from None
         if params.period and per.kind != params.period:
-            raise InvalidInput(f"--label {per.label} is a {per.kind}, not a {params.period}")
+            raise InvalidInput(_("--label {label} is a {kind}, not a {period}").format(
+                label=per.label, kind=kind_word(per.kind), period=kind_word(params.period)))
         if per.kind not in kinds:
-            raise InvalidInput(f"--label {per.label} is a {per.kind}; report {report} takes {_kinds_text(kinds)}")
+            raise InvalidInput(_("--label {label} is a {kind}; report {report} takes {kinds}").format(
+                label=per.label, kind=kind_word(per.kind), report=report, kinds=_kinds_text(kinds)))
         if per.start > today:
-            raise InvalidInput(f"--label {per.label} has not started yet")
+            raise InvalidInput(_("--label {label} has not started yet").format(label=per.label))
         return per
     kind = params.period or default or kinds[0]
     if kind not in kinds:
-        raise InvalidInput(f"--period {kind}: report {report} takes {_kinds_text(kinds)}")
+        raise InvalidInput(_("--period {period}: report {report} takes {kinds}").format(
+            period=kind, report=report, kinds=_kinds_text(kinds)))
     return last_completed(kind, today)
 
 
@@ -81,8 +102,8 @@ def check_scale(app, scale: str | None, pool: Mapping | None = None) -> dict:
     if scale is None:
         return pool
     if scale not in pool:
-        known = ", ".join(pool) or "none"
-        raise InvalidInput(f"unknown scale '{scale}': this report can use {known}")
+        known = ", ".join(pool) or _("none")
+        raise InvalidInput(_("unknown scale '{scale}': this report can use {known}").format(scale=scale, known=known))
     return {scale: pool[scale]}
 
 
@@ -111,8 +132,9 @@ def grade_periods(app, report: str, params: Params, scales: dict) -> dict[str, P
 
 def not_graded(code: str, per: Period | None) -> str:
     if per is None:
-        return f"scale {code} has not been graded yet (crmctl grade run)"
-    return f"scale {code} was not graded for {per.label} (crmctl grade run --label {per.label})"
+        return _("scale {scale} has not been graded yet (crmctl grade run)").format(scale=code)
+    return _("scale {scale} was not graded for {label} (crmctl grade run --label {label})").format(
+        scale=code, label=per.label)
 
 
 def graded_labels(app, report: str, params: Params, pool: Mapping | None = None):

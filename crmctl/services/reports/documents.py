@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from ...errors import InvalidInput
 from ...fields import fields
+from ...i18n import _
 from ._common import STREAM, row
 from .registry import Params, ReportResult, report
 
@@ -45,7 +46,7 @@ def documents(app, params: Params) -> ReportResult:
     pol = app.policy
     days = params.days if params.days is not None else notice_days(pol)
     if days < 0 or days > 3660:
-        raise InvalidInput("--expiring-within must be from 0 to 3660")
+        raise InvalidInput(_("--expiring-within must be from 0 to 3660"))
     today = app.now().date()
     until = today + timedelta(days=days)
     suspends = {k for k, d in pol.documents.items() if d.suspends_on_expiry}

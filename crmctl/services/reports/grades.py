@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...errors import InvalidInput
 from ...fields import fields
+from ...i18n import _
 from ._common import STREAM, graded_labels, not_graded, pct, rank_scales, scale_periods
 from .registry import Params, ReportResult, report
 
@@ -92,7 +93,7 @@ def grade_changes(app, params: Params) -> ReportResult:
     from ...rules import grading as grading_rules
 
     if params.direction not in (None, "up", "down"):
-        raise InvalidInput(f"--direction must be up or down, not '{params.direction}'")
+        raise InvalidInput(_("--direction must be up or down, not '{direction}'").format(direction=params.direction))
     scales, chosen, notes = graded_labels(app, "grade-changes", params)
 
     def rows():

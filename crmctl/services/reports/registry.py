@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import InvalidInput
+from ...i18n import N_
 from ...fields import Field
 from ...rules.periods import parse_kind
 
@@ -18,17 +19,18 @@ def _has_rank_scale(p) -> bool:
     return any(sc.method == "rank" for sc in p.grading.scales.values())
 
 
-#: feature -> (what the policy file must have, test)
+#: feature -> (what the policy file must have, test); the descriptions are messages (N_), translated
+#: where a note shows them
 FEATURES: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    "grading": ("grading scales ([grading.scales.*])", lambda p: bool(p.grading.scales)),
-    "rank_scale": ("a rank-graded scale (method = \"rank\")", _has_rank_scale),
+    "grading": (N_("grading scales ([grading.scales.*])"), lambda p: bool(p.grading.scales)),
+    "rank_scale": (N_("a rank-graded scale (method = \"rank\")"), _has_rank_scale),
     "stability": ("[stability] or [churn]", lambda p: p.stability is not None or p.churn is not None),
     "complaints": ("[complaints]", lambda p: p.complaints is not None),
     "service": ("[service]", lambda p: p.service is not None),
     "ratings": ("[service] rating_items", lambda p: p.service is not None and bool(p.service.rating_items)),
-    "cadences": ("activity cadences ([[activities.cadences]])",
+    "cadences": (N_("activity cadences ([[activities.cadences]])"),
                  lambda p: bool(p.activities.cadences or p.activities.greetings)),
-    "expiring_documents": ("a document type that expires ([documents.*] expires = true)",
+    "expiring_documents": (N_("a document type that expires ([documents.*] expires = true)"),
                            lambda p: any(d.expires for d in p.documents.values())),
     "allocation": ("[reports.allocation]", lambda p: p.reports.allocation is not None),
     "proposals": ("[proposals]", lambda p: p.proposals is not None),
@@ -109,7 +111,7 @@ def report(name: str, *, order: int, summary: str, description: str = "", needs:
 
     ``customer_key``: the key holding the customer's code in rows about one customer (the rows a
     person may not read are left out, ``services.visibility``)."""
-    unknown = [o for o in options if o not in OPTIONS]
+    unknown = [o for o in options if o not in OPTIONS]  # a programming error, not the user's
     if unknown:
         raise ValueError(f"report {name}: unknown option {unknown[0]}")
 
@@ -136,26 +138,36 @@ def list_reports(app=None) -> list[dict]:
 
 
 def get_report(name: str) -> Report:
+    from ...i18n import _
+
     rep = REPORTS.get((name or "").strip())
     if rep is None:
-        raise InvalidInput(f"unknown report '{name}': use one of {', '.join(REPORTS)} (crmctl report --list)")
+        raise InvalidInput(_("unknown report '{name}': use one of {reports} (crmctl report --list)").format(
+            name=name, reports=", ".join(REPORTS)))
     return rep
 
 
 def run_report(app, name: str, params: Params | None = None) -> ReportResult:
     """Check the request and prepare the report; the rows are read when the result is iterated."""
+    from ...i18n import _
+    from ...i18n import _ as gettext
+
     rep = get_report(name)
     params = params or Params()
     if params.months < 1 or params.months > 120:
-        raise InvalidInput("--months-back must be from 1 to 120")
+        raise InvalidInput(_("--months-back must be from 1 to 120"))
     if rep.periods is None and (params.period or params.label):
-        raise InvalidInput(f"report {rep.name} covers no period: leave out --period/--label")
+        raise InvalidInput(_("report {report} covers no period: leave out --period/--label").format(report=rep.name))
     if params.period is not None:
         params.period = parse_kind(params.period)  # the code, also when typed as its word (半年)
     missing = missing_features(app.policy, rep)
     if missing:
-        note = (f"report {rep.name} does not apply to policy {app.policy.code}: it needs "
-                f"{' and '.join(missing)}")
+        needs = None
+        for m in missing:
+            m = gettext(m)
+            needs = m if needs is None else _("{first} and {second}").format(first=needs, second=m)
+        note = _("report {report} does not apply to policy {policy}: it needs {needs}").format(
+            report=rep.name, policy=app.policy.code, needs=needs)
         return ReportResult(rep.name, rep.columns(app, params), [], notes=[note], applies=False)
     result = rep.build(app, params)
     if rep.customer_key:

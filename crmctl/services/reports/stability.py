@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...errors import InvalidInput
 from ...fields import fields
+from ...i18n import _
 from ._common import STREAM, choose_period, row
 from .registry import Params, ReportResult, report
 
@@ -40,7 +41,8 @@ def stability(app, params: Params) -> ReportResult:
     if pol.churn is not None:
         per = choose_period(app, "stability", params, (pol.churn.period,))
     elif params.label or params.period:
-        raise InvalidInput(f"policy {pol.code} has no churn warning: report stability covers no period")
+        raise InvalidInput(_("policy {policy} has no churn warning: report stability covers no period").format(
+            policy=pol.code))
     today = app.now().date()
 
     def rows():
