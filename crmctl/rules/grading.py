@@ -692,10 +692,10 @@ def grade_rank(scale: Any, candidates: Sequence[Candidate], purchase: float | No
         parts = list(ranked_reason.parts) if isinstance(ranked_reason, Joined) else [ranked_reason]
         if grade != computed:
             parts.append(GradeNote.step_limit(scale.step_limit, c.baseline, grade).message())
-        if defaulted:
-            parts.append(Msg("default score for {factors}", factors=Joined(
-                [Msg("{factor} (never scored)", factor=d) if factors[d].source == "manual"
-                 else Msg("{factor} (cannot be computed)", factor=d) for d in defaulted], LIST_SEP)))
+        if defaulted:  # (the notes first: Babel's extractor does not look inside a marked call's arguments)
+            notes = [Msg("{factor} (never scored)", factor=d) if factors[d].source == "manual"
+                     else Msg("{factor} (cannot be computed)", factor=d) for d in defaulted]
+            parts.append(Msg("default score for {factors}", factors=Joined(notes, LIST_SEP)))
         out.append(Outcome(c.key, grade, computed, c.baseline, metrics, scores, total, p.rank, reason_of(parts)))
     return out
 
