@@ -92,7 +92,7 @@ def leave(
         return
     from ..i18n import _
 
-    moved = ", ".join(_moved(what, n) for what, n in result["moved"].items())
+    moved = _(", ").join(_moved(what, n) for what, n in result["moved"].items())
     typer.echo(_("{login} left; handed over to {heir}: {moved}").format(login=login, heir=handover_to, moved=moved))
 
 

@@ -78,7 +78,7 @@ def test_staff_leave_summary_and_an_administrators_act(petrochem: Cli):
                           match="zhangwei may not add staff: only an administrator may")
     _no_chinese(r.stderr, "李娜")
     out = petrochem.ok("--lang", "zh", "staff", "leave", "zhangwei", "--handover-to", "wangfang")
-    assert out.startswith("zhangwei 已离职；已移交给 wangfang：客户 0 个")
+    assert out.startswith("zhangwei 已离职；已移交给 wangfang：0 个客户、0 个联系人")
     petrochem.ok("staff", "add", "lina", "--name", "lina", "--role", "sales")
     en = petrochem.ok("--lang", "en", "staff", "leave", "lina", "--handover-to", "wangfang")
     assert en.startswith("lina left; handed over to wangfang: 0 customers")
