@@ -46,6 +46,11 @@ class ReportGroup(TyperGroup):
         return super().resolve_command(ctx, args)
 
 
+
+def _report_doc(rep) -> str:
+    """A report's help: its summary, then its description."""
+    return rep.summary + ("\n\n" + rep.description if rep.description else "")
+
 app = typer.Typer(cls=ReportGroup, help=HELP, invoke_without_command=True)
 
 
@@ -58,11 +63,13 @@ def main(
     if ctx.invoked_subcommand is not None:
         return
     if list_:
+        from ..i18n import help_text
         from ..services.reports import REPORTS
 
         width = max(len(n) for n in REPORTS)
-        for r in REPORTS.values():
-            typer.echo(f"{r.name:<{width}}  {r.summary}")
+        for r in REPORTS.values():  # the summary is the first paragraph of the report's help (translated there)
+            summary = (help_text(_report_doc(r)) or r.summary).split("\n\n")[0]
+            typer.echo(f"{r.name:<{width}}  {summary}")
         raise typer.Exit()
     typer.echo(ctx.get_help())
     raise typer.Exit()
@@ -169,7 +176,7 @@ def _command(rep) -> None:
     command.__name__ = rep.name.replace("-", "_")
     command.__signature__ = inspect.Signature(parameters)
     command.__annotations__ = {p.name: p.annotation for p in parameters}
-    command.__doc__ = rep.summary + ("\n\n" + rep.description if rep.description else "")
+    command.__doc__ = _report_doc(rep)
     app.command(rep.name)(command)
 
 
@@ -381,4 +388,3 @@ def _write_chart(path: str, chart, points: list[tuple[str, float]]) -> None:
         fig.tight_layout()
         with open_output(OutputSpec(format="table", output=path), binary=True) as fh:
             fig.savefig(fh, format=fmt)
-

@@ -124,3 +124,17 @@ def test_a_stored_rank_reason_is_read_back_into_its_message():
                       if name in g.GRADE_PARAMS else v)
     assert "band 一级" in shown.translated(lambda m: m) and "from 三级 → 二级" in shown.translated(lambda m: m)
     assert g.reason_from_text("a reason in no known form") == "a reason in no known form"
+
+
+def test_report_list_in_both_languages(petrochem: Cli):
+    """``report --list``: one line per report, its summary the first paragraph of its help, in the
+    interface's language."""
+    import re
+
+    zh = petrochem.ok("--lang", "zh", "report", "--list").splitlines()
+    en = petrochem.ok("--lang", "en", "report", "--list").splitlines()
+    assert len(zh) == len(en) >= 10
+    for z, e in zip(zh, en):
+        assert z.split()[0] == e.split()[0]  # the name, which the user types, is the same
+        assert re.search(r"[\u4e00-\u9fff]", z), z
+        assert not re.search(r"[\u4e00-\u9fff]", e), e
