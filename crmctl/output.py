@@ -16,15 +16,20 @@ optionally the columns to show.  The rules (see docs/cli.md, "Conventions: outpu
   ``true``/``false``, lists of values joined with ``;``, a list holding objects as one JSON array.
   Written row by row: constant memory for any number of rows.
 * csv with ``--labels`` (:attr:`OutputSpec.labels`, csv only): the same columns in the same order, for
-  people who open the file in Excel or WPS: the header is each column's heading in the view (a key
-  without one stays its key; a heading given twice gets its key added), coded values their labels
-  (:attr:`Column.table_format`), booleans 是/否, date-times ``YYYY-MM-DD HH:MM`` (``:SS`` when
-  there are seconds) in the offset they carry -- the company's time zone -- without the offset,
-  dates ``YYYY-MM-DD``; numbers stay numbers.
+  people who open the file in Excel or WPS: the header is each column's heading in the view, in the
+  current language (a key without one stays its key; a heading given twice gets its key added),
+  coded values their labels (:attr:`Column.table_format`), booleans yes/no (是/否), date-times
+  ``YYYY-MM-DD HH:MM`` (``:SS`` when there are seconds) in the offset they carry -- the company's
+  time zone -- without the offset, dates ``YYYY-MM-DD``; numbers stay numbers.
 * table: a rich table for humans (at most 5 000 rows), codes turned into labels through
   :attr:`Column.table_format`, numbers of a column with :attr:`Column.number` with thousands
   separators and the column's fixed decimals (:func:`format_number`: ``12,500.50``, ``85.0%``),
   cell values printed literally (no markup), no colour unless the stream is a terminal.
+
+Headings and titles are message ids or the policy's labels: every one is shown through
+:func:`crmctl.i18n._` (``Code`` -> 编号 in Chinese; a policy's label is not in the catalogue and
+stays as it is); a column without a heading shows its key, untranslated.  The keys and codes of
+JSON and plain CSV are the same in every language.
 
 Only the standard library is imported at module level so that ``crmctl --help`` stays fast; rich is
 imported inside the table renderer.
@@ -52,7 +57,9 @@ from typing import IO, Any
 
 from crmctl.errors import InvalidInput
 from crmctl.fields import JsonCell
-from crmctl.views import Column
+from crmctl.i18n import N_, _, ngettext
+from crmctl.i18n import _ as translate  # a heading or title held in a variable (the catalogue's test reads literals)
+from crmctl.views import Column, yes_no
 
 __all__ = [
     "FORMATS",
@@ -72,6 +79,7 @@ __all__ = [
     "open_output",
     "format_number",
     "label_text",
+    "heading",
 ]
 
 FORMATS = ("table", "json", "csv")
@@ -80,6 +88,8 @@ ENCODINGS = ("utf-8", "gb18030")
 #: character (𠮷, 䶮, emoji) where GBK would need a replacement
 ENCODING_ALIASES = {"utf8": "utf-8", "gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030", "gb-18030": "gb18030"}
 TABLE_ROW_LIMIT = 5_000
+#: what a table cut at :data:`TABLE_ROW_LIMIT` (or a command's limit) says after "… N more rows;"
+MORE_HINT = N_("use --format csv")
 
 # A text cell starting with one of these is read as a formula by Excel/LibreOffice.  A set, not a
 # string: ``"" in "=+-@"`` is True, ``"" in _DANGEROUS`` is not.
@@ -108,17 +118,21 @@ class OutputSpec:
         self.encoding_asked = self.encoding
         fmt = (self.format or "table").strip().lower()
         if fmt not in FORMATS:
-            raise InvalidInput(f"unknown format {self.format!r}: use one of {', '.join(FORMATS)}")
+            raise InvalidInput(_("unknown format {format!r}: use one of {formats}").format(
+                format=self.format, formats=", ".join(FORMATS)))
         self.format = fmt
         enc = (self.encoding or "utf-8").strip().lower().replace("_", "-")
         enc = ENCODING_ALIASES.get(enc, enc)
         if enc not in ENCODINGS:
-            raise InvalidInput(f"unknown encoding {self.encoding!r}: use utf-8, gb18030 or gbk (written as gb18030)")
+            raise InvalidInput(_("unknown encoding {encoding!r}: use utf-8, gb18030 or gbk (written as gb18030)")
+                               .format(encoding=self.encoding))
         self.encoding = enc
         if self.labels and fmt != "csv":
-            raise InvalidInput(f"--labels writes headings and labels into CSV: it does not go with --format {fmt}")
+            raise InvalidInput(_("--labels writes headings and labels into CSV: it does not go with --format {fmt}")
+                               .format(fmt=fmt))
         if self.bom and enc != "utf-8":
-            raise InvalidInput(f"--bom is the UTF-8 byte-order mark: it does not go with --encoding {self.encoding_asked}")
+            raise InvalidInput(_("--bom is the UTF-8 byte-order mark: it does not go with --encoding {encoding}")
+                               .format(encoding=self.encoding_asked))
         if self.output == "":
             self.output = None
 
@@ -324,9 +338,10 @@ def format_number(value: Any, kind: str | None, decimals: int | None = None) -> 
 
 
 def label_text(value: Any, column: Column | None) -> Any:
-    """A cell of ``--labels`` CSV (before CSV escaping): the column's label for a code, 是/否 for a
-    boolean, a date-time as ``YYYY-MM-DD HH:MM`` (``:SS`` if it has seconds) in its own offset (the
-    company's time zone) without the offset; numbers, dates and everything else as in plain CSV."""
+    """A cell of ``--labels`` CSV (before CSV escaping): the column's label for a code, yes/no (是/否)
+    in the current language for a boolean, a date-time as ``YYYY-MM-DD HH:MM`` (``:SS`` if it has
+    seconds) in its own offset (the company's time zone) without the offset; numbers, dates and
+    everything else as in plain CSV."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -334,8 +349,8 @@ def label_text(value: Any, column: Column | None) -> Any:
         return value.strftime("%Y-%m-%d %H:%M:%S" if value.second or value.microsecond else "%Y-%m-%d %H:%M")
     if isinstance(value, (date, time)) or isinstance(value, Mapping):
         return value  # a nested object (JsonCell) stays one JSON cell, whole
-    if isinstance(value, bool):  # 是/否 everywhere (a table may show only 是)
-        return "是" if value else "否"
+    if isinstance(value, bool):  # yes/no everywhere (a table may show only yes)
+        return yes_no(value)
     if column is not None and column.table_format is not None:
         return column.table_format(value)
     return value
@@ -417,10 +432,15 @@ def _columns_from(first: Mapping | None) -> list[Column]:
 
 def _reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
-        return "permission denied"
+        return _("permission denied")
     if isinstance(exc, IsADirectoryError):
-        return "it is a folder"
+        return _("it is a folder")
     return exc.strerror.lower() if exc.strerror else str(exc)
+
+
+def _cannot_write(path: str, reason: str) -> InvalidInput:
+    """The refusal for an output file that cannot be written: ``cannot write PATH: REASON``."""
+    return InvalidInput(_("cannot write {path}: {reason}").format(path=path, reason=reason))
 
 
 def _same_encoding(a: str | None, b: str) -> bool:
@@ -436,7 +456,7 @@ def _stdout(spec: OutputSpec, *, binary: bool) -> Iterator[IO]:
     if binary:
         buffer = getattr(out, "buffer", None)
         if buffer is None:
-            raise InvalidInput("cannot write binary output to this stdout")
+            raise InvalidInput(_("cannot write binary output to this stdout"))
         out.flush()
         yield buffer
         buffer.flush()
@@ -496,7 +516,7 @@ def _direct(spec: OutputSpec, path: str, *, binary: bool) -> Iterator[IO]:
     try:
         stream = open(os.path.expanduser(path), **kwargs)
     except OSError as exc:
-        raise InvalidInput(f"cannot write {path}: {_reason(exc)}") from None
+        raise _cannot_write(path, _reason(exc)) from None
     try:
         try:
             yield stream
@@ -509,7 +529,7 @@ def _direct(spec: OutputSpec, path: str, *, binary: bool) -> Iterator[IO]:
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        raise InvalidInput(f"cannot write {path}: {_reason(exc)}") from None
+        raise _cannot_write(path, _reason(exc)) from None
 
 
 @contextmanager
@@ -539,19 +559,19 @@ def open_output(spec: OutputSpec, *, binary: bool = False) -> Iterator[IO]:
             yield stream
         return
     if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-        kind = "a socket" if stat.S_ISSOCK(mode) else "a block device" if stat.S_ISBLK(mode) else "special"
-        raise InvalidInput(f"cannot write {path}: it is {kind}, not a regular file, a character device or a FIFO")
+        kind = _("a socket") if stat.S_ISSOCK(mode) else _("a block device") if stat.S_ISBLK(mode) else _("special")
+        raise _cannot_write(path, _("it is {kind}, not a regular file, a character device or a FIFO").format(kind=kind))
     target = os.path.realpath(os.path.expanduser(path))  # write through a symlink, not over it
     folder = os.path.dirname(target)
     shown_folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
         if os.path.exists(folder):
-            raise InvalidInput(f"cannot write {path}: {shown_folder} is not a folder")
-        raise InvalidInput(f"cannot write {path}: folder {shown_folder} does not exist")
+            raise _cannot_write(path, _("{folder} is not a folder").format(folder=shown_folder))
+        raise _cannot_write(path, _("folder {folder} does not exist").format(folder=shown_folder))
     if os.path.isdir(target):
-        raise InvalidInput(f"cannot write {path}: it is a folder")
+        raise _cannot_write(path, _("it is a folder"))
     if os.path.exists(target) and not os.access(target, os.W_OK):
-        raise InvalidInput(f"cannot write {path}: permission denied")
+        raise _cannot_write(path, _("permission denied"))
 
     if binary:
         kwargs: dict[str, Any] = {"mode": "wb"}
@@ -569,7 +589,7 @@ def open_output(spec: OutputSpec, *, binary: bool = False) -> Iterator[IO]:
             dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp", delete=False, **kwargs
         )
     except OSError as exc:
-        raise InvalidInput(f"cannot write {path}: {_reason(exc)}") from None
+        raise _cannot_write(path, _reason(exc)) from None
 
     done = False
     try:
@@ -577,7 +597,7 @@ def open_output(spec: OutputSpec, *, binary: bool = False) -> Iterator[IO]:
             yield tmp.file
         except OSError as exc:
             if exc.errno in _WRITE_FAILED:  # the write itself failed (disk full, quota)
-                raise InvalidInput(f"cannot write {path}: {_reason(exc)}") from None
+                raise _cannot_write(path, _reason(exc)) from None
             raise
         try:
             tmp.file.flush()
@@ -586,7 +606,7 @@ def open_output(spec: OutputSpec, *, binary: bool = False) -> Iterator[IO]:
             os.chmod(tmp.name, _new_file_mode(target))
             os.replace(tmp.name, target)
         except OSError as exc:
-            raise InvalidInput(f"cannot write {path}: {_reason(exc)}") from None
+            raise _cannot_write(path, _reason(exc)) from None
         done = True
     finally:
         if not done:
@@ -631,17 +651,28 @@ def _write_csv(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterab
     return _write_csv_values(spec, stream, keys, values)
 
 
+def heading(column: Column) -> str:
+    """The heading a table or ``--labels`` CSV shows for ``column`` in the current language: its
+    title through :func:`crmctl.i18n._` (a message id translated, a policy's label as it is); a
+    column without a title shows its key (never translated)."""
+    title = column.title
+    if not title or title == column.key:
+        return column.key
+    return translate(title)
+
+
 def labelled_headings(keys: Sequence[str], label_columns: Sequence | None) -> tuple[list[str], list[Column | None]]:
-    """The ``--labels`` header of CSV columns ``keys`` (the view's heading, else the key; a heading
-    that repeats gets its key added, ``超时（missed）``) and each key's view column (or None)."""
+    """The ``--labels`` header of CSV columns ``keys`` (the view's heading in the current language,
+    else the key; a heading that repeats gets its key added, ``Missed (missed)``, ``超时（missed）``)
+    and each key's view column (or None)."""
     by_key = {c.key: c for c in _as_columns(label_columns or []) if isinstance(c, Column)}
     cols = [by_key.get(k) for k in keys]
-    titles = [(c.title or k) if c is not None else k for k, c in zip(keys, cols)]
+    titles = [heading(c) if c is not None else k for k, c in zip(keys, cols)]
     seen: set[str] = set()
     out = []
     for k, t in zip(keys, titles):
         if t in seen or (t != k and t in keys):
-            t = f"{t}（{k}）"
+            t = _("{heading} ({key})").format(heading=t, key=k)
         seen.add(t)
         out.append(t)
     return out, cols
@@ -754,19 +785,19 @@ def _as_columns(columns) -> list[Column]:
 
 
 def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterable[Mapping], title: str | None,
-                 max_rows: int | None = None, more_hint: str = "use --format csv") -> int:
+                 max_rows: int | None = None, more_hint: str = MORE_HINT) -> int:
     from rich.table import Table
 
     columns = _as_columns(columns)
     enc = spec.encoding
     console = _console(stream)
-    table = Table(title=_text(title, enc) if title else None)
+    table = Table(title=_text(translate(title), enc) if title else None)
     for c in columns:
         # fold, not the default ellipsis: a long Chinese name has no spaces to wrap at; show all of it
-        heading = c.title or c.key
-        if c.number == "pct" and heading.endswith("%"):  # the cells carry the % (完成率 88.9%), CSV's heading keeps it
-            heading = heading[:-1].rstrip()
-        table.add_column(_text(heading, enc), justify=c.justify, overflow="fold")  # type: ignore[arg-type]
+        shown = heading(c)
+        if c.number == "pct" and shown.endswith("%"):  # the cells carry the % (完成率 88.9%), CSV's heading keeps it
+            shown = shown[:-1].rstrip()
+        table.add_column(_text(shown, enc), justify=c.justify, overflow="fold")  # type: ignore[arg-type]
     keys = [c.key for c in columns]
     nested = any("." in k for k in keys)
     n = 0
@@ -780,7 +811,9 @@ def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iter
     if columns:
         console.print(table)
     if more:
-        stream.write(f"… {more} more rows; {more_hint if max_rows else 'use --format csv'}\n")
+        hint = translate(more_hint if max_rows else MORE_HINT)
+        line = ngettext("… {n} more row; {hint}", "… {n} more rows; {hint}", more)
+        stream.write(line.format(n=more, hint=hint) + "\n")
     return n + more
 
 
@@ -799,7 +832,7 @@ def emit_rows(
     title: str | None = None,
     stream: IO | None = None,
     table_rows: int | None = None,
-    more_hint: str = "use --format csv",
+    more_hint: str = MORE_HINT,
     fields: Sequence | None = None,
     label_columns: Sequence | None = None,
 ) -> int:
@@ -867,9 +900,9 @@ def _object_rows(obj: Mapping, fields: list[Column] | None) -> list[tuple[str, A
     for f in _as_columns(fields):
         value = _lookup(obj, f.key)
         if isinstance(value, Mapping) and f.table_format is None:
-            out.extend((f"{f.title}.{k}", v, None) for k, v in flatten(value).items())
+            out.extend((f"{heading(f)}.{k}", v, None) for k, v in flatten(value).items())
         else:
-            out.append((f.title or f.key, value, f))
+            out.append((heading(f), value, f))
     return out
 
 
@@ -896,7 +929,7 @@ def emit_object(
     enc = spec.encoding
     with _target(spec, stream) as out:
         console = _console(out)
-        table = Table(title=_text(title, enc) if title else None, show_header=False)
+        table = Table(title=_text(translate(title), enc) if title else None, show_header=False)
         table.add_column(style="bold" if console.is_terminal else None, overflow="fold")
         table.add_column(overflow="fold")
         for label, value, column in _object_rows(obj, fields):

@@ -6,6 +6,12 @@ for a code), table titles, sections and charts (:class:`ChartSpec`), mostly from
 labels.  :mod:`crmctl.output` renders a view as a table, JSON or CSV.  A view module per area:
 ``customers``, ``reports`` (one per report), ``staff``, ``activities``, ``grading``.  Light on
 purpose: nothing here imports the database layer.
+
+**Language.**  A heading that is not the policy's is an English message id marked ``N_("Code")``
+(the catalogue holds today's Chinese, 编号); :mod:`crmctl.output` shows every heading and title
+through ``_()``, so a table speaks the user's language while the policy's labels stay the policy's.
+Fixed value labels (yes/no: :func:`yes_no`; a table of messages: :func:`translated`) are translated
+when a cell is shown.
 """
 
 from __future__ import annotations
@@ -14,11 +20,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import _
+from ..i18n import _ as translate  # a message id held in a variable (the catalogue's test reads literals)
+
 
 @dataclass
 class Column:
     key: str  # dotted key used for json/csv header and lookup, e.g. "segments.nature"
-    title: str | None = None  # table heading; defaults to key
+    # table heading: a message id (``N_("Code")``, shown through ``_()``) or a policy's label; defaults to key
+    title: str | None = None
     justify: str = "left"  # table only: left | center | right
     # Used by the table view and ``--labels`` CSV (e.g. grade code -> Chinese label); not called for None.
     table_format: Callable[[Any], str] | None = None
@@ -82,7 +92,14 @@ def labeller(table: Mapping[str, str] | None, empty: str = "") -> Callable[[Any]
 
 
 def yes_no(v) -> str:
-    return "是" if v is True else "否" if v is False else ""
+    """A boolean cell in the current language: yes/no (是/否); empty for None."""
+    return _("yes") if v is True else _("no") if v is False else ""
+
+
+def translated(table: Mapping[str, str]) -> Callable[[Any], str]:
+    """code -> the message of a fixed table (``{"admission": N_("Admission")}``) in the current
+    language (an unknown code shows as itself)."""
+    return lambda v: translate(table[v]) if v in table else ("" if v is None else str(v))
 
 
 def columns_for(fields: Iterable, titles: Mapping[str, Column | str]) -> list[Column]:

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 
-from . import Column
+from ..i18n import N_, _
+from . import Column, yes_no
 
 
 def staff_columns(app) -> list[Column]:
     roles = app.policy.roles
+
+    def role_labels(v) -> str:
+        return _(", ").join(roles.get(r, r) for r in v or [])
+
     return [
-        Column("login", "登录名"),
-        Column("name", "姓名"),
-        Column("roles", "角色", table_format=lambda v: "、".join(roles.get(r, r) for r in v or [])),
-        Column("unit", "单位"),
-        Column("os_user", "系统账户"),
-        Column("active", "在职", table_format=lambda v: "是" if v else "否"),
-        Column("admin", "管理员", table_format=lambda v: "是" if v else ""),
+        Column("login", N_("Login")),
+        Column("name", N_("Full name")),
+        Column("roles", N_("Roles"), table_format=role_labels),
+        Column("unit", N_("Unit")),
+        Column("os_user", N_("OS account")),
+        Column("active", N_("Active"), table_format=lambda v: yes_no(bool(v))),
+        Column("admin", N_("Admin"), table_format=lambda v: _("yes") if v else ""),
     ]
 
 
@@ -26,16 +31,16 @@ def _compact(v) -> str:
 
 def audit_columns() -> list[Column]:
     return [
-        Column("id"), Column("at", "时间"), Column("written_at", "写入时间"), Column("actor", "操作人"),
-        Column("by", "代办人"), Column("action", "操作"),
-        Column("entity", "对象"), Column("key", "编号"), Column("customer", "客户"),
-        Column("before", "变更前", table_format=_compact), Column("after", "变更后", table_format=_compact),
-        Column("policy_version", "制度版本"), Column("note", "备注"),
+        Column("id"), Column("at", N_("Time")), Column("written_at", N_("Written")), Column("actor", N_("Actor")),
+        Column("by", N_("Entered by")), Column("action", N_("Action")),
+        Column("entity", N_("Entity")), Column("key", N_("Key")), Column("customer", N_("Customer")),
+        Column("before", N_("Before"), table_format=_compact), Column("after", N_("After"), table_format=_compact),
+        Column("policy_version", N_("Policy version")), Column("note", N_("Notes")),
     ]
 
 
 def builtin_policy_columns() -> list[Column]:
-    return [Column("name", "名称"), Column("title", "管理办法"), Column("company", "公司")]
+    return [Column("name", N_("Name")), Column("title", N_("Regulation")), Column("company", N_("Company"))]
 
 
 def policy_history_columns() -> list[Column]:

@@ -1,8 +1,10 @@
-"""How customers are shown: the list's columns with the policy's Chinese labels."""
+"""How customers are shown: the list's columns with the policy's labels; the other headings are
+message ids (``N_``), shown in the user's language."""
 
 from __future__ import annotations
 
-from . import Column, columns_for, count, labeller, pct, qty
+from ..i18n import N_
+from . import Column, columns_for, count, labeller, pct, qty, translated
 
 
 def customer_columns(app, *, full: bool = True) -> list[Column]:
@@ -11,9 +13,9 @@ def customer_columns(app, *, full: bool = True) -> list[Column]:
     from ..services.customers.reading import customer_fields
 
     pol = app.policy
-    titles: dict = {"code": "编号", "name": "名称",
-                    "status": Column("status", "状态", table_format=labeller(pol.statuses.labels())),
-                    "owner": "负责人", "created_at": "建档时间", "tax_id": "统一社会信用代码"}
+    titles: dict = {"code": N_("Code"), "name": N_("Name"),
+                    "status": Column("status", N_("Status"), table_format=labeller(pol.statuses.labels())),
+                    "owner": N_("Owner"), "created_at": N_("Created"), "tax_id": N_("Tax id")}
     for seg in pol.segments:
         key = f"segments.{seg.key}"
         titles[key] = Column(key, seg.label, table_format=labeller(seg.values))
@@ -21,7 +23,8 @@ def customer_columns(app, *, full: bool = True) -> list[Column]:
         key = f"grades.{code}"
         titles[key] = Column(key, scale.label, table_format=labeller({g.code: g.label for g in scale.grades}))
     if pol.stability is not None:
-        titles["stability"] = Column("stability", "稳定性", table_format=labeller(pol.stability.labels.model_dump()))
+        titles["stability"] = Column("stability", N_("Stability"),
+                                     table_format=labeller(pol.stability.labels.model_dump()))
     for f in pol.fields:
         titles[f"fields.{f.key}"] = f.label
     return columns_for(customer_fields(pol, full=full), titles)
@@ -29,27 +32,33 @@ def customer_columns(app, *, full: bool = True) -> list[Column]:
 
 def contact_columns() -> list[Column]:
     """``customer contact check``."""
-    return [Column("code", "编号"), Column("name", "名称"), count("contacts", "联系人数"), Column("required", "要求")]
+    return [Column("code", N_("Code")), Column("name", N_("Name")), count("contacts", N_("Contacts")),
+            Column("required", N_("Required"))]
+
+
+#: what ``approve --list`` lists: an admission step, a complaint's extension or handling opinion
+APPROVAL_KINDS = {"admission": N_("Customer admission"), "extension": N_("Complaint extension"),
+                  "opinion": N_("Complaint handling opinion")}
 
 
 def approval_columns(app) -> list[Column]:
     """``approve --list``: the admission steps and the requests (complaint extensions, handling
     opinions) waiting for the acting person."""
-    kinds = {"admission": "客户准入", "extension": "投诉延期", "opinion": "投诉处理意见"}
     roles = app.policy.roles
-    return [Column("kind", "事项", table_format=lambda v: kinds.get(v, v)), Column("code", "编号"),
-            Column("name", "名称"), Column("step", "步骤"),
-            Column("role", "角色", table_format=lambda v: roles.get(v, v)), Column("complaint", "投诉编号"),
-            count("working_days", "延期工作日"), Column("submitted_at", "提交时间")]
+    return [Column("kind", N_("Item"), table_format=translated(APPROVAL_KINDS)), Column("code", N_("Code")),
+            Column("name", N_("Name")), Column("step", N_("Step")),
+            Column("role", N_("Role"), table_format=lambda v: roles.get(v, v)), Column("complaint", N_("Complaint")),
+            count("working_days", N_("Working days")), Column("submitted_at", N_("Submitted"))]
 
 
 def document_columns() -> list[Column]:
-    return [Column("id"), Column("customer", "客户"), Column("name", "名称"), Column("type", "类型"),
-            Column("type_label", "文件"), Column("number", "编号"), Column("expires", "有效期至"),
-            count("days_left", "剩余天数"), Column("expired", "已过期"), Column("status", "客户状态")]
+    return [Column("id"), Column("customer", N_("Customer")), Column("name", N_("Name")), Column("type", N_("Type")),
+            Column("type_label", N_("Document")), Column("number", N_("Number")), Column("expires", N_("Expires")),
+            count("days_left", N_("Days left")), Column("expired", N_("Expired")),
+            Column("status", N_("Customer status"))]
 
 
 def sales_plan_columns() -> list[Column]:
-    return [Column("customer", "客户"), Column("name", "名称"), Column("month", "月份"),
-            qty("planned", "计划量"), qty("actual", "实际量"), pct("completion_pct", "完成率%")]
-
+    return [Column("customer", N_("Customer")), Column("name", N_("Name")), Column("month", N_("Month")),
+            qty("planned", N_("Planned volume")), qty("actual", N_("Actual volume")),
+            pct("completion_pct", N_("Completion %"))]

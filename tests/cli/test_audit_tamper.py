@@ -350,6 +350,9 @@ def test_bulk_entries_are_written_now_and_chained(cli: Cli, tmp_path):
 
 def test_both_times_and_both_people_are_shown(cli: Cli):
     table = cli.ok("audit", "list", "--limit", "2")
+    for heading in ("Time", "Written", "Actor", "Entered by"):
+        assert heading in table
+    table = cli.ok("--lang", "zh", "audit", "list", "--limit", "2")
     for heading in ("时间", "写入时间", "操作人", "代办人"):
         assert heading in table
     csv_text = cli.ok("audit", "list", "--format", "csv", "--limit", "1")

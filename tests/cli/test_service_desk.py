@@ -257,7 +257,8 @@ def test_general_complaint_closes_after_the_leader_approved_its_handling_opinion
     pc.refused("complaint", "close", n, "--note", "已处理", actor="xiaoshou", match="approve-opinion")
     waiting = J(pc.ok("approve", "--list", "--format", "json", actor="zhuguan"))
     assert [(w["kind"], w["complaint"], w["role"]) for w in waiting] == [("opinion", n, "leader")]
-    assert "投诉处理意见" in pc.ok("approve", "--list", actor="zhuguan")
+    assert "Complaint handling opinion" in pc.ok("approve", "--list", actor="zhuguan")
+    assert "投诉处理意见" in pc.ok("--lang", "zh", "approve", "--list", actor="zhuguan")
     pc.refused("complaint", "approve-opinion", n, actor="zongjingli", match="role leader")
     assert pc.ok("complaint", "approve-opinion", n, "--reject", "--comment", "先核实排队原因",
                  "--at", "2026-11-20T11:00", actor="zhuguan").strip() == "refused"
@@ -359,7 +360,7 @@ def test_manufacturer_repair_lunch_break_dispatch_rate(mf: Cli, monkeypatch):
     t = J(mf.ok("service", "show", tid, "-f", "json"))
     assert (t["technician"], t["receipt"], t["overdue"]) == ("ligong", "SJ-0001", False)
     assert t["rating"] == {"attitude": 4, "skill": 3, "arrival": 4, "promise": 4}
-    assert "SJ-0001" in mf.ok("service", "show", tid) and "技术员" in mf.ok("service", "list")
+    assert "SJ-0001" in mf.ok("service", "show", tid) and "Technician" in mf.ok("service", "list")
     # suburban: 7 working hours
     sub = J(mf.ok("service", "open", "C000001", "--kind", "叫修", "--location", "郊区", "--service-type", "A",
                   "--at", "2026-11-23T11:00",

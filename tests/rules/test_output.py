@@ -596,7 +596,18 @@ def test_labels_only_with_csv():
             OutputSpec(format=fmt, labels=True)
 
 
-def test_labels_csv_headings_labels_same_columns():
+@pytest.fixture
+def chinese(monkeypatch):
+    """The current language Chinese (as ``--lang zh`` or a built-in policy choose it)."""
+    from crmctl import i18n
+
+    i18n.reset()
+    monkeypatch.setenv("CRMCTL_LANG", "zh")
+    yield
+    i18n.reset()
+
+
+def test_labels_csv_headings_labels_same_columns(chinese):
     from crmctl.fields import JsonCell
     from crmctl.views import labeller, yes_no
 
@@ -620,7 +631,45 @@ def test_labels_csv_headings_labels_same_columns():
     assert csv_rows(text) == [["编号", "状态", "性质", "超期", "时间", "编号（dup）"]]
 
 
-def test_labels_csv_of_tuples_and_of_one_object():
+def test_labels_csv_in_english_headings_and_yes_no():
+    """The same view in English: message-id headings shown as they are, a policy's label (性质) as it
+    is, yes/no for booleans, a repeated heading with its key in ASCII parentheses."""
+    from crmctl.i18n import N_
+    from crmctl.views import yes_no
+
+    rows = [{"code": "C001", "nature": "big", "late": False, "vip": True, "dup": "x"}]
+    cols = [Column("code", N_("Code")), Column("nature", "性质"), Column("late", N_("Overdue"), table_format=yes_no),
+            Column("dup", N_("Code"))]
+    _, text = run("csv", rows, cols, labels=True)
+    assert csv_rows(text) == [["Code", "性质", "Overdue", "vip", "Code (dup)"], ["C001", "big", "no", "yes", "x"]]
+
+
+def test_headings_follow_the_language_and_keys_never_do(monkeypatch):
+    """Table headings and titles go through the catalogue in Chinese; a column without a heading
+    shows its key (not translated even where the key is a message id, e.g. ``yes``); CSV keys
+    stay."""
+    from crmctl import i18n
+    from crmctl.i18n import N_
+    from crmctl.views import pct
+
+    cols = [Column("code", N_("Code")), Column("yes"), pct("rate", N_("Completion %"))]
+    rows = [{"code": "C1", "yes": 1, "rate": 50}]
+    _, en = run("table", rows, cols, title=N_("Documents"))
+    assert "Code" in en and "Completion" in en and "Completion %" not in en and "Documents" in en
+    i18n.reset()
+    monkeypatch.setenv("CRMCTL_LANG", "zh")
+    try:
+        _, zh = run("table", rows, cols, title=N_("Documents"))
+        assert "编号" in zh and "完成率" in zh and "资质文件" in zh and "Code" not in zh
+        assert " yes " in zh  # the key, untranslated
+        assert csv_rows(run("csv", rows, cols)[1])[0] == ["code", "yes", "rate"]
+        with pytest.raises(InvalidInput, match="不能与 --format json 同用"):
+            OutputSpec(format="json", labels=True)
+    finally:
+        i18n.reset()
+
+
+def test_labels_csv_of_tuples_and_of_one_object(chinese):
     from crmctl.views import labeller
 
     cols = [Column("code", "编号"), Column("status", "状态", table_format=labeller({"active": "正式客户"}))]
