@@ -283,7 +283,7 @@ def _service_titles(app) -> dict:
             "opened": _num("opened", _("Opened"), "count"), "resolved": _num("resolved", _("Resolved"), "count"),
             "open": _num("open", _("Not resolved"), "count"), "overdue": _num("overdue", _("Overdue"), "count"),
             "due": _num("due", _("With deadline"), "count"), "met": _num("met", _("On time"), "count"),
-            "missed": _num("missed", _("Missed"), "count"), "running": _num("running", _("Running"), "count"),
+            "missed": _num("missed", _("Late"), "count"), "running": _num("running", _("Running"), "count"),
             "on_time_pct": _num("on_time_pct", _("On-time rate %"), "pct")}
 
 

@@ -20,8 +20,8 @@ def complaint_columns(app) -> list[Column]:
     return [
         Column("id", N_("No.")), Column("customer", N_("Customer")),
         Column("severity", N_("Severity"), table_format=lambda v: sev.get(v, v)),
-        Column("opened_at", N_("Opened"), table_format=fmt_dt), Column("due_at", N_("Due"), table_format=fmt_dt),
-        Column("closed_at", N_("Closed"), table_format=fmt_dt), Column("status", N_("Status")),
+        Column("opened_at", N_("Opened at"), table_format=fmt_dt), Column("due_at", N_("Due"), table_format=fmt_dt),
+        Column("closed_at", N_("Closed at"), table_format=fmt_dt), Column("status", N_("Status")),
         Column("overdue", N_("Overdue"), table_format=fmt_bool),
         Column("satisfied", N_("Satisfied"), table_format=fmt_bool),
         Column("owner", N_("Owner")),
@@ -38,7 +38,7 @@ def ticket_columns(app) -> list[Column]:
         cols.append(Column("location", N_("Area"), table_format=lambda v: locs.get(v, v)))
     if pol and pol.service_types:
         cols.append(Column("service_type", N_("Service type")))
-    cols += [Column("opened_at", N_("Opened"), table_format=fmt_dt),
+    cols += [Column("opened_at", N_("Opened at"), table_format=fmt_dt),
              Column("respond_by", N_("Respond by"), table_format=fmt_dt),
              Column("arrive_by", N_("Arrive by"), table_format=fmt_dt),
              Column("resolve_by", N_("Resolve by"), table_format=fmt_dt),
@@ -51,7 +51,7 @@ def proposal_columns(app) -> list[Column]:
     cats = app.policy.proposals.categories if app.policy.proposals else {}
     return [Column("id", N_("No.")), Column("customer", N_("Customer")),
             Column("category", N_("Category"), table_format=lambda v: cats.get(v, v)),
-            Column("summary", N_("Summary")), Column("opened_at", N_("Opened"), table_format=fmt_dt),
+            Column("summary", N_("Summary")), Column("opened_at", N_("Opened at"), table_format=fmt_dt),
             Column("due_at", N_("Reply due"), table_format=fmt_dt),
             Column("closed_at", N_("Replied"), table_format=fmt_dt),
             Column("outcome", N_("Outcome")), money("saving", N_("Cost saving")),

@@ -85,7 +85,7 @@ def test_approve_list_headings_and_kind(pending):
 def test_doc_list_headings(pending):
     cli, _code = pending
     zh, en = both(cli, "doc", "list")
-    assert headings(zh) == ["id", "客户", "名称", "类型", "文件", "编号", "有效期至", "剩余天数", "已过期", "客户状态"]
+    assert headings(zh) == ["id", "客户", "名称", "类型", "证照", "编号", "有效期至", "剩余天数", "已过期", "客户状态"]
     en_h = headings(en)
     assert en_h == ["id", "Customer", "Name", "Type", "Document", "Number", "Expires", "Days left", "Expired",
                     "Customer status"]
