@@ -78,9 +78,11 @@ def isolated_env(tmp_path, monkeypatch, shared_cache):
     monkeypatch.setenv("CRMCTL_LANG", "en")
     for var in ("CRMCTL_DB", "CRMCTL_USER", "CRMCTL_DEBUG"):
         monkeypatch.delenv(var, raising=False)
+    from crmctl import i18n
     from crmctl.rules import calendar
 
     calendar.reset_fallback_warnings()
+    i18n.reset()  # a --lang zh of an earlier test (same process) must not choose this test's language
     yield
 
 

@@ -41,12 +41,13 @@ def check_path(value, what: str = "--output"):
 
     text = str(value)
     if "\x00" in text:
-        raise InvalidInput(f"{what}: a file name cannot contain a NUL character")
+        raise InvalidInput(_("{option}: a file name cannot contain a NUL character").format(option=what))
     if len(text.encode("utf-8", "surrogateescape")) > 4096 or any(
             len(part.encode("utf-8", "surrogateescape")) > 255 for part in text.split("/")):
-        raise InvalidInput(f"{what}: the file name is too long (at most 255 bytes a part, 4096 in all)")
+        raise InvalidInput(_("{option}: the file name is too long (at most 255 bytes a part, 4096 in all)").format(
+            option=what))
     if text.startswith("~") and os.path.expanduser(text).startswith("~"):
-        raise InvalidInput(f"{what}: '{text.split('/')[0]}' is not a known home folder")
+        raise InvalidInput(_("{option}: '{home}' is not a known home folder").format(option=what, home=text.split("/")[0]))
     return value
 
 
@@ -58,7 +59,7 @@ def _check_output(value):
 
         folder = Path(os.path.expanduser(str(value))).parent
         if not folder.is_dir():
-            raise InvalidInput(f"--output: folder {folder} does not exist")
+            raise InvalidInput(_("--output: folder {folder} does not exist").format(folder=folder))
     return value
 
 
@@ -168,7 +169,7 @@ def renamed(value, old_value, *, new: str, old: str, required: bool = False):
 
     if old_value is not None:
         if value is not None:
-            raise click.exceptions.UsageError(f"{old} is the old name of {new}: give only {new}")
+            raise click.exceptions.UsageError(_("{old} is the old name of {new}: give only {new}").format(old=old, new=new))
         typer.echo(_("Warning: {message}").format(
             message=_("{old} is now called {new} (the old name will go in a later version)").format(old=old, new=new)),
             err=True)
@@ -201,10 +202,10 @@ def parse_pairs(items: list[str] | None, what: str) -> dict[str, str]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InvalidInput(f"{what} '{item}' is not KEY=VALUE")
+            raise InvalidInput(_("{what} '{item}' is not KEY=VALUE").format(what=what, item=item))
         key = key.strip()
         if key in out:
-            raise InvalidInput(f"{what} '{key}' given twice")
+            raise InvalidInput(_("{what} '{key}' given twice").format(what=what, key=key))
         out[key] = value.strip()
     return out
 

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .. import i18n
 from ..i18n import _
 from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, spec
 
@@ -31,7 +32,7 @@ def approve(
     app_ = open_app(ctx)
     if list_:
         if code or reject or comment:
-            raise InvalidInput("--list takes no customer code, --reject or --comment")
+            raise InvalidInput(_("--list takes no customer code, --reject or --comment"))
         from ..output import emit_rows
         from ..services.complaints import pending_requests
         from ..services.customers import waiting_for
@@ -44,9 +45,9 @@ def approve(
         emit_rows(spec(format, output, bom, encoding, labels), rows, approval_columns(app_), fields=APPROVAL_KEYS)
         return
     if output is not None or bom or labels or encoding != Encoding.utf8:
-        raise InvalidInput("--output, --bom, --encoding and --labels go with --list")
+        raise InvalidInput(_("--output, --bom, --encoding and --labels go with --list"))
     if not code:
-        raise InvalidInput("give a customer code, or --list")
+        raise InvalidInput(_("give a customer code, or --list"))
     from ..services.customers import approve as do_approve
 
     r = do_approve(app_, code, reject=reject, comment=comment)
@@ -59,4 +60,5 @@ def approve(
     typer.echo(r["status"])
     if r["waiting_for"]:
         info(_("step {step} ({role}) approved; waiting for {waiting_for}").format(
-            step=r["step"], role=r["role"], waiting_for=r["waiting_for"]))
+            step=r["step"], role=i18n.label(r["role"], app_.policy.roles),
+            waiting_for=i18n.label(r["waiting_for"], app_.policy.roles)))

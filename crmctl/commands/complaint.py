@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..i18n import _
+from .. import i18n
+from ..i18n import _, ngettext
 from ..views.service_desk import complaint_columns, fmt_bool, fmt_dt
 from ._common import (AtOpt, BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
                       limited, open_app, parse_at, print_created, renamed, spec)
@@ -47,7 +48,8 @@ def open_(
         line = _("{number}: due {due} ({sla}); to be escalated to {role}")
     else:
         line = _("{number}: due {due} ({sla})")
-    info(line.format(number=result["id"], due=fmt_dt(result["due_at"]), sla=result["sla"], role=result.get("escalate_to")))
+    info(line.format(number=result["id"], due=fmt_dt(result["due_at"]), sla=result["sla"],
+                     role=i18n.label(result.get("escalate_to"), app_.policy.roles)))
 
 
 @app.command("close")
@@ -72,7 +74,8 @@ def close(
     line = line.format(number=r["id"], due=fmt_dt(r["due_at"]))
     if fu:
         line = _("{closed}; follow-up {kind} planned for {owner}, due {due}").format(
-            closed=line, kind=fu["kind"], owner=fu["owner"] or _("nobody (no keeper)"), due=fu["due_date"])
+            closed=line, kind=i18n.label(fu["kind"], app_.policy.activities.kinds), owner=fu["owner"] or _("nobody (no keeper)"),
+            due=fu["due_date"])
     info(line)
     op = r.get("opinion")
     if op and op["status"] == "granted":
@@ -101,14 +104,17 @@ def extend(
     from ..services.complaints import request_extension
 
     if approved_by is not None:
-        raise InvalidInput("--approved-by is gone: an extension is a request that the approver grants as "
-                           "themselves ('crmctl complaint approve-extension ID', run by the approver)")
+        raise InvalidInput(_("--approved-by is gone: an extension is a request that the approver grants as "
+                             "themselves ('crmctl complaint approve-extension ID', run by the approver)"))
     app_ = open_app(ctx)
     r = request_extension(app_, ident, working_days, note=note, at=parse_at(app_, at))
     _echo_result(spec(format), r, r["id"])
     req = r["extension_request"]
-    info(f"{r['id']}: extension of {req['working_days']} working days requested; waiting for "
-         f"{app_.policy.role_label(req['approver_role'])} (crmctl complaint approve-extension {r['id']})")
+    info(ngettext("{number}: extension of {n} working day requested; waiting for {role} "
+                  "(crmctl complaint approve-extension {number})",
+                  "{number}: extension of {n} working days requested; waiting for {role} "
+                  "(crmctl complaint approve-extension {number})", req["working_days"]).format(
+        number=r["id"], n=req["working_days"], role=app_.policy.role_label(req["approver_role"])))
 
 
 @app.command("approve-extension")
@@ -147,8 +153,8 @@ def submit_opinion(
     app_ = open_app(ctx)
     r = do_submit(app_, ident, note, at=parse_at(app_, at))
     _echo_result(spec(format), r, r["id"])
-    info(f"{r['id']}: handling opinion submitted; waiting for {app_.policy.role_label(r['opinion']['approver_role'])} "
-         f"(crmctl complaint approve-opinion {r['id']})")
+    info(_("{number}: handling opinion submitted; waiting for {role} (crmctl complaint approve-opinion {number})").format(
+        number=r["id"], role=app_.policy.role_label(r["opinion"]["approver_role"])))
 
 
 @app.command("approve-opinion")
@@ -166,20 +172,27 @@ def approve_opinion(
     app_ = open_app(ctx)
     r = decide_opinion(app_, ident, grant=not reject, comment=comment, at=parse_at(app_, at))
     _echo_result(spec(format), r, r["opinion"]["status"])
-    info(f"{r['id']}: handling opinion refused; submit another (crmctl complaint submit-opinion {r['id']} --note TEXT)"
-         if reject else f"{r['id']}: handling opinion approved; it may be closed (crmctl complaint close {r['id']})")
+    info((_("{number}: handling opinion refused; submit another (crmctl complaint submit-opinion {number} --note TEXT)")
+          if reject else _("{number}: handling opinion approved; it may be closed (crmctl complaint close {number})"))
+         .format(number=r["id"]))
 
 
 def _opinion_line(app_, op: dict, number: str) -> str:
     role = app_.policy.role_label(op["approver_role"])
     if op["status"] is None:
-        return f"to be approved by {role} before the close (crmctl complaint submit-opinion {number} --note TEXT)"
+        return _("to be approved by {role} before the close (crmctl complaint submit-opinion {number} --note TEXT)").format(
+            role=role, number=number)
     if op["status"] == "pending":
-        return f"{op['text']}  (waiting for {role}; submitted by {op['requested_by']} {fmt_dt(op['requested_at'])})"
+        return _("{text}  (waiting for {role}; submitted by {login} {at})").format(
+            text=op["text"], role=role, login=op["requested_by"], at=fmt_dt(op["requested_at"]))
     if op["status"] == "granted":
-        return f"{op['text']}  (approved by {op['decided_by']} {fmt_dt(op['decided_at'])})"
-    return (f"{op['text']}  (refused by {op['decided_by']} {fmt_dt(op['decided_at'])}"
-            + (f": {op['comment']}" if op["comment"] else "") + f"; submit another: crmctl complaint submit-opinion {number})")
+        return _("{text}  (approved by {login} {at})").format(
+            text=op["text"], login=op["decided_by"], at=fmt_dt(op["decided_at"]))
+    line = (_("{text}  (refused by {login} {at}: {comment}; submit another: crmctl complaint submit-opinion {number})")
+            if op["comment"] else
+            _("{text}  (refused by {login} {at}; submit another: crmctl complaint submit-opinion {number})"))
+    return line.format(text=op["text"], login=op["decided_by"], at=fmt_dt(op["decided_at"]), comment=op["comment"],
+                       number=number)
 
 
 @app.command("escalate")
@@ -233,23 +246,26 @@ def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, out
     app_ = open_app(ctx)
     d = complaint_dict(app_, ident)
     sev = app_.policy.complaints.severities.get(d["severity"], d["severity"])
-    status = d["status"] + (" (overdue)" if d["overdue"] else "")
+    status = d["status"] + (_(" (overdue)") if d["overdue"] else "")
     rows = [
         ("编号 id", d["id"]), ("客户 customer", f"{d['customer']} {d['customer_name']}"),
         ("性质 severity", f"{d['severity']} ({sev})"), ("内容 summary", d["summary"]),
         ("受理 opened", fmt_dt(d["opened_at"])),
-        ("期限 due", f"{fmt_dt(d['due_at'])}  (SLA {d['sla']}: {fmt_dt(d['sla_due_at'])}"
-                     + (f", extended {d['extended_days']} working days)" if d["extended_days"] else ")")),
+        ("期限 due", (ngettext("{due}  (SLA {sla}: {sla_due}, extended {n} working day)",
+                               "{due}  (SLA {sla}: {sla_due}, extended {n} working days)", d["extended_days"])
+                      if d["extended_days"] else "{due}  (SLA {sla}: {sla_due})").format(
+            due=fmt_dt(d["due_at"]), sla=d["sla"], sla_due=fmt_dt(d["sla_due_at"]), n=d["extended_days"])),
         ("状态 status", status), ("负责人 owner", d["owner"]),
     ]
     if d["escalated_at"]:
-        rows.append(("上报 escalated", f"{fmt_dt(d['escalated_at'])} to {d['escalated_to']}"))
+        rows.append(("上报 escalated", _("{at} to {role}").format(
+            at=fmt_dt(d["escalated_at"]), role=i18n.label(d["escalated_to"], app_.policy.roles))))
     if d.get("opinion"):
         rows.append(("处理意见 opinion", _opinion_line(app_, d["opinion"], d["id"])))
     if d["closed_at"]:
         rows += [("结案 closed", fmt_dt(d["closed_at"])), ("处理结果 resolution", d["resolution"]),
                  ("满意 satisfied", fmt_bool(d["satisfied"]) or "-")]
-    extra = ["", "history:"]
+    extra = ["", _("history:")]
     for e in d["history"]:
         details = " ".join(f"{k}={v}" for k, v in e["details"].items() if v is not None)
         extra.append(f"  {fmt_dt(e['at'])}  {e['event']:<9} {e['by']:<12} {details}".rstrip())

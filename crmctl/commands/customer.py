@@ -8,7 +8,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ..i18n import _
+from .. import i18n
+from ..i18n import _, ngettext
 from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, parse_pairs,
                       print_created, progress, spec)
 
@@ -87,7 +88,7 @@ def list_(
         # a table on a terminal: the first screenful, and how many more (CSV and JSON stay complete)
         screen = out.format == "table" and limit is None and out.output is None and sys.stdout.isatty()
         emit_rows(out, list_customers(app_, **filters), customer_columns(app_, full=out.format != "table"),
-                  table_rows=TERMINAL_ROWS if screen else None, more_hint="--limit 0 shows all, --format csv exports them")
+                  table_rows=TERMINAL_ROWS if screen else None, more_hint=_("--limit 0 shows all, --format csv exports them"))
 
 
 @app.command("show")
@@ -158,16 +159,18 @@ def import_(
                               admitted=admitted, allow_duplicate_name=allow_duplicate_name, progress=progress)
     typer.echo(result["imported"])
     n = result["imported"]
-    info(f"imported {n} customer{'' if n == 1 else 's'} from {result['file']} (batch {result['batch']})")
+    info(ngettext("imported {n} customer from {file} (batch {batch})", "imported {n} customers from {file} (batch {batch})",
+                  n).format(n=n, file=result["file"], batch=result["batch"]))
     if result["ignored"]:
-        info(f"ignored columns: {result['ignored']}")
+        info(_("ignored columns: {columns}").format(columns=i18n.text(result["ignored"])))
     if result["restarted"]:
         from ..rules.names import describe_rows
 
-        info(f"pending customers start as prospects again (their approvals are not in the file): "
-             f"{describe_rows(result['restarted'], most=10)}")
+        info(_("pending customers start as prospects again (their approvals are not in the file): {rows}").format(
+            rows=i18n.text(describe_rows(result["restarted"], most=10))))
     if result["duplicate_names"] and allow_duplicate_name:
-        info(f"{result['duplicate_names']} duplicate name(s) imported with --allow-duplicate-name (noted in the audit trail)")
+        info(_("{n} duplicate name(s) imported with --allow-duplicate-name (noted in the audit trail)").format(
+            n=result["duplicate_names"]))
     _warn(result["warnings"])
 
 
@@ -180,10 +183,12 @@ def submit(
     """Submit a prospect for admission: its required documents must be present and valid."""
     from ..services.customers import submit as do_submit
 
-    r = do_submit(open_app(ctx), code, criteria=parse_pairs(criterion, "--criterion"))
+    app_ = open_app(ctx)
+    r = do_submit(app_, code, criteria=parse_pairs(criterion, "--criterion"))
     typer.echo(r["status"])
     if r["waiting_for"]:
-        info(_("{code} is pending; waiting for {waiting_for}").format(code=code, waiting_for=r["waiting_for"]))
+        info(_("{code} is pending; waiting for {waiting_for}").format(
+            code=code, waiting_for=i18n.label(r["waiting_for"], app_.policy.roles)))
 
 
 @app.command("disqualify")

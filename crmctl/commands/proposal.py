@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..i18n import _, ngettext
 from ..views.service_desk import fmt_dt, proposal_columns
 from ._common import (AtOpt, BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
                       limited, open_app, parse_at, print_created, spec)
@@ -30,7 +31,7 @@ def open_(
     app_ = open_app(ctx)
     r = open_proposal(app_, code, category, summary, at=parse_at(app_, at))
     print_created(spec(format), r, "id")
-    info(f"{r['id']}: answer due {fmt_dt(r['due_at'])}")
+    info(_("{number}: answer due {due}").format(number=r["id"], due=fmt_dt(r["due_at"])))
 
 
 @app.command("close")
@@ -50,7 +51,7 @@ def close(
     from ..services.proposals import close_proposal
 
     if adopted is None:
-        raise InvalidInput("give --adopted or --rejected")
+        raise InvalidInput(_("give --adopted or --rejected"))
     app_ = open_app(ctx)
     r = close_proposal(app_, ident, adopted=adopted, saving=saving, implement_by=implement_by, note=note,
                        at=parse_at(app_, at))
@@ -61,8 +62,8 @@ def close(
         typer.echo(r["outcome"])
     b = r.get("benefit")
     if b and b["months"] is not None and r["outcome"] == "adopted":  # members null until shared
-        info(f"{r['id']}: benefit shared {b['company_pct']:g}% company / {b['customer_pct']:g}% customer "
-             f"until {b['until']}")
+        info(_("{number}: benefit shared {company}% company / {customer}% customer until {until}").format(
+            number=r["id"], company=f"{b['company_pct']:g}", customer=f"{b['customer_pct']:g}", until=b["until"]))
 
 
 @app.command("schedule")
@@ -123,7 +124,7 @@ def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, out
             ("类别 category", f"{d['category']} ({cats.get(d['category'], d['category'])})"),
             ("内容 summary", d["summary"]), ("受理 opened", fmt_dt(d["opened_at"])),
             ("答复期限 due", fmt_dt(d["due_at"])),
-            ("状态 status", d["status"] + (" (overdue)" if d["overdue"] else ""))]
+            ("状态 status", d["status"] + (_(" (overdue)") if d["overdue"] else ""))]
     if d["closed_at"]:
         rows += [("答复 decided", fmt_dt(d["closed_at"])), ("结果 outcome", d["outcome"])]
     if d["saving"] is not None:
@@ -132,8 +133,10 @@ def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, out
         rows.append(("实施 implement by", d["implement_by"].isoformat()))
     if d["benefit"]["months"] is not None:  # the benefit's members are null until it is shared
         b = d["benefit"]
-        rows.append(("收益分享 benefit", f"{b['company_pct']:g}% company / {b['customer_pct']:g}% customer, "
-                                        f"{b['months']} months until {b['until']}"))
+        rows.append(("收益分享 benefit", ngettext("{company}% company / {customer}% customer, {n} month until {until}",
+                                                  "{company}% company / {customer}% customer, {n} months until {until}",
+                                                  b["months"]).format(
+            company=f"{b['company_pct']:g}", customer=f"{b['customer_pct']:g}", n=b["months"], until=b["until"])))
     if d["note"]:
         rows.append(("备注 note", d["note"]))
     emit_detail(spec(format, output, bom, encoding, labels), d, rows, columns=proposal_columns(app_))

@@ -6,6 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from ..i18n import _
 from ._common import Format, FormatOpt, open_app, parse_pairs, spec
 
 app = typer.Typer(help="Manual grading factors (credit, influence, ...) scored 1-10.", no_args_is_help=True)
@@ -23,7 +24,7 @@ def set_(
     """Score manual factors of a rank-graded scale for one review label (until re-scored they carry over)."""
     from ..services.grading import set_scores
 
-    result = set_scores(open_app(ctx), code, label, parse_pairs(factors, "factor"), scale=scale)
+    result = set_scores(open_app(ctx), code, label, parse_pairs(factors, _("factor")), scale=scale)
     out = spec(format)
     if out.format == "json":
         from ..output import emit_object

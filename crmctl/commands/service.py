@@ -6,6 +6,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from .. import i18n
+from ..i18n import _
 from ..views.service_desk import fmt_dt, ticket_columns
 from ._common import (AtOpt, BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
                       limited, open_app, parse_at, parse_pairs, print_created, spec)
@@ -15,10 +17,16 @@ app = typer.Typer(help="Repair, inquiry and emergency tickets with response and 
 IdArg = Annotated[str, typer.Argument(help="Ticket number (e.g. FW-2026-00001) or its integer id.")]
 
 
+def _clock(clock: str) -> str:
+    """A ticket's clock inside a message: its Chinese word (``i18n.label``; English readers see the code)."""
+    return i18n.label(clock, {"respond": _("clock: respond"), "arrive": _("clock: arrive"),
+                              "resolve": _("clock: resolve")})
+
+
 def _clocks_line(r: dict) -> str:
-    parts = [f"{c} by {fmt_dt(r[k])}" for c, k in (("respond", "respond_by"), ("arrive", "arrive_by"),
-                                                    ("resolve", "resolve_by")) if r.get(k)]
-    return ", ".join(parts) or "no deadline"
+    parts = [_("{clock} by {at}").format(clock=_clock(c), at=fmt_dt(r[k]))
+             for c, k in (("respond", "respond_by"), ("arrive", "arrive_by"), ("resolve", "resolve_by")) if r.get(k)]
+    return ", ".join(parts) or _("no deadline")
 
 
 def _echo(format, r: dict, text: str, clock: str | None = None) -> None:
@@ -33,11 +41,14 @@ def _echo(format, r: dict, text: str, clock: str | None = None) -> None:
     if clock == "resolve":  # resolving says whether every deadline was kept
         clocks = [c for c in ("respond", "arrive", "resolve") if r.get(f"{c}_by") is not None]
         if r.get("missed"):
-            info(f"{r['id']}: missed " + ", ".join(f"{c} (due {fmt_dt(r[f'{c}_by'])})" for c in r["missed"]))
+            info(_("{number}: missed {clocks}").format(number=r["id"], clocks=", ".join(
+                _("{clock} (due {at})").format(clock=_clock(c), at=fmt_dt(r[f"{c}_by"])) for c in r["missed"])))
         elif clocks:
-            info(f"{r['id']}: every deadline kept ({', '.join(clocks)})")
+            info(_("{number}: every deadline kept ({clocks})").format(
+                number=r["id"], clocks=", ".join(_clock(c) for c in clocks)))
     elif clock and clock in r.get("missed", []):
-        info(f"{r['id']}: {clock} deadline {fmt_dt(r[f'{clock}_by'])} missed")
+        info(_("{number}: {clock} deadline {at} missed").format(
+            number=r["id"], clock=_clock(clock), at=fmt_dt(r[f"{clock}_by"])))
 
 
 @app.command("open")
@@ -58,7 +69,7 @@ def open_(
     r = open_ticket(app_, code, kind, location=location, service_type=service_type, summary=summary,
                     at=parse_at(app_, at))
     print_created(spec(format), r, "id")
-    info(f"{r['id']}: {_clocks_line(r)}")
+    info(_("{number}: {clocks}").format(number=r["id"], clocks=_clocks_line(r)))
 
 
 @app.command("dispatch")
@@ -131,7 +142,7 @@ def rate(
     from ..services.tickets import rate_ticket
 
     app_ = open_app(ctx)
-    r = rate_ticket(app_, ident, parse_pairs(scores, "rating"), at=parse_at(app_, at))
+    r = rate_ticket(app_, ident, parse_pairs(scores, _("rating")), at=parse_at(app_, at))
     _echo(format, r, " ".join(f"{k}={v}" for k, v in r["rating"].items()))
 
 
@@ -181,13 +192,16 @@ def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, out
     for clock, key in (("respond", "respond_by"), ("arrive", "arrive_by"), ("resolve", "resolve_by")):
         if d[key]:
             c = d["clocks"].get(clock, {})
-            mark = "  MISSED" if clock in d["missed"] else ""
-            rows.append((f"{clock} by", f"{fmt_dt(d[key])}  ({c.get('due')}, {c.get('calendar')}){mark}"))
+            mark = "  " + _("MISSED") if clock in d["missed"] else ""
+            rows.append((_("{clock} by").format(clock=_clock(clock)),
+                         f"{fmt_dt(d[key])}  ({c.get('due')}, {c.get('calendar')}){mark}"))
     for label, key in (("派工 dispatched", "dispatched_at"), ("到达 arrived", "arrived_at"),
                        ("带回 taken back", "taken_back_at"), ("修复 resolved", "resolved_at")):
         if d[key]:
-            rows.append((label, fmt_dt(d[key]) + (f"  receipt {d['receipt']}" if key == "taken_back_at" else "")))
-    rows += [("技术员 technician", d["technician"] or "-"), ("状态 status", d["status"] + (" (overdue)" if d["overdue"] else ""))]
+            rows.append((label, fmt_dt(d[key]) + ("  " + _("receipt {receipt}").format(receipt=d["receipt"])
+                                                  if key == "taken_back_at" else "")))
+    rows += [("技术员 technician", d["technician"] or "-"),
+             ("状态 status", d["status"] + (_(" (overdue)") if d["overdue"] else ""))]
     if d["note"]:
         rows.append(("备注 note", d["note"]))
     if d.get("rating"):

@@ -6,6 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from ..i18n import _
 from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, limited, open_app,
                       parse_pairs, print_created, spec)
 
@@ -26,7 +27,7 @@ def record(
     """Record one customer's scores for a year's survey (petrochem: product, service, image); prints its id."""
     from ..services.activities import record_survey
 
-    r = record_survey(open_app(ctx), code, label, parse_pairs(answers, "score"), survey=survey)
+    r = record_survey(open_app(ctx), code, label, parse_pairs(answers, _("score")), survey=survey)
     print_created(spec(format), r, "id")
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ..i18n import _
+from ..i18n import _, ngettext
 from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
                       parse_at, parse_pairs, print_created, progress, renamed, spec)
 
@@ -50,9 +50,13 @@ def plan(
     rows = plan_rows(app_, r)
     if rows:
         emit_rows(out, rows, plan_columns())
-    typer.echo(f"{r['month']}: planned {r['planned']} activities"
-               + (f" ({r['already_planned']} already planned)" if r["already_planned"] else "")
-               + (f", {r['unassigned']} without an owner" if r["unassigned"] else ""))
+    line = ngettext("{month}: planned {n} activity", "{month}: planned {n} activities", r["planned"]).format(
+        month=r["month"], n=r["planned"])
+    if r["already_planned"]:
+        line = _("{line} ({n} already planned)").format(line=line, n=r["already_planned"])
+    if r["unassigned"]:
+        line = _("{line}, {n} without an owner").format(line=line, n=r["unassigned"])
+    typer.echo(line)
 
 
 @app.command("log")

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..i18n import ngettext
 from ._common import Format, FormatOpt, info, open_app, print_created, progress, spec
 
 app = typer.Typer(help="Record customer usage (tonnes, litres, m³) one by one or from CSV.", no_args_is_help=True)
@@ -49,4 +50,6 @@ def import_(
         return
     typer.echo(result["imported"])
     n = result["imported"]
-    info(f"imported {n} usage record{'' if n == 1 else 's'} from {result['file']} (batch {result['batch']})")
+    info(ngettext("imported {n} usage record from {file} (batch {batch})",
+                  "imported {n} usage records from {file} (batch {batch})", n).format(
+        n=n, file=result["file"], batch=result["batch"]))

@@ -22,6 +22,7 @@ from .app import App
 from .lookups import customer_for_work, customer_id, find_record, find_staff, staff_logins
 from .service_desk import check_after, customer_context, local, next_number, period_bounds
 from .visibility import Scope, require_read
+from .. import i18n
 from ..i18n import _
 
 
@@ -107,7 +108,7 @@ def open_complaint(app: App, code: str, summary: str, *, severity: str | None = 
 def _extension_policy(app: App):
     ext = _policy(app).extension
     if ext is None:
-        raise RuleViolation(f"policy {app.policy.code} allows no extension of complaint deadlines")
+        raise RuleViolation(_("policy {policy} allows no extension of complaint deadlines").format(policy=app.policy.code))
     return ext
 
 
@@ -138,18 +139,20 @@ def request_extension(app: App, ident: str, working_days: int, *, note: str | No
         if c.status != "open":
             raise RuleViolation(_("complaint {number} is closed; only an open complaint can be extended").format(number=c.number))
         if _pending_extension(s, c) is not None:
-            raise RuleViolation(f"complaint {c.number} already has an extension waiting for "
-                                f"{app.policy.role_label(ext.approver_role)}")
+            raise RuleViolation(_("complaint {number} already has an extension waiting for {role}").format(
+                number=c.number, role=app.policy.role_label(ext.approver_role)))
         try:  # refused now if it could never be granted
             rules.extend_deadline(app.calendar, c.opened_at, c.due_at, working_days, ext.max_total)
         except RuleError as exc:
-            raise exc.within(f"complaint {c.number}") from None
+            raise exc.within(_("complaint {number}").format(number=c.number)) from None
         if ext.severities and c.severity not in ext.severities:
             allowed = ", ".join(f"{k} ({_policy(app).severities.get(k, k)})" for k in ext.severities)
-            raise RuleViolation(f"complaint {c.number} is {c.severity}: only {allowed} complaints may be extended")
+            raise RuleViolation(_("complaint {number} is {severity}: only {allowed} complaints may be extended").format(
+                number=c.number, severity=_severity(app, c.severity), allowed=allowed))
         if rules.is_overdue(c.due_at, None, when):
-            raise RuleViolation(f"complaint {c.number} was due {local(app, c.due_at):%Y-%m-%d %H:%M}: an extension is "
-                                "asked for before the deadline passes (the miss stays recorded)")
+            raise RuleViolation(_("complaint {number} was due {due}: an extension is asked for before the deadline "
+                                  "passes (the miss stays recorded)").format(
+                number=c.number, due=f"{local(app, c.due_at):%Y-%m-%d %H:%M}"))
         r = ApprovalRequest(kind="extension", complaint_id=c.id, customer_id=cust.id, approver_role=ext.approver_role,
                             details={"working_days": working_days, "note": note},
                             requested_by=actor.login, requested_at=when, status="pending")
@@ -179,11 +182,12 @@ def decide_extension(app: App, ident: str, *, grant: bool = True, comment: str |
                                                            ApprovalRequest.complaint_id == c.id,
                                                            ApprovalRequest.decided_by.is_not(None))
                              .order_by(ApprovalRequest.decided_at.desc(), ApprovalRequest.id.desc()).limit(1)).first()
-            why = (f"the last one was already {last.status} by {last.decided_by} on "
-                   f"{local(app, last.decided_at):%Y-%m-%d %H:%M}" if last is not None and last.decided_at
-                   else "ask for one with 'crmctl complaint extend'")
-            raise RuleViolation(f"complaint {c.number} has no extension waiting for a decision ({why})")
-        check_decider(app, r.approver_role, r.requested_by, f"the extension of complaint {c.number}")
+            why = (_last_decided(app, last) if last is not None and last.decided_at
+                   else _("ask for one with 'crmctl complaint extend'"))
+            raise RuleViolation(_("complaint {number} has no extension waiting for a decision ({why})").format(
+                number=c.number, why=why))
+        check_decider(app, r.approver_role, r.requested_by,
+                      _("the extension of complaint {number}").format(number=c.number))
         days = int((r.details or {}).get("working_days") or 0)
         r.status, r.decided_by, r.decided_at, r.comment = ("granted" if grant else "refused"), actor.login, when, comment
         s.add(r)
@@ -195,7 +199,7 @@ def decide_extension(app: App, ident: str, *, grant: bool = True, comment: str |
             try:
                 new_due = rules.extend_deadline(app.calendar, c.opened_at, c.due_at, days, ext.max_total)
             except RuleError as exc:
-                raise exc.within(f"complaint {c.number}") from None
+                raise exc.within(_("complaint {number}").format(number=c.number)) from None
             before = local(app, c.due_at)
             c.due_at = new_due
             c.extended_days += days
@@ -211,17 +215,36 @@ def decide_extension(app: App, ident: str, *, grant: bool = True, comment: str |
     return out
 
 
+def _severity(app: App, severity: str) -> str:
+    """A complaint's severity inside a message: the policy's label in Chinese, the code in English."""
+    pol = app.policy.complaints
+    return i18n.label(severity, pol.severities if pol is not None else {})
+
+
+def _last_decided(app: App, r: ApprovalRequest) -> str:
+    """``the last one was already granted by zjl on 2026-11-22 10:00`` (a request decided before)."""
+    at = f"{local(app, r.decided_at):%Y-%m-%d %H:%M}"
+    if r.status == "granted":
+        text = _("the last one was already granted by {login} on {at}")
+    elif r.status == "refused":
+        text = _("the last one was already refused by {login} on {at}")
+    else:
+        text = _("the last one was already {status} by {login} on {at}")
+    return text.format(status=r.status, login=r.decided_by, at=at)
+
+
 def check_decider(app: App, role: str, requested_by: str, what: str) -> None:
     """An approval is the approver's own act: they hold ``role``, are not who asked (counted as the
     person acted for, as one person, one step is), and -- where the policy wants approvals in person --
-    are not acted for by an administrator."""
+    are not acted for by an administrator.  ``what``: the request, already in the user's language."""
     actor = app.actor
     if not actor.has_role(role):
-        raise NotPermitted(f"{actor.login} may not decide {what}: it waits for role {role} "
-                           f"({app.policy.role_label(role)})")
+        raise NotPermitted(_("{login} may not decide {what}: it waits for role {role} ({label})").format(
+            login=actor.login, what=what, role=role, label=app.policy.role_label(role)))
     if requested_by.lower() == actor.login.lower():
-        raise NotPermitted(f"{actor.login} may not decide {what}: nobody approves their own request")
-    app.require_in_person(f"decide {what}")
+        raise NotPermitted(_("{login} may not decide {what}: nobody approves their own request").format(
+            login=actor.login, what=what))
+    app.require_in_person(_("decide {what}").format(what=what))
 
 
 def pending_requests(app: App) -> list[dict]:
@@ -247,8 +270,8 @@ def pending_requests(app: App) -> list[dict]:
 def _opinion_policy(app: App):
     op = _policy(app).opinion_approval
     if op is None:
-        raise RuleViolation(f"policy {app.policy.code} asks no approval of handling opinions "
-                            "(close the complaint with 'crmctl complaint close')")
+        raise RuleViolation(_("policy {policy} asks no approval of handling opinions "
+                              "(close the complaint with 'crmctl complaint close')").format(policy=app.policy.code))
     return op
 
 
@@ -281,18 +304,23 @@ def _check_opinion_before_close(app: App, c: Complaint, r: ApprovalRequest | Non
     lack = rules.opinion_to_close(pol.opinion_approval, c.severity, r.status if r is not None else None)
     if lack is None:
         if r is not None and r.status == "granted" and r.decided_at is not None:
-            check_after(when, r.decided_at, "close time", "the approval of the handling opinion")
+            check_after(when, r.decided_at, _("close time"), _("the approval of the handling opinion"))
         return
     role = pol.opinion_approval.approver_role
     label = app.policy.role_label(role)
     if lack == "decide":
-        raise RuleViolation(f"complaint {c.number}: its handling opinion waits for {label} "
-                            f"(crmctl complaint approve-opinion {c.number}, by a holder of role {role})")
-    why = (f"its last handling opinion was refused by {r.decided_by}" + (f" ({r.comment})" if r.comment else "")
-           + "; submit another"
-           if lack == "resubmit" else f"its handling opinion is approved by {label} before it is closed")
-    raise RuleViolation(f"complaint {c.number} is {c.severity}: {why} "
-                        f"(crmctl complaint submit-opinion {c.number} --note TEXT)")
+        raise RuleViolation(_("complaint {number}: its handling opinion waits for {label} "
+                              "(crmctl complaint approve-opinion {number}, by a holder of role {role})").format(
+            number=c.number, label=label, role=role))
+    if lack == "resubmit":
+        why = (_("its last handling opinion was refused by {login} ({comment}); submit another") if r.comment
+               else _("its last handling opinion was refused by {login}; submit another")).format(
+            login=r.decided_by, comment=r.comment)
+    else:
+        why = _("its handling opinion is approved by {label} before it is closed").format(label=label)
+    raise RuleViolation(_("complaint {number} is {severity}: {why} "
+                          "(crmctl complaint submit-opinion {number} --note TEXT)").format(
+        number=c.number, severity=_severity(app, c.severity), why=why))
 
 
 def submit_opinion(app: App, ident: str, opinion: str, *, at: datetime | None = None) -> dict:
@@ -305,17 +333,20 @@ def submit_opinion(app: App, ident: str, opinion: str, *, at: datetime | None = 
     with app.db.write() as s:
         c, cust = _load(s, app, ident, lock=True)
         if c.status != "open":
-            raise RuleViolation(f"complaint {c.number} is closed; a handling opinion is submitted before the close")
+            raise RuleViolation(_("complaint {number} is closed; a handling opinion is submitted before the close")
+                                .format(number=c.number))
         if not op.applies_to(c.severity):
             allowed = ", ".join(f"{k} ({_policy(app).severities.get(k, k)})" for k in op.severities)
-            raise RuleViolation(f"complaint {c.number} is {c.severity}: only the handling opinions of {allowed} "
-                                f"complaints go to {app.policy.role_label(op.approver_role)}")
+            raise RuleViolation(_("complaint {number} is {severity}: only the handling opinions of {allowed} "
+                                  "complaints go to {role}").format(
+                number=c.number, severity=_severity(app, c.severity), allowed=allowed,
+                role=app.policy.role_label(op.approver_role)))
         last = _latest_opinion(s, c)
         if last is not None and last.status == "pending":
-            raise RuleViolation(f"complaint {c.number} already has a handling opinion waiting for "
-                                f"{app.policy.role_label(last.approver_role)} "
-                                f"(crmctl complaint approve-opinion {c.number})")
-        check_after(when, c.opened_at, "--at", "the opening")
+            raise RuleViolation(_("complaint {number} already has a handling opinion waiting for {role} "
+                                  "(crmctl complaint approve-opinion {number})").format(
+                number=c.number, role=app.policy.role_label(last.approver_role)))
+        check_after(when, c.opened_at, "--at", _("the opening"))
         r = ApprovalRequest(kind="opinion", complaint_id=c.id, customer_id=cust.id, approver_role=op.approver_role,
                             details={"opinion": opinion}, requested_by=actor.login, requested_at=when, status="pending")
         s.add(r)
@@ -341,11 +372,13 @@ def decide_opinion(app: App, ident: str, *, grant: bool = True, comment: str | N
         c, cust = _load(s, app, ident, lock=True)
         r = _latest_opinion(s, c)
         if r is None or r.status != "pending":
-            why = (f"the last one was already {r.status} by {r.decided_by} on {local(app, r.decided_at):%Y-%m-%d %H:%M}"
-                   if r is not None and r.decided_at else f"submit one with 'crmctl complaint submit-opinion {c.number}'")
-            raise RuleViolation(f"complaint {c.number} has no handling opinion waiting for a decision ({why})")
-        check_decider(app, r.approver_role, r.requested_by, f"the handling opinion of complaint {c.number}")
-        check_after(when, r.requested_at, "--at", "the submission of the opinion")
+            why = (_last_decided(app, r) if r is not None and r.decided_at
+                   else _("submit one with 'crmctl complaint submit-opinion {number}'").format(number=c.number))
+            raise RuleViolation(_("complaint {number} has no handling opinion waiting for a decision ({why})").format(
+                number=c.number, why=why))
+        check_decider(app, r.approver_role, r.requested_by,
+                      _("the handling opinion of complaint {number}").format(number=c.number))
+        check_after(when, r.requested_at, "--at", _("the submission of the opinion"))
         r.status, r.decided_by, r.decided_at, r.comment = ("granted" if grant else "refused"), actor.login, when, comment
         s.add(r)
         kind = "opinion_approved" if grant else "opinion_refused"
@@ -363,7 +396,7 @@ def escalate_complaint(app: App, ident: str, *, note: str | None = None, at: dat
     """Refer a complaint to the policy's escalation role (e.g. a gm meeting); recorded once."""
     pol = _policy(app)
     if not pol.escalate_role:
-        raise RuleViolation(f"policy {app.policy.code} names no role complaints are escalated to")
+        raise RuleViolation(_("policy {policy} names no role complaints are escalated to").format(policy=app.policy.code))
     note = clean_text(note or "", "--note", required=False)
     when = app.event_time(at)
     with app.db.write() as s:
@@ -371,9 +404,10 @@ def escalate_complaint(app: App, ident: str, *, note: str | None = None, at: dat
         if c.status != "open":
             raise RuleViolation(_("complaint {number} is closed; it cannot be escalated").format(number=c.number))
         if c.escalated_at is not None:
-            raise RuleViolation(f"complaint {c.number} was already escalated to {c.escalated_to} "
-                                f"on {local(app, c.escalated_at):%Y-%m-%d %H:%M}")
-        check_after(when, c.opened_at, "--at", "the opening")
+            raise RuleViolation(_("complaint {number} was already escalated to {role} on {at}").format(
+                number=c.number, role=i18n.label(c.escalated_to, app.policy.roles),
+                at=f"{local(app, c.escalated_at):%Y-%m-%d %H:%M}"))
+        check_after(when, c.opened_at, "--at", _("the opening"))
         c.escalated_at = when
         c.escalated_to = pol.escalate_role
         s.add(c)
@@ -393,13 +427,13 @@ def close_complaint(app: App, ident: str, resolution: str, satisfied: bool | Non
     with app.db.write() as s:
         c, cust = _load(s, app, ident, lock=True)
         if c.status != "open":
-            raise RuleViolation(f"complaint {c.number} is already closed "
-                                f"({local(app, c.closed_at):%Y-%m-%d %H:%M})")
+            raise RuleViolation(_("complaint {number} is already closed ({at})").format(
+                number=c.number, at=f"{local(app, c.closed_at):%Y-%m-%d %H:%M}"))
         if pol.escalate_before_close and c.severity in pol.escalate and c.escalated_at is None:
-            raise RuleViolation(f"complaint {c.number} is {c.severity}: it goes to "
-                                f"{app.policy.role_label(pol.escalate_role)} before it is closed "
-                                f"(crmctl complaint escalate {c.number})")
-        check_after(when, c.opened_at, "close time", "the opening")
+            raise RuleViolation(_("complaint {number} is {severity}: it goes to {role} before it is closed "
+                                  "(crmctl complaint escalate {number})").format(
+                number=c.number, severity=_severity(app, c.severity), role=app.policy.role_label(pol.escalate_role)))
+        check_after(when, c.opened_at, _("close time"), _("the opening"))
         opinion = _latest_opinion(s, c)
         _check_opinion_before_close(app, c, opinion, when)
         c.closed_at = when
@@ -444,7 +478,7 @@ def _plan_follow_up(s, app: App, fu, c: Complaint, cust: Customer, closed: datet
                  after={"complaint": c.number, "kind": fu.kind, "owner": owner, "due_date": due})
     return {"kind": fu.kind, "owner": owner, "due_date": due, "activity": a.id, "role": fu.role,
             "administrator_standing_in": stand_in,
-            "warning": stand_in_warning(fu.role, app.policy.roles.get(fu.role), "the follow-up") if stand_in else None}
+            "warning": stand_in_warning(fu.role, app.policy.roles.get(fu.role), _("the follow-up")) if stand_in else None}
 
 
 def complaint_dict(app: App, ident: str, *, history: bool = True) -> dict:
@@ -452,7 +486,7 @@ def complaint_dict(app: App, ident: str, *, history: bool = True) -> dict:
     now = app.now()
     with app.db.read() as s:
         c, cust = _load(s, app, ident)
-        require_read(s, app, cust, [c.owner_id], what=f"complaint {c.number}")
+        require_read(s, app, cust, [c.owner_id], what=_("complaint {number}").format(number=c.number))
         out = _dict(app, c, cust.code, staff_logins(s, [c.owner_id]).get(c.owner_id), now)
         out["customer_name"] = cust.name
         out["opinion"] = _opinion_dict(app, c, _latest_opinion(s, c))

@@ -8,6 +8,7 @@ from typing import Iterator
 from sqlalchemy import and_, case, exists, literal, not_, null, or_, select, update
 
 from ..errors import InvalidInput, RuleViolation
+from ..i18n import _
 from ..models import Customer, Document
 from ..rules.codes import pick_code
 from ..rules.customers import clean_text
@@ -24,7 +25,7 @@ REASONS = (SUSPEND_REASON, MISSING_REASON)
 
 
 def _doc_type(app: App, text: str) -> str:
-    return pick_code(app.policy.document_labels(), text, "document type", "--type")
+    return pick_code(app.policy.document_labels(), text, _("document type"), "--type")
 
 
 def add_document(app: App, code: str, type_: str, number: str | None = None, expires: str | None = None) -> dict:
@@ -36,14 +37,15 @@ def add_document(app: App, code: str, type_: str, number: str | None = None, exp
     if expires:
         exp = parse_date(expires, "--expires", today=today)
         if exp < today:
-            raise InvalidInput(f"--expires {exp} is in the past: an expired document cannot be added")
+            raise InvalidInput(_("--expires {day} is in the past: an expired document cannot be added").format(day=exp))
     elif spec.expires:
-        raise InvalidInput(f"document type {dtype} ({spec.label}) expires: give --expires YYYY-MM-DD")
+        raise InvalidInput(_("document type {type} ({label}) expires: give --expires YYYY-MM-DD").format(
+            type=dtype, label=spec.label))
     number = clean_text(number or "", "--number", required=False, max_len=MAX_SHORT_TEXT)
     with app.db.write() as s:
         c = get_customer(s, code)
         if c.status == "disqualified":
-            raise RuleViolation(f"customer {c.code} is disqualified")
+            raise RuleViolation(_("customer {code} is disqualified").format(code=c.code))
         doc = Document(customer_id=c.id, type=dtype, number=number, expires=exp, added_at=now, added_by=app.actor.login)
         s.add(doc)
         s.flush()
@@ -67,9 +69,10 @@ def list_documents(app: App, *, expiring_within: int | None = None, customer: st
          .order_by(Document.expires.is_(None), Document.expires, Customer.code))  # expired first, no expiry last
     if expiring_within is not None:
         if expiring_within < 0:
-            raise InvalidInput("--expiring-within must be 0 or more days")
+            raise InvalidInput(_("--expiring-within must be 0 or more days"))
         if expiring_within > MAX_WITHIN_DAYS:
-            raise InvalidInput(f"--expiring-within {expiring_within} is too far: at most {MAX_WITHIN_DAYS} days")
+            raise InvalidInput(_("--expiring-within {days} is too far: at most {most} days").format(
+                days=expiring_within, most=MAX_WITHIN_DAYS))
         until = today + timedelta(days=expiring_within)
         q = q.where(Document.expires.is_not(None), Document.expires <= until)
         if not include_expired:

@@ -12,6 +12,7 @@ from typing import Iterator
 from sqlalchemy import select
 
 from ..errors import InvalidInput, RuleViolation
+from ..i18n import _
 from ..models import Customer, Proposal, Staff
 from ..rules import sla as rules
 from ..rules.customers import clean_text
@@ -27,7 +28,7 @@ from .visibility import Scope, require_read
 def _policy(app: App):
     pol = app.policy.proposals
     if pol is None:
-        raise RuleViolation(f"policy {app.policy.code} has no customer proposals")
+        raise RuleViolation(_("policy {policy} has no customer proposals").format(policy=app.policy.code))
     return pol
 
 
@@ -73,7 +74,7 @@ def _owner(session, p: Proposal) -> str | None:
 def open_proposal(app: App, code: str, category: str, summary: str, *, at: datetime | None = None) -> dict:
     """Record a proposal; the answer is due ``proposals.due`` later (e.g. one calendar month)."""
     pol = _policy(app)
-    cat = rules.pick_code(pol.categories, category, "category", "--category")
+    cat = rules.pick_code(pol.categories, category, _("category"), "--category")
     summary = clean_text(summary, "--summary", max_len=MAX_LONG_TEXT)
     opened = app.event_time(at)
     due = app.calendar.add(opened, pol.due)
@@ -92,6 +93,20 @@ def open_proposal(app: App, code: str, category: str, summary: str, *, at: datet
     return out
 
 
+def _closed(p: Proposal, suffix: bool = False) -> str:
+    """``proposal TA-2026-0001 is already closed (adopted)`` (``suffix``: ``…: nothing to schedule``)."""
+    if p.outcome == "adopted":
+        text = (_("proposal {number} is already closed (adopted): nothing to schedule") if suffix
+                else _("proposal {number} is already closed (adopted)"))
+    elif p.outcome == "rejected":
+        text = (_("proposal {number} is already closed (rejected): nothing to schedule") if suffix
+                else _("proposal {number} is already closed (rejected)"))
+    else:
+        text = (_("proposal {number} is already closed ({outcome}): nothing to schedule") if suffix
+                else _("proposal {number} is already closed ({outcome})"))
+    return text.format(number=p.number, outcome=p.outcome)
+
+
 def close_proposal(app: App, ident: str, *, adopted: bool, saving: str | None = None,
                    implement_by: str | None = None, note: str | None = None, at: datetime | None = None) -> dict:
     """Decide: adopted (optionally with the yearly saving and an implementation date) or rejected."""
@@ -100,15 +115,15 @@ def close_proposal(app: App, ident: str, *, adopted: bool, saving: str | None = 
     impl = parse_date(implement_by, "--implement-by", today=app.now().date()) if implement_by else None
     note = clean_text(note or "", "--note", required=False, max_len=MAX_LONG_TEXT)
     if not adopted and (amount is not None or impl is not None):
-        raise InvalidInput("--saving and --implement-by apply to an adopted proposal only")
+        raise InvalidInput(_("--saving and --implement-by apply to an adopted proposal only"))
     when = app.event_time(at)
     with app.db.write() as s:
         p, cust = _load(s, ident, lock=True)
         if p.status != "open":
-            raise RuleViolation(f"proposal {p.number} is already closed ({p.outcome})")
-        check_after(when, p.opened_at, "close time", "the opening")
+            raise RuleViolation(_closed(p))
+        check_after(when, p.opened_at, _("close time"), _("the opening"))
         if impl is not None and impl < local(app, p.opened_at).date():
-            raise InvalidInput(f"--implement-by {impl} is before the proposal was opened")
+            raise InvalidInput(_("--implement-by {day} is before the proposal was opened").format(day=impl))
         p.status = "closed"
         p.closed_at = when
         p.outcome = "adopted" if adopted else "rejected"
@@ -140,15 +155,15 @@ def schedule_proposal(app: App, ident: str, by: str, *, note: str | None = None)
     now = app.now()
     with app.db.write() as s:
         p, cust = _load(s, ident, lock=True)
-        require_read(s, app, cust, [p.owner_id], what=f"proposal {p.number}")
+        require_read(s, app, cust, [p.owner_id], what=_("proposal {number}").format(number=p.number))
         if p.status != "open":
-            raise RuleViolation(f"proposal {p.number} is already closed ({p.outcome}): nothing to schedule")
+            raise RuleViolation(_closed(p, suffix=True))
         due = local(app, p.due_at)
         if day < now.astimezone(app.tz).date():
-            raise InvalidInput(f"--by {day} is in the past")
+            raise InvalidInput(_("--by {day} is in the past").format(day=day))
         if day <= due.date():
-            raise InvalidInput(f"--by {day} is not after the deadline {due:%Y-%m-%d %H:%M}: a schedule is for "
-                               "research that takes longer")
+            raise InvalidInput(_("--by {day} is not after the deadline {due}: a schedule is for research that takes "
+                                 "longer").format(day=day, due=f"{due:%Y-%m-%d %H:%M}"))
         new_due = datetime.combine(day, time(23, 59, 59), app.tz)
         p.due_at = new_due
         if note:
@@ -163,7 +178,7 @@ def schedule_proposal(app: App, ident: str, by: str, *, note: str | None = None)
 def proposal_dict(app: App, ident: str) -> dict:
     with app.db.read() as s:
         p, cust = _load(s, ident)
-        require_read(s, app, cust, [p.owner_id], what=f"proposal {p.number}")
+        require_read(s, app, cust, [p.owner_id], what=_("proposal {number}").format(number=p.number))
         out = _dict(app, p, cust.code, _owner(s, p), app.now())
         out["customer_name"] = cust.name
     return out
@@ -182,7 +197,7 @@ def list_proposals(app: App, *, open_only: bool = False, overdue: bool = False,
     if overdue:
         q = q.where(rules.ClockSql(Proposal.due_at, Proposal.closed_at, now).overdue)
     if category:
-        q = q.where(Proposal.category == rules.pick_code(pol.categories, category, "category", "--category"))
+        q = q.where(Proposal.category == rules.pick_code(pol.categories, category, _("category"), "--category"))
     with app.db.read() as s:
         if customer:
             q = q.where(Proposal.customer_id == customer_id(s, customer))

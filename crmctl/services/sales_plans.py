@@ -9,6 +9,7 @@ from typing import Iterator
 from sqlalchemy import func, select
 
 from ..errors import RuleViolation
+from ..i18n import _
 from ..models import Customer, SalesPlan, UsageRecord
 from ..rules import grading as rules
 from ..rules.conditions import matches
@@ -35,17 +36,17 @@ def set_plan(app: App, code: str, month: str, qty: str | float) -> dict:
     """``plan set``: the volume a customer plans to take in a month (replaces an earlier plan)."""
     pol = app.policy
     if pol.sales_plans is None:
-        raise RuleViolation("this policy has no sales plans ([sales_plans] is not defined)")
+        raise RuleViolation(_("this policy has no sales plans ([sales_plans] is not defined)"))
     m = parse_month(month).label
     q = rules.parse_quantity(qty, "--qty")
     now = app.now()
     with app.db.write() as s:
         c = get_customer(s, code)
         if c.status == "disqualified":
-            raise RuleViolation(f"customer {c.code} is disqualified")
+            raise RuleViolation(_("customer {code} is disqualified").format(code=c.code))
         if not plan_applies(pol, c.segments or {}, c.fields or {}):
-            raise RuleViolation(f"customer {c.code} does not submit sales plans under this policy "
-                                f"([sales_plans].when)")
+            raise RuleViolation(_("customer {code} does not submit sales plans under this policy "
+                                  "([sales_plans].when)").format(code=c.code))
         old = s.get(SalesPlan, (c.id, m))
         before = {"month": m, "qty": old.qty} if old else None
         if old is None:

@@ -18,6 +18,8 @@ from ..models import Customer, ServiceTicket, Staff, StaffRole, TicketRating
 from ..rules import sla as rules
 from ..rules.customers import clean_text
 from ..rules.limits import MAX_SHORT_TEXT
+from .. import i18n
+from ..i18n import _
 from . import audit
 from .app import App
 from .lookups import customer_for_work, customer_id, find_record, find_staff, staff_logins
@@ -27,10 +29,22 @@ from .visibility import Scope, require_read
 STATUSES = ("open", "dispatched", "arrived", "taken_back", "resolved")
 
 
+def _status(status: str) -> str:
+    """A ticket's status inside a message: its Chinese word (``i18n.label``; English readers see the code)."""
+    return i18n.label(status, {"open": _("ticket status: open"), "dispatched": _("ticket status: dispatched"),
+                               "arrived": _("ticket status: arrived"), "taken_back": _("ticket status: taken back"),
+                               "resolved": _("ticket status: resolved")})
+
+
+def _kind(app: App, kind: str) -> str:
+    pol = app.policy.service
+    return i18n.label(kind, pol.kinds if pol is not None else {})
+
+
 def _policy(app: App):
     pol = app.policy.service
     if pol is None:
-        raise RuleViolation(f"policy {app.policy.code} has no service tickets")
+        raise RuleViolation(_("policy {policy} has no service tickets").format(policy=app.policy.code))
     return pol
 
 
@@ -94,7 +108,7 @@ def _finish(session, app: App, t: ServiceTicket, cust: Customer) -> dict:
 
 def _not_resolved(t: ServiceTicket) -> None:
     if t.status == "resolved":
-        raise RuleViolation(f"service ticket {t.number} is already resolved")
+        raise RuleViolation(_("service ticket {number} is already resolved").format(number=t.number))
 
 
 def _check_service_type(s, app: App, pol, cust: Customer, service_type: str | None, opened: datetime) -> None:
@@ -110,28 +124,32 @@ def _check_service_type(s, app: App, pol, cust: Customer, service_type: str | No
                                                or_(Document.expires.is_(None), Document.expires >= day))).first()
     if held is None:
         label = app.policy.documents[doc_type].label if doc_type in app.policy.documents else doc_type
-        raise RuleViolation(f"a {service_type} ({pol.service_types[service_type]}) call needs a {doc_type} ({label}) "
-                            f"of {cust.code} in force on {day}: none is on file (crmctl doc list --customer {cust.code})")
+        raise RuleViolation(_("a {service_type} ({service_label}) call needs a {doc_type} ({label}) of {code} in force "
+                              "on {day}: none is on file (crmctl doc list --customer {code})").format(
+            service_type=service_type, service_label=pol.service_types[service_type], doc_type=doc_type, label=label,
+            code=cust.code, day=day))
 
 
 def open_ticket(app: App, code: str, kind: str, *, location: str | None = None, service_type: str | None = None,
                 summary: str | None = None, at: datetime | None = None) -> dict:
     """Register a call; the policy's clocks for its kind, location, service type and customer start."""
     pol = _policy(app)
-    kind = rules.pick_code(pol.kinds, kind, "kind", "--kind")
+    kind = rules.pick_code(pol.kinds, kind, _("kind"), "--kind")
     if pol.locations:
         if not location and not pol.default_location:
-            raise InvalidInput("--location is required: " + ", ".join(f"{c} ({lb})" for c, lb in pol.locations.items()))
-        location = rules.pick_code(pol.locations, location or pol.default_location, "location", "--location")
+            raise InvalidInput(_("--location is required: {choices}").format(
+                choices=", ".join(f"{c} ({lb})" for c, lb in pol.locations.items())))
+        location = rules.pick_code(pol.locations, location or pol.default_location, _("location"), "--location")
     elif location:
-        raise InvalidInput(f"--location: policy {app.policy.code} has no location classes")
+        raise InvalidInput(_("--location: policy {policy} has no location classes").format(policy=app.policy.code))
     if pol.service_types:
         if not service_type and pol.service_type_required:
-            raise InvalidInput("--service-type is required: " + ", ".join(f"{c} ({lb})" for c, lb in pol.service_types.items()))
-        service_type = (rules.pick_code(pol.service_types, service_type, "service type", "--service-type")
+            raise InvalidInput(_("--service-type is required: {choices}").format(
+                choices=", ".join(f"{c} ({lb})" for c, lb in pol.service_types.items())))
+        service_type = (rules.pick_code(pol.service_types, service_type, _("service type"), "--service-type")
                         if service_type else None)
     elif service_type:
-        raise InvalidInput(f"--service-type: policy {app.policy.code} has no service types")
+        raise InvalidInput(_("--service-type: policy {policy} has no service types").format(policy=app.policy.code))
     summary = clean_text(summary or "", "--summary", required=False)
     opened = app.event_time(at)
     actor = app.actor
@@ -165,13 +183,14 @@ def dispatch(app: App, ident: str, technician: str, *, at: datetime | None = Non
         t, cust = _load(s, ident, lock=True)
         _not_resolved(t)
         if t.status not in ("open", "dispatched"):
-            raise RuleViolation(f"service ticket {t.number} is {t.status}; a technician is already on it")
+            raise RuleViolation(_("service ticket {number} is {status}; a technician is already on it").format(
+                number=t.number, status=_status(t.status)))
         tech = find_staff(s, technician)
         if pol.technician_role and not s.execute(select(StaffRole.staff_id).where(
                 StaffRole.staff_id == tech.id, StaffRole.role == pol.technician_role)).first():
-            raise RuleViolation(f"{tech.login} does not hold role {pol.technician_role} "
-                                f"({app.policy.role_label(pol.technician_role)}): only they are dispatched")
-        check_after(when, t.opened_at, "dispatch time", "the opening")
+            raise RuleViolation(_("{login} does not hold role {role} ({label}): only they are dispatched").format(
+                login=tech.login, role=pol.technician_role, label=app.policy.role_label(pol.technician_role)))
+        check_after(when, t.opened_at, _("dispatch time"), _("the opening"))
         before = {"technician": staff_logins(s, [t.technician_id]).get(t.technician_id), "status": t.status}
         t.technician_id = tech.id
         if t.dispatched_at is None:
@@ -191,9 +210,10 @@ def arrive(app: App, ident: str, *, at: datetime | None = None) -> dict:
         t, cust = _load(s, ident, lock=True)
         _not_resolved(t)
         if t.status != "dispatched":
-            raise RuleViolation(f"service ticket {t.number} is {t.status}: "
-                                + ("dispatch a technician first" if t.status == "open" else "the technician already arrived"))
-        check_after(when, t.dispatched_at, "arrival time", "the dispatch")
+            raise RuleViolation((_("service ticket {number} is {status}: dispatch a technician first") if t.status == "open"
+                                 else _("service ticket {number} is {status}: the technician already arrived")).format(
+                number=t.number, status=_status(t.status)))
+        check_after(when, t.dispatched_at, _("arrival time"), _("the dispatch"))
         t.arrived_at = when
         t.status = "arrived"
         s.add(t)
@@ -211,9 +231,9 @@ def take_back(app: App, ident: str, receipt: str, *, at: datetime | None = None)
         t, cust = _load(s, ident, lock=True)
         _not_resolved(t)
         if t.status != "arrived":
-            raise RuleViolation(f"service ticket {t.number} is {t.status}: only after the technician arrived "
-                                "can the item be taken back")
-        check_after(when, t.arrived_at, "take-back time", "the arrival")
+            raise RuleViolation(_("service ticket {number} is {status}: only after the technician arrived "
+                                  "can the item be taken back").format(number=t.number, status=_status(t.status)))
+        check_after(when, t.arrived_at, _("take-back time"), _("the arrival"))
         t.receipt = receipt
         t.taken_back_at = when
         t.status = "taken_back"
@@ -233,12 +253,13 @@ def resolve(app: App, ident: str, *, at: datetime | None = None, note: str | Non
         t, cust = _load(s, ident, lock=True)
         _not_resolved(t)
         if t.kind in pol.resolve_needs_dispatch and t.dispatched_at is None:
-            raise RuleViolation(f"service ticket {t.number} is a {t.kind} call and no technician was dispatched: "
-                                f"crmctl service dispatch {t.number} --technician LOGIN first")
-        last, what = max(((v, k) for k, v in (("the opening", t.opened_at), ("the dispatch", t.dispatched_at),
-                                               ("the arrival", t.arrived_at), ("the take-back", t.taken_back_at))
+            raise RuleViolation(_("service ticket {number} is a {kind} call and no technician was dispatched: "
+                                  "crmctl service dispatch {number} --technician LOGIN first").format(
+                number=t.number, kind=_kind(app, t.kind)))
+        last, what = max(((v, k) for k, v in ((_("the opening"), t.opened_at), (_("the dispatch"), t.dispatched_at),
+                                               (_("the arrival"), t.arrived_at), (_("the take-back"), t.taken_back_at))
                           if v is not None), key=lambda p: p[0])
-        check_after(when, last, "resolve time", what)
+        check_after(when, last, _("resolve time"), what)
         before = t.status
         t.resolved_at = when
         t.note = note or t.note
@@ -253,21 +274,22 @@ def rate_ticket(app: App, ident: str, values: Mapping[str, str], *, at: datetime
     """The customer's survey card: every rating item of the policy on its levels (e.g. 4 × 1..4)."""
     pol = _policy(app)
     if not pol.rating_items:
-        raise RuleViolation(f"policy {app.policy.code} has no rating items for service tickets")
+        raise RuleViolation(_("policy {policy} has no rating items for service tickets").format(policy=app.policy.code))
     scores = rules.parse_rating(values, pol.rating_items, pol.rating_levels)
     when = app.event_time(at)
     with app.db.write() as s:
         t, cust = _load(s, ident, lock=True)
         if pol.rate_kinds and t.kind not in pol.rate_kinds:
-            raise RuleViolation(f"service ticket {t.number} is a {t.kind} call; the policy rates "
-                                + ", ".join(pol.rate_kinds) + " calls only")
+            raise RuleViolation(_("service ticket {number} is a {kind} call; the policy rates {kinds} calls only").format(
+                number=t.number, kind=_kind(app, t.kind), kinds=", ".join(_kind(app, k) for k in pol.rate_kinds)))
         if t.status != "resolved":
-            raise RuleViolation(f"service ticket {t.number} is {t.status}; rate it once it is resolved")
+            raise RuleViolation(_("service ticket {number} is {status}; rate it once it is resolved").format(
+                number=t.number, status=_status(t.status)))
         if t.technician_id is None:
-            raise RuleViolation(f"service ticket {t.number} had no technician to rate")
+            raise RuleViolation(_("service ticket {number} had no technician to rate").format(number=t.number))
         if s.scalars(select(TicketRating.id).where(TicketRating.ticket_id == t.id)).first() is not None:
-            raise RuleViolation(f"service ticket {t.number} is already rated")
-        check_after(when, t.resolved_at, "rating time", "the resolution")
+            raise RuleViolation(_("service ticket {number} is already rated").format(number=t.number))
+        check_after(when, t.resolved_at, _("rating time"), _("the resolution"))
         month = f"{when.year:04d}-{when.month:02d}"
         for item, score in scores.items():
             s.add(TicketRating(ticket_id=t.id, technician_id=t.technician_id, month=month, item=item, score=score,
@@ -287,7 +309,8 @@ def _rating(session, t: ServiceTicket) -> dict | None:
 def ticket_dict(app: App, ident: str) -> dict:
     with app.db.read() as s:
         t, cust = _load(s, ident)
-        require_read(s, app, cust, [t.technician_id, t.owner_id], what=f"service ticket {t.number}")
+        require_read(s, app, cust, [t.technician_id, t.owner_id],
+                     what=_("service ticket {number}").format(number=t.number))
         out = _dict(app, t, cust.code, staff_logins(s, [t.technician_id, t.owner_id]), app.now(), _rating(s, t))
         out["customer_name"] = cust.name
         out["clocks"] = dict(t.clocks or {})
@@ -323,7 +346,7 @@ def list_tickets(app: App, *, open_only: bool = False, overdue: bool = False, cu
     if overdue:
         q = q.where(overdue_clause(now))
     if kind:
-        q = q.where(ServiceTicket.kind == rules.pick_code(pol.kinds, kind, "kind", "--kind"))
+        q = q.where(ServiceTicket.kind == rules.pick_code(pol.kinds, kind, _("kind"), "--kind"))
     with app.db.read() as s:
         if customer:
             q = q.where(ServiceTicket.customer_id == customer_id(s, customer))

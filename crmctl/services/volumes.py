@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ..db import insert_sql
 from ..errors import InvalidInput
+from ..i18n import _
 from ..models import Customer, UsageRecord
 from ..progress import Progress, silent
 from ..rules import grading as rules
@@ -41,9 +42,9 @@ MAX_PRODUCT = MAX_SHORT_TEXT
 
 def _check_day(d: date, today: date, what: str = "--date") -> date:
     if d > today:
-        raise Invalid(f"{what} {d.isoformat()} is in the future")
+        raise Invalid(_("{what} {day} is in the future").format(what=what, day=d.isoformat()))
     if d < OLDEST:
-        raise Invalid(f"{what} {d.isoformat()} is before {OLDEST.isoformat()}")
+        raise Invalid(_("{what} {day} is before {oldest}").format(what=what, day=d.isoformat(), oldest=OLDEST.isoformat()))
     return d
 
 
@@ -120,15 +121,15 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
     """``volume import FILE``: columns customer,date,qty[,product,amount]; all rows or none."""
     path = Path(path)
     if not path.exists():
-        raise InvalidInput(f"no file {path}")
+        raise InvalidInput(_("no file {path}").format(path=path))
     if path.is_dir():
-        raise InvalidInput(f"{path} is a folder, not a CSV file")
+        raise InvalidInput(_("{path} is a folder, not a CSV file").format(path=path))
     enc = decoding(encoding)
     name = path.name
     try:
         sha, lines = _hash_file(path)
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInput(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)) from None
     now = app.now()
     today = now.date()
     n = 0
@@ -144,7 +145,7 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
         batch_id = batch.id
         row_no = 1
         try:
-            with path.open("r", encoding=enc, newline="") as fh, progress("importing volumes", total=max(lines - 1, 0)) as bar:
+            with path.open("r", encoding=enc, newline="") as fh, progress(_("importing volumes"), total=max(lines - 1, 0)) as bar:
                 reader = csv.reader(fh)
                 header = [h.strip().lower() for h in (next(reader, None) or [])]
                 ci, di, qi, pi, ai = _columns(header, name)
@@ -154,13 +155,15 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
                     if not row or (len(row) == 1 and not row[0].strip()):
                         continue
                     if len(row) > width:
-                        raise InvalidInput(f"{name}: row {row_no}: {len(row)} cells but {width} columns")
+                        raise InvalidInput(_("{file}: row {row}: {cells} cells but {width} columns").format(
+                            file=name, row=row_no, cells=len(row), width=width))
                     try:
                         code = row[ci].strip()
                         cid = codes.get(code)
                         if cid is None:
-                            raise InvalidInput(f"{name}: row {row_no}: unknown customer '{code}'" if code
-                                               else f"{name}: row {row_no}: customer is empty")
+                            raise InvalidInput((_("{file}: row {row}: unknown customer '{code}'") if code
+                                                else _("{file}: row {row}: customer is empty")).format(
+                                file=name, row=row_no, code=code))
                         ds = row[di]
                         day = days.get(ds)
                         if day is None:
@@ -190,9 +193,10 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
                             if not 0.0 <= amount <= rules.MAX_QTY:
                                 amount = rules.parse_quantity(cell, "amount")
                     except IndexError:
-                        raise InvalidInput(f"{name}: row {row_no}: {len(row)} cells, customer, date and qty are required") from None
+                        raise InvalidInput(_("{file}: row {row}: {cells} cells, customer, date and qty are required").format(
+                            file=name, row=row_no, cells=len(row))) from None
                     except RuleError as exc:
-                        raise exc.within(f"{name}: row {row_no}") from None
+                        raise exc.within(_("{file}: row {row}").format(file=name, row=row_no)) from None
                     buf.append((cid, day, q, product, amount, batch_id))
                     if len(buf) >= CHUNK:
                         conn.exec_driver_sql(sql, buf)
@@ -204,12 +208,13 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
                     n += len(buf)
                     bar.advance(len(buf))
         except UnicodeDecodeError:
-            hint = " (try --encoding gbk)" if enc.startswith("utf") else ""
-            raise InvalidInput(f"{name}: row {row_no + 1} is not valid {encoding}{hint}") from None
+            text = (_("{file}: row {row} is not valid {encoding} (try --encoding gbk)") if enc.startswith("utf")
+                    else _("{file}: row {row} is not valid {encoding}"))
+            raise InvalidInput(text.format(file=name, row=row_no + 1, encoding=encoding)) from None
         except csv.Error as exc:
-            raise InvalidInput(f"{name}: row {row_no + 1}: {exc}") from None
+            raise InvalidInput(_("{file}: row {row}: {problem}").format(file=name, row=row_no + 1, problem=exc)) from None
         if n == 0:
-            raise InvalidInput(f"{name}: no data rows")
+            raise InvalidInput(_("{file}: no data rows").format(file=name))
         batch.rows = n
         s.add(batch)
         audit.record(s, app, "volume.import", "import_batch", str(batch_id), at=now,
@@ -219,15 +224,17 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
 
 def _columns(header: list[str], name: str) -> tuple[int, int, int, int | None, int | None]:
     if not header or not any(header):
-        raise InvalidInput(f"{name}: empty file or no header row")
+        raise InvalidInput(_("{file}: empty file or no header row").format(file=name))
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
-        raise InvalidInput(f"{name}: unknown column '{unknown[0]}': use {', '.join(COLUMNS)}")
+        raise InvalidInput(_("{file}: unknown column '{column}': use {columns}").format(
+            file=name, column=unknown[0], columns=", ".join(COLUMNS)))
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
-        raise InvalidInput(f"{name}: column {dup[0]} appears twice in the header")
+        raise InvalidInput(_("{file}: column {column} appears twice in the header").format(file=name, column=dup[0]))
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise InvalidInput(f"{name}: the header needs a '{missing[0]}' column (customer,date,qty[,product,amount])")
+        raise InvalidInput(_("{file}: the header needs a '{column}' column (customer,date,qty[,product,amount])").format(
+            file=name, column=missing[0]))
     pos = {h: i for i, h in enumerate(header)}
     return pos["customer"], pos["date"], pos["qty"], pos.get("product"), pos.get("amount")

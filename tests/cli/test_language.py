@@ -29,7 +29,7 @@ def test_lang_zh_refusal_is_one_chinese_error_line(petrochem: Cli):
 def test_lang_zh_refusal_of_a_change_leaves_the_data(petrochem: Cli):
     code = petrochem.ok("customer", "add", "--name", "河北华塑化工有限公司", *POLY).strip()
     petrochem.refused_zh("customer", "submit", code, match=f"客户 {code} 缺少有效证件")
-    petrochem.refused_zh("approve", code, match=f"客户 {code} 的状态是 prospect，只有待审批的准入才能批准（请先提交）")
+    petrochem.refused_zh("approve", code, match=f"客户 {code} 的状态是 潜在客户，只有待审批的准入才能批准（请先提交）")
 
 
 def test_lang_en_is_english(petrochem: Cli):

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
+from ...i18n import _
 from ...models import Activity, ActivityPlanRun, Customer, CustomerGrade, Document, Staff
 from ...progress import Progress, silent
 from ...rules.cadence import EMPTY_HISTORY, History, MonthPlanner
@@ -129,7 +130,7 @@ def plan_visits(app: App, month: str, owner: str | None = None, *, progress: Pro
     # engine's key with the month in front and the id padded), so a chunk's keys are one range of the index.
     key_prefix = f"{period.label}/"
 
-    with progress(f"planning {period.label}") as bar, app.db.write() as s:
+    with progress(_("planning {month}").format(month=period.label)) as bar, app.db.write() as s:
         only = find_staff(s, owner) if owner else None
         pool = RolePool(s, customer_roles | company_roles, only)
         run = ActivityPlanRun(month=period.label, owner_id=only.id if only else None, planned=0, at=now,
@@ -246,7 +247,8 @@ def plan_visits(app: App, month: str, owner: str | None = None, *, progress: Pro
             s.delete(run)  # nothing new: leave no trace, so a second run changes nothing
     warnings = list(planner.warnings)  # (a year without holiday data is warned about by the command)
     roles = app.policy.roles
-    warnings += [stand_in_warning(role, roles.get(role), f"{n} of its activities") for role, n in sorted(pool.fallbacks.items())]
+    warnings += [stand_in_warning(role, roles.get(role), _("{n} of its activities").format(n=n))
+                 for role, n in sorted(pool.fallbacks.items())]
     owners = [{"owner": o, "kinds": dict(sorted(k.items())), "planned": sum(k.values())}
               for o, k in sorted(by_owner.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))]
     return {"month": period.label, "owner": owner, "planned": total, "already_planned": existing,

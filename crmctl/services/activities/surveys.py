@@ -10,6 +10,7 @@ from typing import Iterator, Mapping
 from sqlalchemy import select
 
 from ...errors import InvalidInput, RuleViolation
+from ...i18n import _
 from ...models import Customer, SurveyResult
 from ...rules.typed import fold
 from .. import audit
@@ -23,34 +24,37 @@ _YEAR_RE = re.compile(r"^\d{4}$")
 def _survey(app: App, code: str | None):
     surveys = app.policy.surveys
     if not surveys:
-        raise RuleViolation("this policy defines no surveys ([surveys.CODE])")
+        raise RuleViolation(_("this policy defines no surveys ([surveys.CODE])"))
     if code is None:
         if len(surveys) > 1:
-            raise InvalidInput(f"give --survey: the policy has {', '.join(surveys)}")
+            raise InvalidInput(_("give --survey: the policy has {surveys}").format(surveys=", ".join(surveys)))
         return next(iter(surveys.items()))
     for k, sv in surveys.items():
         if code in (k, sv.label):
             return k, sv
-    raise InvalidInput(f"unknown survey '{code}': the policy has {', '.join(f'{k} ({v.label})' for k, v in surveys.items())}")
+    raise InvalidInput(_("unknown survey '{code}': the policy has {surveys}").format(
+        code=code, surveys=", ".join(f"{k} ({v.label})" for k, v in surveys.items())))
 
 
 def _year_label(app: App, label: str) -> str:
     text = fold(label or "").removesuffix("年度").removesuffix("年").strip()  # 2026, 2026年, ２０２６
     if not _YEAR_RE.match(text):
-        raise InvalidInput(f"--label '{label}' is not a year: write YYYY, e.g. 2026")
+        raise InvalidInput(_("--label '{label}' is not a year: write YYYY, e.g. 2026").format(label=label))
     year = int(text)
     if year < 1900 or year > app.now().year:
-        raise InvalidInput(f"--label {text}: the survey year must be between 1900 and {app.now().year}")
+        raise InvalidInput(_("--label {year}: the survey year must be between 1900 and {last}").format(
+            year=text, last=app.now().year))
     return text
 
 
 def _score(text: str, item: str, scale_max: int) -> int:
     t = (text or "").strip()
     if not re.fullmatch(r"\d{1,3}", t):
-        raise InvalidInput(f"{item}={text}: a score is a whole number from 1 to {scale_max}")
+        raise InvalidInput(_("{item}={value}: a score is a whole number from 1 to {most}").format(
+            item=item, value=text, most=scale_max))
     n = int(t)
     if not 1 <= n <= scale_max:
-        raise InvalidInput(f"{item}={text}: a score is from 1 to {scale_max}")
+        raise InvalidInput(_("{item}={value}: a score is from 1 to {most}").format(item=item, value=text, most=scale_max))
     return n
 
 
@@ -63,22 +67,25 @@ def record_survey(app: App, code: str, label: str, answers: Mapping[str, str], s
     for name, value in answers.items():
         item = name if name in sv.items else by_label.get(name)
         if item is None:
-            raise InvalidInput(f"unknown item '{name}' of survey {key}: use {', '.join(f'{k} ({v})' for k, v in sv.items.items())}")
+            raise InvalidInput(_("unknown item '{item}' of survey {survey}: use {items}").format(
+                item=name, survey=key, items=", ".join(f"{k} ({v})" for k, v in sv.items.items())))
         if item in scores:
-            raise InvalidInput(f"item {item} given twice")
+            raise InvalidInput(_("item {item} given twice").format(item=item))
         scores[item] = _score(value, item, sv.scale_max)
     missing = [k for k in sv.items if k not in scores]
     if missing:
-        raise InvalidInput(f"missing score for {', '.join(missing)} (survey {key} asks {', '.join(sv.items)})")
+        raise InvalidInput(_("missing score for {missing} (survey {survey} asks {items})").format(
+            missing=", ".join(missing), survey=key, items=", ".join(sv.items)))
     now = app.now()
     average = round(sum(scores.values()) / len(scores), 2)
     with app.db.write() as s:
         c = get_customer(s, code)
         if c.status == "disqualified":
-            raise RuleViolation(f"customer {c.code} is disqualified")
+            raise RuleViolation(_("customer {code} is disqualified").format(code=c.code))
         if s.scalars(select(SurveyResult.id).where(SurveyResult.customer_id == c.id, SurveyResult.survey == key,
                                                    SurveyResult.label == year)).first() is not None:
-            raise RuleViolation(f"survey {key} {year} is already recorded for {c.code}")
+            raise RuleViolation(_("survey {survey} {year} is already recorded for {code}").format(
+                survey=key, year=year, code=c.code))
         r = SurveyResult(customer_id=c.id, survey=key, label=year, scores=scores, scale_max=sv.scale_max,
                          average=average, recorded_at=now, recorded_by=app.actor.login)
         s.add(r)

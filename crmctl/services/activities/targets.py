@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ...errors import InvalidInput, RuleViolation
+from ...i18n import _
 from ...models import DevelopmentTarget, Staff
 from ...rules.errors import Invalid
 from ...rules.periods import parse_label
@@ -18,7 +19,7 @@ from ..lookups import find_staff
 def _target_label(app: App, label: str) -> str:
     dev = app.policy.development
     if dev is None:
-        raise RuleViolation("this policy sets no development targets ([development])")
+        raise RuleViolation(_("this policy sets no development targets ([development])"))
     try:
         return parse_label((label or "").strip(), dev.targets_per).label
     except Invalid as exc:
@@ -30,7 +31,7 @@ def set_target(app: App, login: str, label: str, prospects: int, admitted: int) 
     period = _target_label(app, label)
     for name, n in (("--prospects", prospects), ("--admitted", admitted)):
         if n is None or isinstance(n, bool) or not isinstance(n, int) or n < 0 or n > 1_000_000:
-            raise InvalidInput(f"{name} must be a whole number from 0 to 1000000")
+            raise InvalidInput(_("{option} must be a whole number from 0 to 1000000").format(option=name))
     now = app.now()
     with app.db.write() as s:
         staff = find_staff(s, login)

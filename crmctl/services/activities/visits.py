@@ -11,6 +11,8 @@ from typing import Iterator, Mapping
 from sqlalchemy import select, update
 
 from ...errors import InvalidInput, NotFound, RuleViolation
+from ... import i18n
+from ...i18n import _
 from ...models import Activity, Customer, Staff
 from ...rules.cadence import activity_status, missed_before
 from ...rules.codes import pick_code
@@ -27,7 +29,7 @@ VISIT_STATUSES = ("planned", "done", "missed")
 
 
 def resolve_kind(app: App, text: str) -> str:
-    return pick_code(app.policy.activities.kinds, text, "activity kind", "--kind")
+    return pick_code(app.policy.activities.kinds, text, _("activity kind"), "--kind")
 
 
 def _company_kinds(app: App) -> set[str]:
@@ -64,10 +66,10 @@ def get_activity(app: App, activity_id: int) -> dict:
     with app.db.read() as s:
         a = s.get(Activity, activity_id)
         if a is None:
-            raise NotFound(f"no activity {activity_id}")
+            raise NotFound(_("no activity {id}").format(id=activity_id))
         cust = s.get(Customer, a.customer_id) if a.customer_id else None
         if cust is not None:
-            require_read(s, app, cust, [a.owner_id], what=f"activity {a.id}")
+            require_read(s, app, cust, [a.owner_id], what=_("activity {id}").format(id=a.id))
         code = cust.code if cust is not None else None
         owner = s.get(Staff, a.owner_id).login if a.owner_id else None
         return _activity_dict(a, code, owner, app.now().date(), app.tz, report_keys(app.policy))
@@ -83,12 +85,22 @@ def _report(app: App, kind: str, fields: Mapping[str, str] | None) -> dict:
     for key, value in (fields or {}).items():
         code = key if key in allowed else next((k for k, label in allowed.items() if label == key), None)
         if code is None:
-            known = ", ".join(f"{k} ({v})" for k, v in allowed.items()) or "none"
-            raise InvalidInput(f"--field {key}: not a report field of {kind} (the policy has {known})")
+            known = ", ".join(f"{k} ({v})" for k, v in allowed.items()) or _("none")
+            raise InvalidInput(_("--field {key}: not a report field of {kind} (the policy has {known})").format(
+                key=key, kind=_kind(app, kind), known=known))
         text = clean_text(value, f"--field {key}", required=False)
         if text is not None:
             out[code] = text
     return out
+
+
+def _kind(app: App, kind: str) -> str:
+    """An activity kind inside a message: the policy's label in Chinese, the code in English."""
+    return i18n.label(kind, app.policy.activities.kinds)
+
+
+def _disqualified(c: Customer) -> str:
+    return _("customer {code} is disqualified: no activities are logged for it").format(code=c.code)
 
 
 def _counts_toward(app: App, kind: str, planned_kind: str) -> bool:
@@ -101,21 +113,21 @@ def log_visit(app: App, code: str | None, kind: str | None = None, *, at: dateti
     """``visit log``: record a done activity; with ``planned`` it fills in (and completes) that planned one."""
     kind_code = resolve_kind(app, kind) if kind is not None else None
     if kind_code is None and planned is None:
-        raise InvalidInput("give --kind (or --planned ID to complete a planned activity)")
+        raise InvalidInput(_("give --kind (or --planned ID to complete a planned activity)"))
     notes = clean_text(notes or "", "--note", required=False)
     now = app.now()
     when = app.event_time(at)
     if planned is not None and planned < 1:
-        raise InvalidInput(f"--planned {planned} is not an activity id")
+        raise InvalidInput(_("--planned {id} is not an activity id").format(id=planned))
     with app.db.write() as s:
         c = None
         if code:
             c = get_customer(s, code)
             if c.status == "disqualified":
-                raise RuleViolation(f"customer {c.code} is disqualified: no activities are logged for it")
+                raise RuleViolation(_disqualified(c))
         elif planned is None and kind_code not in _company_kinds(app):
-            raise InvalidInput(f"give the customer CODE: only company-wide kinds "
-                               f"({', '.join(sorted(_company_kinds(app))) or 'none in this policy'}) are logged without one")
+            raise InvalidInput(_("give the customer CODE: only company-wide kinds ({kinds}) are logged without one").format(
+                kinds=", ".join(sorted(_company_kinds(app))) or _("none in this policy")))
         auto = False
         if planned is None:
             planned = _open_planned_for(s, app, c, kind_code, when)
@@ -123,21 +135,23 @@ def log_visit(app: App, code: str | None, kind: str | None = None, *, at: dateti
         if planned is not None:
             a = s.get(Activity, planned, with_for_update=True)  # two logs completing it at once: one does
             if a is None:
-                raise NotFound(f"no activity {planned}")
+                raise NotFound(_("no activity {id}").format(id=planned))
             if c is None and not code and a.customer_id is not None:  # CODE left out: the planned one's customer
                 c = s.get(Customer, a.customer_id)
                 if c.status == "disqualified":
-                    raise RuleViolation(f"customer {c.code} is disqualified: no activities are logged for it")
+                    raise RuleViolation(_disqualified(c))
             if (a.customer_id or None) != (c.id if c else None):
-                other = s.get(Customer, a.customer_id).code if a.customer_id else "the whole company"
-                raise RuleViolation(f"planned activity {planned} is for {other}, not "
-                                    f"{c.code if c else 'the whole company'}")
+                other = s.get(Customer, a.customer_id).code if a.customer_id else _("the whole company")
+                raise RuleViolation(_("planned activity {id} is for {other}, not {this}").format(
+                    id=planned, other=other, this=c.code if c else _("the whole company")))
             if a.status == "done":
                 done = a.done_at.astimezone(app.tz).strftime("%Y-%m-%d %H:%M") if a.done_at else "?"
-                raise RuleViolation(f"activity {planned} is already done ({done} by {a.done_by})")
+                raise RuleViolation(_("activity {id} is already done ({at} by {login})").format(
+                    id=planned, at=done, login=a.done_by))
             kind_code = kind_code or a.kind
             if not _counts_toward(app, kind_code, a.kind):
-                raise RuleViolation(f"planned activity {planned} is a {a.kind}; a {kind_code} does not count toward it")
+                raise RuleViolation(_("planned activity {id} is a {planned_kind}; a {kind} does not count toward it").format(
+                    id=planned, planned_kind=_kind(app, a.kind), kind=_kind(app, kind_code)))
             report = _report(app, kind_code, fields)
             before = {"status": "planned"}
             a.status = "done"  # the row keeps its planned kind; the audit entry names the kind logged
@@ -200,7 +214,8 @@ def list_visits(app: App, *, month: str | None = None, status: str | None = None
         q = q.where(Activity.due_date >= p.start, Activity.due_date < p.end)
     if status:
         if status not in VISIT_STATUSES:
-            raise InvalidInput(f"unknown status '{status}': use {', '.join(VISIT_STATUSES)}")
+            raise InvalidInput(_("unknown status '{status}': use {statuses}").format(
+                status=status, statuses=", ".join(VISIT_STATUSES)))
         if status == "done":
             q = q.where(Activity.status == "done")
         elif status == "planned":

@@ -30,7 +30,18 @@ from ..app import App
 from ..lookups import get_customer
 from .reading import chain_state
 from .records import set_initial_grades
+from ... import i18n
 from ...i18n import _
+
+
+def _status(app: App, status: str) -> str:
+    """A customer's status inside a message: the policy's label in Chinese (待审批), the code in English."""
+    return i18n.label(status, app.policy.statuses.labels())
+
+
+def _role(app: App, role: str) -> str:
+    """A role inside a message: the policy's label in Chinese (财务), the code in English."""
+    return i18n.label(role, app.policy.roles)
 
 
 def _missing_documents(session, app: App, c: Customer, required, now: datetime) -> list[str]:
@@ -47,7 +58,8 @@ def submit(app: App, code: str, at: datetime | None = None, criteria: Mapping[st
     with app.db.write() as s:
         c = get_customer(s, code, lock=True)
         if c.status != "prospect":
-            raise RuleViolation(_("customer {code} is {status}; only a prospect can be submitted").format(code=c.code, status=c.status))
+            raise RuleViolation(_("customer {code} is {status}; only a prospect can be submitted").format(
+                code=c.code, status=_status(app, c.status)))
         missing = _missing_documents(s, app, c, adm.required_documents, now)
         if missing:
             raise RuleViolation(_("customer {code} lacks valid documents: {documents} (add them with 'crmctl doc add')").format(
@@ -92,20 +104,20 @@ def approve(app: App, code: str, *, reject: bool = False, comment: str | None = 
                 text = (_("customer {code} is {status}; only a pending admission can be approved ({decided})")
                         if decided else _("customer {code} is {status}; only a pending admission can be approved "
                                           "(submit it first)"))
-            raise RuleViolation(text.format(code=c.code, status=c.status, decided=decided))
+            raise RuleViolation(text.format(code=c.code, status=_status(app, c.status), decided=decided))
         state = chain_state(s, app, c)
         try:
             step = rules.check_approver(state, actor.login, actor.roles, is_admin=actor.is_admin,
                                         one_person_one_step=adm.one_person_one_step)
         except RuleError as exc:
-            raise exc.within(f"customer {c.code}") from None
+            raise exc.within(_("customer {code}").format(code=c.code)) from None
         _check_in_person(app, c)
         role = state.chain[step - 1]
         if not reject:
             missing = _missing_documents(s, app, c, adm.step_documents.get(role, []), now)
             if missing:
                 raise RuleViolation(_("customer {code}: step {step} ({role}) needs valid documents: {documents}").format(
-                    code=c.code, step=step, role=role, documents=", ".join(missing)))
+                    code=c.code, step=step, role=_role(app, role), documents=", ".join(missing)))
         s.add(Approval(customer_id=c.id, round=c.admission_round, step=step, role=role, staff_login=actor.login,
                        decision="reject" if reject else "approve", comment=comment, at=now))
         before = {"status": c.status}
@@ -137,8 +149,10 @@ def _last_decision(session, app: App, c: Customer) -> str | None:
                         .limit(1)).first()
     if a is None:
         return None
-    done = "approved" if a.decision == "approve" else "rejected"
-    return f"step {a.step} ({a.role}) was already {done} by {a.staff_login} on {a.at.astimezone(app.tz):%Y-%m-%d %H:%M}"
+    text = (_("step {step} ({role}) was already approved by {login} on {at}") if a.decision == "approve"
+            else _("step {step} ({role}) was already rejected by {login} on {at}"))
+    return text.format(step=a.step, role=_role(app, a.role), login=a.staff_login,
+                       at=f"{a.at.astimezone(app.tz):%Y-%m-%d %H:%M}")
 
 
 def _check_in_person(app: App, c: Customer) -> None:
@@ -149,7 +163,7 @@ def _check_in_person(app: App, c: Customer) -> None:
     if not app.policy.admission.owner_may_approve and c.owner_id == actor.id:
         raise NotPermitted(_("customer {code}: {login} keeps this customer and may not decide its admission").format(
             code=c.code, login=actor.login))
-    app.require_in_person(f"decide the admission of customer {c.code}")
+    app.require_in_person(_("decide the admission of customer {code}").format(code=c.code))
 
 
 #: the keys of a row of ``approve --list``, an admission step here or a request of a complaint
@@ -194,7 +208,7 @@ def waiting_for(app: App) -> list[dict]:
 def disqualify(app: App, code: str, reason: str, note: str | None = None) -> dict:
     reasons = app.policy.disqualification.reasons
     if reasons:
-        reason = pick_code(reasons, reason, "reason", "--reason")
+        reason = pick_code(reasons, reason, _("reason"), "--reason")
     else:
         reason = rules.clean_text(reason, "--reason", max_len=200)
     now = app.now()
@@ -216,15 +230,16 @@ def disqualify(app: App, code: str, reason: str, note: str | None = None) -> dic
 def reinstate(app: App, code: str, note: str | None = None) -> dict:
     role = app.policy.disqualification.reinstate_role or None
     if role and not app.actor.has_role(role):
-        raise NotPermitted(f"only role {role} may reinstate a disqualified customer")
+        raise NotPermitted(_("only role {role} may reinstate a disqualified customer").format(role=_role(app, role)))
     if not role:
-        app.require_admin("reinstate a disqualified customer")
-    app.require_in_person(f"reinstate customer {code}")
+        app.require_admin(_("reinstate a disqualified customer"))
+    app.require_in_person(_("reinstate customer {code}").format(code=code))
     now = app.now()
     with app.db.write() as s:
         c = get_customer(s, code, lock=True)
         if c.status != "disqualified":
-            raise RuleViolation(_("customer {code} is {status}, not disqualified").format(code=c.code, status=c.status))
+            raise RuleViolation(_("customer {code} is {status}, not disqualified").format(
+                code=c.code, status=_status(app, c.status)))
         c.status = c.previous_status or "prospect"
         c.status_reason = None
         c.previous_status = None

@@ -10,6 +10,7 @@ from typing import Iterator
 from sqlalchemy import func, select
 
 from ...errors import RuleViolation
+from ...i18n import _
 from ...models import Customer, CustomerContact, CustomerNote
 from ...rules import customers as rules
 from .. import audit
@@ -30,7 +31,7 @@ def add_contact(app: App, code: str, login: str) -> dict:
         require_grant(app, c)
         staff = find_staff(s, login)
         if s.get(CustomerContact, (c.id, staff.id)) is not None:
-            raise RuleViolation(f"{login} is already a contact of customer {c.code}")
+            raise RuleViolation(_("{login} is already a contact of customer {code}").format(login=login, code=c.code))
         s.add(CustomerContact(customer_id=c.id, staff_id=staff.id, since=now))
         audit.record(s, app, "customer.contact", "customer", c.code, after={"contact": login},
                      customer_code=c.code, at=now)
@@ -38,13 +39,13 @@ def add_contact(app: App, code: str, login: str) -> dict:
 
 
 def add_note(app: App, code: str, channel: str, text: str, at: datetime | None = None) -> dict:
-    channel = pick_code(NOTE_CHANNELS, channel, "channel", "--channel")
+    channel = pick_code(NOTE_CHANNELS, channel, _("channel"), "--channel")
     text = rules.clean_text(text, "--text")
     now = app.event_time(at)
     with app.db.write() as s:
         c = get_customer(s, code)
         if c.status == "disqualified":
-            raise RuleViolation(f"customer {c.code} is disqualified")
+            raise RuleViolation(_("customer {code} is disqualified").format(code=c.code))
         require_read(s, app, c)
         note = CustomerNote(customer_id=c.id, staff_login=app.actor.login, channel=channel, text=text, at=now)
         s.add(note)

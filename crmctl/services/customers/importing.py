@@ -14,7 +14,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ...db import IN_CHUNK
+from ... import i18n
 from ...errors import InvalidInput, RuleViolation
+from ...i18n import _, ngettext
 from ...models import Customer, CustomerGrade, Staff
 from ...progress import Progress, silent
 from ...rules import customers as rules
@@ -53,7 +55,7 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
     or None), ``restarted`` (the rows of ``pending`` customers) and ``warnings`` (duplicate names)."""
     chain = bool(app.policy.admission.chain)
     if admitted:
-        app.require_admin("import customers as admitted (--admitted skips the admission chain)")
+        app.require_admin(_("import customers as admitted (--admitted skips the admission chain)"))
     default_status = "prospect" if chain and not admitted else "active"
     f = read_csv(path, encoding)
     idx = app.segment_index
@@ -73,57 +75,63 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
     seen_tax: dict[str, int] = {}
     owners: set[str] = set()
     restarted: list[int] = []
-    with progress("checking rows", total=len(f.rows)) as bar:
+    with progress(_("checking rows"), total=len(f.rows)) as bar:
         for n, row in enumerate(f.rows, start=2):
             if len(row) > len(header):
-                raise InvalidInput(f"{f.path.name}: row {n}: {len(row)} cells but {len(header)} columns")
+                raise InvalidInput(_("{file}: row {row}: {cells} cells but {width} columns").format(
+                    file=f.path.name, row=n, cells=len(row), width=len(header)))
             cells = [unguard(c.strip()) for c in row] + [""] * (len(header) - len(row))
             given = {key: cells[pos] for key, pos in base.items()}
             try:
                 name = rules.clean_text(given["name"], "name", max_len=MAX_NAME)
                 code = rules.clean_code(given["code"]) if given.get("code") else None
                 tax = normalise_tax_id(given["tax_id"]) if given.get("tax_id") else None
-                status = pick_code(statuses, given["status"], "status", "status") if given.get("status") else default_status
+                status = (pick_code(statuses, given["status"], _("status"), "status") if given.get("status")
+                          else default_status)
                 if status == "pending":  # mid-admission when exported: its approvals are not in the file
                     status = "prospect"
                     restarted.append(n)
                 if status not in IMPORT_STATUSES:
-                    raise Invalid(f"status '{status}' cannot be imported: use {', '.join(IMPORT_STATUSES)}")
+                    raise Invalid(_("status '{status}' cannot be imported: use {statuses}").format(
+                        status=status, statuses=", ".join(IMPORT_STATUSES)))
                 if chain and not admitted and status != "prospect":
-                    raise Invalid(f"status '{status}' skips the admission chain: rows start as prospects, "
-                                  "unless an administrator imports them with --admitted")
+                    raise Invalid(_("status '{status}' skips the admission chain: rows start as prospects, "
+                                    "unless an administrator imports them with --admitted").format(status=status))
                 created = parse_datetime(given["created_at"], app.tz, "created_at") if given.get("created_at") else now
                 if created > now:
-                    raise Invalid(f"created_at {given['created_at']} is in the future")
+                    raise Invalid(_("created_at {value} is in the future").format(value=given["created_at"]))
                 flds = {key: cells[pos] for pos, key in field_at.items() if cells[pos] != ""}
                 segs = {key: cells[pos] for pos, key in segment_at.items() if cells[pos] != ""}
                 fields = rules.normalise_fields(idx, flds)
                 segments = rules.normalise_segments(idx, segs, fields=fields)
             except RuleError as exc:
-                raise exc.within(f"{f.path.name}: row {n}") from None
+                raise exc.within(_("{file}: row {row}").format(file=f.path.name, row=n)) from None
             if code:
                 if code in seen_codes:
-                    raise InvalidInput(f"{f.path.name}: row {n}: code {code} repeats row {seen_codes[code]}")
+                    raise InvalidInput(_("{file}: row {row}: code {code} repeats row {first}").format(
+                        file=f.path.name, row=n, code=code, first=seen_codes[code]))
                 seen_codes[code] = n
             if tax:
                 if tax in seen_tax:
-                    raise InvalidInput(f"{f.path.name}: row {n}: tax id {tax} repeats row {seen_tax[tax]}")
+                    raise InvalidInput(_("{file}: row {row}: tax id {tax_id} repeats row {first}").format(
+                        file=f.path.name, row=n, tax_id=tax, first=seen_tax[tax]))
                 seen_tax[tax] = n
             owner = given.get("owner") or default_owner
             owners.add(owner)
             records.append((n, code, name, name_key(name), tax, status, created, segments, fields, owner))
             bar.advance()
     if not records:
-        raise InvalidInput(f"{f.path.name}: no data rows")
+        raise InvalidInput(_("{file}: no data rows").format(file=f.path.name))
 
     with app.db.write() as s:
         owner_ids = dict(s.execute(select(Staff.login, Staff.id).where(Staff.login.in_(owners), Staff.active.is_(True))).all())
         for n, *_rest, owner in records:
             if owner not in owner_ids:
-                raise InvalidInput(f"{f.path.name}: row {n}: owner '{owner}' is not an active staff member")
+                raise InvalidInput(_("{file}: row {row}: owner '{login}' is not an active staff member").format(
+                    file=f.path.name, row=n, login=owner))
         batch = register_import(s, "customer", f, len(records), now, app.actor.login, allow_duplicates)
-        _refuse_taken(s, f.path.name, seen_codes, Customer.code, "code")
-        _refuse_taken(s, f.path.name, seen_tax, Customer.tax_id, "tax id")
+        _refuse_taken(s, f.path.name, seen_codes, Customer.code, _("code"))
+        _refuse_taken(s, f.path.name, seen_tax, Customer.tax_id, _("tax id"))
         duplicates, notes = _duplicate_names(app, s, f.path.name, records, allow_duplicate_name)
         fresh = next_codes(s, app, sum(1 for r in records if r[1] is None))
         rows, grades_by_code, audit_rows = [], {}, []
@@ -145,7 +153,7 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                                "after": {"code": code, "name": name, "status": status, "segments": segments,
                                          "fields": fields, "owner": owner, "tax_id": tax},
                                "note": note})
-        with progress("writing customers", total=len(rows)) as bar:
+        with progress(_("writing customers"), total=len(rows)) as bar:
             for i in range(0, len(rows), 5000):
                 s.execute(Customer.__table__.insert(), rows[i:i + 5000])
                 audit.record_many(s, app, audit_rows[i:i + 5000])
@@ -158,7 +166,8 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                 s.execute(CustomerGrade.__table__.insert(), grade_rows[i:i + 5000])
     warnings = [] if allow_duplicate_name else duplicates[:SHOWN_DUPLICATES]
     if len(warnings) < len(duplicates) and not allow_duplicate_name:
-        warnings.append(f"... and {len(duplicates) - len(warnings)} more duplicate names")
+        more = len(duplicates) - len(warnings)
+        warnings.append(ngettext("... and {n} more duplicate name", "... and {n} more duplicate names", more).format(n=more))
     return {"imported": len(rows), "batch": batch.id, "file": f.path.name,
             "ignored": plan.ignored_text() or None, "restarted": restarted, "warnings": warnings,
             "duplicate_names": len(duplicates)}
@@ -176,19 +185,23 @@ def _duplicate_names(app: App, session, filename: str, records: list, allow: boo
     notes: dict[int, str] = {}
     for key, rows in inside.items():
         spelled = list(dict.fromkeys(names[r] for r in rows))
-        messages.append(f"{describe_rows(rows)} give the same name ({', '.join(spelled[:3])})")
+        messages.append(_("{rows} give the same name ({names})").format(
+            rows=i18n.text(describe_rows(rows)), names=", ".join(spelled[:3])))
         for r in rows[1:]:
             notes[r] = f"duplicate name allowed ({ALLOW_OPTION}): the same name as row {rows[0]}"
     for n, key in keyed:
         if key in existing:
             same = describe_customers(existing[key])
-            messages.append(f"row {n}: the name '{names[n]}' is already customer {same}")
+            messages.append(_("row {row}: the name '{name}' is already customer {same}").format(
+                row=n, name=names[n], same=i18n.text(same)))
             notes[n] = f"duplicate name allowed ({ALLOW_OPTION}): the same name as customer {same}"
     if messages and not allow and app.policy.customers.unique_names:
-        more = f" (and {len(messages) - 1} more duplicate names)" if len(messages) > 1 else ""
-        raise RuleViolation(f"{filename}: {messages[0]}{more}: the same name once {FOLDED} are set aside, and the "
-                            f"policy keeps one record per customer ([customers] unique_names): {ALLOW_OPTION} "
-                            "imports them anyway")
+        n = len(messages) - 1
+        first = (ngettext("{first} (and {n} more duplicate name)", "{first} (and {n} more duplicate names)", n)
+                 if n else "{first}").format(first=messages[0], n=n)
+        raise RuleViolation(_("{file}: {first}: the same name once {folded} are set aside, and the policy keeps one "
+                              "record per customer ([customers] unique_names): {option} imports them anyway").format(
+            file=filename, first=first, folded=i18n.text(FOLDED), option=ALLOW_OPTION))
     return messages, notes if allow else {}
 
 
@@ -197,4 +210,5 @@ def _refuse_taken(session, filename: str, seen: dict[str, int], column, what: st
     for i in range(0, len(values), IN_CHUNK):
         taken = session.scalars(select(column).where(column.in_(values[i:i + IN_CHUNK]))).first()
         if taken:
-            raise RuleViolation(f"{filename}: row {seen[taken]}: {what} {taken} already exists in the database")
+            raise RuleViolation(_("{file}: row {row}: {what} {value} already exists in the database").format(
+                file=filename, row=seen[taken], what=what, value=taken))

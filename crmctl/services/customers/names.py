@@ -10,7 +10,9 @@ from collections.abc import Collection
 
 from sqlalchemy import String, any_, bindparam, column, func, select
 
+from ... import i18n
 from ...errors import RuleViolation
+from ...i18n import _
 from ...models import Customer
 from ...rules.names import FOLDED, describe_customers, name_key
 
@@ -56,7 +58,9 @@ def check_name(session, app, name: str, *, allow: bool, except_id: int | None = 
     if allow:
         return key, [], f"duplicate name allowed ({ALLOW_OPTION}): the same name as customer {same}"
     if app.policy.customers.unique_names:
-        raise RuleViolation(f"the name '{name}' is already customer {same} (the same name once {FOLDED} are set "
-                            f"aside), and the policy keeps one record per customer ([customers] unique_names): "
-                            f"{ALLOW_OPTION} records it anyway")
-    return key, [f"the name '{name}' is already customer {same} (the same once {FOLDED} are set aside)"], None
+        raise RuleViolation(_("the name '{name}' is already customer {same} (the same name once {folded} are set "
+                              "aside), and the policy keeps one record per customer ([customers] unique_names): "
+                              "{option} records it anyway").format(
+            name=name, same=i18n.text(same), folded=i18n.text(FOLDED), option=ALLOW_OPTION))
+    return key, [_("the name '{name}' is already customer {same} (the same once {folded} are set aside)").format(
+        name=name, same=i18n.text(same), folded=i18n.text(FOLDED))], None

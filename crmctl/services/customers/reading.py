@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from ...db import day_decoder, json_decoder, json_value, raw_chunks, stream_chunks, utc_decoder
 from ...errors import InvalidInput
 from ...fields import Field
+from ...i18n import _
 from ...models import Approval, Customer, CustomerContact, CustomerGrade, CustomerNote, Document, Staff
 from ...rules import customers as rules
 from ...rules import grading as rules_grading
@@ -143,7 +144,7 @@ class CustomerQuery:
         self.scales = list(app.policy.grading.scales)
         self.with_stability = app.policy.stability is not None
         if stability and not self.with_stability:
-            raise InvalidInput("this policy does not define stability ([stability]); --stability cannot be used")
+            raise InvalidInput(_("this policy does not define stability ([stability]); --stability cannot be used"))
         self.last = None
         self.where: list = []
         if self.with_stability:  # (imported here: the usage tables load on first use)
@@ -156,11 +157,12 @@ class CustomerQuery:
         if status:  # by code or by the policy's label (正式客户)
             from ...rules.codes import pick_code
 
-            self.where.append(Customer.status == pick_code(app.policy.statuses.labels(), status, "status", "--status"))
+            self.where.append(Customer.status == pick_code(app.policy.statuses.labels(), status, _("status"), "--status"))
         for key, value in (segment or {}).items():
             k = idx.segment_key(key)
             if k is None:
-                raise InvalidInput(f"unknown segment '{key}': the policy has {', '.join(idx.segments) or 'none'}")
+                raise InvalidInput(_("unknown segment '{key}': the policy has {segments}").format(
+                    key=key, segments=", ".join(idx.segments) or _("none")))
             v = idx.segment_value(k, value)
             self.where.append(Customer.segments[k].as_string() == v)
         if grade:
@@ -347,7 +349,7 @@ def resolve_grade(app: App, text: str) -> tuple[str, str]:
     """``--grade`` as ``GRADE``, ``SCALE:GRADE`` or a label, to (scale, grade)."""
     scales = app.policy.grading.scales
     if not scales:
-        raise InvalidInput("this policy has no grading scales")
+        raise InvalidInput(_("this policy has no grading scales"))
     scale_part, sep, grade_part = (text or "").partition(":")
     candidates = [scale_part] if sep else list(scales)
     wanted = grade_part if sep else scale_part
@@ -355,13 +357,14 @@ def resolve_grade(app: App, text: str) -> tuple[str, str]:
     for sc in candidates:
         scale = scales.get(sc)
         if scale is None:
-            raise InvalidInput(f"unknown scale '{sc}': use {', '.join(scales)}")
+            raise InvalidInput(_("unknown scale '{scale}': use {scales}").format(scale=sc, scales=", ".join(scales)))
         for g in scale.grades:
             if wanted in (g.code, g.label):
                 found.append((sc, g.code))
     if not found:
         known = "; ".join(f"{sc}: " + ", ".join(f"{g.code} ({g.label})" for g in s.grades) for sc, s in scales.items())
-        raise InvalidInput(f"unknown grade '{text}': {known}")
+        raise InvalidInput(_("unknown grade '{grade}': {known}").format(grade=text, known=known))
     if len(found) > 1:
-        raise InvalidInput(f"grade '{text}' exists on several scales; write SCALE:GRADE, e.g. {found[0][0]}:{found[0][1]}")
+        raise InvalidInput(_("grade '{grade}' exists on several scales; write SCALE:GRADE, e.g. {example}").format(
+            grade=text, example=f"{found[0][0]}:{found[0][1]}"))
     return found[0]
