@@ -82,7 +82,10 @@ class CrmGroup(TyperGroup):
             i18n.set_language(lang)
         elif i18n.from_environment() == "zh":
             i18n.install_click_words()
-        return super().main(args, *rest, **kwargs)
+        try:
+            return super().main(args, *rest, **kwargs)
+        finally:  # a command's language is its own (tests and embedders run many in one process)
+            i18n.reset()
 
     def list_commands(self, ctx):
         return list(super().list_commands(ctx)) + [n for n in (*COMMANDS, *GROUPS) if n not in self.commands]

@@ -31,6 +31,45 @@ class Msg(str):
         return text.format(**{k: v.translated(gettext) if isinstance(v, Msg) else v for k, v in self.params.items()})
 
 
+class Joined(Msg):
+    """Messages joined by a separator that is a message too (``, `` is ``、`` in Chinese): the items
+    of a list, the parts of a reason.  Like any :class:`Msg` it *is* the English text."""
+
+    parts: list
+    sep: str
+
+    def __new__(cls, parts, sep: str) -> "Joined":
+        parts = list(parts)
+        self = str.__new__(cls, sep.join(parts))
+        self.msgid, self.params, self.parts, self.sep = sep, {}, parts, sep
+        return self
+
+    def translated(self, gettext) -> str:
+        return gettext(self.sep).join(p.translated(gettext) if isinstance(p, Msg) else p for p in self.parts)
+
+
+class Term(Msg):
+    """A code inside a message, shown as the English reader knows it (``gm``, ``business_license
+    (企业营业执照)``) and as its policy label to a Chinese reader (``总经理``, ``企业营业执照``): the
+    rules know both, only the printer knows the language (its ``gettext`` says, ``gettext.labels()``)."""
+
+    label: str
+
+    def __new__(cls, english: str, label: str | None = None) -> "Term":
+        self = str.__new__(cls, english)
+        self.msgid, self.params, self.label = english, {}, label or english
+        return self
+
+    def translated(self, gettext) -> str:
+        labels = getattr(gettext, "labels", None)
+        return self.label if labels is not None and labels() else str(self)
+
+
+def coded(code: str, label: str | None) -> Term:
+    """``code (label)`` in English, ``label`` in Chinese (a code without a label: itself)."""
+    return Term(f"{code} ({label})" if label and label != code else code, label or code)
+
+
 def translated(message: str, gettext) -> str:
     """``message`` in the language of ``gettext`` when it is a :class:`Msg`, else as it is."""
     return message.translated(gettext) if isinstance(message, Msg) else message

@@ -169,6 +169,10 @@ def _(message: str) -> str:
     return catalogue().get(message, message)
 
 
+# What a crmctl.errors.Term asks the printer's gettext: show codes as the policy's labels?
+_.labels = lambda: current() == "zh"  # type: ignore[attr-defined]
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """``singular`` or ``plural`` by ``n`` in English; Chinese has one form (the catalogue's
     ``msgstr[0]``, keyed by the singular).  Format the result: ``ngettext(a, b, n).format(n=n)``."""
@@ -187,6 +191,21 @@ def label(code, labels) -> str:
         return labels.get(code, code) or code
     except AttributeError:
         return code
+
+
+def coded(code, label) -> str:
+    """A code with its policy label, in the current language: ``gm (总经理)`` in English, ``总经理`` in
+    Chinese (a code without a label: itself)."""
+    from .errors import coded as term
+
+    return text(term(code, label))
+
+
+def coded_list(pairs) -> str:
+    """``a (甲), b (乙)`` in English, ``甲、乙`` in Chinese: the choices of a refusal (code, label)."""
+    from .errors import Joined, Msg, coded as term
+
+    return text(Joined([term(code, label) for code, label in pairs], Msg(", ")))
 
 
 def text(message) -> str:

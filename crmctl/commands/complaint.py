@@ -8,7 +8,7 @@ import typer
 
 from .. import i18n
 from ..i18n import _, ngettext
-from ..views.service_desk import complaint_columns, fmt_bool, fmt_dt
+from ..views.service_desk import complaint_columns, fmt_bool, fmt_dt, fmt_duration
 from ._common import (AtOpt, BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
                       limited, open_app, parse_at, print_created, renamed, spec)
 
@@ -48,7 +48,7 @@ def open_(
         line = _("{number}: due {due} ({sla}); to be escalated to {role}")
     else:
         line = _("{number}: due {due} ({sla})")
-    info(line.format(number=result["id"], due=fmt_dt(result["due_at"]), sla=result["sla"],
+    info(line.format(number=result["id"], due=fmt_dt(result["due_at"]), sla=fmt_duration(result["sla"]),
                      role=i18n.label(result.get("escalate_to"), app_.policy.roles)))
 
 
@@ -254,7 +254,7 @@ def show(ctx: typer.Context, ident: IdArg, format: FormatOpt = Format.table, out
         ("期限 due", (ngettext("{due}  (SLA {sla}: {sla_due}, extended {n} working day)",
                                "{due}  (SLA {sla}: {sla_due}, extended {n} working days)", d["extended_days"])
                       if d["extended_days"] else "{due}  (SLA {sla}: {sla_due})").format(
-            due=fmt_dt(d["due_at"]), sla=d["sla"], sla_due=fmt_dt(d["sla_due_at"]), n=d["extended_days"])),
+            due=fmt_dt(d["due_at"]), sla=fmt_duration(d["sla"]), sla_due=fmt_dt(d["sla_due_at"]), n=d["extended_days"])),
         ("状态 status", status), ("负责人 owner", d["owner"]),
     ]
     if d["escalated_at"]:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
 from .conditions import matches
+from ..errors import Term, coded
 from .errors import Invalid, Msg, Refused
 from .limits import DEFAULT_FIELD_TEXT, MAX_LONG_TEXT
 from .typed import read_number
@@ -287,7 +288,7 @@ class ChainState:
 
 
 def check_approver(state: ChainState, login: str, roles: Iterable[str], *, is_admin: bool = False,
-                   one_person_one_step: bool = True) -> int:
+                   one_person_one_step: bool = True, role_labels: Mapping[str, str] | None = None) -> int:
     """The step ``login`` may decide now, or Refused saying why not.  Where a step of the person's
     role was approved by someone else (typically just before, by a colleague deciding at the same
     time), the refusal names who."""
@@ -296,12 +297,13 @@ def check_approver(state: ChainState, login: str, roles: Iterable[str], *, is_ad
     if step is None:
         raise Refused(Msg("every step of the admission chain is already approved"))
     role = state.chain[step - 1]
+    named = lambda r: Term(r, (role_labels or {}).get(r, r))  # noqa: E731 - a role: its label in Chinese
     if role not in roles and not is_admin:
         theirs = [k for k in range(1, step) if state.chain[k - 1] in roles]
         if theirs:
             k = theirs[-1]
-            raise Refused(Msg("step {k} ({role_before}) is already approved by {approver}; step {step} of {steps} waits for role {role}, which {login} does not hold", k=k, role_before=state.chain[k - 1], approver=state.approved_by[k - 1], step=step, steps=len(state.chain), role=role, login=login))
-        raise Refused(Msg("step {step} of {steps} waits for role {role}; {login} does not hold it", step=step, steps=len(state.chain), role=role, login=login))
+            raise Refused(Msg("step {k} ({role_before}) is already approved by {approver}; step {step} of {steps} waits for role {role}, which {login} does not hold", k=k, role_before=named(state.chain[k - 1]), approver=state.approved_by[k - 1], step=step, steps=len(state.chain), role=named(role), login=login))
+        raise Refused(Msg("step {step} of {steps} waits for role {role}; {login} does not hold it", step=step, steps=len(state.chain), role=named(role), login=login))
     if one_person_one_step and login in state.approved_by:
         raise Refused(Msg("{login} already approved an earlier step of this admission; one person, one step", login=login))
     return step
@@ -366,4 +368,4 @@ def document_problems(required: Iterable[str], docs: Iterable[tuple[str, date | 
     """Required documents missing or expired, for ``customer submit``.  ``docs`` = (type, expires)."""
     valid = {t for t, exp in docs if exp is None or exp >= today}
     labels = labels or {}
-    return [f"{t} ({labels.get(t, t)})" for t in required if t not in valid]
+    return [coded(t, labels.get(t, t)) for t in required if t not in valid]

@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from dateutil.relativedelta import relativedelta
 
-from ..errors import Msg
+from ..errors import Joined, Msg  # noqa: F401 - Joined: part of this module's reasons
 from .conditions import matches as _plain_matches
 from .errors import Invalid, Refused
 from .typed import read_number
@@ -310,23 +310,6 @@ def rank_reason(scale: Any, placed: Placed, n: int, limits: Sequence[int], score
 
 # --------------------------------------------------------------------------------------------------
 # Reasons: messages the service shows in the user's language
-
-
-class Joined(Msg):
-    """Messages joined by a separator that is a message too (``; `` is ``；`` in Chinese): the parts of
-    a reason, the factors of a list.  Like any :class:`Msg` it *is* the English text."""
-
-    parts: list
-    sep: str
-
-    def __new__(cls, parts: Iterable[str], sep: str) -> "Joined":
-        parts = list(parts)
-        self = str.__new__(cls, sep.join(parts))
-        self.msgid, self.params, self.parts, self.sep = sep, {}, parts, sep
-        return self
-
-    def translated(self, gettext) -> str:
-        return gettext(self.sep).join(p.translated(gettext) if isinstance(p, Msg) else p for p in self.parts)
 
 
 REASON_SEP = Msg("; ")  # between the parts of a reason

@@ -146,7 +146,7 @@ def request_extension(app: App, ident: str, working_days: int, *, note: str | No
         except RuleError as exc:
             raise exc.within(_("complaint {number}").format(number=c.number)) from None
         if ext.severities and c.severity not in ext.severities:
-            allowed = ", ".join(f"{k} ({_policy(app).severities.get(k, k)})" for k in ext.severities)
+            allowed = i18n.coded_list((k, _policy(app).severities.get(k, k)) for k in ext.severities)
             raise RuleViolation(_("complaint {number} is {severity}: only {allowed} complaints may be extended").format(
                 number=c.number, severity=_severity(app, c.severity), allowed=allowed))
         if rules.is_overdue(c.due_at, None, when):
@@ -239,8 +239,8 @@ def check_decider(app: App, role: str, requested_by: str, what: str) -> None:
     are not acted for by an administrator.  ``what``: the request, already in the user's language."""
     actor = app.actor
     if not actor.has_role(role):
-        raise NotPermitted(_("{login} may not decide {what}: it waits for role {role} ({label})").format(
-            login=actor.login, what=what, role=role, label=app.policy.role_label(role)))
+        raise NotPermitted(_("{login} may not decide {what}: it waits for role {role}").format(
+            login=actor.login, what=what, role=i18n.coded(role, app.policy.role_label(role))))
     if requested_by.lower() == actor.login.lower():
         raise NotPermitted(_("{login} may not decide {what}: nobody approves their own request").format(
             login=actor.login, what=what))
@@ -336,7 +336,7 @@ def submit_opinion(app: App, ident: str, opinion: str, *, at: datetime | None = 
             raise RuleViolation(_("complaint {number} is closed; a handling opinion is submitted before the close")
                                 .format(number=c.number))
         if not op.applies_to(c.severity):
-            allowed = ", ".join(f"{k} ({_policy(app).severities.get(k, k)})" for k in op.severities)
+            allowed = i18n.coded_list((k, _policy(app).severities.get(k, k)) for k in op.severities)
             raise RuleViolation(_("complaint {number} is {severity}: only the handling opinions of {allowed} "
                                   "complaints go to {role}").format(
                 number=c.number, severity=_severity(app, c.severity), allowed=allowed,

@@ -138,14 +138,14 @@ def open_ticket(app: App, code: str, kind: str, *, location: str | None = None, 
     if pol.locations:
         if not location and not pol.default_location:
             raise InvalidInput(_("--location is required: {choices}").format(
-                choices=", ".join(f"{c} ({lb})" for c, lb in pol.locations.items())))
+                choices=i18n.coded_list(pol.locations.items())))
         location = rules.pick_code(pol.locations, location or pol.default_location, _("location"), "--location")
     elif location:
         raise InvalidInput(_("--location: policy {policy} has no location classes").format(policy=app.policy.code))
     if pol.service_types:
         if not service_type and pol.service_type_required:
             raise InvalidInput(_("--service-type is required: {choices}").format(
-                choices=", ".join(f"{c} ({lb})" for c, lb in pol.service_types.items())))
+                choices=i18n.coded_list(pol.service_types.items())))
         service_type = (rules.pick_code(pol.service_types, service_type, _("service type"), "--service-type")
                         if service_type else None)
     elif service_type:

@@ -7,6 +7,13 @@ from ..i18n import _, label
 from ..output import open_output
 
 
+def _status_shown(shown: str, code: str) -> str:
+    """The status on the card: ``正式客户 (active)`` in English, ``正式客户`` in Chinese."""
+    from ..i18n import current
+
+    return shown if current() == "zh" or shown == code else f"{shown} ({code})"
+
+
 def render_customer(app, data: dict, out) -> None:
     from rich.console import Console
     from rich.markup import escape
@@ -30,7 +37,7 @@ def render_customer(app, data: dict, out) -> None:
         t.add_column()
         t.add_row(_("Code"), escape(data["code"]))
         t.add_row(_("Name"), escape(data["name"]))
-        t.add_row(_("Status"), f"{statuses.get(data['status'], data['status'])} ({data['status']})"
+        t.add_row(_("Status"), _status_shown(statuses.get(data['status'], data['status']), data['status'])
                   + (f" — {escape(str(data['status_reason']))}" if data.get("status_reason") else ""))
         t.add_row(_("Owner"), escape(data.get("owner") or "-"))
         if data.get("tax_id"):

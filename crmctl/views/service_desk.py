@@ -10,6 +10,19 @@ def fmt_dt(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
 
 
+def fmt_duration(value) -> str:
+    """A deadline's duration as stored (``3 working days``) in the current language (3 个工作日); what
+    is not a duration stays as it is."""
+    from ..i18n import text
+    from ..rules.durations import duration_text, parse_duration
+    from ..rules.errors import RuleError
+
+    try:
+        return text(duration_text(parse_duration(value)))
+    except (RuleError, TypeError, ValueError):
+        return value
+
+
 def fmt_bool(value) -> str:
     """yes/no (是/否) in the current language; empty for None."""
     return "" if value is None else yes_no(bool(value))

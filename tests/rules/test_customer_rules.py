@@ -135,7 +135,15 @@ def test_initial_grades_fixed_by_segment():
 
 def test_document_problems():
     docs = [("a", date(2026, 1, 1)), ("a", None), ("b", date(2025, 1, 1))]
-    assert rules.document_problems(["a", "b", "c"], docs, date(2026, 6, 1), {"b": "乙"}) == ["b (乙)", "c (c)"]
+    problems = rules.document_problems(["a", "b", "c"], docs, date(2026, 6, 1), {"b": "乙"})
+    assert problems == ["b (乙)", "c"]  # English: the code and its label
+    from crmctl.errors import translated
+
+    def chinese(m):
+        return m
+
+    chinese.labels = lambda: True
+    assert [translated(p, chinese) for p in problems] == ["乙", "c"]  # Chinese: the label alone
 
 
 def test_codes():

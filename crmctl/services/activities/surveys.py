@@ -10,6 +10,7 @@ from typing import Iterator, Mapping
 from sqlalchemy import select
 
 from ...errors import InvalidInput, RuleViolation
+from ... import i18n
 from ...i18n import _
 from ...models import Customer, SurveyResult
 from ...rules.typed import fold
@@ -33,7 +34,7 @@ def _survey(app: App, code: str | None):
         if code in (k, sv.label):
             return k, sv
     raise InvalidInput(_("unknown survey '{code}': the policy has {surveys}").format(
-        code=code, surveys=", ".join(f"{k} ({v.label})" for k, v in surveys.items())))
+        code=code, surveys=i18n.coded_list((k, v.label) for k, v in surveys.items())))
 
 
 def _year_label(app: App, label: str) -> str:
@@ -68,7 +69,7 @@ def record_survey(app: App, code: str, label: str, answers: Mapping[str, str], s
         item = name if name in sv.items else by_label.get(name)
         if item is None:
             raise InvalidInput(_("unknown item '{item}' of survey {survey}: use {items}").format(
-                item=name, survey=key, items=", ".join(f"{k} ({v})" for k, v in sv.items.items())))
+                item=name, survey=key, items=i18n.coded_list(sv.items.items())))
         if item in scores:
             raise InvalidInput(_("item {item} given twice").format(item=item))
         scores[item] = _score(value, item, sv.scale_max)

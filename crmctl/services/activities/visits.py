@@ -85,7 +85,7 @@ def _report(app: App, kind: str, fields: Mapping[str, str] | None) -> dict:
     for key, value in (fields or {}).items():
         code = key if key in allowed else next((k for k, label in allowed.items() if label == key), None)
         if code is None:
-            known = ", ".join(f"{k} ({v})" for k, v in allowed.items()) or _("none")
+            known = i18n.coded_list(allowed.items()) or _("none")
             raise InvalidInput(_("--field {key}: not a report field of {kind} (the policy has {known})").format(
                 key=key, kind=_kind(app, kind), known=known))
         text = clean_text(value, f"--field {key}", required=False)

@@ -20,7 +20,7 @@ from typing import Mapping
 from sqlalchemy import select
 
 from ...db import IN_CHUNK
-from ...errors import InvalidInput, NotPermitted, RuleViolation
+from ...errors import InvalidInput, Joined, Msg, NotPermitted, RuleViolation
 from ...models import Approval, Customer, Document
 from ...rules import customers as rules
 from ...rules.codes import pick_code
@@ -63,7 +63,7 @@ def submit(app: App, code: str, at: datetime | None = None, criteria: Mapping[st
         missing = _missing_documents(s, app, c, adm.required_documents, now)
         if missing:
             raise RuleViolation(_("customer {code} lacks valid documents: {documents} (add them with 'crmctl doc add')").format(
-                code=c.code, documents=", ".join(missing)))
+                code=c.code, documents=i18n.text(Joined(missing, Msg(", ")))))
         c.admission_round += 1
         chain = list(adm.chain)
         c.status = "pending" if chain else "active"
@@ -108,7 +108,7 @@ def approve(app: App, code: str, *, reject: bool = False, comment: str | None = 
         state = chain_state(s, app, c)
         try:
             step = rules.check_approver(state, actor.login, actor.roles, is_admin=actor.is_admin,
-                                        one_person_one_step=adm.one_person_one_step)
+                                        one_person_one_step=adm.one_person_one_step, role_labels=app.policy.roles)
         except RuleError as exc:
             raise exc.within(_("customer {code}").format(code=c.code)) from None
         _check_in_person(app, c)
@@ -117,7 +117,7 @@ def approve(app: App, code: str, *, reject: bool = False, comment: str | None = 
             missing = _missing_documents(s, app, c, adm.step_documents.get(role, []), now)
             if missing:
                 raise RuleViolation(_("customer {code}: step {step} ({role}) needs valid documents: {documents}").format(
-                    code=c.code, step=step, role=_role(app, role), documents=", ".join(missing)))
+                    code=c.code, step=step, role=_role(app, role), documents=i18n.text(Joined(missing, Msg(", ")))))
         s.add(Approval(customer_id=c.id, round=c.admission_round, step=step, role=role, staff_login=actor.login,
                        decision="reject" if reject else "approve", comment=comment, at=now))
         before = {"status": c.status}
@@ -195,7 +195,7 @@ def waiting_for(app: App) -> list[dict]:
                 adm.chain, ((step, login) for rnd, step, login in approvals.get(c.id, []) if rnd == c.admission_round))
             try:
                 step = rules.check_approver(state, actor.login, actor.roles, is_admin=actor.is_admin,
-                                            one_person_one_step=adm.one_person_one_step)
+                                            one_person_one_step=adm.one_person_one_step, role_labels=app.policy.roles)
                 _check_in_person(app, c)
             except (RuleError, NotPermitted):
                 continue

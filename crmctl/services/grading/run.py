@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from ...db import raw
 from ...errors import InvalidInput, RuleViolation
+from ... import i18n
 from ...i18n import N_, _
 from ...i18n import _ as gettext
 from ...models import GradeResult, GradeRun
@@ -70,9 +71,9 @@ class _DryRun(Exception):
 
 
 def _not_the_review(code: str, sc, kind: str) -> str:
-    return _("scale {scale} moves its grades at its {review} review ([grading.scales.{scale}] review): "
+    return _("scale {scale} moves its grades at its {review} review ([grading.scales.{key}] review): "
              "a {kind} run changes nothing; preview it with --dry-run, or run --period {period}").format(
-        scale=code, review=_kind(sc.review), kind=_kind(kind), period=sc.review)
+        scale=i18n.label(code, {code: sc.label}), key=code, review=_kind(sc.review), kind=_kind(kind), period=sc.review)
 
 
 def resolve_run(policy, period: str | None, label: str | None, scale: str | None, today: date,
