@@ -7,6 +7,11 @@ from ..i18n import _, label
 from ..output import open_output
 
 
+def _decisions() -> dict:
+    """An admission step's decision (a code of the JSON) in Chinese words."""
+    return {"submit": _("submitted"), "approve": _("approved"), "reject": _("rejected")}
+
+
 def _status_shown(shown: str, code: str) -> str:
     """The status on the card: ``正式客户 (active)`` in English, ``正式客户`` in Chinese."""
     from ..i18n import current
@@ -81,8 +86,9 @@ def render_customer(app, data: dict, out) -> None:
             for h in (_("Time"), _("Round"), _("Step"), _("Role"), _("By"), _("Decision"), _("Comment")):
                 at.add_column(h)
             for a in data["approvals"]:
-                at.add_row(a["at"].strftime("%Y-%m-%d %H:%M"), str(a["round"]), str(a["step"]), a["role"] or "",
-                           a["by"], a["decision"], escape(a["comment"] or ""))
+                at.add_row(a["at"].strftime("%Y-%m-%d %H:%M"), str(a["round"]), str(a["step"]),
+                           label(a["role"], pol.roles) or "", a["by"], label(a["decision"], _decisions()),
+                           escape(a["comment"] or ""))
             console.print(at)
         if data.get("notes"):
             nt = Table(title=_("Contact log (latest 20)"), title_justify="left")

@@ -9,7 +9,21 @@ scale's grade labels in place of the grade codes and the policy's unit label in 
 from __future__ import annotations
 
 from .. import i18n
-from ..i18n import _
+from ..i18n import N_, _
+from ..i18n import _ as translate
+
+#: The metrics of ``grade explain`` (the keys of its JSON ``metrics``), named in Chinese (指标.用量);
+#: English keeps the keys (Metrics.volume), which the JSON has too.
+METRIC_NAMES = {"volume": N_("volume"), "total": N_("period total"), "growth_pct": N_("growth %"),
+                "best_month": N_("best month"), "unit": N_("unit"), "selling_price": N_("selling price"),
+                "purchase_price": N_("purchase price"), "manual": N_("manual scores"),
+                "defaulted": N_("defaulted factors")}
+
+
+def metric_title(metrics: str, key: str) -> str:
+    if i18n.current() == "zh" and key in METRIC_NAMES:
+        return f"{metrics}.{translate(METRIC_NAMES[key])}"
+    return f"{metrics}.{key}"
 from . import Column, count, qty
 
 
@@ -61,7 +75,7 @@ def explain_fields(app, data: dict) -> list[Column]:
         return i18n.label(v, units)
 
     metrics = _("Metrics")
-    metric_fields = [Column(f"metrics.{k}", f"{metrics}.{k}", table_format=unit if k == "unit" else None)
+    metric_fields = [Column(f"metrics.{k}", metric_title(metrics, k), table_format=unit if k == "unit" else None)
                      for k in (data.get("metrics") or {})] or [Column("metrics", metrics)]
     fields = [Column("customer", _("Customer")), Column("name", _("Name")), Column("scale", _("Scale")),
               Column("label", _("Period")), Column("grade", _("Grade"), table_format=show),
