@@ -34,7 +34,7 @@ def graded(petrochem: Cli, tmp_path) -> Cli:
 def test_grade_explain_in_chinese_has_grade_labels_and_the_unit_label(graded: Cli):
     out = graded.ok("--lang", "zh", "grade", "explain", "P1")
     assert REASON_ZH in out
-    assert "依据" in out and "指标.unit" in out and "吨" in out
+    assert "依据" in out and "指标.单位" in out and "吨" in out
     for code in ("star2", "→ ordinary", "from auction", ") t "):
         assert code not in out.split("依据")[1].splitlines()[0], code
     fixed = graded.ok("--lang", "zh", "grade", "explain", "P3")
