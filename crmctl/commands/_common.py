@@ -67,7 +67,7 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of standard output.", dir_okay=False, callback=_check_output)]
 BomOpt = Annotated[bool, typer.Option("--bom", help="Start CSV with a UTF-8 byte-order mark (for Excel).")]
 EncodingOpt = Annotated[Encoding, typer.Option("--encoding", help="Text encoding of CSV output: utf-8, or gb18030 for older Excel and WPS (gbk is written as gb18030, which holds every character).", case_sensitive=False)]
-LabelsOpt = Annotated[bool, typer.Option("--labels", help="CSV for people (Excel, WPS): the table's Chinese headings and labels instead of keys and codes (same columns; date-times YYYY-MM-DD HH:MM in the company's time zone). CSV only.")]
+LabelsOpt = Annotated[bool, typer.Option("--labels", help="CSV for people (Excel, WPS): the table's headings and labels, in the interface's language, instead of keys and codes (same columns; date-times YYYY-MM-DD HH:MM in the company's time zone). CSV only.")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", min=0, help="At most N rows (0 or left out: all).", metavar="N")]
 AtOpt = Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date-time; default now; no offset = policy time zone).")]
 
