@@ -82,7 +82,7 @@ __all__ = [
     "heading",
 ]
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "json", "csv", "xlsx")
 ENCODINGS = ("utf-8", "gb18030")
 #: names accepted for the encodings: GBK is written as GB 18030, its superset that holds every
 #: character (𠮷, 䶮, emoji) where GBK would need a replacement
@@ -121,13 +121,21 @@ class OutputSpec:
             raise InvalidInput(_("unknown format {format!r}: use one of {formats}").format(
                 format=self.format, formats=", ".join(FORMATS)))
         self.format = fmt
+        if fmt == "xlsx":
+            if self.bom:
+                raise InvalidInput(_("--bom is for CSV text: an xlsx workbook has no byte-order mark"))
+            if (self.encoding or "utf-8").strip().lower().replace("_", "-") not in ("utf-8", "utf8"):
+                raise InvalidInput(_("--encoding is for CSV text: an xlsx workbook is not written in an encoding"))
+            self.labels = True  # a workbook always has the headings and labels (and the keys on row 2)
+            if self.output in (None, "", "-") and _stdout_is_terminal():
+                raise InvalidInput(_("an xlsx workbook is not written to a terminal: use --output FILE.xlsx"))
         enc = (self.encoding or "utf-8").strip().lower().replace("_", "-")
         enc = ENCODING_ALIASES.get(enc, enc)
         if enc not in ENCODINGS:
             raise InvalidInput(_("unknown encoding {encoding!r}: use utf-8, gb18030 or gbk (written as gb18030)")
                                .format(encoding=self.encoding))
         self.encoding = enc
-        if self.labels and fmt != "csv":
+        if self.labels and fmt not in ("csv", "xlsx"):
             raise InvalidInput(_("--labels writes headings and labels into CSV: it does not go with --format {fmt}")
                                .format(fmt=fmt))
         if self.bom and enc != "utf-8":
@@ -135,6 +143,13 @@ class OutputSpec:
                                .format(encoding=self.encoding_asked))
         if self.output == "":
             self.output = None
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return bool(sys.stdout.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 # --------------------------------------------------------------------------------------------------
@@ -857,6 +872,10 @@ def emit_rows(
             return _write_json_array(out, rows)
     if label_columns is None:
         label_columns = columns
+    if spec.format == "xlsx":
+        first, rows = _peek(rows)
+        cols = _columns_from(first) if first is not None else _as_columns(fields or columns or [])
+        return emit_sheets(spec, [(title, cols, rows, label_columns)], stream=stream)
     if spec.format == "csv" or columns is None:  # the JSON keys (a header even for zero rows)
         first, rows = _peek(rows)
         columns = _columns_from(first) if first is not None else _as_columns(fields or columns or [])
@@ -882,6 +901,10 @@ def emit_tuples(
     export query's flat rows, which hold no reference cycles): csv writes them as they come, with the
     cyclic garbage collector paused; json objects and tables get one dict per row, keyed by the
     columns' keys (dotted, not nested).  Returns how many rows there were."""
+    if spec.format == "xlsx":
+        with _gc_paused():
+            return emit_sheets(spec, [(title, columns, rows, columns if label_columns is None else label_columns)],
+                               stream=stream, flat=True)
     if spec.format == "csv":
         with _target(spec, stream) as out, _gc_paused():
             if spec.labels:
@@ -921,8 +944,8 @@ def emit_object(
             out.write(_json_encode(_JSON_PRETTY, obj))
             out.write("\n")
         return
-    if spec.format == "csv":
-        emit_rows(spec, [obj], fields, stream=stream)
+    if spec.format in ("csv", "xlsx"):
+        emit_rows(spec, [obj], fields, stream=stream, title=title)
         return
     from rich.table import Table
 
@@ -935,6 +958,53 @@ def emit_object(
         for label, value, column in _object_rows(obj, fields):
             table.add_row(_text(str(label), enc), _cell(value, column, enc))
         console.print(table)
+
+
+def emit_sheets(
+    spec: OutputSpec,
+    sheets: Iterable[tuple[str | None, Sequence, Iterable, Sequence | None]],
+    *,
+    charts: Sequence[tuple[str, str, Any, list]] = (),
+    title: str | None = None,
+    stream: IO | None = None,
+    flat: bool = False,
+) -> int:
+    """An xlsx workbook (:mod:`crmctl.output_xlsx`): one sheet per ``(name, columns, rows,
+    label_columns)`` -- ``columns`` give the keys (dotted keys reach into nested rows), ``rows`` are
+    mappings (or, with ``flat``, sequences in the order of the columns), ``label_columns`` the view's
+    columns for the headings, labels and number formats -- then one sheet per ``(name, chart title,
+    ChartSpec, points)`` of ``charts`` with its data and a native chart (``points`` are read only
+    when that sheet is written: they may be collected while the rows stream).  Written into
+    ``stream`` (binary) or ``spec.output`` atomically; returns how many data rows there were."""
+    from crmctl.output_xlsx import Book
+
+    n = 0
+    with _binary_target(spec, stream) as out:
+        book = Book(out, translate(title) if title else None)
+        for name, columns, rows, label_columns in sheets:
+            keys = [getattr(c, "key", c) for c in columns]
+            if flat:
+                values: Iterable = rows
+            elif any("." in k for k in keys):
+                getters = [_getter(k) for k in keys]
+                values = ([g(row) for g in getters] for row in rows)
+            else:
+                values = (map(row.get, keys) for row in rows)
+            shown = translate(name) if name else "Sheet1"
+            n += book.table(shown, keys, values, label_columns if label_columns is not None else columns)[0]
+        for name, chart_title, chart, points in charts:
+            book.chart(name, chart_title, chart, points)
+        book.close()
+    return n
+
+
+@contextmanager
+def _binary_target(spec: OutputSpec, stream: IO | None) -> Iterator[IO]:
+    if stream is not None:
+        yield getattr(stream, "buffer", stream)
+    else:
+        with open_output(spec, binary=True) as out:
+            yield out
 
 
 def emit_text(spec: OutputSpec, text: str, stream: IO | None = None) -> None:

@@ -24,6 +24,7 @@ class Format(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    xlsx = "xlsx"
 
 
 class Encoding(str, Enum):
@@ -63,7 +64,7 @@ def _check_output(value):
     return value
 
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format (xlsx: an Excel workbook, with --output FILE.xlsx).", case_sensitive=False)]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of standard output.", dir_okay=False, callback=_check_output)]
 BomOpt = Annotated[bool, typer.Option("--bom", help="Start CSV with a UTF-8 byte-order mark (for Excel).")]
 EncodingOpt = Annotated[Encoding, typer.Option("--encoding", help="Text encoding of CSV output: utf-8, or gb18030 for older Excel and WPS (gbk is written as gb18030, which holds every character).", case_sensitive=False)]
@@ -180,10 +181,10 @@ def renamed(value, old_value, *, new: str, old: str, required: bool = False):
 
 
 def print_created(out: "OutputSpec", obj: dict, key: str) -> None:
-    """A created thing: its id/code alone on stdout, or the whole object with --format json."""
+    """A created thing: its id/code alone on stdout, or the whole object with --format json (or xlsx)."""
     from ..output import emit_object
 
-    if out.format == "json":
+    if out.format in ("json", "xlsx"):
         emit_object(out, obj)
     else:
         typer.echo(obj[key])

@@ -81,9 +81,9 @@ def list_(
     filters = dict(status=status, grade=grade, segment=parse_pairs(segment, "--segment"), owner=owner,
                    name_like=name, limit=limit or None, stability=stability)
     out = spec(format, output, bom, encoding, labels)
-    if out.format == "csv" and not out.labels:  # the export path: flat rows straight from one query
+    if (out.format == "csv" and not out.labels) or out.format == "xlsx":  # the export path: flat rows from one query
         fields, rows = export_customers(app_, **filters)
-        emit_tuples(out, fields, rows)
+        emit_tuples(out, fields, rows, label_columns=customer_columns(app_) if out.format == "xlsx" else None)
     else:
         # a table on a terminal: the first screenful, and how many more (CSV and JSON stay complete)
         screen = out.format == "table" and limit is None and out.output is None and sys.stdout.isatty()

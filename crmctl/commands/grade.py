@@ -50,7 +50,7 @@ def run(
     if out.format == "json":  # always a list, one result per scale graded, whatever the policy
         emit_rows(out, summaries)
         return
-    if out.format == "csv":
+    if out.format in ("csv", "xlsx"):
         emit_rows(out, [{k: (" ".join(v) if k == "regraded" else v) for k, v in s.items()
                          if k not in ("reassign", "warnings")} for s in summaries])
         return

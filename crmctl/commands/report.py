@@ -209,6 +209,11 @@ def _render(out, result, view, chart_path: Optional[str]) -> None:
         else:
             emit_rows(out, [], result.columns, label_columns=view.columns)
         return
+    if out.format == "xlsx":
+        drawn = _render_xlsx(out, result, view)
+        if chart_path:
+            _write_chart(chart_path, view.chart, drawn)
+        return
     points: list[tuple[str, float]] = []
     rows = result.rows
     if view.chart is not None and (chart_path or out.format == "table"):
@@ -237,6 +242,40 @@ def _render(out, result, view, chart_path: Optional[str]) -> None:
                 _terminal_chart(stream, view.chart, points, out.encoding)
     if chart_path:
         _write_chart(chart_path, view.chart, points)
+
+
+def _render_xlsx(out, result, view) -> list:
+    """A workbook: one sheet per section (the section's columns), else one sheet of every column;
+    then one sheet per chart with its data and a native Excel chart (a target as a line)."""
+    from itertools import groupby
+
+    from ..output import emit_sheets
+    from ..views import Column
+
+    charts = [c for c in [view.chart, *view.workbook_charts] if c is not None]
+    collected: list[list] = [[] for _c in charts]
+    rows = result.rows
+    for chart, points in zip(charts, collected):
+        rows = _collect(rows, chart, points)
+    by_key = {c.key: c for c in view.columns}
+    every = [c.key for c in result.columns]
+
+    def sheets():
+        shown = 0
+        if view.sections:
+            for section, group in groupby(rows, key=lambda r: r.get("section")):
+                title, keys = view.sections.get(section, (section, every))
+                shown += 1
+                yield title, keys, group, [by_key.get(k, Column(k)) for k in keys]
+        else:
+            shown += 1
+            yield view.title, every, rows, view.columns
+        if not shown:
+            yield view.title, every, [], view.columns
+
+    emit_sheets(out, sheets(), title=view.title,
+                charts=[(c.title, _chart_title(c), c, p) for c, p in zip(charts, collected)])
+    return collected[0] if view.chart is not None else []  # the points of --chart FILE
 
 
 def _collect(rows, chart, points: list):

@@ -42,7 +42,7 @@ def plan(
     if out.format == "json":
         emit_object(out, r)
         return
-    if out.format == "csv":
+    if out.format in ("csv", "xlsx"):
         rows = [{"month": r["month"], "owner": o["owner"], "kind": k, "planned": n}
                 for o in r["owners"] for k, n in o["kinds"].items()]
         emit_rows(out, rows, plan_csv_columns())

@@ -83,6 +83,8 @@ class ChartSpec:
     pick: Callable[[Mapping], tuple[str, float | None] | None]
     unit: str = ""
     max_value: float | None = None  # e.g. 100 for a percentage
+    #: the value the bars are measured against (satisfaction ≥ 95 %): a line across an xlsx chart
+    target: float | None = None
 
 
 def labeller(table: Mapping[str, str] | None, empty: str = "") -> Callable[[Any], str]:

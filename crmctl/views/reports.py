@@ -17,7 +17,7 @@ Chinese (吨), its code in English (t).  CSV and JSON keys never change.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..i18n import N_, _, ngettext
@@ -41,6 +41,8 @@ class ReportView:
     sections: dict[str, tuple[str, list[str]]] | None = None  # section -> (table title, column keys)
     table_columns: list[str] | None = None  # a table without sections shows only these (None: every column)
     chart: ChartSpec | None = None
+    #: more charts drawn only in an xlsx workbook (one sheet each), e.g. satisfaction against its target
+    workbook_charts: list[ChartSpec] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,12 @@ def _complaints(app, params, result) -> dict:
                          ["label"] + counts)
     chart = ChartSpec(_("Complaints closed on time (by month)"), unit="%", max_value=100.0,
                       pick=lambda r: (r["label"], r["on_time_pct"]) if r["section"] == "month" else None)
-    return {"title": _("Complaint handling statistics"), "sections": sections, "chart": chart}
+    cp = app.policy.complaints
+    target = float(cp.satisfaction_target_pct) if cp is not None and cp.satisfaction_target_pct is not None else None
+    satisfaction = ChartSpec(_("Satisfaction (by month)"), unit="%", max_value=100.0, target=target,
+                             pick=lambda r: (r["label"], r["satisfaction_pct"]) if r["section"] == "month" else None)
+    return {"title": _("Complaint handling statistics"), "sections": sections, "chart": chart,
+            "workbook_charts": [satisfaction]}
 
 
 def _service_titles(app) -> dict:
