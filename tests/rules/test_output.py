@@ -68,7 +68,7 @@ def csv_rows(text):
 def test_spec_defaults_and_validation():
     spec = OutputSpec()
     assert (spec.format, spec.output, spec.bom, spec.encoding) == ("table", None, False, "utf-8")
-    assert FORMATS == ("table", "json", "csv")
+    assert FORMATS == ("table", "json", "csv", "xlsx")
     assert OutputSpec(encoding="GBK").encoding == "gb18030"  # GBK is written as its superset
     assert OutputSpec(encoding="gb18030").encoding == "gb18030"
     assert OutputSpec(encoding="utf8").encoding == "utf-8"
