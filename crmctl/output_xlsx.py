@@ -67,15 +67,19 @@ def sheet_name(title: str, taken: set[str]) -> str:
     return name
 
 
-def _list_text(value: Any) -> str:
-    from crmctl.output import _csv_text, _sorted_set
+class Shared:
+    """What the writer shares with :mod:`crmctl.output` (handed in by it, so that this module does not
+    import it back): JSON values, CSV text, sorted sets, the ``--labels`` headings."""
 
-    items = _sorted_set(value) if isinstance(value, (set, frozenset)) else value
+    def __init__(self, *, jsonable, csv_text, sorted_set, headings):
+        self.jsonable, self.csv_text, self.sorted_set, self.headings = jsonable, csv_text, sorted_set, headings
+
+
+def _list_text(value: Any, shared: Shared) -> str:
+    items = shared.sorted_set(value) if isinstance(value, (set, frozenset)) else value
     if any(isinstance(v, Mapping) for v in items):
-        from crmctl.output import to_jsonable
-
-        return json.dumps(to_jsonable(list(items)), ensure_ascii=False)
-    return ";".join(_csv_text(v) for v in items)
+        return json.dumps(shared.jsonable(list(items)), ensure_ascii=False)
+    return ";".join(shared.csv_text(v) for v in items)
 
 
 def _column_letter(c: int) -> str:
@@ -132,7 +136,8 @@ def _width_of(column):
 class Book:
     """One workbook written into the binary stream ``out`` (streamed: each sheet's rows in order)."""
 
-    def __init__(self, out: IO[bytes], title: str | None = None):
+    def __init__(self, out: IO[bytes], title: str | None = None, *, shared: Shared):
+        self.shared = shared
         import xlsxwriter
 
         self.wb = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_numbers": False,
@@ -169,10 +174,8 @@ class Book:
               label_columns: Sequence | None) -> tuple[int, Any]:
         """A sheet of the heading row, the key row and one row per sequence of values in the order
         of ``keys``; returns (how many rows, the worksheet)."""
-        from crmctl.output import labelled_headings
-
         ws = self.wb.add_worksheet(sheet_name(name, self.names))
-        headings, cols = labelled_headings(list(keys), label_columns)
+        headings, cols = self.shared.headings(list(keys), label_columns)
         widths = [max(text_width(h), text_width(k)) for h, k in zip(headings, keys)]
         for r, texts, fmt in ((0, headings, self.heading), (1, keys, self.key)):  # constant memory: row by row
             for c, text in enumerate(texts):
@@ -284,11 +287,9 @@ class Book:
             if isinstance(v, enum.Enum):
                 return cell(v.value, rn)
             if isinstance(v, Mapping):
-                from crmctl.output import to_jsonable
-
-                out = json.dumps(to_jsonable(v), ensure_ascii=False)
+                out = json.dumps(self.shared.jsonable(v), ensure_ascii=False)
             elif isinstance(v, (list, tuple, set, frozenset)):
-                out = _list_text(v)
+                out = _list_text(v, self.shared)
             else:
                 out = str(v)
             return text(out, rn) if out else ""
