@@ -140,13 +140,14 @@ def edit(
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV with a header row: name (required), code, tax_id, owner, status, created_at, segment and field keys; or the Chinese headings and labels; or the columns of 'customer list --format csv'.")],
-    encoding: Annotated[str, typer.Option("--encoding", help="utf-8 (with or without BOM), gb18030 or gbk (read as gb18030).")] = "utf-8",
+    file: Annotated[Path, typer.Argument(help="CSV file or .xlsx workbook with a header row: name (required), code, tax_id, owner, status, created_at, segment and field keys; or the Chinese headings and labels; or the columns of 'customer list --format csv'.")],
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Of a CSV file: utf-8 (with or without BOM, the default), gb18030 or gbk (read as gb18030). Not for an .xlsx workbook.")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="The sheet of an .xlsx workbook to read (default: the first).")] = None,
     allow_duplicates: Annotated[bool, typer.Option("--allow-duplicates", help="Import a file that was imported before.")] = False,
     admitted: Annotated[bool, typer.Option("--admitted", help="Take the rows as already admitted (active, or their status column), for moving from an older system; administrators only, audited.")] = False,
     allow_duplicate_name: AllowDuplicateNameOpt = False,
 ) -> None:
-    """Import customers from CSV: all rows or none; a bad row is named with its reason.
+    """Import customers from CSV or an .xlsx workbook: all rows or none; a bad row is named with its reason.
 
     Rows start where 'customer add' starts them: prospects under an admission chain.  The CSV of
     'customer list --format csv' re-imports (derived columns such as grades are named and ignored);
@@ -155,7 +156,7 @@ def import_(
     """
     from ..services.customers import import_customers
 
-    result = import_customers(open_app(ctx), file, encoding=encoding, allow_duplicates=allow_duplicates,
+    result = import_customers(open_app(ctx), file, encoding=encoding, sheet=sheet, allow_duplicates=allow_duplicates,
                               admitted=admitted, allow_duplicate_name=allow_duplicate_name, progress=progress)
     typer.echo(result["imported"])
     n = result["imported"]

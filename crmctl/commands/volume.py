@@ -32,15 +32,16 @@ def add(
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV with a header row: customer,date,qty[,product,amount].")],
-    encoding: Annotated[str, typer.Option("--encoding", help="utf-8 (with or without BOM), gb18030 or gbk (read as gb18030).")] = "utf-8",
+    file: Annotated[Path, typer.Argument(help="CSV file or .xlsx workbook with a header row: customer,date,qty[,product,amount].")],
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Of a CSV file: utf-8 (with or without BOM, the default), gb18030 or gbk (read as gb18030). Not for an .xlsx workbook.")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="The sheet of an .xlsx workbook to read (default: the first).")] = None,
     allow_duplicates: Annotated[bool, typer.Option("--allow-duplicates", help="Import a file that was imported before.")] = False,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Import usage records from CSV: all rows or none; a bad row is named with its reason. Prints the count."""
+    """Import usage records from CSV or an .xlsx workbook: all rows or none; a bad row is named with its reason. Prints the count."""
     from ..services.volumes import import_volumes
 
-    result = import_volumes(open_app(ctx), file, encoding=encoding, allow_duplicates=allow_duplicates,
+    result = import_volumes(open_app(ctx), file, encoding=encoding, sheet=sheet, allow_duplicates=allow_duplicates,
                             progress=progress)
     out = spec(format)
     if out.format == "json":

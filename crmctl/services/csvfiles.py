@@ -25,6 +25,14 @@ class CsvFile:
     sha256: str
     header: list[str]
     rows: list[list[str]]
+    #: the row number of each of ``rows`` (a workbook's, as Excel shows them); None: 2, 3, ... in order
+    numbers: list[int] | None = None
+    #: how messages name the file (``book.xlsx, sheet 客户``); None: the file's name
+    label: str | None = None
+
+    @property
+    def where(self) -> str:
+        return self.label or self.path.name
 
 
 def decoding(encoding: str) -> str:
@@ -83,6 +91,28 @@ def read_csv(path: Path, encoding: str = "utf-8") -> CsvFile:
     if dup:
         raise InvalidInput(_("{file}: column {column} appears twice in the header").format(file=path.name, column=dup[0]))
     return CsvFile(path, hashlib.sha256(data).hexdigest(), header, rows)
+
+
+def read_table(path: Path, encoding: str | None = None, sheet: str | None = None) -> CsvFile:
+    """A CSV file (as :func:`read_csv`) or a sheet of an ``.xlsx`` workbook (told by its first bytes):
+    the workbook's rows are its cells as openpyxl reads them (text, numbers, dates, booleans; see
+    ``xlsxfiles.cell_value``), with their row numbers."""
+    from . import xlsxfiles
+
+    path = Path(path)
+    kind = xlsxfiles.sniff(path) if path.is_file() else "text"
+    xlsxfiles.refuse_unreadable(path, kind)
+    xlsxfiles.check_options(kind, encoding, sheet)
+    if kind != "xlsx":
+        return read_csv(path, encoding or "utf-8")
+    with xlsxfiles.Sheet(path, sheet) as sh:
+        rows = sh.rows()
+        _n, header = xlsxfiles.header_of(sh, rows)
+        data = list(rows)
+    dup = sorted({h for h in header if h and header.count(h) > 1})
+    if dup:
+        raise InvalidInput(_("{file}: column {column} appears twice in the header").format(file=sh.label, column=dup[0]))
+    return CsvFile(path, sh.sha256, header, [r for _n, r in data], numbers=[n for n, _r in data], label=sh.label)
 
 
 def register_import(session, kind: str, f: CsvFile, rows: int, at, actor: str, allow_duplicates: bool) -> ImportBatch:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from ..rules.limits import EARLIEST_DATE, MAX_SHORT_TEXT
 from ..rules.errors import Invalid, RuleError
 from ..rules.times import parse_date
 from ..rules.usage import check_record_day
-from . import audit
+from . import audit, xlsxfiles
 from .app import App
 from .csvfiles import CsvFile, decoding, register_import
 from .lookups import get_customer
@@ -116,20 +117,58 @@ def _hash_file(path: Path) -> tuple[str, int]:
 INSERT_COLUMNS = ("customer_id", "day", "qty", "product", "amount", "import_id")
 
 
-def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_duplicates: bool = False,
-                   progress: Progress = silent) -> dict:
-    """``volume import FILE``: columns customer,date,qty[,product,amount]; all rows or none."""
+def import_volumes(app: App, path: Path, *, encoding: str | None = None, sheet: str | None = None,
+                   allow_duplicates: bool = False, progress: Progress = silent) -> dict:
+    """``volume import FILE``: columns customer,date,qty[,product,amount]; all rows or none.  FILE is
+    a CSV file or an ``.xlsx`` workbook (the first sheet, or ``sheet``), both read streaming."""
     path = Path(path)
     if not path.exists():
         raise InvalidInput(_("no file {path}").format(path=path))
     if path.is_dir():
         raise InvalidInput(_("{path} is a folder, not a CSV file").format(path=path))
-    enc = decoding(encoding)
+    kind = xlsxfiles.sniff(path)
+    xlsxfiles.refuse_unreadable(path, kind)
+    xlsxfiles.check_options(kind, encoding, sheet)
     name = path.name
+    if kind == "xlsx":
+        book = xlsxfiles.Sheet(path, sheet)
+        try:
+            return _import(app, path, book.label, book.sha256, (book.max_row or 1) - 1, None, book,
+                           allow_duplicates, progress)
+        finally:
+            book.close()
+    encoding = encoding or "utf-8"
+    enc = decoding(encoding)
     try:
         sha, lines = _hash_file(path)
     except OSError as exc:
         raise InvalidInput(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)) from None
+    return _import(app, path, name, sha, max(lines - 1, 0), (enc, encoding), None, allow_duplicates, progress)
+
+
+#: what the cells of each column hold in a workbook (``xlsxfiles.cell_value``): a product may be a
+#: whole number (92, 0 for diesel), a customer code is text
+_KINDS = {"customer": xlsxfiles.TEXT, "date": xlsxfiles.DATE, "qty": xlsxfiles.NUMBER, "product": xlsxfiles.CODE,
+          "amount": xlsxfiles.NUMBER}
+
+
+def _typed_rows(rows, header: list[str], label: str):
+    """A workbook's rows as the import reads a CSV's: text, or numbers in qty and amount."""
+    kinds = [_KINDS.get(h, xlsxfiles.CODE) for h in header]
+    width = len(kinds)
+    cell_value = xlsxfiles.cell_value
+    for n, row in rows:
+        try:
+            yield n, [v if type(v) is str else (cell_value(v, kinds[i], header[i]) if i < width else v)
+                      for i, v in enumerate(row)]
+        except RuleError as exc:
+            raise exc.within(_("{file}: row {row}").format(file=label, row=n)) from None
+
+
+def _import(app: App, path: Path, name: str, sha: str, total: int, text: tuple[str, str] | None, book,
+            allow_duplicates: bool, progress: Progress) -> dict:
+    """The import itself, of a CSV (``text``: the codec and the encoding as the user gave it) or a
+    workbook's sheet (``book``); ``name`` names the file in messages."""
     now = app.now()
     today = now.date()
     n = 0
@@ -145,14 +184,21 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
         batch_id = batch.id
         row_no = 1
         try:
-            with path.open("r", encoding=enc, newline="") as fh, progress(_("importing volumes"), total=max(lines - 1, 0)) as bar:
-                reader = csv.reader(fh)
-                header = [h.strip().lower() for h in (next(reader, None) or [])]
+            with ExitStack() as stack:
+                bar = stack.enter_context(progress(_("importing volumes"), total=max(total, 0)))
+                if book is None:
+                    fh = stack.enter_context(path.open("r", encoding=text[0], newline=""))
+                    reader = csv.reader(fh)
+                    header = [h.strip().lower() for h in (next(reader, None) or [])]
+                    source = ((reader.line_num, row) for row in reader)
+                else:
+                    sheet_rows = book.rows()
+                    header = [h.lower() for h in xlsxfiles.header_of(book, sheet_rows)[1]]
+                    source = _typed_rows(sheet_rows, header, name)
                 ci, di, qi, pi, ai = _columns(header, name)
                 width = len(header)
-                for row in reader:
-                    row_no = reader.line_num
-                    if not row or (len(row) == 1 and not row[0].strip()):
+                for row_no, row in source:
+                    if not row or (len(row) == 1 and isinstance(row[0], str) and not row[0].strip()):
                         continue
                     if len(row) > width:
                         raise InvalidInput(_("{file}: row {row}: {cells} cells but {width} columns").format(
@@ -184,7 +230,7 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
                             product = row[pi].strip() or None
                             if product and (len(product) > MAX_PRODUCT or not product.isprintable()):
                                 product = _clean_product(product)
-                        if ai is not None and ai < len(row) and row[ai].strip():
+                        if ai is not None and ai < len(row) and (type(row[ai]) is not str or row[ai].strip()):
                             cell = row[ai]
                             try:
                                 amount = float(cell)
@@ -208,9 +254,10 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
                     n += len(buf)
                     bar.advance(len(buf))
         except UnicodeDecodeError:
-            text = (_("{file}: row {row} is not valid {encoding} (try --encoding gbk)") if enc.startswith("utf")
-                    else _("{file}: row {row} is not valid {encoding}"))
-            raise InvalidInput(text.format(file=name, row=row_no + 1, encoding=encoding)) from None
+            enc, encoding = text
+            message = (_("{file}: row {row} is not valid {encoding} (try --encoding gbk)") if enc.startswith("utf")
+                       else _("{file}: row {row} is not valid {encoding}"))
+            raise InvalidInput(message.format(file=name, row=row_no + 1, encoding=encoding)) from None
         except csv.Error as exc:
             raise InvalidInput(_("{file}: row {row}: {problem}").format(file=name, row=row_no + 1, problem=exc)) from None
         if n == 0:
@@ -218,8 +265,8 @@ def import_volumes(app: App, path: Path, *, encoding: str = "utf-8", allow_dupli
         batch.rows = n
         s.add(batch)
         audit.record(s, app, "volume.import", "import_batch", str(batch_id), at=now,
-                     after={"file": name, "rows": n, "sha256": sha, "seq": batch.seq})
-    return {"imported": n, "batch": batch_id, "file": name}
+                     after={"file": path.name, "rows": n, "sha256": sha, "seq": batch.seq})
+    return {"imported": n, "batch": batch_id, "file": path.name}
 
 
 def _columns(header: list[str], name: str) -> tuple[int, int, int, int | None, int | None]:

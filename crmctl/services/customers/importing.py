@@ -29,7 +29,8 @@ from ...rules.taxid import normalise_tax_id
 from ...rules.times import parse_datetime
 from .. import audit
 from ..app import App
-from ..csvfiles import read_csv, register_import
+from ..csvfiles import read_table, register_import
+from .. import xlsxfiles
 from .names import ALLOW_OPTION, customers_named
 from .records import next_codes
 
@@ -40,10 +41,11 @@ IMPORT_STATUSES = ("prospect", "active", "suspended", "disqualified")
 SHOWN_DUPLICATES = 20
 
 
-def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_duplicates: bool = False,
-                     admitted: bool = False, allow_duplicate_name: bool = False,
+def import_customers(app: App, path: Path, *, encoding: str | None = None, sheet: str | None = None,
+                     allow_duplicates: bool = False, admitted: bool = False, allow_duplicate_name: bool = False,
                      progress: Progress = silent) -> dict:
-    """``customer import FILE``: every row checked against the policy first, then written in bulk
+    """``customer import FILE``: a CSV file, or a sheet of an ``.xlsx`` workbook (the first, or
+    ``sheet``; its cells read by what each column holds, ``xlsxfiles.cell_value``).  Every row checked against the policy first, then written in bulk
     in one transaction; a bad row stops it with its row number and reason, and nothing is written.
 
     Rows start where ``customer add`` starts them: ``prospect`` under an admission chain.  ``admitted``
@@ -57,13 +59,15 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
     if admitted:
         app.require_admin(_("import customers as admitted (--admitted skips the admission chain)"))
     default_status = "prospect" if chain and not admitted else "active"
-    f = read_csv(path, encoding)
+    f = read_table(path, encoding, sheet)
+    where = f.where
     idx = app.segment_index
     header = f.header
     try:
         plan = plan_columns(idx, app.policy, header)
     except RuleError as exc:
-        raise exc.within(f.path.name) from None
+        raise exc.within(where) from None
+    kinds = _cell_kinds(plan, idx) if f.numbers is not None else None
     base = plan.base
     segment_at = {pos: key for pos, (kind, key) in plan.attributes.items() if kind == "segment"}
     field_at = {pos: key for pos, (kind, key) in plan.attributes.items() if kind == "field"}
@@ -76,11 +80,14 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
     owners: set[str] = set()
     restarted: list[int] = []
     with progress(_("checking rows"), total=len(f.rows)) as bar:
-        for n, row in enumerate(f.rows, start=2):
+        for n, row in zip(f.numbers or range(2, len(f.rows) + 2), f.rows):
             if len(row) > len(header):
                 raise InvalidInput(_("{file}: row {row}: {cells} cells but {width} columns").format(
-                    file=f.path.name, row=n, cells=len(row), width=len(header)))
-            cells = [unguard(c.strip()) for c in row] + [""] * (len(header) - len(row))
+                    file=where, row=n, cells=len(row), width=len(header)))
+            if kinds is None:
+                cells = [unguard(c.strip()) for c in row] + [""] * (len(header) - len(row))
+            else:
+                cells = _typed_cells(row, kinds, header, where, n)
             given = {key: cells[pos] for key, pos in base.items()}
             try:
                 name = rules.clean_text(given["name"], "name", max_len=MAX_NAME)
@@ -105,34 +112,34 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                 fields = rules.normalise_fields(idx, flds)
                 segments = rules.normalise_segments(idx, segs, fields=fields)
             except RuleError as exc:
-                raise exc.within(_("{file}: row {row}").format(file=f.path.name, row=n)) from None
+                raise exc.within(_("{file}: row {row}").format(file=where, row=n)) from None
             if code:
                 if code in seen_codes:
                     raise InvalidInput(_("{file}: row {row}: code {code} repeats row {first}").format(
-                        file=f.path.name, row=n, code=code, first=seen_codes[code]))
+                        file=where, row=n, code=code, first=seen_codes[code]))
                 seen_codes[code] = n
             if tax:
                 if tax in seen_tax:
                     raise InvalidInput(_("{file}: row {row}: tax id {tax_id} repeats row {first}").format(
-                        file=f.path.name, row=n, tax_id=tax, first=seen_tax[tax]))
+                        file=where, row=n, tax_id=tax, first=seen_tax[tax]))
                 seen_tax[tax] = n
             owner = given.get("owner") or default_owner
             owners.add(owner)
             records.append((n, code, name, name_key(name), tax, status, created, segments, fields, owner))
             bar.advance()
     if not records:
-        raise InvalidInput(_("{file}: no data rows").format(file=f.path.name))
+        raise InvalidInput(_("{file}: no data rows").format(file=where))
 
     with app.db.write() as s:
         owner_ids = dict(s.execute(select(Staff.login, Staff.id).where(Staff.login.in_(owners), Staff.active.is_(True))).all())
         for n, *_rest, owner in records:
             if owner not in owner_ids:
                 raise InvalidInput(_("{file}: row {row}: owner '{login}' is not an active staff member").format(
-                    file=f.path.name, row=n, login=owner))
+                    file=where, row=n, login=owner))
         batch = register_import(s, "customer", f, len(records), now, app.actor.login, allow_duplicates)
-        _refuse_taken(s, f.path.name, seen_codes, Customer.code, _("code"))
-        _refuse_taken(s, f.path.name, seen_tax, Customer.tax_id, _("tax id"))
-        duplicates, notes = _duplicate_names(app, s, f.path.name, records, allow_duplicate_name)
+        _refuse_taken(s, where, seen_codes, Customer.code, _("code"))
+        _refuse_taken(s, where, seen_tax, Customer.tax_id, _("tax id"))
+        duplicates, notes = _duplicate_names(app, s, where, records, allow_duplicate_name)
         fresh = next_codes(s, app, sum(1 for r in records if r[1] is None))
         rows, grades_by_code, audit_rows = [], {}, []
         for n, code, name, key, tax, status, created, segments, fields, owner in records:
@@ -145,7 +152,7 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
                 g = rules.initial_grades(app.policy, segments, fields)
                 if g:
                     grades_by_code[code] = g
-            note = f"{f.path.name} row {n}" + (" (imported as admitted)" if admitted else "")
+            note = f"{where} row {n}" + (" (imported as admitted)" if admitted else "")
             if n in notes:
                 note += f"; {notes[n]}"
             audit_rows.append({"at": now, "action": "customer.import", "entity": "customer", "key": code,
@@ -171,6 +178,37 @@ def import_customers(app: App, path: Path, *, encoding: str = "utf-8", allow_dup
     return {"imported": len(rows), "batch": batch.id, "file": f.path.name,
             "ignored": plan.ignored_text() or None, "restarted": restarted, "warnings": warnings,
             "duplicate_names": len(duplicates)}
+
+
+#: what a custom field's cells hold in a workbook, by the field's type (``xlsxfiles.cell_value``)
+_FIELD_KINDS = {"int": xlsxfiles.NUMBER, "decimal": xlsxfiles.NUMBER, "date": xlsxfiles.DATE, "bool": xlsxfiles.BOOL,
+                "choice": xlsxfiles.CODE}
+#: the contract's columns: identifiers and names are text; the status and keeper are checked against lists
+_BASE_KINDS = {"name": xlsxfiles.TEXT, "code": xlsxfiles.TEXT, "tax_id": xlsxfiles.TEXT, "owner": xlsxfiles.CODE,
+               "status": xlsxfiles.CODE, "created_at": xlsxfiles.DATETIME}
+
+
+def _cell_kinds(plan, idx) -> dict[int, str]:
+    """Position -> what the column's cells hold, for the columns the import reads (the ignored ones
+    are not read)."""
+    kinds = {pos: _BASE_KINDS[key] for key, pos in plan.base.items()}
+    for pos, (kind, key) in plan.attributes.items():
+        kinds[pos] = (xlsxfiles.CODE if kind == "segment"
+                      else _FIELD_KINDS.get(idx.fields[key].type, xlsxfiles.TEXT))
+    return kinds
+
+
+def _typed_cells(row: list, kinds: dict[int, str], header: list[str], where: str, n: int) -> list:
+    """A workbook's row as the checks read a CSV row: text, or numbers / booleans in such columns."""
+    cells: list = [""] * len(header)
+    try:
+        for pos, kind in kinds.items():
+            if pos < len(row):
+                v = xlsxfiles.cell_value(row[pos], kind, header[pos])
+                cells[pos] = unguard(v) if isinstance(v, str) else v
+    except RuleError as exc:
+        raise exc.within(_("{file}: row {row}").format(file=where, row=n)) from None
+    return cells
 
 
 def _duplicate_names(app: App, session, filename: str, records: list, allow: bool) -> tuple[list[str], dict[int, str]]:
