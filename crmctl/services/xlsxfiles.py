@@ -93,10 +93,13 @@ class Sheet:
                     h.update(block)
         except OSError as exc:
             raise InvalidInput(_("cannot read {path}: {problem}").format(path=self.path, problem=exc.strerror)) from None
+        self._wb = None
+        self._fh = self.path.open("rb")  # a file, not a name: openpyxl would refuse a workbook named .csv
         try:
-            self._wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+            self._wb = openpyxl.load_workbook(self._fh, read_only=True, data_only=True)
         except (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, ValueError, TypeError, OSError,
                 EOFError, IndexError, AttributeError) as exc:
+            self.close()
             raise InvalidInput(_("{file} is not a valid .xlsx workbook ({problem}): save it again from Excel, "
                                  "or as CSV").format(file=name, problem=_problem(exc))) from None
         names = self._wb.sheetnames
@@ -149,6 +152,9 @@ class Sheet:
         wb, self._wb = getattr(self, "_wb", None), None
         if wb is not None:
             wb.close()
+        fh, self._fh = getattr(self, "_fh", None), None
+        if fh is not None:
+            fh.close()
 
     def __enter__(self) -> "Sheet":
         return self
