@@ -21,6 +21,8 @@ The registry is light (report modules import the database layer inside their bui
 from __future__ import annotations
 
 import os
+import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, List, Optional
 
@@ -28,7 +30,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..i18n import _
-from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, info, open_app, parse_pairs, renamed, spec
+from ._common import BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, info, open_app, parse_pairs, renamed, spec
 
 HELP = "Management reports and exports: customers, grades, complaints, visits, documents, allocation ..."
 
@@ -102,7 +104,10 @@ _RENAMED = {
     "months": ("months_old", Annotated[Optional[int], typer.Option("--months", hidden=True)], "--months-back", "--months"),
     "days": ("days_old", Annotated[Optional[int], typer.Option("--days", hidden=True)], "--expiring-within", "--days"),
 }
-_OUTPUT = [("format", FormatOpt, Format.table), ("output", OutOpt, None), ("bom", BomOpt, False),
+#: ``--format`` of the report commands: the shared formats and html (a page for managers)
+ReportFormat = Enum("ReportFormat", {**{f.name: f.value for f in Format}, "html": "html"}, type=str)
+ReportFormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format (html: a page for managers, with --output FILE.html).", case_sensitive=False)]
+_OUTPUT = [("format", ReportFormatOpt, ReportFormat.table), ("output", OutOpt, None), ("bom", BomOpt, False),
            ("encoding", EncodingOpt, Encoding.utf8), ("labels", LabelsOpt, False)]
 
 
@@ -129,12 +134,14 @@ _PARAM_FIELDS = ("status", "segment", "grade", "owner", "stability", "period", "
                  "months", "days")
 
 
-def _run(ctx: typer.Context, name: str, given: dict, format: Format, output: Optional[str], bom: bool,
+def _run(ctx: typer.Context, name: str, given: dict, format, output: Optional[str], bom: bool,
          encoding: Encoding, labels: bool = False) -> None:
     from ..services.reports import Params, run_report
     from ..views.reports import report_view
 
-    out = spec(format, Path(output) if output else None, bom, encoding, labels)
+    if format.value == "html":
+        return _run_html(ctx, name, given, output, bom, encoding, labels)
+    out = spec(Format(format.value), Path(output) if output else None, bom, encoding, labels)
     chart_path = _check_chart(given["chart"]) if given.get("chart") else None
     app_ = open_app(ctx)
     params = Params(**_params(given))
@@ -427,3 +434,123 @@ def _write_chart(path: str, chart, points: list[tuple[str, float]]) -> None:
         fig.tight_layout()
         with open_output(OutputSpec(format="table", output=path), binary=True) as fh:
             fig.savefig(fh, format=fmt)
+
+
+# --------------------------------------------------------------------------------------------------
+# --format html (crmctl.views.html): one report, or `report pack` of every report of a period
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _html_spec(output: Optional[str], bom: bool, encoding: Encoding, labels: bool):
+    """Where the page goes, checked before any work: a file (or a pipe), never a terminal."""
+    from ..errors import InvalidInput
+    from ..output import OutputSpec
+    from ._common import _check_output
+
+    if labels:
+        raise InvalidInput(_("--labels writes headings and labels into CSV: it does not go with --format {fmt}")
+                           .format(fmt="html"))
+    if bom:
+        raise InvalidInput(_("--bom is for CSV: it does not go with --format html"))
+    if output in (None, "-") and _stdout_is_terminal():
+        raise InvalidInput(_("--format html writes a page for a browser, not for a terminal: give --output FILE.html"))
+    _check_output(output)
+    return OutputSpec(format="table", output=output, encoding=encoding.value)
+
+
+def _generated(app_) -> str:
+    return app_.now().strftime("%Y-%m-%d %H:%M")
+
+
+def _run_html(ctx: typer.Context, name: str, given: dict, output: Optional[str], bom: bool, encoding: Encoding,
+              labels: bool) -> None:
+    from ..output import open_output
+    from ..services.reports import Params, run_report
+    from ..views.html import build_page, write_report
+    from ..views.reports import report_view
+
+    out = _html_spec(output, bom, encoding, labels)
+    chart_path = _check_chart(given["chart"]) if given.get("chart") else None
+    app_ = open_app(ctx)
+    params = Params(**_params(given))
+    result = run_report(app_, name, params)
+    view = report_view(app_, params, result)
+    page = build_page(result, view, [_note(n) for n in result.notes])
+    with open_output(out) as stream:
+        write_report(stream, page, app_.policy.policy.name, _generated(app_), out.encoding)
+    if chart_path and view.chart is not None:
+        _write_chart(chart_path, view.chart, page.points)
+    for note in page.notes:
+        info(_("Note: {note}").format(note=note))
+
+
+PeriodOpt = _OPTIONS["period"][1]
+PeriodLabelOpt = _OPTIONS["label"][1]
+PackFormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="html: one page for a browser and for print (A4).", case_sensitive=False)]
+
+
+@app.command("pack")
+def pack(
+    ctx: typer.Context,
+    period: PeriodOpt = None,
+    label: PeriodLabelOpt = None,
+    format: PackFormatOpt = ReportFormat.html,
+    output: OutOpt = None,
+    encoding: EncodingOpt = Encoding.utf8,
+) -> None:
+    """Every report of a period that applies to the policy, in one page for managers.
+
+    One self-contained HTML file (no scripts, no external files): the company and the period in the
+    title, a contents list, then each report's tables and chart (inline SVG), printable to A4.
+    Without --period/--label each report shows its own last completed period."""
+    from ..errors import InvalidInput
+    from ..output import open_output
+    from ..rules.periods import PERIODS
+    from ..services.reports import REPORTS, Params, missing_features, run_report
+    from ..services.reports._common import choose_period, kind_word
+    from ..views.html import build_page, write_pack
+    from ..views.reports import report_view
+
+    if format.value != "html":
+        raise InvalidInput(_("report pack writes one HTML page: use --format html --output FILE.html "
+                             "(or crmctl report NAME --format {fmt} for one report)").format(fmt=format.value))
+    out = _html_spec(output, False, encoding, False)
+    app_ = open_app(ctx)
+    per = None
+    if period or label:
+        asked = Params(period=period, label=label)
+        if period:
+            from ..rules.periods import parse_kind
+            from ..rules.errors import Invalid
+
+            try:
+                asked.period = parse_kind(period)
+            except Invalid as exc:
+                raise exc.within("--period") from None
+        per = choose_period(app_, "pack", asked, PERIODS)
+    pages, skipped, notes = [], [], []
+    for rep in REPORTS.values():
+        if rep.periods is None:
+            skipped.append((rep.name, _("covers no period")))
+            continue
+        if missing_features(app_.policy, rep):
+            continue  # does not apply to this policy
+        if per is not None and per.kind not in rep.periods(app_.policy):
+            skipped.append((rep.name, _("not for a {kind}").format(kind=kind_word(per.kind))))
+            continue
+        params = Params(period=per.kind, label=per.label) if per is not None else Params()
+        result = run_report(app_, rep.name, params)
+        page = build_page(result, report_view(app_, params, result), [_note(n) for n in result.notes])
+        pages.append(page)
+        notes += [f"{rep.name}: {n}" for n in page.notes]
+    if per is not None:
+        shown = per.label
+    else:
+        shown = _(", ").join(dict.fromkeys(p.period for p in pages if p.period))
+    with open_output(out) as stream:
+        write_pack(stream, pages, app_.policy.policy.name, shown, _generated(app_), skipped, out.encoding)
+    for note in notes:
+        info(_("Note: {note}").format(note=note))

@@ -83,7 +83,7 @@ class ChartSpec:
     pick: Callable[[Mapping], tuple[str, float | None] | None]
     unit: str = ""
     max_value: float | None = None  # e.g. 100 for a percentage
-    #: the value the bars are measured against (satisfaction ≥ 95 %): a line across an xlsx chart
+    #: the value the bars are measured against (satisfaction ≥ 95 %): a line across the xlsx and HTML charts
     target: float | None = None
 
 
