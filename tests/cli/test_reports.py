@@ -160,8 +160,10 @@ def test_each_report_command_help_is_its_registry_summary():
     from crmctl.services.reports import REPORTS
 
     group = get_group(app)
-    assert set(group.commands) == set(REPORTS)
+    assert set(group.commands) == set(REPORTS) | {"pack"}  # pack: every report of a period in one page
     for name, cmd in group.commands.items():
+        if name == "pack":
+            continue
         assert cmd.help.strip().splitlines()[0] == REPORTS[name].summary, name
 
 
