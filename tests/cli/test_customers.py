@@ -7,8 +7,7 @@ import json
 import pytest
 
 from crmctl.policies import load_policy
-from crmctl.rules.taxid import make_tax_id
-from tests.conftest import Cli, assert_refused, execute_sql, fingerprint
+from tests.conftest import Cli, execute_sql, fingerprint
 
 POLY = ["--segment", "product_line=polyolefin", "--segment", "channel=distributor", "--segment", "sales_form=auction"]
 TAX1 = "91350100M000100Y43"

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import Cli, _pg_schema, assert_refused, fingerprint
+from tests.conftest import Cli, _pg_schema, fingerprint
 
 POLY = ["--segment", "product_line=polyolefin", "--segment", "channel=distributor", "--segment", "sales_form=auction"]
 

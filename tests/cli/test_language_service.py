@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.conftest import Cli, assert_refused
+from tests.conftest import Cli
 
 FUEL_BIG = ["--segment", "nature=big", "--segment", "card=unit", "--segment", "industry=taxi"]
 CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
