@@ -499,7 +499,9 @@ def pack(
     label: PeriodLabelOpt = None,
     format: PackFormatOpt = ReportFormat.html,
     output: OutOpt = None,
+    bom: BomOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
+    labels: LabelsOpt = False,
 ) -> None:
     """Every report of a period that applies to the policy, in one page for managers.
 
@@ -517,7 +519,7 @@ def pack(
     if format.value != "html":
         raise InvalidInput(_("report pack writes one HTML page: use --format html --output FILE.html "
                              "(or crmctl report NAME --format {fmt} for one report)").format(fmt=format.value))
-    out = _html_spec(output, False, encoding, False)
+    out = _html_spec(output, bom, encoding, labels)  # --bom and --labels are CSV's: refused as for one report
     app_ = open_app(ctx)
     per = None
     if period or label:

@@ -191,6 +191,8 @@ def _runs(world: World, leaves: dict):
             cmd = leaves[cmd_name]
             opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
             formats = ["table", "json", "csv"] if "--format" in opts else [None]
+            if cmd_name.startswith("report "):  # the pages for managers (html) go past the same rule
+                formats.append("html")
             for args in variants:
                 try:
                     argv = [a.format(**world.args) for a in args]
@@ -268,6 +270,8 @@ def test_no_restricted_value_on_any_read_path(request, world_name):
         counts[who] = 0
         for cmd, text in outputs.items():
             if not (cmd.startswith("report ") and cmd.endswith("--format json (stdout)")):
+                continue
+            if not text.strip():  # refused (one Error: line, checked by the walk): report pack is html only
                 continue
             rows = [r for r in json.loads(text) if r.get("customer") or r.get("code")]
             if cmd.startswith("report customers "):  # the directory: code and name only
