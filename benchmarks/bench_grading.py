@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import shutil
 import sqlite3
 import statistics
 import sys
@@ -36,16 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import datagen  # noqa: E402
 
 NOW = "2026-11-22T10:00:00"
-
-
-def _copy(src: Path, dest: Path) -> Path:
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(dest) + suffix).unlink(missing_ok=True)
-    conn = sqlite3.connect(src)
-    conn.execute("pragma wal_checkpoint(truncate)")
-    conn.close()
-    shutil.copyfile(src, dest)
-    return dest
 
 
 def _app(path: Path):
@@ -158,26 +147,26 @@ def main() -> None:
         n = int(args.records * frac)
         if not args.skip_import:
             csv_path = datagen.volume_csv(data / f"volumes-{n}.csv", n, args.customers)
-            a = _copy(base, data / "import-service.db")
-            b = _copy(base, data / "import-plain.db")
+            a = datagen.copy_db(base, data / "import-service.db")
+            b = datagen.copy_db(base, data / "import-plain.db")
             ts, got = timed(service_import, a, csv_path)
             tp, want = timed(plain_import, b, csv_path)
             assert got == want == n, (got, want, n)
             print(f"{n:>10,}  {'volume import':<14} {ts:>9.2f} {tp:>8.2f} {ts / tp:>6.2f}", flush=True)
         graded = data / "grade-src.db"
-        _copy(base, graded)
+        datagen.copy_db(base, graded)
         datagen.add_volumes(graded, n, args.customers)
         first = per.previous()
         runs = {k: [] for k in ("plain1", "plain2", "first", "review", "rerun")}
         for _ in range(args.reps):  # medians: the machine may be busy with other work
             # plain: the same aggregate and one insert of the results, for each label, on fresh copies
-            b = _copy(graded, data / "grade-plain.db")
+            b = datagen.copy_db(graded, data / "grade-plain.db")
             runs["plain1"].append(timed(plain_grade, b, first.start.isoformat(), first.end.isoformat(), mins, grades,
                                         first.label))
-            b = _copy(graded, data / "grade-plain.db")
+            b = datagen.copy_db(graded, data / "grade-plain.db")
             runs["plain2"].append(timed(plain_grade, b, per.start.isoformat(), per.end.isoformat(), mins, grades,
                                         per.label))
-            a = _copy(graded, data / "grade-service.db")
+            a = datagen.copy_db(graded, data / "grade-service.db")
             runs["first"].append(timed(service_grade, a, per.kind, first.label))
             runs["review"].append(timed(service_grade, a, per.kind, args.label))
             runs["rerun"].append(timed(service_grade, a, per.kind, args.label))

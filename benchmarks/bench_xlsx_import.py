@@ -18,8 +18,6 @@ import csv
 import json
 import os
 import resource
-import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -46,16 +44,6 @@ def workbook_of(csv_path: Path, xlsx_path: Path) -> Path:
             ws.append([code, date.fromisoformat(day), float(qty), product or None, float(amount) if amount else None])
     wb.save(xlsx_path)
     return xlsx_path
-
-
-def _copy(src: Path, dest: Path) -> Path:
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(dest) + suffix).unlink(missing_ok=True)
-    conn = sqlite3.connect(src)
-    conn.execute("pragma wal_checkpoint(truncate)")
-    conn.close()
-    shutil.copyfile(src, dest)
-    return dest
 
 
 def child(db: Path, path: Path) -> None:
@@ -104,7 +92,7 @@ def main() -> None:
           f"workbook {xlsx_path.stat().st_size / 1e6:.1f} MB (written in {made:.1f} s)")
     results = {}
     for kind, path in (("csv", csv_path), ("xlsx", xlsx_path)):
-        results[kind] = run(_copy(base, data / f"{kind}.db"), path)
+        results[kind] = run(datagen.copy_db(base, data / f"{kind}.db"), path)
         assert results[kind]["records"] == args.records, results[kind]
     print(f"{'':8}{'seconds':>10}{'records/s':>12}{'peak RSS MB':>13}")
     for kind, r in results.items():

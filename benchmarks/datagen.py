@@ -10,11 +10,23 @@ import csv
 import json
 import math
 import random
+import shutil
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
+
+
+def copy_db(src: Path, dest: Path) -> Path:
+    """A copy of the SQLite file ``src`` (its WAL checkpointed first) at ``dest``, replacing it."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(dest) + suffix).unlink(missing_ok=True)
+    conn = sqlite3.connect(src)
+    conn.execute("pragma wal_checkpoint(truncate)")
+    conn.close()
+    shutil.copyfile(src, dest)
+    return dest
 
 
 def compile_crmctl() -> None:
