@@ -26,7 +26,7 @@ def _clock(clock: str) -> str:
 def _clocks_line(r: dict) -> str:
     parts = [_("{clock} by {at}").format(clock=_clock(c), at=fmt_dt(r[k]))
              for c, k in (("respond", "respond_by"), ("arrive", "arrive_by"), ("resolve", "resolve_by")) if r.get(k)]
-    return ", ".join(parts) or _("no deadline")
+    return _(", ").join(parts) or _("no deadline")
 
 
 def _echo(format, r: dict, text: str, clock: str | None = None) -> None:
@@ -41,11 +41,11 @@ def _echo(format, r: dict, text: str, clock: str | None = None) -> None:
     if clock == "resolve":  # resolving says whether every deadline was kept
         clocks = [c for c in ("respond", "arrive", "resolve") if r.get(f"{c}_by") is not None]
         if r.get("missed"):
-            info(_("{number}: missed {clocks}").format(number=r["id"], clocks=", ".join(
+            info(_("{number}: missed {clocks}").format(number=r["id"], clocks=_(", ").join(
                 _("{clock} (due {at})").format(clock=_clock(c), at=fmt_dt(r[f"{c}_by"])) for c in r["missed"])))
         elif clocks:
             info(_("{number}: every deadline kept ({clocks})").format(
-                number=r["id"], clocks=", ".join(_clock(c) for c in clocks)))
+                number=r["id"], clocks=_(", ").join(_clock(c) for c in clocks)))
     elif clock and clock in r.get("missed", []):
         info(_("{number}: {clock} deadline {at} missed").format(
             number=r["id"], clock=_clock(clock), at=fmt_dt(r[f"{clock}_by"])))

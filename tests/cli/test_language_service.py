@@ -80,7 +80,7 @@ def gas(make_cli) -> Cli:
 def test_a_ticket_resolved_twice_in_chinese(gas: Cli):
     r = zh(gas, "service", "open", "C000001", "--kind", "repair", "--summary", "管道漏气", "--at", "2026-11-20T09:00")
     tid = r.stdout.strip()
-    assert r.stderr.strip() == f"{tid}：响应期限 2026-11-20 15:00, 修复期限 2026-11-21 09:00"
+    assert r.stderr.strip() == f"{tid}：响应期限 2026-11-20 15:00、修复期限 2026-11-21 09:00"
     zh(gas, "service", "dispatch", tid, "--technician", "qiangxiu", "--at", "2026-11-20T09:30")
     zh(gas, "service", "arrive", tid, "--at", "2026-11-20T10:00")
     # a ticket's status inside a message is its Chinese word, not the code
@@ -88,7 +88,7 @@ def test_a_ticket_resolved_twice_in_chinese(gas: Cli):
                    match=f"服务工单 {tid} 的状态是 已到达；技术员已在处理")
     r = zh(gas, "service", "resolve", tid, "--at", "2026-11-20T11:00")
     assert r.stdout.strip() == "resolved"  # the status on stdout stays the code (scripts read it)
-    assert r.stderr.strip() == f"{tid}：各项期限均已遵守（响应, 修复）"
+    assert r.stderr.strip() == f"{tid}：各项期限均已遵守（响应、修复）"
     gas.refused_zh("service", "resolve", tid, match=f"服务工单 {tid} 已修复")
     gas.refused_zh("service", "arrive", tid, match=f"服务工单 {tid} 已修复")
 
