@@ -23,14 +23,14 @@ except ImportError:  # pragma: no cover - older Typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__, i18n
-from .errors import CrmError, translated
+from .errors import CrmError
 from .i18n import _
 
 
 def _error_line(message: str) -> None:
     from .rules.text import mask_secrets  # never a password, whatever the message quotes
 
-    click.echo(_("Error: {message}").format(message=mask_secrets(translated(message, _))), err=True)
+    click.echo(_("Error: {message}").format(message=mask_secrets(i18n.text(message))), err=True)
 
 
 # Exit, Abort and usage errors keep their own handling (exit 0/1/2 as Click decides).
@@ -117,7 +117,7 @@ class CrmGroup(TyperGroup):
                 from .rules.text import mask_secrets
 
                 for line in exc.details:
-                    click.echo(f"  {mask_secrets(translated(line, _))}", err=True)
+                    click.echo(f"  {mask_secrets(i18n.text(line))}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             _error_line(_("interrupted; nothing of the unfinished step was written"))
