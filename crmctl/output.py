@@ -893,34 +893,56 @@ def emit_sheets(
     stream: IO | None = None,
     flat: bool = False,
 ) -> int:
-    """An xlsx workbook (:mod:`crmctl.output_xlsx`): one sheet per ``(name, columns, rows,
-    label_columns)`` -- ``columns`` give the keys (dotted keys reach into nested rows), ``rows`` are
-    mappings (or, with ``flat``, sequences in the order of the columns), ``label_columns`` the view's
-    columns for the headings, labels and number formats -- then one sheet per ``(name, chart title,
-    ChartSpec, points)`` of ``charts`` with its data and a native chart (``points`` are read only
-    when that sheet is written: they may be collected while the rows stream).  Written into
-    ``stream`` (binary) or ``spec.output`` atomically; returns how many data rows there were."""
+    """An xlsx workbook (:mod:`crmctl.output_xlsx`) of :func:`write_sheets`, written into ``stream``
+    (binary) or ``spec.output`` atomically; returns how many data rows there were."""
+    with open_book(spec, title, stream) as book:
+        return sum(n for _name, n in write_sheets(book, sheets, charts=charts, flat=flat))
+
+
+@contextmanager
+def open_book(spec: OutputSpec, title: str | None = None, stream: IO | None = None) -> Iterator[Any]:
+    """An xlsx :class:`crmctl.output_xlsx.Book` over ``stream`` (binary) or ``spec.output`` (written
+    atomically: nothing is left behind when the body fails)."""
     from crmctl.output_xlsx import Book, Shared
 
-    n = 0
     shared = Shared(jsonable=to_jsonable, csv_text=_csv_text, sorted_set=_sorted_set, headings=labelled_headings)
     with _binary_target(spec, stream) as out:
         book = Book(out, translate(title) if title else None, shared=shared)
-        for name, columns, rows, label_columns in sheets:
-            keys = [getattr(c, "key", c) for c in columns]
-            if flat:
-                values: Iterable = rows
-            elif any("." in k for k in keys):
-                getters = [_getter(k) for k in keys]
-                values = ([g(row) for g in getters] for row in rows)
-            else:
-                values = (map(row.get, keys) for row in rows)
-            shown = translate(name) if name else "Sheet1"
-            n += book.table(shown, keys, values, label_columns if label_columns is not None else columns)[0]
-        for name, chart_title, chart, points in charts:
-            book.chart(name, chart_title, chart, points)
+        yield book
         book.close()
-    return n
+
+
+def write_sheets(
+    book: Any,
+    sheets: Iterable[tuple[str | None, Sequence, Iterable, Sequence | None]],
+    *,
+    charts: Sequence[tuple[str, str, Any, list]] = (),
+    flat: bool = False,
+    prefix: str = "",
+) -> list[tuple[str, int]]:
+    """Into ``book``: one sheet per ``(name, columns, rows, label_columns)`` -- ``columns`` give the
+    keys (dotted keys reach into nested rows), ``rows`` are mappings (or, with ``flat``, sequences in
+    the order of the columns), ``label_columns`` the view's columns for the headings, labels and
+    number formats -- then one sheet per ``(name, chart title, ChartSpec, points)`` of ``charts``
+    with its data and a native chart (``points`` are read only when that sheet is written: they may
+    be collected while the rows stream).  Sheet names are ``prefix`` + the (translated) name, made
+    valid and unique.  Returns each sheet's name and how many data rows it has."""
+    written: list[tuple[str, int]] = []
+    for name, columns, rows, label_columns in sheets:
+        keys = [getattr(c, "key", c) for c in columns]
+        if flat:
+            values: Iterable = rows
+        elif any("." in k for k in keys):
+            getters = [_getter(k) for k in keys]
+            values = ([g(row) for g in getters] for row in rows)
+        else:
+            values = (map(row.get, keys) for row in rows)
+        shown = prefix + (translate(name) if name else "Sheet1")
+        n, ws = book.table(shown, keys, values, label_columns if label_columns is not None else columns)
+        written.append((ws.get_name(), n))
+    for name, chart_title, chart, points in charts:
+        written.append((book.chart(prefix + translate(name), chart_title, chart, points), len(points)))
+    return written
 
 
 @contextmanager

@@ -26,13 +26,13 @@ from __future__ import annotations
 import enum
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
 
 from crmctl.i18n import _
+from crmctl.views import text_width
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d\Z")
@@ -44,13 +44,6 @@ _BIG = 2**53  # integers from here on lose digits as a double: written as text
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_FIRST = datetime(1900, 3, 1)
 _NUMBER_FORMATS = {"count": "#,##0", "pct": '0.0"%"'}
-
-
-def text_width(text: str) -> int:
-    """Columns ``text`` takes in a spreadsheet cell: a wide (CJK) character counts as 2."""
-    if text.isascii():
-        return len(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def sheet_name(title: str, taken: set[str]) -> str:
@@ -296,9 +289,9 @@ class Book:
 
         return cell
 
-    def chart(self, name: str, title: str, chart, points: list[tuple[str, float | None]]) -> None:
+    def chart(self, name: str, title: str, chart, points: list[tuple[str, float | None]]) -> str:
         """A sheet with the chart's data (bar label, value[, target]) and a native column chart of it;
-        a target (``ChartSpec.target``) is a line across the bars."""
+        a target (``ChartSpec.target``) is a line across the bars.  Returns the sheet's name."""
         ws = self.wb.add_worksheet(sheet_name(name, self.names))
         target = getattr(chart, "target", None)
         unit = chart.unit or ""
@@ -319,7 +312,7 @@ class Book:
             ws.set_column(c, c, min(max(w + 2, MIN_WIDTH), MAX_WIDTH))
         ws.freeze_panes(1, 0)
         if not points:
-            return
+            return ws.get_name()
         last = len(points)
         sheet = ws.get_name().replace("'", "''")
         ref = f"='{sheet}'"
@@ -342,6 +335,55 @@ class Book:
         bars.set_legend({"position": "bottom"})
         bars.set_size({"width": max(480, min(1600, 64 * last + 160)), "height": 320})
         ws.insert_chart(1, len(head) + 1, bars)
+        return ws.get_name()
+
+    def contents(self, name: str) -> "Contents":
+        """Reserve a sheet here (the first, when called first) to be filled in at the end, once the
+        sheets it lists have been written: see :class:`Contents`."""
+        return Contents(self, self.wb.add_worksheet(sheet_name(name, self.names)))
 
     def close(self) -> None:
         self.wb.close()
+
+
+class Contents:
+    """A contents sheet: a title, lines under it, then a table of entries whose cells may link to
+    sheets of the workbook (written last, row by row, as constant-memory mode wants)."""
+
+    def __init__(self, book: Book, ws):
+        self.book, self.ws = book, ws
+
+    def fill(self, title: str, lines: Sequence[str], headings: Sequence[str],
+             entries: Iterable[Sequence[Any]]) -> None:
+        """``entries`` are rows of cells: text, a number, or ``(text, sheet name)`` for a link to
+        that sheet's first cell."""
+        ws, book = self.ws, self.book
+        big = book.wb.add_format({"bold": True, "font_size": 14})
+        link = book.wb.add_format({"font_color": "#0563C1", "underline": 1})
+        ws.write_string(0, 0, title, big)
+        for r, line in enumerate(lines, start=1):
+            ws.write_string(r, 0, line)
+        top = len(lines) + 2
+        widths = [text_width(h) for h in headings]
+        for c, h in enumerate(headings):
+            ws.write_string(top, c, h, book.heading)
+        r = top
+        for r, cells in enumerate(entries, start=top + 1):
+            for c, v in enumerate(cells):
+                if isinstance(v, tuple):
+                    shown, target = v
+                    ref = target.replace("'", "''")
+                    ws.write_url(r, c, f"internal:'{ref}'!A1", link, string=shown)
+                    v = shown
+                elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                    ws.write_number(r, c, v)
+                elif v is not None:
+                    ws.write_string(r, c, str(v))
+                if v is not None and c < len(widths):
+                    widths[c] = max(widths[c], text_width(str(v)))
+        for c, w in enumerate(widths):
+            ws.set_column(c, c, min(max(w + 2, MIN_WIDTH), MAX_WIDTH))
+        ws.freeze_panes(top + 1, 0)
+        if headings:
+            ws.autofilter(top, 0, max(r, top + 1), len(headings) - 1)
+        ws.activate()

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import _
 from ._common import settings
 
 
@@ -23,5 +24,17 @@ def demo(
     """Build a sample database (Chinese names, 18 months of volumes) and run the pipeline on it."""
     from ..services.demo import run_demo
 
-    for line in run_demo(settings(ctx), policy, customers, seed=seed, replace=replace):
+    for line in run_demo(settings(ctx), policy, customers, seed=seed, replace=replace, then=_pack):
         typer.echo(line)
+
+
+def _pack(app_, target):
+    """The demo's report pack: every report of its last completed period, one HTML page."""
+    from ..output import OutputSpec
+    from .report import pack_reports, write_html_pack
+
+    path = target.with_name(target.stem + "-reports.html")
+    chosen, skipped = pack_reports(app_, None)
+    write_html_pack(app_, OutputSpec(format="table", output=str(path)), chosen, skipped, None)
+    yield _("reports:  every report in one page for managers: {path} (crmctl report pack; --format xlsx "
+            "for a workbook)").format(path=path)

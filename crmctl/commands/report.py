@@ -251,16 +251,25 @@ def _render(out, result, view, chart_path: Optional[str]) -> None:
 
 
 def _render_xlsx(out, result, view) -> list:
-    """A workbook: one sheet per section (the section's columns), else one sheet of every column;
-    then one sheet per chart with its data and a native Excel chart (a target as a line)."""
+    """A workbook of the report (:func:`_xlsx_parts`); returns the points of --chart FILE."""
+    from ..output import emit_sheets
+
+    sheets, charts, collected = _xlsx_parts(result, view)
+    emit_sheets(out, sheets, title=view.title, charts=charts)
+    return collected[0] if view.chart is not None else []
+
+
+def _xlsx_parts(result, view):
+    """A report's sheets for a workbook: one per section (the section's columns), else one of every
+    column; then one per chart with its data and a native Excel chart (a target as a line).
+    Returns (sheets, charts, the points of each chart: collected while the sheets are written)."""
     from itertools import groupby
 
-    from ..output import emit_sheets
     from ..views import Column
 
     charts = [c for c in [view.chart, *view.workbook_charts] if c is not None]
     collected: list[list] = [[] for _c in charts]
-    rows = result.rows
+    rows = result.rows if result.applies else iter(())
     for chart, points in zip(charts, collected):
         rows = _collect(rows, chart, points)
     by_key = {c.key: c for c in view.columns}
@@ -279,9 +288,7 @@ def _render_xlsx(out, result, view) -> list:
         if not shown:
             yield view.title, every, [], view.columns
 
-    emit_sheets(out, sheets(), title=view.title,
-                charts=[(c.title, _chart_title(c), c, p) for c, p in zip(charts, collected)])
-    return collected[0] if view.chart is not None else []  # the points of --chart FILE
+    return sheets(), [(c.title, c.heading, c, p) for c, p in zip(charts, collected)], collected
 
 
 def _collect(rows, chart, points: list):
@@ -312,7 +319,7 @@ def _terminal_chart(stream, chart, points: list[tuple[str, float]], encoding: st
 
     console = _console(stream)
     top = chart.max_value or max((v for _l, v in points if v is not None), default=0.0) or 1.0
-    grid = Table(title=_text(_chart_title(chart), encoding), show_header=False, box=None, padding=(0, 1))
+    grid = Table(title=_text(chart.heading, encoding), show_header=False, box=None, padding=(0, 1))
     grid.add_column(justify="right")
     grid.add_column(no_wrap=True)
     grid.add_column(justify="right")
@@ -320,11 +327,6 @@ def _terminal_chart(stream, chart, points: list[tuple[str, float]], encoding: st
         grid.add_row(_text(label, encoding), _text(_bar(v or 0.0, top, 40), encoding),
                      _text("-" if v is None else f"{v:g}", encoding))
     console.print(grid)
-
-
-def _chart_title(chart) -> str:
-    """The chart's title with its unit: ``Customers per grade (customers)``, ``各等级客户数（户）``."""
-    return _("{title} ({unit})").format(title=chart.title, unit=chart.unit) if chart.unit else chart.title
 
 
 # --------------------------------------------------------------------------------------------------
@@ -414,7 +416,7 @@ def _write_chart(path: str, chart, points: list[tuple[str, float]]) -> None:
     values = [p[1] or 0.0 for p in points]
     fig = Figure(figsize=(8, max(2.5, 0.4 * len(points) + 1.2)), dpi=100)
     ax = fig.add_subplot()
-    ax.set_title(_chart_title(chart))
+    ax.set_title(chart.heading)
     if points:
         ys = list(range(len(points)))
         ax.barh(ys, values, color="#4C72B0")
@@ -491,7 +493,8 @@ def _run_html(ctx: typer.Context, name: str, given: dict, output: Optional[str],
 
 PeriodOpt = _OPTIONS["period"][1]
 PeriodLabelOpt = _OPTIONS["label"][1]
-PackFormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="html: one page for a browser and for print (A4).", case_sensitive=False)]
+PackFormat = Enum("PackFormat", {"html": "html", "xlsx": "xlsx", "table": "table", "csv": "csv", "json": "json"}, type=str)
+PackFormatOpt = Annotated[PackFormat, typer.Option("--format", "-f", help="html: one page for a browser and for print (A4); xlsx: one workbook, a contents sheet first.", case_sensitive=False)]
 
 
 @app.command("pack")
@@ -499,29 +502,36 @@ def pack(
     ctx: typer.Context,
     period: PeriodOpt = None,
     label: PeriodLabelOpt = None,
-    format: PackFormatOpt = ReportFormat.html,
+    format: PackFormatOpt = PackFormat.html,
     output: OutOpt = None,
     bom: BomOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
     labels: LabelsOpt = False,
 ) -> None:
-    """Every report of a period that applies to the policy, in one page for managers.
+    """Every report of a period that applies to the policy, in one page or one workbook for managers.
 
-    One self-contained HTML file (no scripts, no external files): the company and the period in the
-    title, a contents list, then each report's tables and chart (inline SVG), printable to A4.
+    --format html (the default): one self-contained HTML file (no scripts, no external files): the
+    company and the period in the title, a contents list, then each report's tables and chart
+    (inline SVG), printable to A4.  --format xlsx: one workbook, a contents sheet first (linking to
+    each report's sheets), then each report's sheets and native charts, numbered as in the contents.
     Without --period/--label each report shows its own last completed period."""
     from ..errors import InvalidInput
-    from ..output import open_output
+    from ..output import OutputSpec
     from ..rules.periods import PERIODS
-    from ..services.reports import REPORTS, Params, missing_features, run_report
-    from ..services.reports._common import choose_period, kind_word
-    from ..views.html import build_page, write_pack
-    from ..views.reports import report_view
+    from ..services.reports import Params
+    from ..services.reports._common import choose_period
 
-    if format.value != "html":
-        raise InvalidInput(_("report pack writes one HTML page: use --format html --output FILE.html "
+    if format.value not in ("html", "xlsx"):
+        raise InvalidInput(_("report pack writes one HTML page or one workbook: use --format html --output "
+                             "FILE.html or --format xlsx --output FILE.xlsx "
                              "(or crmctl report NAME --format {fmt} for one report)").format(fmt=format.value))
-    out = _html_spec(output, bom, encoding, labels)  # --bom and --labels are CSV's: refused as for one report
+    if format.value == "xlsx":
+        from ._common import _check_output
+
+        _check_output(output)  # then --bom/--encoding refused, never to a terminal (as for one report)
+        out = OutputSpec(format="xlsx", output=output, bom=bom, encoding=encoding.value, labels=labels)
+    else:
+        out = _html_spec(output, bom, encoding, labels)  # --bom and --labels are CSV's: refused as for one report
     app_ = open_app(ctx)
     per = None
     if period or label:
@@ -535,17 +545,46 @@ def pack(
             except Invalid as exc:
                 raise exc.within("--period") from None
         per = choose_period(app_, "pack", asked, PERIODS)
-    pages, skipped, notes = [], [], []
+    chosen, skipped = pack_reports(app_, per)
+    if format.value == "xlsx":
+        notes = _pack_xlsx(app_, out, chosen, skipped, per)
+    else:
+        notes = write_html_pack(app_, out, chosen, skipped, per)
+    for note in notes:
+        info(_("Note: {note}").format(note=note))
+
+
+def pack_reports(app_, per) -> tuple[list, list[tuple[str, str]]]:
+    """The reports of a pack: (report, Params) of those that apply to the policy and cover ``per``
+    (None: each its own last completed period), and (name, why) of those left out."""
+    from ..services.reports import REPORTS, Params, missing_features
+    from ..services.reports._common import kind_word
+
+    skipped: list[tuple[str, str]] = []
+    chosen = []
     for rep in REPORTS.values():
         if rep.periods is None:
             skipped.append((rep.name, _("covers no period")))
-            continue
-        if missing_features(app_.policy, rep):
+        elif missing_features(app_.policy, rep):
             continue  # does not apply to this policy
-        if per is not None and per.kind not in rep.periods(app_.policy):
+        elif per is not None and per.kind not in rep.periods(app_.policy):
             skipped.append((rep.name, _("not for a {kind}").format(kind=kind_word(per.kind))))
-            continue
-        params = Params(period=per.kind, label=per.label) if per is not None else Params()
+        else:
+            chosen.append((rep, Params(period=per.kind, label=per.label) if per is not None else Params()))
+    return chosen, skipped
+
+
+def write_html_pack(app_, out, chosen, skipped, per) -> list[str]:
+    """`report pack --format html` (and the demo's pack): one page of every chosen report, into
+    ``out`` (an OutputSpec: written atomically).  Returns the reports' notes."""
+    from ..output import open_output
+    from ..services.reports import run_report
+    from ..views.html import build_page, write_pack
+    from ..views.reports import report_view
+
+    notes: list[str] = []
+    pages = []
+    for rep, params in chosen:
         result = run_report(app_, rep.name, params)
         page = build_page(result, report_view(app_, params, result), [_note(n) for n in result.notes])
         pages.append(page)
@@ -556,5 +595,40 @@ def pack(
         shown = _(", ").join(dict.fromkeys(p.period for p in pages if p.period))
     with open_output(out) as stream:
         write_pack(stream, pages, app_.policy.policy.name, shown, _generated(app_), skipped, out.encoding)
-    for note in notes:
-        info(_("Note: {note}").format(note=note))
+    return notes
+
+
+def _pack_xlsx(app_, out, chosen, skipped, per) -> list[str]:
+    """`report pack --format xlsx`: a contents sheet first (the company and period, then one line per
+    report linking to its sheets), then each report's sheets and charts, numbered as in the contents."""
+    from ..i18n import _ as translate  # the view's title, held in a variable
+    from ..output import open_book, write_sheets
+    from ..services.reports import run_report
+    from ..views.reports import report_view
+
+    notes: list[str] = []
+    entries: list[list] = []
+    periods: list[str] = []
+    with open_book(out, _("Management reports")) as book:
+        contents = book.contents(_("Contents"))
+        for i, (rep, params) in enumerate(chosen, start=1):
+            result = run_report(app_, rep.name, params)
+            view = report_view(app_, params, result)
+            sheets, charts, _points = _xlsx_parts(result, view)
+            written = write_sheets(book, sheets, charts=charts, prefix=f"{i} ")
+            label = result.period.label if getattr(result, "period", None) is not None else ""
+            if label:
+                periods.append(label)
+            notes += [f"{rep.name}: {_note(n)}" for n in result.notes]
+            note = _note(result.notes[0]) if result.notes else ""
+            tables = written[: len(written) - len(charts)]
+            entries.append([i, rep.name, (translate(view.title or rep.name), written[0][0]), label,
+                            sum(n for _name, n in tables), _(", ").join(name for name, _n in written), note])
+        for name, why in skipped:
+            entries.append(["", name, "", "", None, "", why])
+        shown = per.label if per is not None else _(", ").join(dict.fromkeys(periods))
+        title = _("{company}: management reports {period}").format(company=app_.policy.policy.name, period=shown)
+        contents.fill(title, [_("Generated {when} by crmctl").format(when=_generated(app_))],
+                      [_("No."), _("Report"), _("Title"), _("Period"), _("Rows"), _("Sheets"), _("Note")],
+                      entries)
+    return notes

@@ -24,6 +24,15 @@ from ..i18n import _
 from ..i18n import _ as translate  # a message id held in a variable (the catalogue's test reads literals)
 
 
+def text_width(text: str) -> int:
+    """Columns ``text`` takes in a spreadsheet cell or a fixed-width line: a wide (CJK) character counts as 2."""
+    import unicodedata
+
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 @dataclass
 class Column:
     key: str  # dotted key used for json/csv header and lookup, e.g. "segments.nature"
@@ -85,6 +94,11 @@ class ChartSpec:
     max_value: float | None = None  # e.g. 100 for a percentage
     #: the value the bars are measured against (satisfaction ≥ 95 %): a line across the xlsx and HTML charts
     target: float | None = None
+
+    @property
+    def heading(self) -> str:
+        """The title with its unit: ``Customers per grade (customers)``, ``各等级客户数（户）``."""
+        return _("{title} ({unit})").format(title=self.title, unit=self.unit) if self.unit else self.title
 
 
 def labeller(table: Mapping[str, str] | None, empty: str = "") -> Callable[[Any], str]:

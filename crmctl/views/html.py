@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from ..i18n import _, ngettext
 from ..i18n import _ as translate
+from . import text_width
 
 ROW_LIMIT = 2_000  # rows of one section's table
 BAR_LIMIT = 60  # bars of one chart
@@ -45,6 +46,7 @@ tr { page-break-inside: avoid; break-inside: avoid; }
 th, td { border: 1px solid #c8c8c8; padding: 1mm 1.6mm; text-align: left; vertical-align: top; }
 th { background: #eef2f8; font-weight: 600; }
 td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.nw, th.nw { white-space: nowrap; }
 .note, .empty, .more { color: #666; font-size: 9.5pt; }
 figure { margin: 3mm 0 5mm; page-break-inside: avoid; break-inside: avoid; }
 figure svg { max-width: 100%%; height: auto; }
@@ -201,23 +203,27 @@ def chart_svg(chart, points: list[tuple[str, float | None]], title: str) -> str:
 # The page
 
 
-def _chart_title(chart) -> str:
-    return _("{title} ({unit})").format(title=chart.title, unit=chart.unit) if chart.unit else chart.title
+SHORT = 16  # a column whose heading and cells all fit in this many columns is never broken across lines
 
 
 def _table(sec: Section) -> list[str]:
+    texts = [[cell_text(_value(row, c.key), c) for c in sec.columns] for row in sec.rows]
+    heads = [_heading(c) for c in sec.columns]
+    classes = []
+    for i, c in enumerate(sec.columns):
+        if c.number is not None:
+            classes.append(' class="num"')
+        elif max([text_width(heads[i]), *(text_width(t[i]) for t in texts)]) <= SHORT:
+            classes.append(' class="nw"')  # codes, grades, periods, logins: whole on one line
+        else:
+            classes.append("")
     out = ["<table>", "<thead><tr>"]
-    for c in sec.columns:
-        cls = ' class="num"' if c.number is not None else ""
-        out.append(f"<th{cls}>{escape(_heading(c))}</th>")
+    for cls, head in zip(classes, heads):
+        out.append(f"<th{cls}>{escape(head)}</th>")
     out.append("</tr></thead>")
     out.append("<tbody>")
-    for row in sec.rows:
-        cells = []
-        for c in sec.columns:
-            cls = ' class="num"' if c.number is not None else ""
-            cells.append(f"<td{cls}>{escape(cell_text(_value(row, c.key), c))}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
+    for row in texts:
+        out.append("<tr>" + "".join(f"<td{cls}>{escape(t)}</td>" for cls, t in zip(classes, row)) + "</tr>")
     out.append("</tbody></table>")
     if sec.more:
         out.append('<p class="more">' + escape(ngettext("… {n} more row; use --format csv",
@@ -243,7 +249,7 @@ def _report(page: ReportPage, anchor: str, level: int) -> list[str]:
             out.append('<p class="empty">' + escape(_("(no data)")) + "</p>")
         out.append("</div>")
     if page.chart is not None:
-        title = _chart_title(page.chart)
+        title = page.chart.heading
         out.append(f'<figure class="chart" data-chart="{escape(page.name)}">')
         out.append(chart_svg(page.chart, page.points, title))
         out.append("</figure>")
@@ -296,7 +302,9 @@ def write_pack(stream: IO, pages: list[ReportPage], company: str, period: str, g
     out.append("<h2>" + escape(_("Contents")) + "</h2>")
     out.append("<ol>")
     for page in pages:
-        shown = translate(page.title) + (f" ({page.period})" if page.period else "")
+        shown = translate(page.title)
+        if page.period and page.period not in shown:  # a title may name its period already
+            shown += f" ({page.period})"
         out.append(f'<li><a href="#report-{escape(page.name)}">{escape(shown)}</a></li>')
     out.append("</ol>")
     if skipped:

@@ -405,6 +405,10 @@ def test_demo_keeps_one_file_per_policy_and_refuses_to_replace_it(tmp_path, monk
     assert first.exit_code == 0, first.stderr
     assert str(folder / "demo-petrochem.db") in first.stdout
     stamp = (folder / "demo-petrochem.db").stat().st_mtime_ns
+    # the closing summary says where the report pack was written: next to the database
+    pack = folder / "demo-petrochem-reports.html"
+    assert pack.is_file() and "<svg" in pack.read_text(encoding="utf-8")
+    assert any(str(pack) in line and "report pack" in line for line in first.stdout.splitlines()[-4:])
     assert_refused(demo(), "--replace")
     assert (folder / "demo-petrochem.db").stat().st_mtime_ns == stamp
     other = demo("--policy", "fuel-retail")

@@ -142,3 +142,9 @@ def _pythonpath() -> dict:
     import os
 
     return {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}
+
+
+def test_the_demo_speaks_the_policy_language_from_its_first_line(tmp_path, no_language):
+    out = Cli(tmp_path / "d.db", actor="").ok("demo", "--customers", "10")
+    first = out.splitlines()[:3]
+    assert first[0].startswith("数据库：") and first[1].startswith("制度："), first

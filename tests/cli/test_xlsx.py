@@ -259,3 +259,68 @@ def test_sheet_names_are_valid_and_unique():
     assert sheet_name(long, taken) == "x" * 31
     assert sheet_name(long, taken) == "x" * 27 + " (2)"
     assert text_width("客户A") == 5
+
+
+# --------------------------------------------------------------------------------------------------
+# report pack --format xlsx: every report of a period in one workbook, a contents sheet first
+
+def test_pack_workbook_contents_first_links_and_reports(cli, tmp_path):
+    import json
+
+    out = tmp_path / "pack.xlsx"
+    cli.ok("--lang", "zh", "report", "pack", "--format", "xlsx", "--label", "2026-10", "-o", str(out))
+    _no_temp_files(tmp_path)
+    book = _book(out)
+    contents = book.worksheets[0]
+    assert book.sheetnames[0] == "目录" and book.active.title == "目录"
+    rows = _rows(contents)
+    assert "燃气" in rows[0][0] and "2026-10" in rows[0][0]  # the company and the period in the title
+    head = rows.index(next(r for r in rows if r[0] == "编号"))
+    entries = [r for r in rows[head + 1:] if isinstance(r[0], int)]
+    names = [r[1] for r in entries]
+    assert {"complaints", "visits", "service"} <= set(names)
+    assert [r[0] for r in entries] == list(range(1, len(entries) + 1))
+    skipped = [r for r in rows[head + 1:] if r[0] in (None, "") and r[1]]
+    assert {"customers", "documents"} <= {r[1] for r in skipped} and all(r[6] for r in skipped)
+    # each title links to the report's first sheet, which exists; every sheet named is there
+    for n, (row, cell) in enumerate(zip(entries, contents.iter_rows(min_row=head + 2, min_col=3, max_col=3)), 1):
+        link = cell[0].hyperlink
+        assert link is not None, row
+        target = link.location.split("!")[0].strip("'")
+        assert target in book.sheetnames and target.startswith(f"{n} ")
+        for sheet in row[5].split("、"):
+            assert sheet in book.sheetnames and sheet.startswith(f"{n} ")
+    # the complaints report's sheets hold what `report complaints --format json` says
+    i = names.index("complaints") + 1
+    sheets = [s for s in book.sheetnames if s.startswith(f"{i} ")]
+    assert len(sheets) > 2 and any(book[s]._charts for s in sheets)  # sections, then native charts
+    data = json.loads(cli.ok("report", "complaints", "--label", "2026-10", "--format", "json"))
+    tables = [s for s in sheets if not book[s]._charts]
+    assert sum(len(_rows(book[s])) - 2 for s in tables) == len(data) == entries[i - 1][4]
+    assert all(_rows(book[s])[1][0] == "section" or _rows(book[s])[1] for s in tables)
+    # pandas reads every report sheet with the key row as its header
+    frames = pd.read_excel(out, sheet_name=tables, header=1)
+    assert sum(len(f) for f in frames.values()) == len(data)
+
+
+def test_pack_workbook_without_a_period_and_refusals(cli, tmp_path):
+    out = tmp_path / "pack.xlsx"
+    cli.ok("report", "pack", "--format", "xlsx", "-o", str(out))
+    book = _book(out)
+    assert book.sheetnames[0] == "Contents" and len(book.sheetnames) > 8
+    assert "management reports" in _rows(book.worksheets[0])[0][0]
+    bad = tmp_path / "bad.xlsx"
+    cli.refused("report", "pack", "--format", "xlsx", "-o", str(bad), "--bom", match="byte-order mark")
+    cli.refused("report", "pack", "--format", "xlsx", "-o", str(bad), "--encoding", "gbk", match="--encoding")
+    cli.refused("report", "pack", "--format", "csv", "-o", str(bad), match="--format xlsx")
+    cli.refused("report", "pack", "--format", "xlsx", "-o", str(bad), "--label", "2026-13")
+    cli.refused("report", "pack", "--format", "xlsx", "-o", str(tmp_path / "no" / "such" / "p.xlsx"))
+    assert not bad.exists()
+    _no_temp_files(tmp_path)
+
+
+def test_pack_workbook_refused_to_a_terminal(template, monkeypatch):
+    import crmctl.output as output
+
+    monkeypatch.setattr(output, "_stdout_is_terminal", lambda: True)
+    Cli(template).refused("report", "pack", "--format", "xlsx", match="--output FILE.xlsx")

@@ -15,16 +15,15 @@ import random
 import tempfile
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from ...db import default_db_path, sqlite_path
 from ...errors import InvalidInput
 from ... import i18n
 from ...i18n import _
-from ...rules import customers as rules
 from ..app import Settings, open_app
 from ..registry import demo_steps
-from .names import acting_for, company_name, distinct_name, field_value, person_name, sample_tax_id, segment_values
+from .names import acting_for, company_name, customer_values, distinct_name, person_name, sample_tax_id
 
 
 def _demo_target(settings: Settings, replace: bool, policy_name: str) -> Path:
@@ -66,12 +65,13 @@ def _move_into_place(built: Path, target: Path) -> None:
 
 
 def run_demo(settings: Settings, policy_name: str, n_customers: int, *, seed: int = 7,
-             replace: bool = False) -> Iterator[str]:
+             replace: bool = False, then: Callable[[Any, Path], Iterator[str]] | None = None) -> Iterator[str]:
     """All or nothing: the demo is built in a file of this process next to the target
     (``demo-<policy>.db.partial-PID``) and renamed over it when it is complete; one left by a killed demo is
-    removed by the next."""
+    removed by the next.  ``then(app, target)``, when given, runs on the finished database (the
+    report pack of ``crmctl demo``), its lines before the closing ones."""
     from ...db import clean_stale_partials, partial_path
-    from ...policies import BUILTIN_NAMES
+    from ...policies import BUILTIN_NAMES, load_policy
     from ..policy import init_database
 
     if policy_name not in BUILTIN_NAMES:
@@ -87,6 +87,8 @@ def run_demo(settings: Settings, policy_name: str, n_customers: int, *, seed: in
     try:
         info = init_database(Settings(db=str(built), actor=admin), policy_name, admin, "系统管理员",
                              recorded_as=str(target))
+        # the first lines in the policy's language already (the other commands say all in it)
+        i18n.set_policy_language(load_policy(policy_name)[0].policy.language)
         yield _("database: {path}").format(path=target)
         yield _("policy:   {policy} (version 1)").format(policy=info["policy"])
         app = open_app(Settings(db=str(built), actor=admin))
@@ -99,6 +101,12 @@ def run_demo(settings: Settings, policy_name: str, n_customers: int, *, seed: in
     finally:
         if not done:
             _remove(built)
+    if then is not None:
+        app = open_app(Settings(db=str(target), actor=admin))
+        try:
+            yield from then(app, target)
+        finally:
+            app.close()
     yield _("you:      {login}, the administrator (bound to your OS account); --as LOGIN acts for the others").format(
         login=admin)
     yield _("try:      export CRMCTL_DB={path}; crmctl customer list --limit 20").format(path=target)
@@ -134,9 +142,7 @@ def populate(app, rng: random.Random, n: int) -> Iterator[str]:
             w = csv.writer(fh)
             w.writerow(header)
             for i in range(1, n + 1):
-                raw_fields = {f.key: field_value(rng, f, i) for f in pol.fields}
-                fields = rules.normalise_fields(idx, raw_fields, complete=False)
-                segs = segment_values(rng, idx, fields)
+                raw_fields, fields, segs = customer_values(rng, idx, pol.fields, i)
                 created = now - timedelta(days=rng.randrange(30, 900))
                 row = [distinct_name(company_name(rng, i), names), sample_tax_id(rng, i), rng.choice(keepers), created.strftime("%Y-%m-%dT%H:%M")]
                 row += [segs.get(key, "") for key in idx.segments]
@@ -182,8 +188,7 @@ def populate(app, rng: random.Random, n: int) -> Iterator[str]:
     chain = list(pol.admission.chain)
     admitted = rejected = 0
     for j in range(min(5, max(1, n // 50))):
-        flds = {f.key: field_value(rng, f, 10**6 + j) for f in pol.fields if f.required}
-        segs = segment_values(rng, idx, rules.normalise_fields(idx, flds, complete=False))
+        flds, _normalised, segs = customer_values(rng, idx, pol.fields, 10**6 + j, only=lambda f: f.required)
         c = add_customer(app, distinct_name(company_name(rng, 10**6 + j), names), segs, flds, tax_id=sample_tax_id(rng, 10**6 + j),
                          prospect=True, owner=rng.choice(keepers))
         step_docs = [t for docs in pol.admission.step_documents.values() for t in docs]

@@ -77,9 +77,12 @@ def demo_step(app: App, rng) -> Iterator[str]:
     with app.db.write() as s:
         people = s.execute(select(Customer.id, Customer.segments, Customer.fields, Customer.created_at)
                            .where(Customer.status == "active").order_by(Customer.id)).all()
-        rows: list[tuple] = []
+        rows: list[tuple] = []  # written 20 000 at a time: a big demo never holds its records in memory
+        records = 0
         plans: list[dict] = []
         iso = app.db.is_sqlite
+        conn = s.connection()
+        sql = insert_sql(conn, "usage_record", INSERT_COLUMNS)
         for cid, segs, flds, created in people:
             segs, flds = segs or {}, flds or {}
             level = None  # monthly volume
@@ -126,10 +129,13 @@ def demo_step(app: App, rng) -> Iterator[str]:
                     plans.append({"customer_id": cid, "month": f"{mon.year:04d}-{mon.month:02d}",
                                   "qty": round(month_total * rng.uniform(0.8, 1.3), 1), "set_at": now,
                                   "set_by": app.actor.login})
-        conn = s.connection()
-        sql = insert_sql(conn, "usage_record", INSERT_COLUMNS)
-        for i in range(0, len(rows), 20_000):
-            conn.exec_driver_sql(sql, rows[i:i + 20_000])
+            if len(rows) >= 20_000:
+                conn.exec_driver_sql(sql, rows)
+                records += len(rows)
+                rows = []
+        if rows:
+            conn.exec_driver_sql(sql, rows)
+            records += len(rows)
         for i in range(0, len(plans), 5_000):
             s.execute(insert(SalesPlan), plans[i:i + 5_000])
         # manual factors of rank scales, for the first graded label (they carry over)
@@ -150,10 +156,10 @@ def demo_step(app: App, rng) -> Iterator[str]:
         for i in range(0, len(score_rows), 5_000):
             s.execute(insert(FactorScore), score_rows[i:i + 5_000])
         audit.record(s, app, "volume.demo", "usage_record", "demo", at=now,
-                     after={"records": len(rows), "plans": len(plans), "scored": scored})
-    if rows:
+                     after={"records": records, "plans": len(plans), "scored": scored})
+    if records:
         yield _("volumes:  {n} usage records ({unit}) for {customers} active customers, {first} to {last}").format(
-            n=len(rows), unit=pol.policy.volume_unit_label, customers=len(people), first=f"{months[0]:%Y-%m}",
+            n=records, unit=pol.policy.volume_unit_label, customers=len(people), first=f"{months[0]:%Y-%m}",
             last=f"{today:%Y-%m}")
     if scored:
         yield _("scores:   manual factors scored for {n} customers (the others count the policy's default)").format(n=scored)

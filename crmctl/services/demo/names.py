@@ -76,6 +76,21 @@ def field_value(rng: random.Random, f, i: int):
         else f"{person_name(rng)}"
 
 
+def customer_values(rng: random.Random, idx: rules.SegmentIndex, fields: list, i: int,
+                    only=lambda f: True) -> tuple[dict, dict, dict]:
+    """Random custom fields (those ``only`` picks) and segment values that satisfy the policy
+    together: (the fields as typed in a file, the fields normalised, the segments).  A rare draw of
+    fields that no segment values can satisfy in a few hundred tries is drawn again."""
+    for _attempt in range(20):
+        raw = {f.key: field_value(rng, f, i) for f in fields if only(f)}
+        normalised = rules.normalise_fields(idx, raw, complete=False)
+        try:
+            return raw, normalised, segment_values(rng, idx, normalised)
+        except InvalidInput:
+            continue
+    raise InvalidInput(_("the demo could not find segment values that satisfy the policy's constraints"))
+
+
 def segment_values(rng: random.Random, idx: rules.SegmentIndex, fields: dict | None = None) -> dict:
     """Random segment values that satisfy the policy (its constraints may look at ``fields``)."""
     for _attempt in range(200):
