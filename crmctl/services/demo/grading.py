@@ -3,6 +3,7 @@ scores, monthly sales plans, then every scale graded for its last completed peri
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Iterator
 
 from sqlalchemy import insert, select
@@ -83,6 +84,8 @@ def demo_step(app: App, rng) -> Iterator[str]:
         iso = app.db.is_sqlite
         conn = s.connection()
         sql = insert_sql(conn, "usage_record", INSERT_COLUMNS)
+        month_ends = [mon + relativedelta(months=1) for mon in months]
+        tomorrow = today + timedelta(days=1)
         for cid, segs, flds, created in people:
             segs, flds = segs or {}, flds or {}
             level = None  # monthly volume
@@ -113,13 +116,12 @@ def demo_step(app: App, rng) -> Iterator[str]:
                 season = 1 + 0.2 * rng.uniform(0.5, 1.0) * (1 if mon.month in (11, 12, 1, 2) else -0.3)
                 age = (len(months) - 1 - i) / 12.0
                 month_total = level * season * (trend ** -min(age, 1.0)) * rng.uniform(0.85, 1.15)
-                end = (mon + relativedelta(months=1))
                 n = rng.randint(2, 5)
-                days = (min(end, today + relativedelta(days=1)) - mon).days
+                days = (min(month_ends[i], tomorrow) - mon).days
                 if days <= 0:
                     continue
                 for _k in range(n):
-                    day = mon + relativedelta(days=rng.randrange(days))
+                    day = mon + timedelta(days=rng.randrange(days))  # (timedelta: 6 M records at 100 000 customers)
                     if stop is not None and day > stop:
                         continue
                     q = round(month_total / n, 2)
