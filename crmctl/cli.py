@@ -244,6 +244,9 @@ def load_group(name: str):
             cached = get_group(module.app)
             cached.help = GROUPS[name][1]
         cached.name = name
+        from .completion import attach  # light: the database is read only on a Tab press
+
+        attach(cached, name)
         _LOADED[name] = cached
     return cached
 
