@@ -218,6 +218,7 @@ def root(
     as_: Annotated[Optional[str], typer.Option("--as", help="Act for this staff login: administrators only, audited as both (else $CRMCTL_USER; default: the person bound to your OS account).", metavar="LOGIN")] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", callback=_choose_language, metavar="zh|en", help="Language of messages and help (else $CRMCTL_LANG, else the locale, else the policy's language, else English).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page a long table on a terminal (else through $CRMCTL_PAGER, else $PAGER, else less -FRX; an empty one pages nothing).")] = False,
 ) -> None:
     from .settings import Settings
 
@@ -225,7 +226,7 @@ def root(
     if problem and lang is None:
         raise click.exceptions.UsageError(problem, ctx)
 
-    ctx.obj = Settings(db=db, actor=as_)
+    ctx.obj = Settings(db=db, actor=as_, no_pager=no_pager)
 
 
 def load_group(name: str):

@@ -676,14 +676,19 @@ def _write_json_array(stream: IO, rows: Iterable[Mapping]) -> int:
     return n
 
 
+def _stream_is_terminal(stream: IO) -> bool:
+    """``stream`` is a terminal (tests fake one by replacing this function)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def _console(stream: IO):
     from rich.console import Console
 
-    try:
-        tty = bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):
-        tty = False
-    if tty:
+    if _stream_is_terminal(stream):
+        # the terminal's width and height ($COLUMNS and $LINES when set, as rich reads them)
         return Console(file=stream, highlight=False, emoji=False, markup=False)
     return Console(
         file=stream,
@@ -699,6 +704,117 @@ def _console(stream: IO):
         legacy_windows=False,
         soft_wrap=False,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# A table on a terminal: as wide as the terminal, paged when longer than it
+
+#: what a table folded to the terminal's width says after "… N more columns:"
+MORE_COLUMNS_HINT = N_("use --format csv, json or xlsx to see them all")
+_DEFAULT_PAGER = "less -FRX"
+_SHORT_TEXT = 20  # an ASCII cell at most this long (a code, a login, a date-time) is never wrapped
+_SHORT_WIDE = 12  # the same for text with wide (CJK) characters: a grade or status label
+_WRAPPED_MIN = 12  # a column whose text wraps (a name) is given at least this many columns
+
+
+def _short(text: str) -> bool:
+    from rich.cells import cell_len
+
+    if text.isascii():
+        return len(text) <= _SHORT_TEXT and "\n" not in text
+    return cell_len(text) <= _SHORT_WIDE and "\n" not in text
+
+
+def _keeps_whole(column: Column, texts: list[str]) -> bool:
+    """Cells of ``column`` that are never broken over lines: numbers, and columns of short things
+    (codes like C000011 or TS-2026-0007, logins, grades, periods, dates) -- ``Column.no_wrap``
+    decides when the view says."""
+    if column.no_wrap is not None:
+        return column.no_wrap
+    if column.number is not None:
+        return True
+    return all(_short(t) for t in texts)
+
+
+def _fold_heading(text: str, width: int) -> str:
+    """A heading longer than its column's cells, wrapped at spaces to ``width`` (never inside a word)."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width or " " not in text:
+        return text
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width=max(width, max(cell_len(w) for w in text.split())),
+                                    break_long_words=False, break_on_hyphens=False))
+
+
+def _fit_columns(headings: list[str], texts: list[list[str]], whole: list[bool], width: int) -> tuple[int, list[str]]:
+    """How many of the columns (from the first) fit into ``width`` terminal columns, and the headings
+    as shown (long ones wrapped at spaces): a column kept whole takes its longest cell, a wrapped one
+    at least :data:`_WRAPPED_MIN`; the table's rules and padding take 3 per column and 1."""
+    from rich.cells import cell_len
+
+    used = 1
+    shown: list[str] = []
+    for i, head in enumerate(headings):
+        longest = max((cell_len(t) for t in texts[i]), default=0)
+        if whole[i]:
+            head = _fold_heading(head, max(longest, 1))
+            need = max([longest] + [cell_len(line) for line in head.split("\n")])
+        else:
+            words = max((cell_len(w) for w in head.split()), default=0)
+            need = min(max(longest, cell_len(head)), max(_WRAPPED_MIN, words))
+        if i and used + need + 3 > width:
+            return i, shown
+        used += need + 3
+        shown.append(head)
+    return len(headings), shown
+
+
+def pager_command() -> str | None:
+    """The pager for long tables: ``$CRMCTL_PAGER``, else ``$PAGER``, else ``less -FRX``; None when
+    one of them is set but empty, or ``--no-pager`` was given."""
+    try:
+        from typer._click import get_current_context
+    except ImportError:  # pragma: no cover - older Typer
+        from click import get_current_context
+    ctx = get_current_context(silent=True)
+    settings = ctx.find_root().obj if ctx is not None else None
+    if getattr(settings, "no_pager", False):
+        return None
+    for name in ("CRMCTL_PAGER", "PAGER"):
+        value = os.environ.get(name)
+        if value is not None:
+            return value.strip() or None
+    return _DEFAULT_PAGER
+
+
+def _page(stream: IO, text: str, height: int) -> bool:
+    """Show ``text`` through the pager when ``stream`` is this process's stdout on a terminal and
+    ``text`` is longer than the terminal; False when it was not paged (the caller writes it)."""
+    if stream is not sys.stdout or text.count("\n") < height or not _stream_is_terminal(stream):
+        return False
+    command = pager_command()
+    if not command:
+        return False
+    import shlex
+    import subprocess
+
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return False
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    stream.flush()
+    try:
+        subprocess.run(argv, input=text.encode(getattr(stream, "encoding", None) or "utf-8", "replace"),
+                       env=env, check=False)
+    except OSError:  # no such pager: the table is written as it is
+        return False
+    except KeyboardInterrupt:  # Ctrl-C in the pager ends the listing, not with an error
+        return True
+    return True
 
 
 def _text(text: str, encoding: str):
@@ -730,29 +846,57 @@ def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iter
     columns = _as_columns(columns)
     enc = spec.encoding
     console = _console(stream)
-    table = Table(title=_text(translate(title), enc) if title else None)
-    for c in columns:
-        # fold, not the default ellipsis: a long Chinese name has no spaces to wrap at; show all of it
-        shown = heading(c)
-        if c.number == "pct" and shown.endswith("%"):  # the cells carry the % (完成率 88.9%), CSV's heading keeps it
-            shown = shown[:-1].rstrip()
-        table.add_column(_text(shown, enc), justify=c.justify, overflow="fold")  # type: ignore[arg-type]
     keys = [c.key for c in columns]
     nested = any("." in k for k in keys)
     n = 0
     it = iter(rows)
+    body: list[list[Any]] = []
     for row in it:
-        table.add_row(*[_cell(v, c, enc) for v, c in zip(_values(row, keys, nested), columns)])
+        body.append([_cell(v, c, enc) for v, c in zip(_values(row, keys, nested), columns)])
         n += 1
         if n >= (max_rows or TABLE_ROW_LIMIT):
             break
     more = sum(1 for _ in it)
-    if columns:
-        console.print(table)
+    headings = []
+    for c in columns:
+        shown = heading(c)
+        if c.number == "pct" and shown.endswith("%"):  # the cells carry the % (完成率 88.9%), CSV's heading keeps it
+            shown = shown[:-1].rstrip()
+        headings.append(shown)
+    texts = [[r[i].plain for r in body] for i in range(len(columns))]
+    whole = [_keeps_whole(c, t) for c, t in zip(columns, texts)]
+    hidden = 0
+    if console.width < _WIDE:  # a terminal: fit its width, the first columns kept, the rest named in a note
+        fit, headings = _fit_columns(headings, texts, whole, console.width)
+        hidden = len(columns) - fit
+        columns, whole = columns[:fit], whole[:fit]
+    table = Table(title=_text(translate(title), enc) if title else None)
+    for c, head, keep in zip(columns, headings, whole):
+        # a long name folds (a Chinese name has no spaces to wrap at): all of it is shown; codes, logins,
+        # dates and numbers are never broken over two lines
+        table.add_column(_text(head, enc), justify=c.justify,  # type: ignore[arg-type]
+                         overflow="ellipsis" if keep else "fold", no_wrap=keep)
+    for r in body:
+        table.add_row(*r[:len(columns)])
+    notes = []
+    if hidden:
+        notes.append(ngettext("… {n} more column: {hint}", "… {n} more columns: {hint}", hidden)
+                     .format(n=hidden, hint=translate(MORE_COLUMNS_HINT)))
     if more:
         hint = translate(more_hint if max_rows else MORE_HINT)
         line = ngettext("… {n} more row; {hint}", "… {n} more rows; {hint}", more)
-        stream.write(line.format(n=more, hint=hint) + "\n")
+        notes.append(line.format(n=more, hint=hint))
+    if console.width < _WIDE and stream is sys.stdout and columns:
+        with console.capture() as captured:
+            console.print(table)
+        text = captured.get() + "".join(line + "\n" for line in notes)
+        if not _page(stream, text, console.height):
+            stream.write(text)
+        return n + more
+    if columns:
+        console.print(table)
+    for line in notes:
+        stream.write(line + "\n")
     return n + more
 
 

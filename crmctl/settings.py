@@ -46,6 +46,8 @@ class Settings:
     env_db: str | None = field(default_factory=lambda: _env("CRMCTL_DB"), repr=False)
     env_user: str | None = field(default_factory=lambda: _env("CRMCTL_USER"), repr=False)
     os_user: str | None = field(default_factory=os_account)
+    #: ``--no-pager``: a long table on a terminal is written as it is, never through a pager
+    no_pager: bool = False
 
     def db_url(self) -> str:
         from .db import resolve_db_url

@@ -46,6 +46,9 @@ class Column:
     # separators (``12,500.50``) and right-aligned; ``decimals`` overrides the kind's.
     number: str | None = None
     decimals: int | None = None
+    #: table only: True never breaks a cell over lines (a code), False lets it wrap (a name); None:
+    #: the output layer decides (numbers and columns of short cells are kept whole)
+    no_wrap: bool | None = None
 
     def __post_init__(self) -> None:
         if self.title is None:
