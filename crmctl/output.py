@@ -775,10 +775,13 @@ def pager_command() -> str | None:
     """The pager for long tables: ``$CRMCTL_PAGER``, else ``$PAGER``, else ``less -FRX``; None when
     one of them is set but empty, or ``--no-pager`` was given."""
     try:
-        from typer._click import get_current_context
+        from typer._click.globals import get_current_context
     except ImportError:  # pragma: no cover - older Typer
-        from click import get_current_context
-    ctx = get_current_context(silent=True)
+        try:
+            from click import get_current_context
+        except ImportError:
+            get_current_context = None  # type: ignore[assignment]
+    ctx = get_current_context(silent=True) if get_current_context is not None else None
     settings = ctx.find_root().obj if ctx is not None else None
     if getattr(settings, "no_pager", False):
         return None
