@@ -450,7 +450,7 @@ def _on_a_terminal(db, *args: str) -> str:
     master, slave = pty.openpty()
     exe = Path(sys.executable).parent / "crmctl"
     proc = subprocess.Popen([str(exe), "--db", str(db), *args], stdout=slave, stderr=subprocess.PIPE,
-                            env={**os.environ, "COLUMNS": "200"})
+                            env={**os.environ, "COLUMNS": "200", "CRMCTL_PAGER": ""})  # no pager: the rows as written
     os.close(slave)
     chunks = []
     while True:
