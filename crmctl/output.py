@@ -706,120 +706,6 @@ def _console(stream: IO):
     )
 
 
-# --------------------------------------------------------------------------------------------------
-# A table on a terminal: as wide as the terminal, paged when longer than it
-
-#: what a table folded to the terminal's width says after "… N more columns:"
-MORE_COLUMNS_HINT = N_("use --format csv, json or xlsx to see them all")
-_DEFAULT_PAGER = "less -FRX"
-_SHORT_TEXT = 20  # an ASCII cell at most this long (a code, a login, a date-time) is never wrapped
-_SHORT_WIDE = 12  # the same for text with wide (CJK) characters: a grade or status label
-_WRAPPED_MIN = 12  # a column whose text wraps (a name) is given at least this many columns
-
-
-def _short(text: str) -> bool:
-    from rich.cells import cell_len
-
-    if text.isascii():
-        return len(text) <= _SHORT_TEXT and "\n" not in text
-    return cell_len(text) <= _SHORT_WIDE and "\n" not in text
-
-
-def _keeps_whole(column: Column, texts: list[str]) -> bool:
-    """Cells of ``column`` that are never broken over lines: numbers, and columns of short things
-    (codes like C000011 or TS-2026-0007, logins, grades, periods, dates) -- ``Column.no_wrap``
-    decides when the view says."""
-    if column.no_wrap is not None:
-        return column.no_wrap
-    if column.number is not None:
-        return True
-    return all(_short(t) for t in texts)
-
-
-def _fold_heading(text: str, width: int) -> str:
-    """A heading longer than its column's cells, wrapped at spaces to ``width`` (never inside a word)."""
-    from rich.cells import cell_len
-
-    if cell_len(text) <= width or " " not in text:
-        return text
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width=max(width, max(cell_len(w) for w in text.split())),
-                                    break_long_words=False, break_on_hyphens=False))
-
-
-def _fit_columns(headings: list[str], texts: list[list[str]], whole: list[bool], width: int) -> tuple[int, list[str]]:
-    """How many of the columns (from the first) fit into ``width`` terminal columns, and the headings
-    as shown (long ones wrapped at spaces): a column kept whole takes its longest cell, a wrapped one
-    at least :data:`_WRAPPED_MIN`; the table's rules and padding take 3 per column and 1."""
-    from rich.cells import cell_len
-
-    used = 1
-    shown: list[str] = []
-    for i, head in enumerate(headings):
-        longest = max((cell_len(t) for t in texts[i]), default=0)
-        if whole[i]:
-            head = _fold_heading(head, max(longest, 1))
-            need = max([longest] + [cell_len(line) for line in head.split("\n")])
-        else:
-            words = max((cell_len(w) for w in head.split()), default=0)
-            need = min(max(longest, cell_len(head)), max(_WRAPPED_MIN, words))
-        if i and used + need + 3 > width:
-            return i, shown
-        used += need + 3
-        shown.append(head)
-    return len(headings), shown
-
-
-def pager_command() -> str | None:
-    """The pager for long tables: ``$CRMCTL_PAGER``, else ``$PAGER``, else ``less -FRX``; None when
-    one of them is set but empty, or ``--no-pager`` was given."""
-    try:
-        from typer._click.globals import get_current_context
-    except ImportError:  # pragma: no cover - older Typer
-        try:
-            from click import get_current_context
-        except ImportError:
-            get_current_context = None  # type: ignore[assignment]
-    ctx = get_current_context(silent=True) if get_current_context is not None else None
-    settings = ctx.find_root().obj if ctx is not None else None
-    if getattr(settings, "no_pager", False):
-        return None
-    for name in ("CRMCTL_PAGER", "PAGER"):
-        value = os.environ.get(name)
-        if value is not None:
-            return value.strip() or None
-    return _DEFAULT_PAGER
-
-
-def _page(stream: IO, text: str, height: int) -> bool:
-    """Show ``text`` through the pager when ``stream`` is this process's stdout on a terminal and
-    ``text`` is longer than the terminal; False when it was not paged (the caller writes it)."""
-    if stream is not sys.stdout or text.count("\n") < height or not _stream_is_terminal(stream):
-        return False
-    command = pager_command()
-    if not command:
-        return False
-    import shlex
-    import subprocess
-
-    try:
-        argv = shlex.split(command)
-    except ValueError:
-        return False
-    env = dict(os.environ)
-    env.setdefault("LESS", "FRX")
-    stream.flush()
-    try:
-        subprocess.run(argv, input=text.encode(getattr(stream, "encoding", None) or "utf-8", "replace"),
-                       env=env, check=False)
-    except OSError:  # no such pager: the table is written as it is
-        return False
-    except KeyboardInterrupt:  # Ctrl-C in the pager ends the listing, not with an error
-        return True
-    return True
-
-
 def _text(text: str, encoding: str):
     from rich.text import Text
 
@@ -846,6 +732,8 @@ def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iter
                  max_rows: int | None = None, more_hint: str = MORE_HINT) -> int:
     from rich.table import Table
 
+    from crmctl.output_terminal import MORE_COLUMNS_HINT, fit_columns, keeps_whole, page
+
     columns = _as_columns(columns)
     enc = spec.encoding
     console = _console(stream)
@@ -867,10 +755,10 @@ def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iter
             shown = shown[:-1].rstrip()
         headings.append(shown)
     texts = [[r[i].plain for r in body] for i in range(len(columns))]
-    whole = [_keeps_whole(c, t) for c, t in zip(columns, texts)]
+    whole = [keeps_whole(c, t) for c, t in zip(columns, texts)]
     hidden = 0
     if console.width < _WIDE:  # a terminal: fit its width, the first columns kept, the rest named in a note
-        fit, headings = _fit_columns(headings, texts, whole, console.width)
+        fit, headings = fit_columns(headings, texts, whole, console.width)
         hidden = len(columns) - fit
         columns, whole = columns[:fit], whole[:fit]
     table = Table(title=_text(translate(title), enc) if title else None)
@@ -893,7 +781,7 @@ def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iter
         with console.capture() as captured:
             console.print(table)
         text = captured.get() + "".join(line + "\n" for line in notes)
-        if not _page(stream, text, console.height):
+        if not page(stream, text, console.height, _stream_is_terminal(stream)):
             stream.write(text)
         return n + more
     if columns:
