@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import sys
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -39,13 +40,47 @@ def default_db_path() -> Path:
     return user_data_path("crmctl", appauthor=False) / "crm.db"
 
 
-def resolve_db_url(value: str | None) -> tuple[str, bool]:
+def _mounts_text() -> str | None:
+    """Linux's mount table of this process; None elsewhere (other systems are not checked) or when it
+    cannot be read."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def check_local_filesystem(path: Path) -> None:
+    """Refuse a SQLite database whose folder is on a network filesystem (``crmctl.rules.filesystems``:
+    WAL needs shared memory on one host; writers on several hosts corrupt the file)."""
+    mounts = _mounts_text()
+    if mounts is None:
+        return
+    from .rules.filesystems import network_filesystem
+
+    folder = path.expanduser().resolve().parent
+    fstype = network_filesystem(str(folder), mounts)
+    if fstype is not None:
+        raise InvalidInput(_(
+            "{path} is on a network filesystem ({fstype}): SQLite cannot share a database between hosts "
+            "(its WAL mode needs shared memory on one host, and writers on several hosts corrupt the file); "
+            "keep it on a local disk, or move the team to PostgreSQL with "
+            "'CRMCTL_ALLOW_NETWORK_FS=1 crmctl db copy --to postgresql+psycopg://...' (README, Moving to "
+            "PostgreSQL); CRMCTL_ALLOW_NETWORK_FS=1 lets a database only this host opens be used there")
+            .format(path=path, fstype=fstype))
+
+
+def resolve_db_url(value: str | None, *, allow_network_fs: bool = False) -> tuple[str, bool]:
     """(SQLAlchemy URL, whether it is the default location) for ``--db`` / ``CRMCTL_DB`` (read by
-    ``crmctl.settings``); nothing given: ``crm.db`` in the user data folder."""
+    ``crmctl.settings``); nothing given: ``crm.db`` in the user data folder.  A SQLite file on a
+    network filesystem is refused unless ``allow_network_fs`` (``CRMCTL_ALLOW_NETWORK_FS=1``)."""
     raw = value or ""
     if not raw:
         path = default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not allow_network_fs:
+            check_local_filesystem(path)
         return f"sqlite:///{path}", True
     if "://" in raw:
         from .rules.text import mask_secrets
@@ -63,12 +98,17 @@ def resolve_db_url(value: str | None) -> tuple[str, bool]:
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise InvalidInput(_("unsupported database '{backend}': use a file path or postgresql+psycopg://")
                                .format(backend=url.get_backend_name()))
+        if (url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:"
+                and not url.database.startswith("file:") and not allow_network_fs):
+            check_local_filesystem(Path(url.database))
         return raw, False
     path = Path(raw).expanduser()
     if path.is_dir():
         raise InvalidInput(_("database path {path} is a folder, not a file").format(path=path))
     if not path.parent.exists():
         raise InvalidInput(_("database folder {folder} does not exist").format(folder=path.parent))
+    if not allow_network_fs:
+        check_local_filesystem(path)
     return f"sqlite:///{path.resolve()}", False
 
 

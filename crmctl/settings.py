@@ -2,8 +2,8 @@
 the OS account the process runs as.
 
 The environment is read here, once, when the settings are made (``crmctl.cli`` makes them for a
-command; tests and tools make their own): ``CRMCTL_DB``, ``CRMCTL_USER`` and ``CRMCTL_NOW`` (a fixed
-"now" for back-filling and tests).  Everything below takes what it needs from here, so nothing
+command; tests and tools make their own): ``CRMCTL_DB``, ``CRMCTL_USER``, ``CRMCTL_NOW`` (a fixed
+"now" for back-filling and tests) and ``CRMCTL_ALLOW_NETWORK_FS``.  Everything below takes what it needs from here, so nothing
 deeper reads the environment.  Kept free of heavy imports for fast start-up.
 
 The OS account is the process's real user id looked up in the user database -- not ``$USER`` or
@@ -48,11 +48,13 @@ class Settings:
     os_user: str | None = field(default_factory=os_account)
     #: ``--no-pager``: a long table on a terminal is written as it is, never through a pager
     no_pager: bool = False
+    #: ``CRMCTL_ALLOW_NETWORK_FS=1``: a SQLite file on a network filesystem that only this host opens
+    allow_network_fs: bool = field(default_factory=lambda: _env("CRMCTL_ALLOW_NETWORK_FS") == "1", repr=False)
 
     def db_url(self) -> str:
         from .db import resolve_db_url
 
-        return resolve_db_url(self.db or self.env_db)[0]
+        return resolve_db_url(self.db or self.env_db, allow_network_fs=self.allow_network_fs)[0]
 
     def acting_for(self) -> str | None:
         """The login named with ``--as`` or ``CRMCTL_USER`` (None: the person themselves)."""

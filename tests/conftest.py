@@ -76,7 +76,7 @@ def isolated_env(tmp_path, monkeypatch, shared_cache):
     # English unless a test chooses (the machine's locale and the built-in policies' `language = "zh"`
     # must not change the suite's expected words)
     monkeypatch.setenv("CRMCTL_LANG", "en")
-    for var in ("CRMCTL_DB", "CRMCTL_USER", "CRMCTL_DEBUG"):
+    for var in ("CRMCTL_DB", "CRMCTL_USER", "CRMCTL_DEBUG", "CRMCTL_ALLOW_NETWORK_FS"):
         monkeypatch.delenv(var, raising=False)
     from crmctl import i18n
     from crmctl.rules import calendar

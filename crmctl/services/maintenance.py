@@ -170,7 +170,7 @@ def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000, progres
     app = open_app(settings)
     try:
         app.require_admin(_("copy the database"))
-        target_url, _default = resolve_db_url(to_url)
+        target_url, _default = resolve_db_url(to_url, allow_network_fs=settings.allow_network_fs)
         if target_url == app.db.url:
             raise InvalidInput(_("--to names the database being copied"))
     finally:
@@ -270,6 +270,7 @@ def _administrator(settings: Settings, url: str, what: str):
     from .app import open_app
 
     with open_app(Settings(db=url, actor=settings.actor, now=settings.now, env_user=settings.env_user,
+                           allow_network_fs=settings.allow_network_fs,
                            os_user=settings.os_user)) as app:
         app.require_admin(what)
         return app.actor

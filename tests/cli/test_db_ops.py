@@ -78,3 +78,39 @@ def test_backup_and_restore(petrochem: Cli, tmp_path):
     empty = tmp_path / "empty.bak"
     sqlite3.connect(empty).close()
     petrochem.refused("db", "restore", str(empty), match="not a crmctl backup")
+
+
+def _on_nfs(monkeypatch, folder):
+    """The mount table as Linux would show it with ``folder`` mounted from a file server."""
+    import crmctl.db
+
+    table = f"/dev/sda1 / ext4 rw 0 0\nfiler:/export {str(folder).replace(' ', chr(92) + '040')} nfs4 rw 0 0\n"
+    monkeypatch.setattr(crmctl.db, "_mounts_text", lambda: table)
+
+
+@pytest.mark.sqlite_only
+def test_a_sqlite_database_on_a_network_filesystem_is_refused(petrochem: Cli, tmp_path, monkeypatch):
+    _on_nfs(monkeypatch, tmp_path)
+    r = petrochem.refused("customer", "list", match="network filesystem (nfs4)")
+    assert "PostgreSQL" in r.stderr and "db copy --to" in r.stderr
+    fresh = tmp_path / "new.db"
+    Cli(fresh).refused("init", "--policy", "petrochem", "--admin", "admin", actor="", match="network filesystem")
+    assert not fresh.exists()
+    petrochem.refused("db", "copy", "--to", str(tmp_path / "copy.db"), match="network filesystem")
+    assert not (tmp_path / "copy.db").exists()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the default database, in the user data folder
+    r = Cli(None).runner.invoke(__import__("crmctl.cli", fromlist=["app"]).app, ["customer", "list"])
+    assert r.exit_code == 1 and "network filesystem" in r.stderr
+    # the escape hatch of a database only this host opens (README): it works as before
+    assert "C0" not in petrochem.ok("customer", "list", env={"CRMCTL_ALLOW_NETWORK_FS": "1"})
+    petrochem.ok("db", "copy", "--to", str(tmp_path / "copy.db"), env={"CRMCTL_ALLOW_NETWORK_FS": "1"})
+
+
+@pytest.mark.sqlite_only
+def test_a_local_folder_beside_a_network_mount_is_used(petrochem: Cli, tmp_path, monkeypatch):
+    _on_nfs(monkeypatch, tmp_path / "shared")  # another folder is on NFS, not the database's
+    petrochem.ok("customer", "list")
+    import crmctl.db
+
+    monkeypatch.setattr(crmctl.db, "_mounts_text", lambda: None)  # not Linux: not checked
+    petrochem.ok("customer", "list")
