@@ -190,6 +190,10 @@ def _migrate(conn, target: str, have: str | None) -> None:
         from . import pg_security
 
         pg_security.take_owner_role(conn, have, HEAD)
+        if have is not None and target == "head":  # two administrators upgrading at once: one migrates
+            conn.exec_driver_sql("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+            if conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD:
+                return
     command.upgrade(_alembic_config(conn), target)
     if postgres and target == "head":
         pg_security.reapply(conn)
@@ -451,7 +455,9 @@ def _check_exists(url: str, create: bool) -> None:
 
 
 def open_database(url: str, *, create: bool = False, upgrade: bool = True) -> Database:
-    """Open (or, with ``create``, initialise) a database and make sure its schema is current."""
+    """Open (or, with ``create``, initialise) a database and make sure its schema is current: an older
+    SQLite file is backed up and upgraded; an older PostgreSQL database is refused (``crmctl db
+    upgrade``, an administrator's act, shows the migrations and asks first); a newer one is refused."""
     _check_exists(url, create)
     db = Database(url)
     rev = current_revision(db.engine)
@@ -471,6 +477,11 @@ def open_database(url: str, *, create: bool = False, upgrade: bool = True) -> Da
             _("the database schema ({revision}) is newer than this crmctl knows ({head}): upgrade crmctl")
             .format(revision=rev, head=HEAD)
         )
+    if not db.is_sqlite:  # a shared server database: upgraded by an administrator, who is shown what changes
+        db.dispose()
+        raise DatabaseError(_("the database schema is at {revision}, this crmctl needs {head}: ask an administrator "
+                              "to run 'crmctl db upgrade' (a PostgreSQL database is not upgraded on opening)")
+                            .format(revision=rev, head=HEAD))
     if upgrade:
         upgrade_with_backup(db, rev)
         return db

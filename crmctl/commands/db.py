@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
+from ..errors import InvalidInput
 from ..i18n import _
 from ._common import open_app, progress, settings
 
 app = typer.Typer(help="Upgrade, back up and check the database.", no_args_is_help=True)
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 @app.command("upgrade")
-def upgrade(ctx: typer.Context) -> None:
-    """Bring an older database to the current schema (a backup is made first)."""
+def upgrade(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", help="PostgreSQL: upgrade without asking (for scripts).")] = False,
+) -> None:
+    """Bring an older database to the current schema (SQLite: a backup is made first; PostgreSQL: shows the migrations and asks first)."""
     from ..services.maintenance import upgrade_database
 
-    typer.echo(upgrade_database(settings(ctx)))
+    def plan(lines: list[str]) -> bool:
+        if not yes and not _stdin_is_terminal():
+            raise InvalidInput(_("upgrading a PostgreSQL database asks for confirmation at a terminal: pass --yes "
+                                 "to upgrade from a script"))
+        for line in lines:
+            typer.echo(line)
+        return yes or typer.confirm(_("Upgrade the database now?"), default=False)
+
+    typer.echo(upgrade_database(settings(ctx), plan=plan))
 
 
 @app.command("backup")
@@ -26,11 +43,15 @@ def backup(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Where to write the copy.", dir_okay=False)],
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    keep: Annotated[Optional[int], typer.Option(
+        "--keep", min=1, metavar="N",
+        help="Then keep only the N newest backups named like FILE but for its date or number (e.g. crm-2026-12-01.db) in its folder; say which were removed.")] = None,
 ) -> None:
-    """Write a consistent copy of the live database (SQLite online backup API; safe while others write)."""
+    """Write a consistent copy of the live database (SQLite online backup API, safe while others write; PostgreSQL: pg_dump -Fc)."""
     from ..services.maintenance import backup_database
 
-    typer.echo(backup_database(settings(ctx), file, force=force))
+    for line in backup_database(settings(ctx), file, force=force, keep=keep):
+        typer.echo(line)
 
 
 @app.command("check")

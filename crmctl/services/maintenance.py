@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 from ..db import Database, current_revision, integrity_problems, open_database, upgrade_with_backup
 from ..db import backup_sqlite, create_private, restore_sqlite, sqlite_path
@@ -22,7 +23,25 @@ def _open_raw(settings: Settings) -> Database:
     return Database(url)
 
 
-def upgrade_database(settings: Settings) -> str:
+def pending_migrations(have: str) -> list[tuple[str, str]]:
+    """``(revision, title)`` of each migration from ``have`` to HEAD, oldest first (the title: the first
+    paragraph of the migration's docstring)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(Path(__file__).resolve().parent.parent / "migrations"))
+    later = REVISIONS[REVISIONS.index(have) + 1:]
+    titles = []
+    for r in later:
+        doc = (scripts.get_revision(r).module.__doc__ or "").strip().split("\n\n")[0]
+        titles.append((r, " ".join(doc.split())))
+    return titles
+
+
+def upgrade_database(settings: Settings, *, plan: Callable[[list[str]], bool] | None = None) -> str:
+    """``db upgrade``.  SQLite: a backup, then the migrations.  PostgreSQL (a shared database, never
+    upgraded on opening): once the role is known to be allowed to migrate, ``plan`` is given the lines
+    saying what will change (the pending migrations) and the ``pg_dump`` command to run first, and
+    the upgrade goes on only when it returns True (None: without asking)."""
     db = _open_raw(settings)
     try:
         rev = current_revision(db.engine)
@@ -33,12 +52,44 @@ def upgrade_database(settings: Settings) -> str:
         if rev not in REVISIONS:
             raise DatabaseError(_("the database schema ({revision}) is newer than this crmctl knows ({head}): "
                                   "upgrade crmctl").format(revision=rev, head=HEAD))
+        if not db.is_sqlite and plan is not None:
+            _may_migrate(db, rev)
+            if not plan(_upgrade_plan(db, rev)):
+                raise CrmError(_("not upgraded: the database is unchanged (schema {revision})").format(revision=rev))
         backup = upgrade_with_backup(db, rev)
         if backup:
             return _("upgraded {revision} -> {head}; backup at {backup}").format(revision=rev, head=HEAD, backup=backup)
         return _("upgraded {revision} -> {head}").format(revision=rev, head=HEAD)
     finally:
         db.dispose()
+
+
+def _may_migrate(db: Database, rev: str) -> None:
+    """Refused (one line) before anything is shown when the session's role may not take the schema's
+    owner role (``pg_security.take_owner_role``, tried in a transaction that is rolled back)."""
+    from .. import pg_security
+
+    with db.engine.connect() as conn:
+        with conn.begin() as tx:
+            pg_security.take_owner_role(conn, rev, HEAD)
+            tx.rollback()
+
+
+def _upgrade_plan(db: Database, rev: str) -> list[str]:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from . import pg_backup
+
+    lines = [_("the database schema is at {revision}; this crmctl needs {head}. Migrations to apply:").format(
+        revision=rev, head=HEAD)]
+    lines += [f"  {r}  {title}" for r, title in pending_migrations(rev)]
+    with db.engine.connect() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar()
+    name = f"{make_url(db.url).database or 'crm'}-before-{rev}.dump"
+    lines.append(_("Back up first (or with 'crmctl db backup {file}'): {command}").format(
+        file=name, command=pg_backup.shown(pg_backup.dump_argv(db.url, Path(name), schema))))
+    return lines
 
 
 def _safe(url: str) -> str:
@@ -49,13 +100,15 @@ def _safe(url: str) -> str:
     return mask_secrets(make_url(url).render_as_string(hide_password=True))
 
 
-def backup_database(settings: Settings, dest: Path, *, force: bool = False) -> str:
-    """``db backup``: an administrator's consistent copy of the live file, audited (the entry is in
-    the copy too, so its audit chain holds)."""
+def backup_database(settings: Settings, dest: Path, *, force: bool = False, keep: int | None = None) -> list[str]:
+    """``db backup``: an administrator's consistent copy of the live database, audited (the entry is
+    in the copy too, so its audit chain holds): SQLite's online backup, or ``pg_dump`` on PostgreSQL
+    (``crmctl.services.pg_backup``).  ``keep``: then only the ``keep`` newest backups of FILE's series
+    stay in its folder (``crmctl.rules.rotation``).  The lines to show: the file, then what was removed."""
     from sqlalchemy.exc import DatabaseError as SqlDatabaseError
 
     try:
-        return _backup(settings, dest, force=force)
+        return _backup(settings, dest, force=force, keep=keep)
     except SqlDatabaseError as exc:  # a damaged file, noticed on opening it
         raise DatabaseError(_("the database is damaged ({problem}): not backed up; see 'crmctl db check'")
                             .format(problem=_first_line(exc))) from None
@@ -81,33 +134,85 @@ def _damaged(path: Path) -> str | None:
     return None if rows == ["ok"] else "; ".join(rows)
 
 
-def _backup(settings: Settings, dest: Path, *, force: bool) -> str:
+def _backup(settings: Settings, dest: Path, *, force: bool, keep: int | None) -> list[str]:
     from . import audit
     from .app import open_app
 
     with open_app(settings) as app:
         app.require_admin(_("back up the database"))
         db = app.db
-        if db.path is None:
-            raise CrmError(_("backup works on SQLite files; for PostgreSQL use pg_dump (see README, Backups)"))
         dest = dest.expanduser()
         # everything that would make the copy fail is refused before the entry saying it was made
+        if keep is not None:
+            from ..rules.rotation import series
+
+            if series(dest.name) is None:
+                raise InvalidInput(_("--keep needs a date or number in the backup's name to tell the backups of "
+                                     "one series apart (e.g. crm-2026-12-01.db); {name} has none").format(name=dest.name))
         if not dest.parent.is_dir():
             raise InvalidInput(_("backup folder {folder} does not exist").format(folder=dest.parent))
         if not os.access(dest.parent, os.W_OK | os.X_OK):
             raise InvalidInput(_("backup folder {folder} is not writable by this account").format(folder=dest.parent))
-        if dest.resolve() == db.path.resolve():
+        if dest.exists() and dest.is_dir():
+            raise InvalidInput(_("{path} is a folder").format(path=dest))
+        if db.path is not None and dest.resolve() == db.path.resolve():
             raise InvalidInput(_("the backup file must not be the database itself"))
         if dest.exists() and not force:
             raise InvalidInput(_("{path} exists; pass --force to overwrite").format(path=dest))
-        damaged = _damaged(db.path)  # a copy of a damaged file is no backup
-        if damaged:
-            raise DatabaseError(_("the database is damaged ({problem}): not backed up; see 'crmctl db check'")
-                                .format(problem=damaged[:200]))
-        with db.write() as s:
-            audit.record(s, app, "db.backup", "database", str(db.path), after={"to": str(dest)})
-        backup_sqlite(db.path, dest)
-        return str(dest)
+        if db.path is None:
+            from sqlalchemy import text
+
+            from . import pg_backup
+
+            pg_backup.tools()  # refused when pg_dump is not installed
+            with db.engine.connect() as conn:
+                schema = conn.execute(text("SELECT current_schema()")).scalar()
+            with db.write() as s:
+                audit.record(s, app, "db.backup", "database", _safe(db.url), after={"to": str(dest)})
+            pg_backup.dump(db.url, dest, schema)
+        else:
+            damaged = _damaged(db.path)  # a copy of a damaged file is no backup
+            if damaged:
+                raise DatabaseError(_("the database is damaged ({problem}): not backed up; see 'crmctl db check'")
+                                    .format(problem=damaged[:200]))
+            with db.write() as s:
+                audit.record(s, app, "db.backup", "database", str(db.path), after={"to": str(dest)})
+            backup_sqlite(db.path, dest)
+        lines = [str(dest)]
+        if keep is not None:
+            lines += [_("removed older backup {path}").format(path=p) for p in _rotate(dest, keep, db.path)]
+        return lines
+
+
+def _rotate(dest: Path, keep: int, database: Path | None) -> list[Path]:
+    """Remove the backups of ``dest``'s series beyond the ``keep`` newest (never the database itself,
+    nor a symbolic link or a folder); the ones removed."""
+    import stat
+
+    from ..rules.rotation import to_remove
+
+    folder = dest.parent
+    spared = {database.resolve()} if database is not None else set()
+    files = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and (folder / entry.name).resolve() not in spared:
+            files.append((entry.name, st.st_mtime))
+    removed = []
+    for name in to_remove(files, dest.name, keep):
+        try:
+            (folder / name).unlink()
+            removed.append(folder / name)
+        except OSError:
+            pass
+    return removed
 
 
 def _world_readable(path: Path | None) -> bool:

@@ -114,3 +114,43 @@ def test_a_local_folder_beside_a_network_mount_is_used(petrochem: Cli, tmp_path,
 
     monkeypatch.setattr(crmctl.db, "_mounts_text", lambda: None)  # not Linux: not checked
     petrochem.ok("customer", "list")
+
+
+@pytest.mark.sqlite_only
+def test_backup_keeps_the_newest_of_a_series(petrochem: Cli, tmp_path):
+    import os
+
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    olds = ["crm-2026-10-25.db", "crm-2026-11-01.db", "crm-2026-11-08.db", "crm-2026-11-15.db"]
+    for i, name in enumerate(olds):
+        (folder / name).write_bytes(b"an old backup")
+        os.utime(folder / name, (1_700_000_000 + i, 1_700_000_000 + i))
+    others = ["crm-latest.db", "notes-2026.txt", "crm-2026-11-01.db.partial-1", "crm-2026-11-01.dump"]
+    for name in others:
+        (folder / name).write_bytes(b"not of the series")
+    (folder / "crm-2026-11-11.db").mkdir()  # a folder is never removed
+    out = petrochem.ok("db", "backup", str(folder / "crm-2026-11-22.db"), "--keep", "3")
+    lines = out.splitlines()
+    assert lines[0] == str(folder / "crm-2026-11-22.db")
+    assert lines[1:] == [f"removed older backup {folder / n}" for n in olds[:2]]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["crm-2026-11-08.db", "crm-2026-11-15.db", "crm-2026-11-22.db", "crm-2026-11-11.db", *others])
+    assert fingerprint(folder / "crm-2026-11-22.db") is not None
+    # without --keep nothing is removed; --keep 1 leaves the one just written
+    petrochem.ok("db", "backup", str(folder / "crm-2026-11-29.db"))
+    assert len(list(folder.glob("crm-2026-*.db"))) == 5
+    out = petrochem.ok("db", "backup", str(folder / "crm-2026-12-06.db"), "--keep", "1")
+    assert out.count("removed older backup") == 4  # 11-08, 11-15, 11-22, 11-29
+    assert sorted(p.name for p in folder.glob("crm-2026-*.db")) == ["crm-2026-11-11.db", "crm-2026-12-06.db"]
+
+
+@pytest.mark.sqlite_only
+def test_keep_never_removes_the_database_and_needs_a_series(tmp_path, make_cli):
+    cli = make_cli("petrochem", name="crm2.db")  # itself named like a member of crm<stamp>.db
+    assert "removed" not in cli.ok("db", "backup", str(tmp_path / "crm3.db"), "--keep", "1")
+    assert cli.db.exists() and (tmp_path / "crm3.db").exists()
+    cli.refused("db", "backup", str(tmp_path / "weekly.bak"), "--keep", "2", match="--keep needs a date or number")
+    assert not (tmp_path / "weekly.bak").exists()
+    r = cli("db", "backup", str(tmp_path / "crm-1.db"), "--keep", "0")
+    assert r.exit_code == 2  # Click's own usage error: N is at least 1
