@@ -8,7 +8,7 @@
   schema other than ``public`` (a ``search_path`` in the URL's ``options``), that schema only
   (``--schema``); else the whole database.
 * Written to ``FILE.partial-PID`` first, checked with ``pg_restore --list``, then renamed: a failed or
-  unreadable dump never takes FILE's name (and is removed).
+  unreadable dump never takes FILE's name (and is removed; one a killed crmctl left, next time).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from ..db import PRIVATE_MODE, partial_path
+from ..db import PRIVATE_MODE, clean_stale_partials, partial_path
 from ..errors import DatabaseError
 from ..i18n import _
 
@@ -82,6 +82,7 @@ def tools() -> tuple[str, str]:
 def dump(url: str, dest: Path, schema: str | None) -> None:
     """Run ``pg_dump`` into ``dest`` atomically, verified by ``pg_restore --list``."""
     dump_tool, restore_tool = tools()
+    clean_stale_partials(dest.parent, lambda base: base == dest.name)  # what a killed pg_dump left
     tmp = partial_path(dest)
     argv = dump_argv(url, tmp, schema)
     argv[0] = dump_tool

@@ -99,10 +99,10 @@ def test_backup_runs_pg_dump_verified_and_rotated(pg: Cli, tmp_path):
     assert not list(tmp_path.glob("*.partial*"))
     audit = json.loads(pg.ok("audit", "list", "--format", "json"))
     assert audit[-1]["action"] == "db.backup"
-    # only this test's schema, restorable into a fresh one
-    schema = pg.db.split("search_path%3D")[-1] if "search_path%3D" in pg.db else None
-    if schema:
-        assert f"SCHEMA - {schema}" in listed or schema in listed
+    # the test's own schema (its search_path), not the other schemas of the database
+    schema = pg.db.split("search_path%3D")[-1]
+    tables = [ln for ln in listed.splitlines() if " TABLE DATA " in ln]
+    assert tables and all(f" TABLE DATA {schema} " in ln for ln in tables), tables[:3]
     pg.refused("db", "backup", str(dump), match="--force")
     pg.ok("db", "backup", str(dump), "--force")
     # a series: the newest two kept
