@@ -1,6 +1,7 @@
 """The root of the ``crmctl`` command line.
 
-Global options (``--db``, ``--as``, ``--lang``: see ``crmctl.i18n``), the command groups from ``crmctl/commands``, and the one place
+Global options (``--db``, ``--as``, ``--lang``: see ``crmctl.i18n``; ``-q``/``-v``), accepted before
+or after the command (:func:`hoist_global_options`), the defaults of ``crmctl.config``, the command groups from ``crmctl/commands``, and the one place
 that turns errors into exit codes: a refusal is one ``Error:`` line on stderr and exit 1, a usage
 mistake exit 2, never a traceback (``CRMCTL_DEBUG=1`` shows it for developers).
 
@@ -66,6 +67,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "report": ("report", "Management reports and exports: customers, grades, complaints, visits, documents, allocation ..."),
     "audit": ("audit", "Read the audit trail of every change."),
     "db": ("db", "Upgrade, back up and check the database."),
+    "config": ("config", "Show and set defaults (database, language, CSV output) in the user or system configuration file."),
 }
 _LOADED: dict = {}
 
@@ -77,11 +79,17 @@ class CrmGroup(TyperGroup):
         # A new command: no language chosen yet.  `--lang` is read before Click parses anything, so
         # Click's own usage errors (an unknown option anywhere on the line) are in that language too.
         i18n.reset()
-        lang = _lang_argument(list(sys.argv[1:] if args is None else args))
+        args = hoist_global_options(list(sys.argv[1:] if args is None else args))
+        lang = _lang_argument(args)
         if lang:
             i18n.set_language(lang)
-        elif i18n.from_environment() == "zh":
-            i18n.install_click_words()
+        else:
+            if not os.environ.get(i18n.ENV):
+                from .config import configured_language
+
+                i18n.set_configured_language(configured_language())
+            if i18n.current() == "zh":
+                i18n.install_click_words()
         try:
             return super().main(args, *rest, **kwargs)
         finally:  # a command's language is its own (tests and embedders run many in one process)
@@ -177,6 +185,72 @@ app = typer.Typer(
 )
 
 
+# The global options a user may also give after the command (`crmctl customer list --db x.db --as li`):
+# name -> how many values it takes.
+GLOBAL_OPTIONS = {"--db": 1, "--as": 1, "--lang": 1, "-q": 0, "--quiet": 0, "-v": 0, "--verbose": 0, "--no-pager": 0}
+
+
+def _option_arity(cmd) -> dict[str, int]:
+    """The options of a Click command: name -> how many values it takes."""
+    out: dict[str, int] = {}
+    for param in getattr(cmd, "params", ()):
+        if getattr(param, "param_type_name", None) == "option":
+            n = 0 if (param.is_flag or param.count) else max(param.nargs, 1)
+            for name in (*param.opts, *param.secondary_opts):
+                out[name] = n
+    return out
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with the global options found after the command path moved in front of it (with their
+    values; ``--db X`` and ``--db=X``), so Click parses them as the root's.  Left where they are: after
+    ``--``, the values of the command's own options, and a name the command defines itself."""
+    i = 0
+    while i < len(args):  # the root's own options, before the command
+        arg = args[i]
+        if arg == "--" or not arg.startswith("-"):
+            break
+        i += 2 if GLOBAL_OPTIONS.get(arg) == 1 else 1
+    if i >= len(args) or args[i] not in GROUPS and args[i] not in COMMANDS:
+        return args
+    try:
+        cmd = load_group(args[i])
+    except Exception:  # noqa: BLE001 - a command that cannot load: Click says why
+        return args
+    front, rest = args[:i], [args[i]]
+    i += 1
+    own = _option_arity(cmd)
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        name = arg.partition("=")[0] if arg.startswith("--") else arg
+        if name in GLOBAL_OPTIONS and name not in own:
+            takes = GLOBAL_OPTIONS[name]
+            if takes and "=" not in arg:
+                if i + 1 >= len(args):  # no value: Click says so
+                    rest.append(arg)
+                    break
+                front += args[i:i + 2]
+                i += 2
+            else:
+                front.append(arg)
+                i += 1
+            continue
+        if arg in own:
+            rest += args[i:i + 1 + own[arg]]
+            i += 1 + own[arg]
+            continue
+        if not arg.startswith("-") and isinstance(getattr(cmd, "commands", None), dict):  # a sub-command
+            sub = cmd.commands.get(arg)
+            if sub is not None:
+                cmd, own = sub, _option_arity(sub)
+        rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def _lang_argument(args: list[str]) -> str | None:
     """The value of a valid ``--lang`` among the global options (before the command), else None."""
     for i, arg in enumerate(args):
@@ -217,6 +291,8 @@ def root(
     db: Annotated[Optional[str], typer.Option("--db", help="Database file or URL (else $CRMCTL_DB, else crm.db in the user data folder).", metavar="PATH_OR_URL")] = None,
     as_: Annotated[Optional[str], typer.Option("--as", help="Act for this staff login: administrators only, audited as both (else $CRMCTL_USER; default: the person bound to your OS account).", metavar="LOGIN")] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", callback=_choose_language, metavar="zh|en", help="Language of messages and help (else $CRMCTL_LANG, else the locale, else the policy's language, else English).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and warnings: no notes, and nothing from a command that changed nothing (cron).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail: a command's summary even when it changed nothing, and its notes.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
     no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page a long table on a terminal (else through $CRMCTL_PAGER, else $PAGER, else less -FRX; an empty one pages nothing).")] = False,
 ) -> None:
@@ -225,8 +301,15 @@ def root(
     problem = i18n.env_problem()
     if problem and lang is None:
         raise click.exceptions.UsageError(problem, ctx)
+    if quiet and verbose:
+        raise click.exceptions.UsageError(_("--quiet and --verbose do not go together: give one"), ctx)
 
-    ctx.obj = Settings(db=db, actor=as_, no_pager=no_pager)
+    settings = Settings(db=db, actor=as_, lang=lang, quiet=quiet, verbose=verbose, no_pager=no_pager)
+    ctx.obj = settings
+    rest = ctx.args[:ctx.args.index("--")] if "--" in ctx.args else ctx.args
+    if ctx.invoked_subcommand != "config" and not {"--help", "-h"} & set(rest):
+        # `crmctl config` shows and fixes a broken file; every other command refuses it
+        settings.use_config()
 
 
 def load_group(name: str):

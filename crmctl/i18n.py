@@ -4,6 +4,7 @@
 
 1. ``--lang zh|en`` (a global option, before the command);
 2. ``$CRMCTL_LANG`` (``zh`` / ``en``; any other value is refused as a usage error);
+2b. ``lang`` in the user's, else the system's configuration file (``crmctl.config``);
 3. the locale: the first set of ``$LC_ALL``, ``$LC_MESSAGES``, ``$LANG`` (POSIX order), when it
    names ``zh…`` (``zh_CN.UTF-8``) or ``en…``; ``C``/``POSIX`` or another language name none;
 4. the company policy's ``[policy] language`` (the five built-in policies: ``zh``).  The policy is
@@ -44,6 +45,7 @@ ENV = "CRMCTL_LANG"
 CATALOGUE = Path(__file__).parent / "locale" / "zh" / "LC_MESSAGES" / "crmctl.po"
 
 _explicit: str | None = None  # --lang
+_configured: str | None = None  # lang in a configuration file
 _policy: Callable[[], str | None] | str | None = None  # the opened database's policy (lazily read)
 _catalogue: dict[str, str] | None = None
 
@@ -55,9 +57,10 @@ def N_(message: str) -> str:
 
 def reset() -> None:
     """Forget the choices of a previous command (tests run many commands in one process)."""
-    global _explicit, _policy
+    global _explicit, _policy, _configured
     _explicit = None
     _policy = None
+    _configured = None
 
 
 def normalise(value: str | None) -> str | None:
@@ -80,12 +83,20 @@ def set_language(lang: str) -> None:
         install_click_words()
 
 
+def set_configured_language(lang: str | None) -> None:
+    """``lang`` of a configuration file: after ``--lang`` and ``$CRMCTL_LANG``, before the locale."""
+    global _configured
+    _configured = normalise(lang)
+    if _configured == "zh" and current() == "zh":
+        install_click_words()
+
+
 def set_policy_language(source: Callable[[], str | None] | str | None) -> None:
     """The policy's ``[policy] language``: a value or a function reading it (called only when a
     message is translated and nothing stronger chose)."""
     global _policy
     _policy = source
-    if from_environment() is None and _explicit is None and _policy_language() == "zh":
+    if from_environment() is None and _explicit is None and _configured is None and _policy_language() == "zh":
         install_click_words()
 
 
@@ -123,7 +134,8 @@ def _policy_language() -> str | None:
 
 def current() -> str:
     """The language of this command's messages now."""
-    return _explicit or from_environment() or _policy_language() or DEFAULT
+    return (_explicit or normalise(os.environ.get(ENV)) or _configured or from_environment() or _policy_language()
+            or DEFAULT)
 
 
 def catalogue() -> dict[str, str]:

@@ -3,7 +3,8 @@ the OS account the process runs as.
 
 The environment is read here, once, when the settings are made (``crmctl.cli`` makes them for a
 command; tests and tools make their own): ``CRMCTL_DB``, ``CRMCTL_USER``, ``CRMCTL_NOW`` (a fixed
-"now" for back-filling and tests) and ``CRMCTL_ALLOW_NETWORK_FS``.  Everything below takes what it needs from here, so nothing
+"now" for back-filling and tests) and ``CRMCTL_ALLOW_NETWORK_FS``; the configuration files
+(``crmctl.config``) when the command line asks :meth:`Settings.use_config`.  Everything below takes what it needs from here, so nothing
 deeper reads the environment.  Kept free of heavy imports for fast start-up.
 
 The OS account is the process's real user id looked up in the user database -- not ``$USER`` or
@@ -37,8 +38,10 @@ def os_account() -> str | None:
 
 @dataclass
 class Settings:
-    """``db`` and ``actor`` from ``--db`` / ``--as`` (else the environment); ``now`` is the text of
-    ``CRMCTL_NOW`` (None: the real clock); ``os_user`` the process's OS account."""
+    """``db`` and ``actor`` from ``--db`` / ``--as`` (else the environment, else the configuration
+    files); ``now`` is the text of ``CRMCTL_NOW`` (None: the real clock); ``os_user`` the process's
+    OS account; ``quiet`` / ``verbose`` from ``-q`` / ``-v``; ``output`` the CSV defaults of the
+    environment and the configuration files (``bom``, ``encoding``: used where no option is given)."""
 
     db: str | None = None
     actor: str | None = None
@@ -50,11 +53,27 @@ class Settings:
     no_pager: bool = False
     #: ``CRMCTL_ALLOW_NETWORK_FS=1``: a SQLite file on a network filesystem that only this host opens
     allow_network_fs: bool = field(default_factory=lambda: _env("CRMCTL_ALLOW_NETWORK_FS") == "1", repr=False)
+    lang: str | None = None
+    quiet: bool = False
+    verbose: bool = False
+    config_db: str | None = field(default=None, repr=False)
+    output: dict = field(default_factory=dict, repr=False)
+
+    def use_config(self) -> None:
+        """Take the defaults of the configuration files (and ``CRMCTL_BOM`` / ``CRMCTL_ENCODING``);
+        a file with an unknown key or a bad value is refused (``crmctl.config.ConfigError``)."""
+        from . import config
+
+        cfg = config.load()
+        cfg.check()
+        db = cfg.value("db")
+        self.config_db = db.value if db.source in ("user", "system") else None
+        self.output = {key: cfg.value(key).value for key in ("bom", "encoding")}
 
     def db_url(self) -> str:
         from .db import resolve_db_url
 
-        return resolve_db_url(self.db or self.env_db, allow_network_fs=self.allow_network_fs)[0]
+        return resolve_db_url(self.db or self.env_db or self.config_db, allow_network_fs=self.allow_network_fs)[0]
 
     def acting_for(self) -> str | None:
         """The login named with ``--as`` or ``CRMCTL_USER`` (None: the person themselves)."""

@@ -76,8 +76,11 @@ def isolated_env(tmp_path, monkeypatch, shared_cache):
     # English unless a test chooses (the machine's locale and the built-in policies' `language = "zh"`
     # must not change the suite's expected words)
     monkeypatch.setenv("CRMCTL_LANG", "en")
-    for var in ("CRMCTL_DB", "CRMCTL_USER", "CRMCTL_DEBUG", "CRMCTL_ALLOW_NETWORK_FS"):
+    for var in ("CRMCTL_DB", "CRMCTL_USER", "CRMCTL_DEBUG", "CRMCTL_ALLOW_NETWORK_FS", "CRMCTL_BOM", "CRMCTL_ENCODING"):
         monkeypatch.delenv(var, raising=False)
+    # never the machine's configuration files (issue 19): a test writes its own
+    monkeypatch.setenv("CRMCTL_CONFIG", str(tmp_path / "config" / "user.toml"))
+    monkeypatch.setenv("CRMCTL_SYSTEM_CONFIG", str(tmp_path / "config" / "system.toml"))
     from crmctl import i18n
     from crmctl.rules import calendar
 

@@ -66,7 +66,7 @@ def _check_output(value):
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format (xlsx: an Excel workbook, with --output FILE.xlsx).", case_sensitive=False)]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of standard output.", dir_okay=False, callback=_check_output)]
-BomOpt = Annotated[bool, typer.Option("--bom", help="Start CSV with a UTF-8 byte-order mark (for Excel).")]
+BomOpt = Annotated[bool, typer.Option("--bom/--no-bom", help="Start CSV with a UTF-8 byte-order mark (for Excel).")]
 EncodingOpt = Annotated[Encoding, typer.Option("--encoding", help="Text encoding of CSV output: utf-8, or gb18030 for older Excel and WPS (gbk is written as gb18030, which holds every character).", case_sensitive=False)]
 LabelsOpt = Annotated[bool, typer.Option("--labels", help="CSV for people (Excel, WPS): the table's headings and labels, in the interface's language, instead of keys and codes (same columns; date-times YYYY-MM-DD HH:MM in the company's time zone). CSV only.")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", min=0, help="At most N rows (0 or left out: all).", metavar="N")]
@@ -141,12 +141,82 @@ class _Bar:
 def spec(format: Format = Format.table, output: Optional[Path] = None, bom: bool = False,
          encoding: Encoding = Encoding.utf8, labels: bool = False) -> "OutputSpec":
     """The :class:`~crmctl.output.OutputSpec` of the output options (``--labels`` without
-    ``--format csv`` refused)."""
+    ``--format csv`` refused).  CSV takes ``bom`` and ``encoding`` from the environment and the
+    configuration files (``crmctl.config``) where the command line gives neither."""
     from ..output import OutputSpec
 
     check_path(output, "--output")
+    if format == Format.csv:
+        bom, encoding = _csv_defaults(bom, encoding)
     return OutputSpec(format=format.value, output=str(output) if output else None, bom=bom, encoding=encoding.value,
                       labels=labels)
+
+
+def _csv_defaults(bom: bool, encoding: Encoding) -> tuple[bool, Encoding]:
+    """``--bom`` and ``--encoding`` of this command, a configured default where it gave neither (a
+    configured BOM only with UTF-8: the mark is UTF-8's)."""
+    ctx = _current_context()
+    if ctx is None or not isinstance(ctx.find_root().obj, _settings_class()):
+        return bom, encoding
+    defaults = ctx.find_root().obj.output
+
+    def given(name: str) -> bool:
+        source = ctx.get_parameter_source(name) if name in ctx.params else None
+        return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+    if not given("encoding") and defaults.get("encoding"):
+        encoding = Encoding(defaults["encoding"])
+    if not given("bom") and defaults.get("bom") and encoding == Encoding.utf8:
+        bom = True
+    return bom, encoding
+
+
+def _settings_class():
+    from ..settings import Settings
+
+    return Settings
+
+
+def _current_context():
+    try:  # Typer >= 0.29 carries its own copy of Click
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - older Typer
+        from click import get_current_context
+    return get_current_context(silent=True)
+
+
+def _root_settings() -> "Settings | None":
+    ctx = _current_context()
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj if isinstance(obj, _settings_class()) else None
+
+
+def quiet() -> bool:
+    """``-q``/``--quiet``: only errors and warnings."""
+    s = _root_settings()
+    return bool(s and s.quiet)
+
+
+def verbose() -> bool:
+    """``-v``/``--verbose``: more detail."""
+    s = _root_settings()
+    return bool(s and s.verbose)
+
+
+def summary_wanted(changed: bool) -> bool:
+    """Whether a command run by cron (``doc check``, ``grade run``, ``visit plan``, ``db backup``)
+    prints its human summary: always with ``-v``; never with ``-q``; otherwise when it changed
+    something or stdout is a terminal -- so a night that changed nothing mails nothing.  (JSON is
+    printed whole whatever these say: a script asked for it.)"""
+    if verbose():
+        return True
+    if quiet():
+        return False
+    if changed:
+        return True
+    from ..output import _stdout_is_terminal
+
+    return _stdout_is_terminal()
 
 
 def limited(rows, limit: Optional[int]):
@@ -191,8 +261,20 @@ def print_created(out: "OutputSpec", obj: dict, key: str) -> None:
 
 
 def info(message: str) -> None:
-    """A human note on stderr (never mixed into data on stdout)."""
-    typer.echo(message, err=True)
+    """A human note on stderr (never mixed into data on stdout); none with ``-q``."""
+    if not quiet():
+        typer.echo(message, err=True)
+
+
+def detail(message: str) -> None:
+    """A note shown only with ``-v`` (on stderr)."""
+    if verbose():
+        typer.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    """A ``Warning:`` line on stderr (shown with ``-q`` too: cron should mail it)."""
+    typer.echo(_("Warning: {message}").format(message=message), err=True)
 
 
 def parse_pairs(items: list[str] | None, what: str) -> dict[str, str]:

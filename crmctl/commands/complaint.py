@@ -9,7 +9,7 @@ import typer
 from .. import i18n
 from ..i18n import _, ngettext
 from ..views.service_desk import complaint_columns, fmt_bool, fmt_dt, fmt_duration
-from ._common import (AtOpt, BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info,
+from ._common import (AtOpt, BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, emit_detail, info, warn,
                       limited, open_app, parse_at, print_created, renamed, spec)
 
 app = typer.Typer(help="Open, extend, escalate and close customer complaints against the policy's deadlines.", no_args_is_help=True)
@@ -81,7 +81,7 @@ def close(
     if op and op["status"] == "granted":
         info(_("handling opinion approved by {login} ({at})").format(login=op["decided_by"], at=fmt_dt(op["decided_at"])))
     if fu and fu["warning"]:
-        info(_("Warning: {message}").format(message=fu["warning"]))
+        warn(fu["warning"])
 
 
 @app.command("extend")

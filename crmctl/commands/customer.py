@@ -10,7 +10,7 @@ import typer
 
 from .. import i18n
 from ..i18n import _, ngettext
-from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, open_app, parse_at, parse_pairs,
+from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, OutputOpt, info, warn, open_app, parse_at, parse_pairs,
                       print_created, progress, spec)
 
 TERMINAL_ROWS = 50  # customer list as a table on a terminal: one screenful, then how many more
@@ -29,7 +29,7 @@ AllowDuplicateNameOpt = Annotated[bool, typer.Option(
 
 def _warn(warnings) -> None:
     for w in warnings or ():
-        info(_("Warning: {message}").format(message=w))
+        warn(w)
 
 
 @app.command("add")

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import InvalidInput
 from ..i18n import _
-from ._common import open_app, progress, settings
+from ._common import open_app, progress, settings, summary_wanted
 
 app = typer.Typer(help="Upgrade, back up and check the database.", no_args_is_help=True)
 
@@ -51,7 +51,8 @@ def backup(
     from ..services.maintenance import backup_database
 
     for line in backup_database(settings(ctx), file, force=force, keep=keep):
-        typer.echo(line)
+        if summary_wanted(True):
+            typer.echo(line)
 
 
 @app.command("check")

@@ -8,7 +8,7 @@ import typer
 
 from ..i18n import _
 from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
-                      print_created, spec)
+                      print_created, spec, summary_wanted)
 
 app = typer.Typer(help="Add and list customer documents; suspend customers whose documents expired or are missing.", no_args_is_help=True)
 
@@ -65,6 +65,8 @@ def check(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
     out = spec(format)
     if out.format == "json":
         emit_object(out, r)
+        return
+    if not summary_wanted(bool(r["suspended"] or r["reactivated"])):
         return
     typer.echo(_("suspended {suspended}, reactivated {reactivated}, missing {missing}").format(
         suspended=len(r["suspended"]), reactivated=len(r["reactivated"]), missing=len(r["missing"])))

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..i18n import _
-from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
+from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, warn, limited, open_app, summary_wanted,
                       progress, spec)
 
 app = typer.Typer(help="Grade customers for a period, explain a grade, show grade history.", no_args_is_help=True)
@@ -45,7 +45,7 @@ def run(
                                 progress=progress)
     for s in summaries:
         for w in s.get("warnings", ()):
-            info(_("Warning: {message}").format(message=w))
+            warn(w)
     out = spec(format, output, bom, encoding, labels)
     if out.format == "json":  # always a list, one result per scale graded, whatever the policy
         emit_rows(out, summaries)
@@ -54,7 +54,9 @@ def run(
         emit_rows(out, [{k: (" ".join(v) if k == "regraded" else v) for k, v in s.items()
                          if k not in ("reassign", "warnings")} for s in summaries])
         return
-    emit_text(out, "\n".join(_summary_lines(pol, s) for s in summaries))
+    if summary_wanted(any(s["changed"] or s.get("reassigned") for s in summaries if not s["dry_run"])
+                      or any(s["dry_run"] for s in summaries)):
+        emit_text(out, "\n".join(_summary_lines(pol, s) for s in summaries))
 
 
 def _summary_lines(pol, s: dict) -> str:

@@ -16,7 +16,7 @@ def set_(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="Customer code.")],
     month: Annotated[str, typer.Option("--month", "-m", help="Plan month YYYY-MM.")],
-    qty: Annotated[str, typer.Option("--qty", "-q", help="Planned volume in the policy's unit; not negative.")],
+    qty: Annotated[str, typer.Option("--qty", help="Planned volume in the policy's unit; not negative.")],
     format: FormatOpt = Format.table,
 ) -> None:
     """Set (or replace) a customer's plan for one month."""

@@ -32,7 +32,7 @@ def list_(limit: LimitOpt = None, format: FormatOpt = Format.table, output: Outp
 @app.command("show")
 def show(
     ctx: typer.Context,
-    version: Annotated[int, typer.Option("--version", "-v", help="Show this stored version instead of the current one.")] = 0,
+    version: Annotated[int, typer.Option("--version", help="Show this stored version instead of the current one.")] = 0,
     history: Annotated[bool, typer.Option("--history", help="List the stored versions instead.")] = False,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,

@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from ..i18n import _, ngettext
-from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, info, limited, open_app,
+from ._common import (BomOpt, LabelsOpt, Encoding, EncodingOpt, Format, FormatOpt, LimitOpt, OutputOpt, warn, limited, open_app, summary_wanted,
                       parse_at, parse_pairs, print_created, progress, renamed, spec)
 
 app = typer.Typer(help="Plan, log and list visits, calls, inspections and greetings by the policy's cadences.", no_args_is_help=True)
@@ -37,7 +37,7 @@ def plan(
     app_ = open_app(ctx)
     r = plan_visits(app_, month, owner, progress=progress)
     for w in r["warnings"]:
-        info(_("Warning: {message}").format(message=w))
+        warn(w)
     out = spec(format, output, bom, encoding, labels)
     if out.format == "json":
         emit_object(out, r)
@@ -46,6 +46,8 @@ def plan(
         rows = [{"month": r["month"], "owner": o["owner"], "kind": k, "planned": n}
                 for o in r["owners"] for k, n in o["kinds"].items()]
         emit_rows(out, rows, plan_csv_columns())
+        return
+    if not summary_wanted(bool(r["planned"])):
         return
     rows = plan_rows(app_, r)
     if rows:

@@ -17,7 +17,7 @@ app = typer.Typer(help="Record customer usage (tonnes, litres, m³) one by one o
 def add(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="Customer code.")],
-    qty: Annotated[str, typer.Option("--qty", "-q", help="Quantity in the policy's unit (t, L, m³); not negative.")],
+    qty: Annotated[str, typer.Option("--qty", help="Quantity in the policy's unit (t, L, m³); not negative.")],
     date: Annotated[Optional[str], typer.Option("--date", "-d", help="Day of the purchase YYYY-MM-DD (default today).")] = None,
     product: Annotated[Optional[str], typer.Option("--product", "-p", help="Product, e.g. 聚乙烯 or 92#.")] = None,
     amount: Annotated[Optional[str], typer.Option("--amount", "-a", help="Money paid (yuan); not negative.")] = None,

@@ -46,3 +46,22 @@ def builtin_policy_columns() -> list[Column]:
 def policy_history_columns() -> list[Column]:
     return [Column("version"), Column("code"), Column("source"), Column("applied_at"), Column("applied_by"),
             Column("sha256")]
+
+
+def config_columns() -> list[Column]:
+    """``crmctl config show``: each setting, its value and where it came from."""
+    return [Column("key", N_("Setting")), Column("value", N_("Value"), table_format=_config_value),
+            Column("source", N_("From"), table_format=_config_source), Column("where", N_("Where"))]
+
+
+def _config_value(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _config_source(v) -> str:
+    return {"option": _("option"), "environment": _("environment"), "user": _("user file"),
+            "system": _("system file"), "default": _("default")}.get(v, v)
