@@ -66,7 +66,7 @@ def check(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
     if out.format == "json":
         emit_object(out, r)
         return
-    if not summary_wanted(bool(r["suspended"] or r["reactivated"])):
+    if not summary_wanted(bool(r["suspended"] or r["reactivated"] or r["missing"])):  # missing: to act on
         return
     typer.echo(_("suspended {suspended}, reactivated {reactivated}, missing {missing}").format(
         suspended=len(r["suspended"]), reactivated=len(r["reactivated"]), missing=len(r["missing"])))

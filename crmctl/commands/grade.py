@@ -54,9 +54,15 @@ def run(
         emit_rows(out, [{k: (" ".join(v) if k == "regraded" else v) for k, v in s.items()
                          if k not in ("reassign", "warnings")} for s in summaries])
         return
-    if summary_wanted(any(s["changed"] or s.get("reassigned") for s in summaries if not s["dry_run"])
-                      or any(s["dry_run"] for s in summaries)):
+    if summary_wanted(any(_worth_saying(s) for s in summaries)):
         emit_text(out, "\n".join(_summary_lines(pol, s) for s in summaries))
+
+
+def _worth_saying(s: dict) -> bool:
+    """A grade run's summary goes to cron's mail when it changed something or asks for something
+    (a dry run, keepers to move, documents that suspended or reactivated customers)."""
+    docs = s.get("doc_check") or {}
+    return bool(s["dry_run"] or s["changed"] or s.get("reassign") or docs.get("suspended") or docs.get("reactivated"))
 
 
 def _summary_lines(pol, s: dict) -> str:

@@ -59,7 +59,8 @@ def test_petrochem_admission_story(petrochem: Cli, monkeypatch):
     monkeypatch.setenv("CRMCTL_NOW", "2027-07-02T09:00")
     out = petrochem.ok("doc", "check")
     assert "suspended 1" in out and _status(petrochem, code) == "suspended"
-    assert "suspended 0" in petrochem.ok("doc", "check")  # idempotent
+    assert petrochem.ok("doc", "check") == ""  # idempotent: nothing changed, and not a terminal: nothing said
+    assert "suspended 0" in petrochem.ok("doc", "check", "-v")
     expiring = json.loads(petrochem.ok("doc", "list", "--expiring-within", "0", "--format", "json"))
     assert {d["type"] for d in expiring} == {"business_license"} and all(d["expired"] for d in expiring)
     petrochem.ok("doc", "add", code, "--type", "business_license", "--number", "L-2", "--expires", "2030-06-30")

@@ -106,7 +106,7 @@ def test_report_notes_and_refusals_in_chinese(fuel: Cli):
 
 
 def test_grade_run_summary_in_chinese(graded: Cli):
-    out = graded.ok("--lang", "zh", "grade", "run", "--period", "quarter", "--label", "2026-Q3")
+    out = graded.ok("--lang", "zh", "grade", "run", "--period", "quarter", "--label", "2026-Q3", "-v")  # graded before: -v says it anyway
     assert "聚烯烃客户分级 2026-Q3：评级 3 个" in out
     graded.refused_zh("grade", "run", "--period", "month", match="只在季度评审时调整等级")
 
