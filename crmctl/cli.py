@@ -115,6 +115,9 @@ class CrmGroup(TyperGroup):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context):
+        # what follows the root's options (the root callback sees it: `--help` of a sub-command)
+        protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []
+        ctx.meta["crmctl.rest"] = [*protected, *ctx.args]
         try:
             return super().invoke(ctx)
         except _PASS_THROUGH:
@@ -306,7 +309,8 @@ def root(
 
     settings = Settings(db=db, actor=as_, lang=lang, quiet=quiet, verbose=verbose, no_pager=no_pager)
     ctx.obj = settings
-    rest = ctx.args[:ctx.args.index("--")] if "--" in ctx.args else ctx.args
+    rest = ctx.meta.get("crmctl.rest", [])
+    rest = rest[:rest.index("--")] if "--" in rest else rest
     if ctx.invoked_subcommand != "config" and not {"--help", "-h"} & set(rest):
         # `crmctl config` shows and fixes a broken file; every other command refuses it
         settings.use_config()
