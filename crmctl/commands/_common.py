@@ -266,12 +266,6 @@ def info(message: str) -> None:
         typer.echo(message, err=True)
 
 
-def detail(message: str) -> None:
-    """A note shown only with ``-v`` (on stderr)."""
-    if verbose():
-        typer.echo(message, err=True)
-
-
 def warn(message: str) -> None:
     """A ``Warning:`` line on stderr (shown with ``-q`` too: cron should mail it)."""
     typer.echo(_("Warning: {message}").format(message=message), err=True)
