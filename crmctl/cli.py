@@ -79,6 +79,7 @@ class CrmGroup(TyperGroup):
         # A new command: no language chosen yet.  `--lang` is read before Click parses anything, so
         # Click's own usage errors (an unknown option anywhere on the line) are in that language too.
         i18n.reset()
+        i18n.install_help_formatting()  # help texts as written, no <bool> on flags (both languages)
         args = hoist_global_options(list(sys.argv[1:] if args is None else args))
         lang = _lang_argument(args)
         if lang:
@@ -112,7 +113,18 @@ class CrmGroup(TyperGroup):
     def resolve_command(self, ctx, args):
         if args and (args[0] in GROUPS or args[0] in COMMANDS):
             load_group(args[0])
-        return super().resolve_command(ctx, args)
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.UsageError as exc:
+            # Typer suggests among the commands it holds; ours are lazy: suggest among their names
+            if args and "Did you mean" not in exc.message:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    exc.message = "{}. Did you mean {}?".format(
+                        exc.message.rstrip("."), ", ".join(repr(m) for m in matches))
+            raise
 
     def invoke(self, ctx: click.Context):
         # what follows the root's options (the root callback sees it: `--help` of a sub-command)
@@ -331,6 +343,7 @@ def load_group(name: str):
             module = importlib.import_module(f"crmctl.commands.{GROUPS[name][0]}")
             cached = get_group(module.app)
             cached.help = GROUPS[name][1]
+        i18n.without_completion_options(cached)  # the root's options only
         cached.name = name
         from .completion import attach  # light: the database is read only on a Tab press
 

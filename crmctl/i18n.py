@@ -374,6 +374,93 @@ def translate_click_message(message: str) -> str:
     return message + suffix
 
 
+_help_installed = False
+_literal_installed = False
+_COMPLETION_OPTIONS = ("install_completion", "show_completion")
+
+
+def install_help_formatting() -> None:
+    """What every ``--help`` needs, in either language (called by crmctl.cli before each command;
+    cheap: nothing is imported, Typer's rich module is patched only when a help is printed).
+
+    * A help text is shown as it is written: Typer's "rich" markup mode reads ``[code, tax_id]`` in
+      a docstring or ``help=`` as a rich tag and drops it (``name, , segment``), so every help text,
+      English or its Chinese translation, is escaped before rich renders it.
+    * A flag (``--bom``, ``--replace``, ``--help``) takes no value: no ``<bool>`` beside it.
+    * A command's line in its group's list is one paragraph, its line breaks unwrapped."""
+    global _help_installed
+    if _help_installed:
+        return
+    _help_installed = True
+    try:
+        import typer.core as tcore
+    except ImportError:  # pragma: no cover
+        return
+    option = getattr(tcore, "TyperOption", None)
+    if option is not None and hasattr(option, "display_type_rich"):
+        def display_type(self, ctx, _original=option.display_type_rich):
+            if getattr(self, "is_flag", False) or getattr(self, "count", False):
+                return None  # --flag, not --flag <bool>
+            return _original(self, ctx)
+
+        option.display_type_rich = display_type
+    for cls in {getattr(tcore, "TyperCommand", None), getattr(tcore, "TyperGroup", None)} - {None}:
+        if "format_help" in vars(cls):
+            def format_help(self, ctx, formatter, _original=cls.format_help):
+                _literal_rich_help()
+                return _original(self, ctx, formatter)
+
+            cls.format_help = format_help
+
+
+def _literal_rich_help() -> None:
+    global _literal_installed
+    if _literal_installed:
+        return
+    _literal_installed = True
+    try:
+        from rich.markup import escape
+        from typer import rich_utils
+    except ImportError:  # pragma: no cover - Typer without rich: Click prints help texts as they are
+        return
+    make_rich_text = getattr(rich_utils, "_make_rich_text", None)
+    if callable(make_rich_text):
+        def literal(*, text: str, markup_mode, **kwargs):
+            if markup_mode == getattr(rich_utils, "MARKUP_MODE_RICH", "rich"):
+                text = escape(text)
+            return make_rich_text(text=text, markup_mode=markup_mode, **kwargs)
+
+        rich_utils._make_rich_text = literal
+    make_command_help = getattr(rich_utils, "_make_command_help", None)
+    if callable(make_command_help):
+        import inspect
+
+        def one_paragraph(*, help_text: str, markup_mode, **kwargs):
+            first, sep, rest = inspect.cleandoc(_help_in_list(help_text)).partition("\n\n")
+            return make_command_help(help_text=unwrap(first) + sep + rest, markup_mode=markup_mode, **kwargs)
+
+        rich_utils._make_command_help = one_paragraph
+
+
+_LINE_BREAK = re.compile(r"[ \t]*\n[ \t]*")
+
+
+def unwrap(text: str) -> str:
+    """A paragraph's line breaks as a space (none between two Chinese characters)."""
+    def join(m: re.Match) -> str:
+        before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]
+        return "" if before > "\u2e7f" and after > "\u2e7f" else " "
+
+    return _LINE_BREAK.sub(join, text)
+
+
+def without_completion_options(command):
+    """``--install-completion``/``--show-completion`` belong to ``crmctl`` itself: Typer adds them to
+    every app it turns into a command; a sub-command's copy is dropped."""
+    command.params = [p for p in command.params if p.name not in _COMPLETION_OPTIONS]
+    return command
+
+
 _installed = False
 
 

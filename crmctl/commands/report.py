@@ -52,7 +52,8 @@ def _report_doc(rep) -> str:
     """A report's help: its summary, then its description."""
     return rep.summary + ("\n\n" + rep.description if rep.description else "")
 
-app = typer.Typer(cls=ReportGroup, help=HELP, invoke_without_command=True)
+# no_args_is_help: a bare `crmctl report` is the usage and exit 2, as a bare `crmctl` (and every group)
+app = typer.Typer(cls=ReportGroup, help=HELP, invoke_without_command=True, no_args_is_help=True)
 
 
 @app.callback()
@@ -96,7 +97,7 @@ _OPTIONS = {
     "direction": ("direction", Annotated[Optional[str], typer.Option("--direction", help="Only moves up or down.")], None),
     "months": ("months", Annotated[Optional[int], typer.Option("--months-back", help="How many months the monthly rows (and chart) go back (default 12).", metavar="N")], None),
     "days": ("days", Annotated[Optional[int], typer.Option("--expiring-within", help="Documents expiring within DAYS (default: the policy's longest renew notice, else 30).", metavar="DAYS")], None),
-    "chart": ("chart", Annotated[Optional[str], typer.Option("--chart", help="Also draw the chart into FILE.png or FILE.svg (needs matplotlib: pip install 'crmctl\\[charts]').", metavar="FILE")], None),
+    "chart": ("chart", Annotated[Optional[str], typer.Option("--chart", help="Also draw the chart into FILE.png or FILE.svg (needs matplotlib: pip install 'crmctl[charts]').", metavar="FILE")], None),
 }
 #: option renamed for one name across commands -> (hidden parameter, its old option, the new option name)
 _RENAMED = {

@@ -22,7 +22,7 @@ def _periods(policy) -> tuple[str, ...]:
         description="""
 Added: customers created in the period (not imported), by keeper.
 Admitted: the last step of the admission chain done in the period.
-The period is the policy's \\[development] targets_per (a quarter for petrochem).
+The period is the policy's [development] targets_per (a quarter for petrochem).
 """, options=("period", "label"))
 def development(app, params: Params) -> ReportResult:
     from sqlalchemy import and_, func, select

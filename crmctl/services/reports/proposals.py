@@ -37,7 +37,7 @@ def _fields(app, params: Params):
         customer_key="customer",
         summary="Customer proposals by category and outcome, cost savings and the company / customer benefit share.",
         description="""
-Proposals received in the period (default: the last completed \\[proposals] targets_per period).
+Proposals received in the period (default: the last completed [proposals] targets_per period).
 """, options=("period", "label"))
 def proposals(app, params: Params) -> ReportResult:
     from sqlalchemy import and_, case, func, select

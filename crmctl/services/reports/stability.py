@@ -26,7 +26,7 @@ def _churn_periods(policy) -> tuple[str, ...]:
         summary="Existing / lost / potential customers, the lost ones with their last purchase, churn warnings.",
         description="""
 Counts and lost customers are as of today.
---label picks the period of the churn warnings (default: the last completed \\[churn] period).
+--label picks the period of the churn warnings (default: the last completed [churn] period).
 """, options=("period", "label", "chart"))
 def stability(app, params: Params) -> ReportResult:
     from sqlalchemy import select
