@@ -428,7 +428,9 @@ def _literal_rich_help() -> None:
         def literal(*, text: str, markup_mode, **kwargs):
             if markup_mode == getattr(rich_utils, "MARKUP_MODE_RICH", "rich"):
                 text = escape(text)
-            return make_rich_text(text=text, markup_mode=markup_mode, **kwargs)
+            # Typer dedents the text again (inspect.cleandoc): a blank first line keeps the indentation
+            # of an "Examples:" paragraph's command lines when it is the only paragraph after the first
+            return make_rich_text(text="\n" + text, markup_mode=markup_mode, **kwargs)
 
         rich_utils._make_rich_text = literal
     make_command_help = getattr(rich_utils, "_make_command_help", None)

@@ -26,7 +26,13 @@ def approve(
     bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
-    """Approve (or --reject) your step of a customer's admission; --list shows what waits for you."""
+    """Approve (or --reject) your step of a customer's admission; --list shows what waits for you.
+
+    Examples:
+      crmctl approve --list
+      crmctl --as sales01 approve C000201 --comment 资质齐全
+      crmctl --as sales01 approve C000201 --reject --comment 缺少营业执照
+    """
     from ..errors import InvalidInput
 
     app_ = open_app(ctx)

@@ -38,7 +38,12 @@ def open_(
     at: AtOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Record a complaint; prints its number. The deadline comes from the policy's SLA rules."""
+    """Record a complaint; prints its number. The deadline comes from the policy's SLA rules.
+
+    Examples:
+      crmctl complaint open C000007 --summary 提货延误两天 --severity general
+      crmctl complaint open C000003 --summary 产品质量事故 --severity major --at 2026-11-27T10:00
+    """
     from ..services.complaints import open_complaint
 
     app_ = open_app(ctx)
@@ -62,7 +67,12 @@ def close(
     format: FormatOpt = Format.table,
     resolution: Annotated[Optional[str], typer.Option("--resolution", hidden=True)] = None,
 ) -> None:
-    """Close a complaint with its resolution (--note); says whether it was closed within the deadline."""
+    """Close a complaint with its resolution (--note); says whether it was closed within the deadline.
+
+    Examples:
+      crmctl complaint close TS-2026-0015 --note 已重新发送价格通知 --satisfied
+      crmctl complaint close TS-2026-0015 --note 已重新发送价格通知 --at 2026-11-30T16:00
+    """
     from ..services.complaints import close_complaint
 
     note = renamed(note, resolution, new="--note", old="--resolution", required=True)
@@ -225,7 +235,12 @@ def list_(
     bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
-    """List complaints, oldest first (overdue against the deadline in force)."""
+    """List complaints, oldest first (overdue against the deadline in force).
+
+    Examples:
+      crmctl complaint list --open
+      crmctl complaint list --overdue --format csv --output overdue.csv
+    """
     from ..output import emit_rows
     from ..services.complaints import list_complaints
 

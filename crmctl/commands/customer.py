@@ -46,7 +46,12 @@ def add(
     format: FormatOpt = Format.table,
 ) -> None:
     """Add a customer; prints the new code (a customer of the same name is warned about, or refused
-    where the policy keeps names unique)."""
+    where the policy keeps names unique).
+
+    Examples:
+      crmctl customer add --name 沧州鑫源塑业有限公司 -s product_line=other -s channel=经销商
+      crmctl customer add --name 沧州鑫源塑业 -s product_line=other -s channel=经销商 --prospect
+    """
     from ..services.customers import add_customer
 
     app_ = open_app(ctx)
@@ -72,7 +77,12 @@ def list_(
     bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
-    """List customers (streamed; CSV columns are the JSON keys, nested ones flattened)."""
+    """List customers (streamed; CSV columns are the JSON keys, nested ones flattened).
+
+    Examples:
+      crmctl customer list --status active --limit 20
+      crmctl customer list --grade star3 --format csv --output star3.csv
+    """
     from ..output import emit_rows, emit_tuples
     from ..services.customers import export_customers, list_customers
     from ..views.customers import customer_columns
@@ -94,7 +104,12 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, code: CodeArg, format: FormatOpt = Format.table, output: OutputOpt = None,
          bom: BomOpt = False, labels: LabelsOpt = False, encoding: EncodingOpt = Encoding.utf8) -> None:
-    """Everything about one customer: fields, grades, documents, approvals, contacts, recent notes."""
+    """Everything about one customer: fields, grades, documents, approvals, contacts, recent notes.
+
+    Examples:
+      crmctl customer show C000002
+      crmctl customer show C000002 --format json
+    """
     from ..services.customers import customer_dict
 
     app_ = open_app(ctx)
@@ -153,6 +168,10 @@ def import_(
     'customer list --format csv' re-imports (derived columns such as grades are named and ignored);
     headings and values may be the policy's Chinese labels.  Names repeating each other or a
     customer's are warned about, or refused where the policy keeps names unique.
+
+    Examples:
+      crmctl customer import customers.csv
+      crmctl customer import old-system.xlsx --sheet 客户 --admitted
     """
     from ..services.customers import import_customers
 

@@ -47,7 +47,12 @@ def backup(
         "--keep", min=1, metavar="N",
         help="Then keep only the N newest backups named like FILE but for its date or number (e.g. crm-2026-12-01.db) in its folder; say which were removed.")] = None,
 ) -> None:
-    """Write a consistent copy of the live database (SQLite online backup API, safe while others write; PostgreSQL: pg_dump -Fc)."""
+    """Write a consistent copy of the live database (SQLite online backup API, safe while others write; PostgreSQL: pg_dump -Fc).
+
+    Examples:
+      crmctl db backup /backup/crm-2026-11-30.db
+      crmctl db backup /backup/crm-2026-11-30.db --keep 8
+    """
     from ..services.maintenance import backup_database
 
     for line in backup_database(settings(ctx), file, force=force, keep=keep):

@@ -22,7 +22,11 @@ def add(
     expires: Annotated[Optional[str], typer.Option("--expires", help="Expiry date YYYY-MM-DD (required for expiring types).")] = None,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Add a document to a customer's file; a renewal reactivates a suspended customer. Prints its id."""
+    """Add a document to a customer's file; a renewal reactivates a suspended customer. Prints its id.
+
+    Examples:
+      crmctl doc add C000002 --type tax_registration --number 1319904008 --expires 2027-10-24
+    """
     from ..services.documents import add_document
 
     r = add_document(open_app(ctx), code, type_, number, expires)
@@ -42,7 +46,12 @@ def list_(
     bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
-    """List documents, soonest expiry first."""
+    """List documents, soonest expiry first.
+
+    Examples:
+      crmctl doc list --expiring-within 30
+      crmctl doc list --customer C000002
+    """
     from ..output import emit_rows
     from ..services.documents import list_documents
     from ..views.customers import document_columns
@@ -57,7 +66,12 @@ def list_(
 @app.command("check")
 def check(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
     """Suspend active customers whose required document expired, or is missing where the policy
-    says so; list the ones missing one; reactivate the ones whose documents are complete again."""
+    says so; list the ones missing one; reactivate the ones whose documents are complete again.
+
+    Examples:
+      crmctl doc check
+      crmctl doc check --format json
+    """
     from ..output import emit_object
     from ..services.documents import check_documents
 

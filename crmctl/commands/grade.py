@@ -30,7 +30,12 @@ def run(
     bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
-    """Grade customers for a period (cron: 'crmctl grade run --period half-year'); prints a summary."""
+    """Grade customers for a period (cron: 'crmctl grade run --period half-year'); prints a summary.
+
+    Examples:
+      crmctl grade run --period quarter --label 2026-Q3 --dry-run
+      crmctl grade run --period quarter --label 2026-Q3
+    """
     from ..output import emit_rows, emit_text
     from ..services.grading import grade_customers
 

@@ -515,7 +515,12 @@ def pack(
     company and the period in the title, a contents list, then each report's tables and chart
     (inline SVG), printable to A4.  --format xlsx: one workbook, a contents sheet first (linking to
     each report's sheets), then each report's sheets and native charts, numbered as in the contents.
-    Without --period/--label each report shows its own last completed period."""
+    Without --period/--label each report shows its own last completed period.
+
+    Examples:
+      crmctl report pack --output reports.html
+      crmctl report pack --format xlsx --period month --label 2026-10 --output 2026-10.xlsx
+    """
     from ..errors import InvalidInput
     from ..output import OutputSpec
     from ..rules.periods import PERIODS

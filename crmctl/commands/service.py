@@ -62,7 +62,12 @@ def open_(
     at: AtOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Register a service call; prints its number. The policy's clocks start at --at."""
+    """Register a service call; prints its number. The policy's clocks start at --at.
+
+    Examples:
+      crmctl service open C000029 --kind repair --summary 管道漏气
+      crmctl service open C000107 --kind emergency --at 2026-11-30T08:15
+    """
     from ..services.tickets import open_ticket
 
     app_ = open_app(ctx)
@@ -122,7 +127,12 @@ def resolve(
     note: Annotated[Optional[str], typer.Option("--note", help="What was done.")] = None,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Mark the ticket resolved (stops the resolve clock); says whether every deadline was kept."""
+    """Mark the ticket resolved (stops the resolve clock); says whether every deadline was kept.
+
+    Examples:
+      crmctl service resolve BX-2026-00016 --note 已更换阀门
+      crmctl service resolve BX-2026-00016 --at 2026-11-30T18:30
+    """
     from ..services.tickets import resolve as do
 
     app_ = open_app(ctx)

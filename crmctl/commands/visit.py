@@ -29,6 +29,10 @@ def plan(
     Prints the new activities per owner and kind.  --format json prints one summary object:
     month, owner, planned, already_planned, unassigned, owners [{owner, kinds, planned}], warnings.
     The activities themselves: 'crmctl visit list --month YYYY-MM --format json'.
+
+    Examples:
+      crmctl visit plan --month 2026-12
+      crmctl visit plan --month 2026-12 --owner sales01
     """
     from ..output import emit_object, emit_rows
     from ..services.activities import plan_visits
@@ -73,7 +77,12 @@ def log(
     format: FormatOpt = Format.table,
     notes: Annotated[Optional[str], typer.Option("--notes", hidden=True)] = None,
 ) -> None:
-    """Log a done visit, call, inspection ...; prints its id.  It counts toward the cadence either way."""
+    """Log a done visit, call, inspection ...; prints its id.  It counts toward the cadence either way.
+
+    Examples:
+      crmctl visit log --planned 242 --note 了解明年需求
+      crmctl visit log C000002 --kind call --note 确认发货时间
+    """
     from ..services.activities import log_visit
 
     note = renamed(note, notes, new="--note", old="--notes")
@@ -97,7 +106,12 @@ def list_(
     bom: BomOpt = False, labels: LabelsOpt = False,
     encoding: EncodingOpt = Encoding.utf8,
 ) -> None:
-    """List planned and done activities, earliest due first (JSON: id, customer, kind, due_date, owner, status, …)."""
+    """List planned and done activities, earliest due first (JSON: id, customer, kind, due_date, owner, status, …).
+
+    Examples:
+      crmctl visit list --month 2026-11 --status planned
+      crmctl visit list --customer C000002 --format json
+    """
     from ..output import emit_rows
     from ..services.activities import list_visits
     from ..views.activities import activity_columns

@@ -38,7 +38,12 @@ def import_(
     allow_duplicates: Annotated[bool, typer.Option("--allow-duplicates", help="Import a file that was imported before.")] = False,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Import usage records from CSV or an .xlsx workbook: all rows or none; a bad row is named with its reason. Prints the count."""
+    """Import usage records from CSV or an .xlsx workbook: all rows or none; a bad row is named with its reason. Prints the count.
+
+    Examples:
+      crmctl volume import volumes.csv
+      crmctl volume import 2026-11.xlsx --sheet 销量
+    """
     from ..services.volumes import import_volumes
 
     result = import_volumes(open_app(ctx), file, encoding=encoding, sheet=sheet, allow_duplicates=allow_duplicates,
