@@ -82,7 +82,10 @@ def build(path: Path, n: int, policy: str) -> Path:
 
 def plain_export(db: str, out: str, policy: str) -> None:
     """The raw limit: the same columns as `customer list --format csv`, one query, csv.writer."""
-    import tomllib  # the policy file read directly: no pydantic, nothing of crmctl
+    try:  # the policy file read directly: no pydantic, nothing of crmctl
+        import tomllib  # novermin (tomli below on Python 3.10)
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
 
     root = Path(__file__).resolve().parents[1]
     pol = tomllib.loads((root / "policies" / f"{policy}.toml").read_text(encoding="utf-8"))

@@ -20,7 +20,7 @@ from datetime import date
 from typing import Annotated, Any, Iterable
 
 try:  # Python >= 3.11
-    import tomllib
+    import tomllib  # novermin (tomli below on Python 3.10)
 except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib  # type: ignore[no-redef]
 

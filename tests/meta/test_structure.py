@@ -165,7 +165,7 @@ def test_version_is_the_changelog_s_newest():
     import re
 
     try:
-        import tomllib
+        import tomllib  # novermin (tomli below on Python 3.10)
     except ModuleNotFoundError:  # pragma: no cover - Python 3.10
         import tomli as tomllib
 

@@ -21,7 +21,7 @@ from crmctl.rules.text import like_contains, like_pattern, mask_secrets
 from crmctl.rules.times import check_event_date, now, parse_date, parse_datetime
 
 try:
-    import tomllib
+    import tomllib  # novermin (tomli below on Python 3.10)
 except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib
 

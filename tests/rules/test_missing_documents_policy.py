@@ -9,7 +9,7 @@ import pytest
 import tomli_w
 
 try:
-    import tomllib
+    import tomllib  # novermin (tomli below on Python 3.10)
 except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib
 

@@ -14,7 +14,7 @@ from crmctl.errors import PolicyInvalid
 from crmctl.policies import BUILTIN_NAMES, check_policy, parse_policy, read_policy_source
 
 try:
-    import tomllib
+    import tomllib  # novermin (tomli below on Python 3.10)
 except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib
 
