@@ -62,3 +62,11 @@ def test_index_metadata():
     assert sys.version_info[1] in versions, "the Python the suite runs on is a classifier"
     assert all(u.startswith("https://github.com/crmctl/crmctl") for u in PROJECT["urls"].values())
     assert "tzdata" in " ".join(PROJECT["dependencies"])
+
+
+def test_readmes_link_absolutely():
+    """The README is the index page's text: a relative link or image would be broken there."""
+    for name in ("README.md", "README.zh-CN.md"):
+        body = (ROOT / name).read_text(encoding="utf-8")
+        relative = re.findall(r"\]\((?!https://|#)([^)]+)\)", body)
+        assert not relative, f"{name}: relative link targets {relative}"
