@@ -61,6 +61,8 @@ WRITE = {
     "visit plan", "visit log", "survey record", "target set", "staff add", "staff edit", "staff leave",
     "policy check", "policy diff", "policy apply", "db upgrade", "db backup", "db check", "db copy",
     "db restore", "db roles",
+    # the configuration files, not the database: nothing of a customer to see (tests/cli/test_config.py)
+    "config show", "config set", "config unset", "config path",
 }
 
 

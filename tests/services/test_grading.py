@@ -191,7 +191,7 @@ def test_grading_an_earlier_label_regrades_the_later_ones(make_cli, tmp_path, mo
     assert (hist["2026-Q3"]["grade"], hist["2026-Q3"]["previous"]) == ("ordinary", "auction")
     assert (hist["2026-Q4"]["grade"], hist["2026-Q4"]["previous"]) == ("star1", "ordinary")
     assert _grades(cli, "polyolefin")["P1"] == "star1"  # the current grade follows the latest label
-    out = cli.ok("grade", "run", "--period", "quarter", "--label", "2026-Q3", env={"CRMCTL_NOW": "2027-01-05T09:00"})
+    out = cli.ok("-v", "grade", "run", "--period", "quarter", "--label", "2026-Q3", env={"CRMCTL_NOW": "2027-01-05T09:00"})
     assert "later labels re-graded in order" in out and "2026-Q4" in out
     app.close()
 
