@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..db import insert_sql
+from ..db import bulk_load, insert_sql
 from ..errors import InvalidInput
 from ..i18n import _
 from ..models import Customer, UsageRecord
@@ -197,6 +197,7 @@ def _import(app: App, path: Path, name: str, sha: str, total: int, text: tuple[s
                     source = _typed_rows(sheet_rows, header, name)
                 ci, di, qi, pi, ai = _columns(header, name)
                 width = len(header)
+                stack.enter_context(bulk_load(conn, "usage_record", total))  # a big first load: indexes built at the end
                 for row_no, row in source:
                     if not row or (len(row) == 1 and isinstance(row[0], str) and not row[0].strip()):
                         continue

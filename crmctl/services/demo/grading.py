@@ -8,7 +8,7 @@ from typing import Iterator
 
 from sqlalchemy import insert, select
 
-from ...db import insert_sql
+from ...db import bulk_load, insert_sql
 from ... import i18n
 from ...i18n import _
 from ...models import Customer, FactorScore, SalesPlan
@@ -86,58 +86,60 @@ def demo_step(app: App, rng) -> Iterator[str]:
         sql = insert_sql(conn, "usage_record", INSERT_COLUMNS)
         month_ends = [mon + relativedelta(months=1) for mon in months]
         tomorrow = today + timedelta(days=1)
-        for cid, segs, flds, created in people:
-            segs, flds = segs or {}, flds or {}
-            level = None  # monthly volume
-            for code, sc in scales.items():
-                if not rules.matches(sc.applies_to, segments=segs, fields=flds, status="active"):
-                    continue
-                if sc.method == "rank":
-                    level = 10 ** rng.uniform(4.5, 6.4)  # m³ a month: yearly volume across the factor bands
-                else:
-                    target = _demo_target(rng, sc)
-                    per_months = reviews[code][-1].months if reviews[code] else 1
-                    level = target / (1.1 if getattr(sc, "aggregate", "sum") == "max_month" else per_months)
-                break
-            if level is None:
-                level = 10 ** rng.uniform(1, 3)
-            trend = rng.uniform(0.7, 1.4)  # this year against last year (growth)
-            stop = None
-            r = rng.random()
-            if lost_after and r < 0.06:
-                continue  # never bought: a potential customer
-            if lost_after and r < 0.16:
-                stop = today - relativedelta(months=lost_after + rng.randrange(0, 3), days=rng.randrange(1, 20))
-            unit = price and rng.uniform(*price)
-            first = max(start, created.astimezone(app.tz).date() - relativedelta(months=12))
-            for i, mon in enumerate(months):
-                if mon < first.replace(day=1):
-                    continue
-                season = 1 + 0.2 * rng.uniform(0.5, 1.0) * (1 if mon.month in (11, 12, 1, 2) else -0.3)
-                age = (len(months) - 1 - i) / 12.0
-                month_total = level * season * (trend ** -min(age, 1.0)) * rng.uniform(0.85, 1.15)
-                n = rng.randint(2, 5)
-                days = (min(month_ends[i], tomorrow) - mon).days
-                if days <= 0:
-                    continue
-                for _k in range(n):
-                    day = mon + timedelta(days=rng.randrange(days))  # (timedelta: 6 M records at 100 000 customers)
-                    if stop is not None and day > stop:
+        # about 3.5 records a month per customer: a big demo loads its records, then builds the indexes
+        with bulk_load(conn, "usage_record", len(people) * len(months) * 3):
+            for cid, segs, flds, created in people:
+                segs, flds = segs or {}, flds or {}
+                level = None  # monthly volume
+                for code, sc in scales.items():
+                    if not rules.matches(sc.applies_to, segments=segs, fields=flds, status="active"):
                         continue
-                    q = round(month_total / n, 2)
-                    amt = round(q * unit * rng.uniform(0.95, 1.05), 2) if unit and rng.random() < 0.9 else None
-                    rows.append((cid, day.isoformat() if iso else day, q, None, amt, None))
-                if pol.sales_plans is not None and plan_applies(pol, segs, flds) and mon < today.replace(day=1):
-                    plans.append({"customer_id": cid, "month": f"{mon.year:04d}-{mon.month:02d}",
-                                  "qty": round(month_total * rng.uniform(0.8, 1.3), 1), "set_at": now,
-                                  "set_by": app.actor.login})
-            if len(rows) >= 20_000:
+                    if sc.method == "rank":
+                        level = 10 ** rng.uniform(4.5, 6.4)  # m³ a month: yearly volume across the factor bands
+                    else:
+                        target = _demo_target(rng, sc)
+                        per_months = reviews[code][-1].months if reviews[code] else 1
+                        level = target / (1.1 if getattr(sc, "aggregate", "sum") == "max_month" else per_months)
+                    break
+                if level is None:
+                    level = 10 ** rng.uniform(1, 3)
+                trend = rng.uniform(0.7, 1.4)  # this year against last year (growth)
+                stop = None
+                r = rng.random()
+                if lost_after and r < 0.06:
+                    continue  # never bought: a potential customer
+                if lost_after and r < 0.16:
+                    stop = today - relativedelta(months=lost_after + rng.randrange(0, 3), days=rng.randrange(1, 20))
+                unit = price and rng.uniform(*price)
+                first = max(start, created.astimezone(app.tz).date() - relativedelta(months=12))
+                for i, mon in enumerate(months):
+                    if mon < first.replace(day=1):
+                        continue
+                    season = 1 + 0.2 * rng.uniform(0.5, 1.0) * (1 if mon.month in (11, 12, 1, 2) else -0.3)
+                    age = (len(months) - 1 - i) / 12.0
+                    month_total = level * season * (trend ** -min(age, 1.0)) * rng.uniform(0.85, 1.15)
+                    n = rng.randint(2, 5)
+                    days = (min(month_ends[i], tomorrow) - mon).days
+                    if days <= 0:
+                        continue
+                    for _k in range(n):
+                        day = mon + timedelta(days=rng.randrange(days))  # (timedelta: 6 M records at 100 000 customers)
+                        if stop is not None and day > stop:
+                            continue
+                        q = round(month_total / n, 2)
+                        amt = round(q * unit * rng.uniform(0.95, 1.05), 2) if unit and rng.random() < 0.9 else None
+                        rows.append((cid, day.isoformat() if iso else day, q, None, amt, None))
+                    if pol.sales_plans is not None and plan_applies(pol, segs, flds) and mon < today.replace(day=1):
+                        plans.append({"customer_id": cid, "month": f"{mon.year:04d}-{mon.month:02d}",
+                                      "qty": round(month_total * rng.uniform(0.8, 1.3), 1), "set_at": now,
+                                      "set_by": app.actor.login})
+                if len(rows) >= 20_000:
+                    conn.exec_driver_sql(sql, rows)
+                    records += len(rows)
+                    rows = []
+            if rows:
                 conn.exec_driver_sql(sql, rows)
                 records += len(rows)
-                rows = []
-        if rows:
-            conn.exec_driver_sql(sql, rows)
-            records += len(rows)
         for i in range(0, len(plans), 5_000):
             s.execute(insert(SalesPlan), plans[i:i + 5_000])
         # manual factors of rank scales, for the first graded label (they carry over)
