@@ -168,7 +168,10 @@ def _kind_ok(label: str, only: str | None) -> bool:
 
 
 def _policy(ctx: Any) -> dict:
-    import tomllib
+    try:
+        import tomllib  # novermin (tomli below on Python 3.10)
+    except ImportError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
 
     rows = _query(ctx, "SELECT text FROM policy_version ORDER BY version DESC LIMIT 1", ())
     return tomllib.loads(rows[0][0]) if rows else {}

@@ -151,7 +151,7 @@ def read_layer(path: Path) -> Layer:
         return layer
     layer.exists = True
     try:
-        import tomllib
+        import tomllib  # novermin (tomli below on Python 3.10)
     except ImportError:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:

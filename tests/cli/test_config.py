@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
+try:
+    import tomllib  # novermin (tomli below on Python 3.10)
+except ImportError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 from pathlib import Path
 
 import pytest
