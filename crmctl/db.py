@@ -146,9 +146,26 @@ def make_engine(url: str) -> Engine:
         _install_sqlite_hooks(engine)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
     except ModuleNotFoundError as exc:
         raise DatabaseError(_("{module} is not installed: pip install 'crmctl[postgres]'").format(module=exc.name)) from None
+    if backend == "postgresql":
+        _install_pg_hooks(engine)
+    return engine
+
+
+def _install_pg_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # crmctl reads every row of the cursors it streams (exports, reports): plan them for the whole
+        # result, not for the first 10 % (PostgreSQL's default for cursors, which picks fast-start
+        # nested loops that turn quadratic when a table's statistics are stale, e.g. after a load)
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("SET cursor_tuple_fraction = 1")
+        finally:
+            cur.close()
+        dbapi_conn.commit()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -653,8 +670,14 @@ def bulk_load(conn, table: str, rows_coming: int) -> Iterator[bool]:
     one sort per index instead of a B-tree insertion per row per index, in random key order (about
     4 × faster for a first load of 2 M records).  The DDL is part of the transaction: a failed load
     rolls the DROP back with the rows, so the indexes are never lost.  Yields whether it did."""
-    if conn.dialect.name != "sqlite" or rows_coming < BULK_MIN_ROWS:
+    if rows_coming < BULK_MIN_ROWS:
         yield False
+        return
+    if conn.dialect.name != "sqlite":
+        yield False
+        # the planner's statistics of the table, fresh before the next command plans on it (autovacuum
+        # would take a while; the plans of a table it thinks empty or small can be quadratic)
+        conn.exec_driver_sql(f"ANALYZE {table}")
         return
     held = conn.exec_driver_sql(f"SELECT max(rowid) FROM {table}").scalar() or 0  # an upper bound, O(log n)
     if rows_coming < held:
@@ -673,6 +696,37 @@ def bulk_load(conn, table: str, rows_coming: int) -> Iterator[bool]:
             conn.exec_driver_sql(sql)
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+
+
+def copy_supported(conn) -> bool:
+    """Whether rows can be streamed with ``COPY … FROM STDIN`` (PostgreSQL through psycopg 3)."""
+    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+
+
+class CopyIn:
+    """``COPY table (columns) FROM STDIN`` on the unit of work's connection, in its transaction:
+    ``write_row`` a tuple at a time (psycopg adapts the values), then ``close`` (or ``abort``)."""
+
+    def __init__(self, conn, table: str, columns: tuple[str, ...]):
+        cursor = conn.connection.dbapi_connection.cursor()
+        self._context = cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN")
+        self.write_row = self._context.__enter__().write_row
+        self.failed = False
+
+    def close(self) -> None:
+        self._context.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        """Abandon the copy (the server then refuses the transaction, which is rolled back)."""
+        self.failed = True
+        try:
+            self._context.__exit__(KeyboardInterrupt, KeyboardInterrupt(), None)
+        except Exception:  # noqa: BLE001 - the server's answer to the abandoned copy
+            pass
+
+
+def copy_rows(conn, table: str, columns: tuple[str, ...]) -> CopyIn:
+    return CopyIn(conn, table, columns)
 
 
 def raw(session, sql: str, *params):

@@ -4,8 +4,11 @@ The totals that grading, churn and reports read are in ``volume_totals.py``; sal
 ``sales_plans.py``.
 
 ``volume import`` streams the CSV: the file is hashed first (the duplicate-file guard), then read
-row by row and written with ``executemany`` in chunks inside ONE write transaction, so a bad row at
-the end still leaves nothing behind.  Customer codes are resolved with one query.
+row by row, every cell checked by the rules, inside ONE write transaction, so a bad row at the end
+still leaves nothing behind.  On SQLite the rows are written with ``executemany`` in chunks, customer
+codes resolved from one query; on PostgreSQL they are streamed with ``COPY`` into a staging table
+and merged with one ``INSERT … SELECT`` that resolves the codes on the server (client memory stays
+flat whatever the number of customers), unknown codes found by one anti-join.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..db import bulk_load, insert_sql
+from ..db import bulk_load, copy_rows, copy_supported, insert_sql
 from ..errors import InvalidInput
 from ..i18n import _
 from ..models import Customer, UsageRecord
@@ -61,14 +64,14 @@ def _check_status(app: App, code: str, status: str, changed_at, reason: str | No
         check_record_day(code, status, since, day, statuses.no_records, statuses.label(status), reason)
 
 
-def _blocked(app: App, session) -> dict[int, tuple]:
-    """Customers in a ``[statuses] no_records`` status (few rows): id -> (code, status, since, reason)."""
+def _blocked(app: App, session) -> dict[str, tuple]:
+    """Customers in a ``[statuses] no_records`` status (few rows): code -> (code, status, since, reason)."""
     refused = app.policy.statuses.no_records
     if not refused:
         return {}
-    rows = session.execute(select(Customer.id, Customer.code, Customer.status, Customer.status_changed_at,
+    rows = session.execute(select(Customer.code, Customer.status, Customer.status_changed_at,
                                   Customer.status_reason).where(Customer.status.in_(refused))).all()
-    return {cid: (code, st, at, why) for cid, code, st, at, why in rows}
+    return {code: (code, st, at, why) for code, st, at, why in rows}
 
 
 def record_dict(app: App, r: UsageRecord, code: str) -> dict:
@@ -175,14 +178,13 @@ def _import(app: App, path: Path, name: str, sha: str, total: int, text: tuple[s
     with app.db.write() as s:
         batch = register_import(s, "volume", CsvFile(path, sha, [], []), 0, now, app.actor.login, allow_duplicates)
         conn = s.connection()
-        sql = insert_sql(conn, "usage_record", INSERT_COLUMNS)
         iso_days = app.db.is_sqlite  # SQLite stores dates as ISO text: bind the text itself
-        codes: dict[str, int] = dict(s.execute(select(Customer.code, Customer.id)).all())
         blocked = _blocked(app, s)
         days: dict[str, object] = {}
-        buf: list[tuple] = []
         batch_id = batch.id
         row_no = 1
+        sink = (_Executemany(s, conn, name, batch_id) if app.db.is_sqlite or not copy_supported(conn)
+                else _Copy(conn, name, batch_id))
         try:
             with ExitStack() as stack:
                 bar = stack.enter_context(progress(_("importing volumes"), total=max(total, 0)))
@@ -198,6 +200,8 @@ def _import(app: App, path: Path, name: str, sha: str, total: int, text: tuple[s
                 ci, di, qi, pi, ai = _columns(header, name)
                 width = len(header)
                 stack.enter_context(bulk_load(conn, "usage_record", total))  # a big first load: indexes built at the end
+                stack.push(sink.exit)  # the copy ended (a refused row: before the row numbers are compared)
+                customer, add = sink.customer, sink.add
                 for row_no, row in source:
                     if not row or (len(row) == 1 and isinstance(row[0], str) and not row[0].strip()):
                         continue
@@ -206,18 +210,16 @@ def _import(app: App, path: Path, name: str, sha: str, total: int, text: tuple[s
                             file=name, row=row_no, cells=len(row), width=width))
                     try:
                         code = row[ci].strip()
-                        cid = codes.get(code)
-                        if cid is None:
-                            raise InvalidInput((_("{file}: row {row}: unknown customer '{code}'") if code
-                                                else _("{file}: row {row}: customer is empty")).format(
-                                file=name, row=row_no, code=code))
+                        if not code:
+                            raise InvalidInput(_("{file}: row {row}: customer is empty").format(file=name, row=row_no))
+                        cid = customer(code, row_no)
                         ds = row[di]
                         day = days.get(ds)
                         if day is None:
                             d = _check_day(parse_date(ds, "date"), today, "date")
                             day = days[ds] = d.isoformat() if iso_days else d
-                        if cid in blocked:
-                            b = blocked[cid]
+                        if code in blocked:
+                            b = blocked[code]
                             _check_status(app, b[0], b[1], b[2], b[3], date.fromisoformat(day) if iso_days else day)
                         cell = row[qi]
                         try:
@@ -244,22 +246,21 @@ def _import(app: App, path: Path, name: str, sha: str, total: int, text: tuple[s
                             file=name, row=row_no, cells=len(row))) from None
                     except RuleError as exc:
                         raise exc.within(_("{file}: row {row}").format(file=name, row=row_no)) from None
-                    buf.append((cid, day, q, product, amount, batch_id))
-                    if len(buf) >= CHUNK:
-                        conn.exec_driver_sql(sql, buf)
-                        n += len(buf)
-                        bar.advance(len(buf))
-                        buf = []
-                if buf:
-                    conn.exec_driver_sql(sql, buf)
-                    n += len(buf)
-                    bar.advance(len(buf))
+                    if add(row_no, cid, day, q, product, amount):
+                        bar.advance(CHUNK)
+                n = sink.finish()  # PostgreSQL: the merge, after the unknown codes' check
+                bar.advance(n % CHUNK)
+        except InvalidInput:
+            sink.earlier_unknown(row_no)  # an unknown code before the refused row is the first problem
+            raise
         except UnicodeDecodeError:
+            sink.earlier_unknown(row_no + 1)
             enc, encoding = text
             message = (_("{file}: row {row} is not valid {encoding} (try --encoding gbk)") if enc.startswith("utf")
                        else _("{file}: row {row} is not valid {encoding}"))
             raise InvalidInput(message.format(file=name, row=row_no + 1, encoding=encoding)) from None
         except csv.Error as exc:
+            sink.earlier_unknown(row_no + 1)
             raise InvalidInput(_("{file}: row {row}: {problem}").format(file=name, row=row_no + 1, problem=exc)) from None
         if n == 0:
             raise InvalidInput(_("{file}: no data rows").format(file=name))
@@ -268,6 +269,120 @@ def _import(app: App, path: Path, name: str, sha: str, total: int, text: tuple[s
         audit.record(s, app, "volume.import", "import_batch", str(batch_id), at=now,
                      after={"file": path.name, "rows": n, "sha256": sha, "seq": batch.seq})
     return {"imported": n, "batch": batch_id, "file": path.name}
+
+
+def _unknown(name: str, row_no: int, code: str) -> InvalidInput:
+    return InvalidInput(_("{file}: row {row}: unknown customer '{code}'").format(file=name, row=row_no, code=code))
+
+
+class _Executemany:
+    """Rows into usage_record with ``executemany`` in chunks; codes resolved from one query."""
+
+    def __init__(self, session, conn, name: str, batch_id: int):
+        self.conn, self.name, self.batch_id = conn, name, batch_id
+        self.sql = insert_sql(conn, "usage_record", INSERT_COLUMNS)
+        self.codes: dict[str, int] = dict(session.execute(select(Customer.code, Customer.id)).all())
+        self.buf: list[tuple] = []
+        self.n = 0
+
+    def customer(self, code: str, row_no: int) -> int:
+        cid = self.codes.get(code)
+        if cid is None:
+            raise _unknown(self.name, row_no, code)
+        return cid
+
+    def add(self, _row_no: int, cid: int, day, q: float, product, amount) -> bool:
+        """Queue one row; True when a chunk was written."""
+        self.buf.append((cid, day, q, product, amount, self.batch_id))
+        if len(self.buf) < CHUNK:
+            return False
+        self._flush()
+        return True
+
+    def _flush(self) -> None:
+        if self.buf:
+            self.conn.exec_driver_sql(self.sql, self.buf)
+            self.n += len(self.buf)
+            self.buf = []
+
+    def finish(self) -> int:
+        self._flush()
+        return self.n
+
+    def earlier_unknown(self, _row_no: int) -> None:
+        """Unknown codes are refused as they are read: none can hide before a later problem."""
+
+    def exit(self, *_exc) -> bool:
+        return False
+
+
+class _Copy:
+    """PostgreSQL: rows streamed with ``COPY`` into a temporary staging table (dropped at commit),
+    then one ``INSERT … SELECT`` joining customer on the code.  The codes are not
+    held by the client; an unknown one is found by one anti-join, with its row number."""
+
+    STAGE = "crm_volume_stage"
+
+    def __init__(self, conn, name: str, batch_id: int):
+        self.conn, self.name, self.batch_id = conn, name, batch_id
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {self.STAGE} (row_no integer NOT NULL, code text NOT NULL, "
+                             "day date NOT NULL, qty double precision NOT NULL, product text, "
+                             "amount double precision) ON COMMIT DROP")
+        self.copy = copy_rows(conn, self.STAGE, ("row_no", "code", "day", "qty", "product", "amount"))
+        self.write = self.copy.write_row
+        self.n = 0
+        self.done = False
+
+    def customer(self, code: str, _row_no: int) -> str:
+        return code  # resolved by the merge
+
+    def add(self, row_no: int, code: str, day, q: float, product, amount) -> bool:
+        self.write((row_no, code, day, q, product, amount))
+        self.n += 1
+        return self.n % CHUNK == 0
+
+    def _end_copy(self) -> None:
+        if not self.done:
+            self.done = True
+            self.copy.close()
+
+    def _first_unknown(self, before: int | None) -> tuple[int, str] | None:
+        self._end_copy()
+        limit = "" if before is None else f" AND s.row_no < {int(before)}"
+        return self.conn.exec_driver_sql(
+            f"SELECT s.row_no, s.code FROM {self.STAGE} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM customer c WHERE c.code = s.code){limit} ORDER BY s.row_no LIMIT 1").first()
+
+    def finish(self) -> int:
+        bad = self._first_unknown(None)
+        if bad is not None:
+            raise _unknown(self.name, bad[0], bad[1])
+        n = self.conn.exec_driver_sql(
+            f"INSERT INTO usage_record ({', '.join(INSERT_COLUMNS)}) SELECT c.id, s.day, s.qty, s.product, s.amount, "
+            f"{int(self.batch_id)} FROM {self.STAGE} s JOIN customer c ON c.code = s.code").rowcount
+        if n != self.n:  # cannot happen (every code was found): never import a different number of rows
+            raise InvalidInput(_("{file}: {rows} rows read but {merged} merged").format(file=self.name, rows=self.n,
+                                                                                      merged=n))
+        return n
+
+    def earlier_unknown(self, row_no: int) -> None:
+        if self.copy.failed:
+            return
+        bad = self._first_unknown(row_no)
+        if bad is not None:
+            raise _unknown(self.name, bad[0], bad[1]) from None
+
+    def exit(self, exc_type, _exc, _tb) -> bool:
+        """Leaving the rows: a refused row ends the copy normally (its rows stay in the staging
+        table, which the rollback drops, so that an earlier unknown code can still be found); an
+        interrupt or a database error abandons it."""
+        if not self.done and exc_type is not None:
+            self.done = True
+            if issubclass(exc_type, (InvalidInput, RuleError, UnicodeDecodeError, csv.Error)):
+                self.copy.close()
+            else:
+                self.copy.abort()
+        return False
 
 
 def _columns(header: list[str], name: str) -> tuple[int, int, int, int | None, int | None]:
