@@ -729,6 +729,83 @@ def copy_rows(conn, table: str, columns: tuple[str, ...]) -> CopyIn:
     return CopyIn(conn, table, columns)
 
 
+#: rows per ``executemany`` call of :func:`bulk_insert` (SQLite's driver steps them one by one anyway)
+BULK_CHUNK = 10_000
+_scratch = iter(range(1, 1 << 62))
+
+
+def _scratch_table(conn, table: str, columns: tuple[str, ...]) -> str:
+    """PostgreSQL: an empty temporary table with ``columns`` of ``table`` (same types, no
+    constraints), dropped at the end of the transaction at the latest."""
+    name = f"crm_bulk_{next(_scratch)}"
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS SELECT {', '.join(columns)} "
+                         f"FROM {table} WITH NO DATA")
+    return name
+
+
+def _copy_into(conn, name: str, columns: tuple[str, ...], rows) -> None:
+    copy = CopyIn(conn, name, columns)
+    try:
+        write = copy.write_row
+        for row in rows:
+            write(row)
+    except BaseException:
+        copy.abort()
+        raise
+    copy.close()
+
+
+def bulk_insert(conn, table: str, columns: tuple[str, ...], rows: list[tuple], *, constants: dict[str, str] | None = None,
+                suffix: str = "") -> None:
+    """``INSERT INTO table (columns…, constants…) … suffix`` of many rows in the current transaction.
+    ``constants``: column -> SQL literal, the same on every row (validated codes only).  ``suffix``:
+    e.g. an ``ON CONFLICT`` clause.  SQLite: the driver's ``executemany`` in chunks (it steps every
+    row in C); PostgreSQL with psycopg: the rows streamed with ``COPY`` into a temporary table, then
+    one ``INSERT … SELECT`` (a round trip per statement instead of pipelined single-row inserts)."""
+    if not rows:
+        return
+    constants = constants or {}
+    all_cols = ", ".join((*constants, *columns))
+    if not copy_supported(conn):
+        mark = marker(conn)
+        values = ", ".join([*constants.values(), *[mark] * len(columns)])
+        sql = f"INSERT INTO {table} ({all_cols}) VALUES ({values}){(' ' + suffix) if suffix else ''}"
+        for i in range(0, len(rows), BULK_CHUNK):
+            conn.exec_driver_sql(sql, rows[i:i + BULK_CHUNK])
+        return
+    name = _scratch_table(conn, table, columns)
+    _copy_into(conn, name, columns, rows)
+    select_list = ", ".join((*constants.values(), *columns))
+    conn.exec_driver_sql(f"INSERT INTO {table} ({all_cols}) SELECT {select_list} FROM {name}"
+                         f"{(' ' + suffix) if suffix else ''}")
+    conn.exec_driver_sql(f"DROP TABLE {name}")
+
+
+def bulk_update(conn, table: str, columns: tuple[str, ...], keys: tuple[str, ...], rows: list[tuple], *,
+                constants: dict[str, str] | None = None, where: str = "") -> None:
+    """``UPDATE table SET columns…, constants… WHERE keys…`` of many rows; each row holds the new
+    values, then the keys.  ``where``: a further condition on the table's constant columns (SQL
+    text of validated codes).  SQLite: ``executemany``; PostgreSQL: ``COPY`` into a temporary
+    table, then one ``UPDATE … FROM``."""
+    if not rows:
+        return
+    constants = constants or {}
+    extra = f" AND {where}" if where else ""
+    if not copy_supported(conn):
+        mark = marker(conn)
+        sets = ", ".join([*(f"{c} = {mark}" for c in columns), *(f"{c} = {v}" for c, v in constants.items())])
+        sql = f"UPDATE {table} SET {sets} WHERE {' AND '.join(f'{k} = {mark}' for k in keys)}{extra}"
+        for i in range(0, len(rows), BULK_CHUNK):
+            conn.exec_driver_sql(sql, rows[i:i + BULK_CHUNK])
+        return
+    name = _scratch_table(conn, table, (*columns, *keys))
+    _copy_into(conn, name, (*columns, *keys), rows)
+    sets = ", ".join([*(f"{c} = n.{c}" for c in columns), *(f"{c} = {v}" for c, v in constants.items())])
+    conn.exec_driver_sql(f"UPDATE {table} SET {sets} FROM {name} n WHERE "
+                         f"{' AND '.join(f'{table}.{k} = n.{k}' for k in keys)}{extra}")
+    conn.exec_driver_sql(f"DROP TABLE {name}")
+
+
 def raw(session, sql: str, *params):
     """The driver cursor of a statement on the unit of work's connection, for bulk reads: plain
     tuples, no per-row wrapping.  ``sql`` is written with ``?`` markers.  It runs through

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
+from ...db import bulk_insert
 from ...i18n import _
 from ...models import Activity, ActivityPlanRun, Customer, CustomerGrade, Document, Staff
 from ...progress import Progress, silent
@@ -47,10 +48,9 @@ def _planner(app: App, period: Period) -> MonthPlanner:
 
 
 class _Inserter:
-    """Bulk INSERT … ON CONFLICT (cadence_key) DO NOTHING of planned activities.
-
-    SQLite: the driver's executemany with values converted once per distinct value (the hot path of
-    ``visit plan``); PostgreSQL: SQLAlchemy's dialect insert."""
+    """Bulk INSERT … ON CONFLICT (cadence_key) DO NOTHING of planned activities
+    (:func:`crmctl.db.bulk_insert`: executemany on SQLite, COPY and one INSERT … SELECT on
+    PostgreSQL), values converted once per distinct value (the hot path of ``visit plan``)."""
 
     COLUMNS = ("customer_id", "kind", "due_date", "owner_id", "status", "planned_by", "cadence_key", "plan_note",
                "created_at")
@@ -58,38 +58,24 @@ class _Inserter:
     def __init__(self, session):
         self.session = session
         dialect = session.get_bind().dialect
-        self.sqlite = dialect.name == "sqlite"
         table = Activity.__table__
-        if self.sqlite:
-            cols = ", ".join(self.COLUMNS)
-            self.sql = (f"INSERT INTO activity ({cols}) VALUES ({', '.join('?' * len(self.COLUMNS))}) "
-                        "ON CONFLICT (cadence_key) DO NOTHING")
-            self._date = table.c.due_date.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
-            self._ts = table.c.created_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-
-            self.stmt = insert(table).on_conflict_do_nothing(index_elements=["cadence_key"])
+        self._date = table.c.due_date.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        self._ts = table.c.created_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
         self._dates: dict[date, object] = {}
 
     def row(self, customer_id, kind, due_date, owner_id, run_id, key, note, created_at) -> tuple:
-        if self.sqlite:
-            d = self._dates.get(due_date)
-            if d is None:
-                d = self._dates[due_date] = self._date(due_date)
-            return (customer_id, kind, d, owner_id, "planned", run_id, key, note, created_at)
-        return dict(zip(self.COLUMNS, (customer_id, kind, due_date, owner_id, "planned", run_id, key, note, created_at)))
+        d = self._dates.get(due_date)
+        if d is None:
+            d = self._dates[due_date] = self._date(due_date)
+        return (customer_id, kind, d, owner_id, "planned", run_id, key, note, created_at)
 
     def created_at(self, now: datetime):
-        return self._ts(now) if self.sqlite else now
+        return self._ts(now)  # UTC without offset, as the column holds it
 
     def write(self, rows: list) -> None:
         for i in range(0, len(rows), INSERT_BATCH):
-            part = rows[i:i + INSERT_BATCH]
-            if self.sqlite:
-                self.session.connection().exec_driver_sql(self.sql, part)
-            else:
-                self.session.execute(self.stmt, part)
+            bulk_insert(self.session.connection(), "activity", self.COLUMNS, rows[i:i + INSERT_BATCH],
+                        suffix="ON CONFLICT (cadence_key) DO NOTHING")
 
 
 def _customer_query(app: App, planner: MonthPlanner):

@@ -11,14 +11,14 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from ...db import IN_CHUNK, driver_value, marker
+from ...db import BULK_CHUNK, IN_CHUNK, bulk_update, driver_value
 from ...i18n import _
 from ...models import Customer, Staff, StaffRole, UTCDateTime
 from .. import audit
 from ..app import App
 from ..assignment import stand_in_warning
 from ..population import Population
-from .store import INSERT_CHUNK, Graded
+from .store import Graded
 
 
 def owner_check(s, app: App, scale, pop: Population, graded: Graded, is_current: bool, *,
@@ -74,14 +74,12 @@ def owner_check(s, app: App, scale, pop: Population, graded: Graded, is_current:
     if reassign and write and moves:
         conn = s.connection()
         stamp = driver_value(conn, UTCDateTime(), now)
-        mark = marker(conn)
-        conn.exec_driver_sql(f"UPDATE customer SET owner_id = {mark}, updated_at = {mark} WHERE id = {mark}",
-                             [(sid, stamp, cid) for cid, sid, *_ in moves])
+        bulk_update(conn, "customer", ("owner_id", "updated_at"), ("id",), [(sid, stamp, cid) for cid, sid, *_ in moves])
         audit.record_many(s, app, [
             {"at": now, "action": "customer.reassign", "entity": "customer", "key": codes[cid],
              "customer_code": codes[cid], "before": {"owner": staff[old][0] if old in staff else None},
              "after": {"owner": login, "grade": grade, "role": role, "scale": scale_code}, "note": "owner by grade"}
-            for cid, sid, old, login, grade, role in moves], chunk=INSERT_CHUNK)
+            for cid, sid, old, login, grade, role in moves], chunk=BULK_CHUNK)
     result["moved"] = len(moves) if reassign else 0
     fell_back = Counter(role for *_x, role in moves if role in admin_only)
     result["warnings"] = [stand_in_warning(role, app.policy.roles.get(role), _("{n} customers").format(n=n))

@@ -11,12 +11,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from ...db import driver_value, marker
+from ...db import bulk_insert, bulk_update, driver_value, marker
 from ...models import GradeRun, UTCDateTime
 from ...rules.periods import Period
 from ..app import App
 
-INSERT_CHUNK = 10_000
 
 
 @dataclass
@@ -60,19 +59,16 @@ def store_results(s, app: App, code: str, per: Period, now: datetime, graded: Gr
                                  f"AND customer_id = {mark}", stale)
     # scale, label and policy version are the same on every row: written into the statement (they
     # are validated codes), so that each row binds only what differs.
-    cols = "customer_id, grade, previous, metrics, reason, factor_scores, score, rank"
-    sql = (f"INSERT INTO grade_result (scale, label, policy_version, {cols}) "
-           f"VALUES ({_lit(code)}, {_lit(per.label)}, {version}, {', '.join([mark] * 8)})")
+    cols = ("customer_id", "grade", "previous", "metrics", "reason", "factor_scores", "score", "rank")
     if not any(x is not None for x in graded.scores):  # threshold: five values a row
-        cols = "customer_id, grade, previous, metrics, reason"
-        sql = (f"INSERT INTO grade_result (scale, label, policy_version, {cols}) "
-               f"VALUES ({_lit(code)}, {_lit(per.label)}, {version}, {', '.join([mark] * 5)})")
+        cols = cols[:5]
         rows = [r[:5] for r in rows]
+    suffix = ""
     if stored:
-        sql += (" ON CONFLICT (scale, label, customer_id) DO UPDATE SET policy_version = excluded.policy_version, "
-                + ", ".join(f"{c} = excluded.{c}" for c in cols.split(", ")[1:]))
-    for i in range(0, len(rows), INSERT_CHUNK):
-        conn.exec_driver_sql(sql, rows[i:i + INSERT_CHUNK])
+        suffix = ("ON CONFLICT (scale, label, customer_id) DO UPDATE SET policy_version = excluded.policy_version, "
+                  + ", ".join(f"{c} = excluded.{c}" for c in cols[1:]))
+    bulk_insert(conn, "grade_result", cols, rows, suffix=suffix,
+                constants={"scale": _lit(code), "label": _lit(per.label), "policy_version": str(version)})
     # The current grade (core's customer_grade): written only where it changes, by primary key, with
     # the label of the review that set it (a review that confirms a grade leaves grade, label, since).
     if not is_current:
@@ -87,12 +83,9 @@ def store_results(s, app: App, code: str, per: Period, now: datetime, graded: Gr
         elif cur[0] != g:
             moved.append((g, stamp, cid))
     sc, lb = _lit(code), _lit(per.label)
-    if fresh:
-        conn.exec_driver_sql(f"INSERT INTO customer_grade (scale, label, customer_id, grade, since) "
-                             f"VALUES ({sc}, {lb}, {mark}, {mark}, {mark})", fresh)
-    if moved:
-        conn.exec_driver_sql(f"UPDATE customer_grade SET grade = {mark}, label = {lb}, since = {mark} "
-                             f"WHERE customer_id = {mark} AND scale = {sc}", moved)
+    bulk_insert(conn, "customer_grade", ("customer_id", "grade", "since"), fresh, constants={"scale": sc, "label": lb})
+    bulk_update(conn, "customer_grade", ("grade", "since"), ("customer_id",), moved, constants={"label": lb},
+                where=f"customer_grade.scale = {sc}")
 
 
 _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
