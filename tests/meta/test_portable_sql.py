@@ -219,6 +219,8 @@ ALLOWED: dict[tuple[str, str], str] = {
                                                  "COMMIT DROP): Citus keeps it on the coordinator; CockroachDB "
                                                  "needs experimental temp tables and has no ON COMMIT DROP -> "
                                                  "fall back to the executemany path",
+    ("COPY", "crmctl.db:*"): "as above, where a crmctl.db helper runs the COPY",
+    ("TEMP table", "crmctl.db:*"): "as above, where a crmctl.db helper makes the staging table",
     ("SET LOCAL", "crmctl.db:*"): "SET LOCAL cursor_tuple_fraction = 1 before a streamed read: a planner hint "
                                   "(Citus passes it to the coordinator's planner; CockroachDB: skip it)",
     ("ANALYZE", "crmctl.services.volumes:*"): "ANALYZE usage_record after a bulk load: Citus propagates ANALYZE to "
@@ -228,6 +230,7 @@ ALLOWED: dict[tuple[str, str], str] = {
 
 #: entries for code that is on its way (see ALLOWED); not required to match anything in this tree
 PENDING = {("COPY", "crmctl.services.volumes:*"), ("TEMP table", "crmctl.services.volumes:*"),
+           ("COPY", "crmctl.db:*"), ("TEMP table", "crmctl.db:*"),
            ("SET LOCAL", "crmctl.db:*"), ("ANALYZE", "crmctl.services.volumes:*"), ("ANALYZE", "crmctl.db:*")}
 
 #: entries whose SQL text is written elsewhere (crmctl.pg_security builds it, the migration sends it):
@@ -413,35 +416,41 @@ def test_every_allow_list_entry_is_still_needed():
 # Dynamic part
 
 
-def _issuer(frames) -> str:
-    """The crmctl function (or the machinery: alembic, the SQLAlchemy dialect) that sent a statement:
-    the innermost such frame, helpers that pass a caller's SQL on skipped; "" for anything else (the
-    tests' own engines)."""
+def _issuers(frames) -> tuple[str, ...]:
+    """Who sent a statement, innermost first: the crmctl function (or the machinery: alembic, the
+    SQLAlchemy dialect) and, before it, the crmctl helpers that passed a caller's SQL on (``_PASS_ON``:
+    a helper that issues SQL of its own is listed by its name); () for anything else (the tests'
+    own engines)."""
     functions = scan()[1]
-    for frame, lineno in frames:
+    helpers: list[str] = []
+    for frame, _lineno in frames:
         module = frame.f_globals.get("__name__", "")
         filename = str(Path(frame.f_code.co_filename).resolve())
         if filename.startswith(str(PACKAGE)):
-            table = functions.get(filename, {})
-            qual = table.get(frame.f_code.co_firstlineno, frame.f_code.co_name)
+            qual = functions.get(filename, {}).get(frame.f_code.co_firstlineno, frame.f_code.co_name)
             issuer = f"{_module_name(Path(filename))}:{qual}"
             if issuer in _PASS_ON:
+                helpers.append(issuer)
                 continue
-            return issuer
+            return (issuer, *helpers)
         if module.startswith("sqlalchemy.dialects."):
-            return "sqlalchemy.dialects:" + frame.f_code.co_name
+            return ("sqlalchemy.dialects:" + frame.f_code.co_name, *helpers)
         if module.startswith("alembic."):
-            return "alembic:" + frame.f_code.co_name
+            return ("alembic:" + frame.f_code.co_name, *helpers)
         if module.startswith("tests."):
-            return ""
-    return ""
+            return ()
+    return ()
 
 
 @dataclass
 class Seen:
     sql: str
-    issuer: str
+    issuer: str  # the function that sent it ("" when not crmctl's)
     raw: bool  # SQL text crmctl wrote (exec_driver_sql, text()), not rendered by the dialect
+    helpers: tuple[str, ...] = ()  # crmctl helpers between the statement and the issuer
+
+    def allowed(self, feature: str) -> str | None:
+        return next(filter(None, (allowed(feature, who) for who in (self.issuer, *self.helpers))), None)
 
 
 class Capture:
@@ -468,8 +477,8 @@ class Capture:
 
         compiled = getattr(context, "compiled", None)
         raw = compiled is None or isinstance(getattr(compiled, "statement", None), TextClause)
-        frames = list(traceback.walk_stack(sys._getframe(1)))
-        self.seen.append(Seen(statement, _issuer(frames), raw))
+        who = _issuers(traceback.walk_stack(sys._getframe(1)))
+        self.seen.append(Seen(statement, who[0] if who else "", raw, tuple(who[1:])))
 
 
 def _csv(path: Path, header: str, rows: list[str]) -> Path:
@@ -536,11 +545,11 @@ def problems_of(seen: list[Seen], server: bool) -> dict[tuple[str, str], str]:
             if CATALOGUE[feature].kind == "sqlite":
                 if server:
                     why = "an SQLite-only feature reached PostgreSQL"
-                elif not s.raw or allowed(feature, s.issuer):
+                elif not s.raw or s.allowed(feature):
                     continue
                 else:
                     why = "SQLite-only SQL text without a portable path"
-            elif server and allowed(feature, s.issuer):
+            elif server and s.allowed(feature):
                 continue
             else:
                 why = "a single-server feature without a portable path" if server else "a server feature sent to SQLite"
@@ -581,6 +590,10 @@ def test_the_dialects_own_rendering_and_listed_statements_pass():
     assert problems_of([compiled_json], server=False) == {}
     assert problems_of([counter], server=True) == {}
     assert problems_of([Seen("PRAGMA x", "", True)], server=True) == {}  # not crmctl's (a test's own engine)
+    # a helper that passes its callers' SQL on and adds a statement of its own (the streamed reads' hint)
+    hint = Seen("SET LOCAL cursor_tuple_fraction = 1", "crmctl.services.customers.reading:_flat_rows", True,
+                ("crmctl.db:stream_chunks",))
+    assert problems_of([hint], server=True) == {}
 
 
 
