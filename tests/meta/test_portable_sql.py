@@ -128,7 +128,7 @@ CATALOGUE: dict[str, Feature] = {
     "TEMP table": Feature("server", r"\bCREATE\s+(GLOBAL\s+|LOCAL\s+)?TEMP(ORARY)?\s+TABLE\b|\bON\s+COMMIT\s+DROP\b",
                           "a temporary table (Citus: a coordinator-local table; CockroachDB: experimental, "
                           "no ON COMMIT DROP)", examples=("CREATE TEMP TABLE s (LIKE usage_record) ON COMMIT DROP",)),
-    "COPY": Feature("server", r"^\s*COPY\s+[\w.\"]+\s*(\([^)]*\)\s*)?(FROM|TO)\b",
+    "COPY": Feature("server", r"^\s*COPY\s+[\w.\"{}]+\s*(\([^)]*\)\s*)?(FROM|TO)\b",
                     "PostgreSQL's COPY protocol (Citus and CockroachDB accept COPY FROM STDIN)",
                     examples=("COPY usage_record (customer_id, day, qty) FROM STDIN", "COPY s FROM STDIN"),
                     not_examples=("copy the database",)),
@@ -224,29 +224,25 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("FOR UPDATE", "crmctl.services.activities.visits:*"): "planned activities of one customer (one shard); the "
                                                            "company-wide ones (customer_id IS NULL) move to a table "
                                                            "of their own [gap: docs/distributed.md change 2]",
-    # --- on the lead's branch (volume import over COPY, streamed reads, statistics after bulk loads);
-    #     pending: not in this tree yet, so not reported as unused
-    ("COPY", "crmctl.services.volumes:*"): "COPY ... FROM STDIN: PostgreSQL, Citus and CockroachDB accept it; the "
-                                           "executemany path of SQLite is the fallback for any other server",
-    ("TEMP table", "crmctl.services.volumes:*"): "the staging table of a volume import (CREATE TEMP TABLE ... ON "
-                                                 "COMMIT DROP): Citus keeps it on the coordinator; CockroachDB "
-                                                 "needs experimental temp tables and has no ON COMMIT DROP -> "
-                                                 "fall back to the executemany path [gap: docs/distributed.md "
-                                                 "change 11]",
-    ("COPY", "crmctl.db:*"): "as above, where a crmctl.db helper runs the COPY",
-    ("TEMP table", "crmctl.db:*"): "as above, where a crmctl.db helper makes the staging table",
-    ("SET LOCAL", "crmctl.db:*"): "SET LOCAL cursor_tuple_fraction = 1 before a streamed read: a planner hint "
-                                  "(Citus passes it to the coordinator's planner; CockroachDB: skip it) "
-                                  "[gap: docs/distributed.md change 11]",
-    ("ANALYZE", "crmctl.services.volumes:*"): "ANALYZE usage_record after a bulk load: Citus propagates ANALYZE to "
-                                              "the shards; CockroachDB accepts ANALYZE as CREATE STATISTICS",
-    ("ANALYZE", "crmctl.db:*"): "as above, where the bulk-load helper issues it",
+    # --- bulk paths on PostgreSQL (issue 20): volume import over COPY, bulk writes, planner settings
+    ("COPY", "crmctl.db:CopyIn.__init__"): "COPY ... FROM STDIN: PostgreSQL, Citus and CockroachDB accept it; "
+                                           "crmctl.db.copy_supported() is false for any other server, which "
+                                           "takes the executemany path (SQLite's)",
+    ("TEMP table", "crmctl.services.volumes:_Copy.__init__"): "the staging table of a volume import (CREATE "
+                                                              "TEMPORARY TABLE ... ON COMMIT DROP): Citus keeps it "
+                                                              "on the coordinator; CockroachDB needs experimental "
+                                                              "temp tables and has no ON COMMIT DROP -> the "
+                                                              "executemany path [gap: docs/distributed.md change 11]",
+    ("TEMP table", "crmctl.db:_scratch_table"): "the rows of bulk_insert/bulk_update (as the staging table above)",
+    ("SET LOCAL", "crmctl.db:_install_pg_hooks*"): "SET cursor_tuple_fraction = 1 on each PostgreSQL connection: a "
+                                                   "planner setting (Citus: the coordinator's planner; CockroachDB: "
+                                                   "skip it) [gap: docs/distributed.md change 11]",
+    ("ANALYZE", "crmctl.db:bulk_load"): "ANALYZE usage_record after a bulk load on PostgreSQL: Citus propagates "
+                                        "ANALYZE to the shards; CockroachDB accepts ANALYZE as CREATE STATISTICS",
 }
 
 #: entries for code that is on its way (see ALLOWED); not required to match anything in this tree
-PENDING = {("COPY", "crmctl.services.volumes:*"), ("TEMP table", "crmctl.services.volumes:*"),
-           ("COPY", "crmctl.db:*"), ("TEMP table", "crmctl.db:*"),
-           ("SET LOCAL", "crmctl.db:*"), ("ANALYZE", "crmctl.services.volumes:*"), ("ANALYZE", "crmctl.db:*")}
+PENDING: set[tuple[str, str]] = set()
 
 #: entries whose SQL text is written elsewhere (crmctl.pg_security builds it, the migration sends it):
 #: only the dynamic part on PostgreSQL sees them
@@ -617,10 +613,9 @@ def test_the_dialects_own_rendering_and_listed_statements_pass():
     assert problems_of([compiled_json], server=False) == {}
     assert problems_of([counter], server=True) == {}
     assert problems_of([Seen("PRAGMA x", "", True)], server=True) == {}  # not crmctl's (a test's own engine)
-    # a helper that passes its callers' SQL on and adds a statement of its own (the streamed reads' hint)
-    hint = Seen("SET LOCAL cursor_tuple_fraction = 1", "crmctl.services.customers.reading:_flat_rows", True,
-                ("crmctl.db:stream_chunks",))
-    assert problems_of([hint], server=True) == {}
+    # a helper that passes its callers' SQL on: the caller is the issuer, and must be listed
+    hint = Seen("ANALYZE usage_record", "crmctl.services.customers.reading:_flat_rows", True, ("crmctl.db:raw",))
+    assert list(problems_of([hint], server=True)) == [("ANALYZE", "crmctl.services.customers.reading:_flat_rows")]
 
 
 
