@@ -319,6 +319,9 @@ def copy_database(settings: Settings, to_url: str, *, chunk: int = 5000, progres
                     raise DatabaseError(_("copy check failed for {table}: {rows} rows, {copied} copied").format(
                         table=t.name, rows=counts[t.name], copied=copied))
                 report.append({"table": t.name, "rows": copied})
+            if dst.engine.dialect.name == "postgresql":  # the planner's statistics, before the first command plans
+                for t in tables:
+                    d_conn.execute(text(f"ANALYZE {t.name}"))
         if dst.engine.dialect.name == "postgresql":
             _bind_copier(dst, app)
         entry = {"from": _safe(src.url), "to": _safe(target_url), "rows": sum(r["rows"] for r in report)}

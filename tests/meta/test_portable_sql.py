@@ -237,6 +237,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("SET LOCAL", "crmctl.db:_install_pg_hooks*"): "SET cursor_tuple_fraction = 1 on each PostgreSQL connection: a "
                                                    "planner setting (Citus: the coordinator's planner; CockroachDB: "
                                                    "skip it) [gap: docs/distributed.md change 11]",
+    ("ANALYZE", "crmctl.services.maintenance:copy_database"): "statistics of a database copied onto PostgreSQL "
+                                                               "(as bulk_load's, below)",
     ("ANALYZE", "crmctl.db:bulk_load"): "ANALYZE usage_record after a bulk load on PostgreSQL: Citus propagates "
                                         "ANALYZE to the shards; CockroachDB accepts ANALYZE as CREATE STATISTICS",
 }
