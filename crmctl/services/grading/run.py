@@ -129,7 +129,15 @@ def _roomy_cache(session) -> None:
 
 def _current_grades(session, scale_code: str) -> dict[int, tuple[str, str | None]]:
     cur = raw(session, "SELECT customer_id, grade, label FROM customer_grade WHERE scale = ?", scale_code)
-    return {cid: (g, lb) for cid, g, lb in cur.fetchall()}
+    shared: dict[tuple, tuple] = {}  # a few distinct (grade, label) pairs: one tuple each, not one per customer
+    out: dict[int, tuple[str, str | None]] = {}
+    while True:
+        part = cur.fetchmany(20_000)
+        if not part:
+            return out
+        for cid, g, lb in part:
+            pair = (g, lb)
+            out[cid] = shared.setdefault(pair, pair)
 
 
 
