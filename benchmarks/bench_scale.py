@@ -177,37 +177,46 @@ def grade_script(policy_name: str, dialect: str) -> str:
     pg = dialect == "postgresql"
     vol = "CAST(ROUND(CAST(SUM(qty) AS NUMERIC), 4) AS DOUBLE PRECISION)" if pg else "ROUND(SUM(qty), 4)"
     differs = "IS DISTINCT FROM" if pg else "IS NOT"
-    metrics = "json_build_object('volume', g.vol)" if pg else "json_object('volume', g.vol)"
+    # {"volume":1164.76}, as crmctl writes it (float8 text is the shortest exact form, like Python's repr)
+    metrics = ("CAST('{\"volume\":' || CAST(g.vol AS TEXT) || CASE WHEN g.vol = FLOOR(g.vol) THEN '.0' ELSE '' END "
+               "|| '}' AS JSON)") if pg else "json_object('volume', g.vol)"
     parts = [(f"SELECT {lit(code)} AS scale, c.id AS customer_id, COALESCE(v.vol, 0.0) AS vol FROM ({ids}) c "
               f"LEFT JOIN v ON v.customer_id = c.id", code, case) for code, ids, case in scale_sql(policy_name, dialect)]
     graded = " UNION ALL ".join(
         f"SELECT scale, customer_id, vol, {case} AS grade FROM ({sel}) x{i}" for i, (sel, _c, case) in enumerate(parts))
     sql = [] if pg else ["PRAGMA synchronous = normal;", "PRAGMA cache_size = -65536;", "BEGIN IMMEDIATE;"]
+    stale = ("NOT EXISTS (SELECT 1 FROM plain_graded g WHERE g.scale = grade_result.scale "
+             "AND g.customer_id = grade_result.customer_id)" if pg  # an anti-join
+             else "(scale, customer_id) NOT IN (SELECT scale, customer_id FROM plain_graded)")  # an ephemeral index
     sql += [
         "DROP TABLE IF EXISTS plain_graded;",
+        # every covered customer: the volume, the grade by the bands, the grade before this label (the
+        # current one; none at the first grading)
         f"CREATE TEMP TABLE plain_graded AS WITH v AS (SELECT customer_id, {vol} AS vol FROM usage_record "
-        f"WHERE day >= '{start}' AND day < '{end}' GROUP BY customer_id) {graded};",
-        # the grade before this label: the current one (none at the first grading)
-        "CREATE TEMP TABLE plain_prev AS SELECT g.scale, g.customer_id, g.grade, cg.grade AS previous FROM plain_graded g "
-        "LEFT JOIN customer_grade cg ON cg.customer_id = g.customer_id AND cg.scale = g.scale;",
+        f"WHERE day >= '{start}' AND day < '{end}' GROUP BY customer_id), "
+        f"g AS ({graded}) SELECT g.*, cg.grade AS previous FROM g "
+        f"LEFT JOIN customer_grade cg ON cg.customer_id = g.customer_id AND cg.scale = g.scale;",
+        *(["ANALYZE plain_graded;"] if pg else []),
         f"INSERT INTO grade_run (scale, label, period_start, period_end, policy_version, started_at, finished_at, actor, "
         f"graded, changed) SELECT scale, '{LABEL}', '{start}', '{end}', (SELECT MAX(version) FROM policy_version), "
         f"'{NOW_UTC}', '{NOW_UTC}', 'admin', COUNT(*), SUM(CASE WHEN previous {differs} grade THEN 1 ELSE 0 END) "
-        f"FROM plain_prev GROUP BY scale;",
-        f"DELETE FROM grade_result WHERE label = '{LABEL}' AND (scale, customer_id) NOT IN "
-        f"(SELECT scale, customer_id FROM plain_graded);",
+        f"FROM plain_graded GROUP BY scale;",
+        # a re-run: the results of customers no longer covered go
+        f"DELETE FROM grade_result WHERE label = '{LABEL}' AND {stale};",
+        # a re-run keeps the stored previous grade and rewrites only the rows that differ
         f"INSERT INTO grade_result (scale, label, policy_version, customer_id, grade, previous, metrics, reason) "
-        f"SELECT g.scale, '{LABEL}', (SELECT MAX(version) FROM policy_version), g.customer_id, g.grade, p.previous, "
-        f"{metrics}, '' FROM plain_graded g JOIN plain_prev p ON p.scale = g.scale AND p.customer_id = g.customer_id "
+        f"SELECT g.scale, '{LABEL}', (SELECT MAX(version) FROM policy_version), g.customer_id, g.grade, g.previous, "
+        f"{metrics}, '' FROM plain_graded g "
         f"WHERE true ON CONFLICT (scale, label, customer_id) DO UPDATE SET grade = excluded.grade, "
         f"metrics = excluded.metrics, reason = excluded.reason, policy_version = excluded.policy_version "
         f"WHERE grade_result.grade {differs} excluded.grade OR CAST(grade_result.metrics AS TEXT) {differs} "
         f"CAST(excluded.metrics AS TEXT);",
+        # the current grade, written only where it moves
         f"INSERT INTO customer_grade (customer_id, scale, grade, label, since) SELECT customer_id, scale, grade, "
         f"'{LABEL}', '{NOW_UTC}' FROM plain_graded WHERE true ON CONFLICT (customer_id, scale) DO UPDATE SET "
         f"grade = excluded.grade, label = excluded.label, since = excluded.since "
         f"WHERE customer_grade.grade <> excluded.grade;",
-        "DROP TABLE plain_graded;", "DROP TABLE plain_prev;",
+        "DROP TABLE plain_graded;",
     ]
     if not pg:
         sql.append("COMMIT;")
@@ -525,9 +534,14 @@ def bench_backend(b, args) -> tuple[list[dict], float]:
               f"customer_grade per grade: crmctl {want} != plain {got}")
         nres = [one(x, f"SELECT count(*) FROM grade_result WHERE label = '{LABEL}'")[0] for x in (C, P)]
         check(str(nres[0]) == str(nres[1]), f"grade_result rows: crmctl {nres[0]} != plain {nres[1]}")
+        # the results themselves (untimed): grade, previous grade, metrics of every customer
+        results = ("SELECT scale, customer_id, grade, previous, CAST(metrics AS TEXT), policy_version FROM grade_result "
+                   f"WHERE label = '{LABEL}'")
+        differ = len(set(b.query(C, results)) ^ set(b.query(P, results))) // 2
         b.settle(C, P)
         if "grade" in jobs:
-            add(job, c, p, f"{int(nres[0]):,} results, same grade counts")
+            add(job, c, p, f"{int(nres[0]):,} results, same grade counts, "
+                           + (f"{differ:,} results DIFFER" if differ else "the same results"))
     if "export" in jobs:
         outs = work_file(f"export-{b.name}-crmctl.csv"), work_file(f"export-{b.name}-plain.csv")
         c = run(crmctl(b.url(C), "customer", "list", "--format", "csv", "--output", outs[0]), what="crmctl customer list")
