@@ -178,3 +178,38 @@ def test_postgresql_streamed_reads_are_planned_for_every_row(make_cli, tmp_path)
                 cur.execute("explain declare crm_plan cursor for " + statement, params)
                 plan = "\n".join(r[0] for r in cur.fetchall())
     assert "Join Filter: (last_purchase.customer_id = customer.id)" not in plan, plan
+
+
+@pytest.mark.parametrize("policy, period, label", [("fuel-retail", "half-year", "2026-H1"),
+                                                   ("gas-tiered", "year", "2025")])
+def test_a_grade_rerun_with_nothing_new_writes_no_result_rows(make_cli, tmp_path, monkeypatch, policy, period, label):
+    """A re-run compares each new result with the stored one.  On PostgreSQL the driver gave the
+    stored JSON (metrics, factor scores) decoded while the new one is text: every row looked changed
+    and was rewritten (100 000 upserts a re-run).  Both are compared as text now."""
+    import crmctl.services.grading.store as store
+    from crmctl.services.grading import grade_customers
+
+    cli = make_cli(policy)
+    if policy == "fuel-retail":
+        given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,nature,card,industry",
+                                         [f"F{i},客户{i},big,unit,taxi" for i in range(1, 6)]))
+        codes = [f"F{i}" for i in range(1, 6)]
+    else:  # a rank scale: scores, ranks and factor scores stored too
+        given(cli).import_customers(_csv(tmp_path / "c.csv", "code,name,supply,sector,class",
+                                         [f"G{i:02d},工业{i},pipeline,industrial," for i in range(1, 11)]))
+        codes = [f"G{i:02d}" for i in range(1, 11)]
+    year = label if label.isdigit() else "2026"
+    given(cli).import_volumes(_csv(tmp_path / "v.csv", "customer,date,qty,product,amount",
+                                   [f"{c},{year}-0{1 + i % 5}-10,{1000.5 * (i + 1)},LNG,{3001.25 * (i + 1)}"
+                                    for i, c in enumerate(codes)]))
+    written: list[tuple[str, int]] = []
+    real = store.bulk_insert
+    monkeypatch.setattr(store, "bulk_insert", lambda conn, table, cols, rows, **kw: (
+        written.append((table, len(rows))), real(conn, table, cols, rows, **kw))[1])
+    with _app(cli) as app:
+        first = grade_customers(app, period, label)
+        assert sum(n for t, n in written if t == "grade_result") == sum(r["graded"] for r in first) > 0
+        written.clear()
+        again = grade_customers(app, period, label)
+    assert all(r["changed"] == 0 for r in again)
+    assert [(t, n) for t, n in written if n] == []

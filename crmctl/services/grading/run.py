@@ -263,8 +263,8 @@ def _grade_scale(s, app: App, policy: Policy, code: str, scale, per: Period, now
         current = _current_grades(s, code)
         # this label's results from an earlier run: customer -> (grade, previous, metrics, reason, ...)
         stored = {row[0]: row[1:] for row in raw(
-            s, "SELECT customer_id, grade, previous, metrics, reason, factor_scores, score, rank, policy_version "
-               "FROM grade_result WHERE scale = ? AND label = ?", code, per.label).fetchall()}
+            s, "SELECT customer_id, grade, previous, CAST(metrics AS TEXT), reason, CAST(factor_scores AS TEXT), score, "
+               "rank, policy_version FROM grade_result WHERE scale = ? AND label = ?", code, per.label).fetchall()}
         bar.advance()
         baselines = _baselines(s, scale, code, per, pop.ids, current, stored)
         bar.advance()
