@@ -853,10 +853,33 @@ def _json_value_construct():
         column, _path, key = list(element.clauses)
         return f"({compiler.process(column, **kw)} -> CAST({compiler.process(key, **kw)} AS TEXT))"
 
-    return JsonValue
+    class JsonText(FunctionElement):
+        type = NullType()
+        inherit_cache = True
+        name = "json_text"
+
+    @compiles(JsonText)
+    def _sqlite_text(element, compiler, **kw):  # SQLite's JSON_EXTRACT gives a string value as text
+        column, path, _key = list(element.clauses)
+        return f"JSON_EXTRACT({compiler.process(column, **kw)}, {compiler.process(path, **kw)})"
+
+    @compiles(JsonText, "postgresql")
+    def _postgresql_text(element, compiler, **kw):  # the text of the value: no JSON decoding
+        column, _path, key = list(element.clauses)
+        return f"({compiler.process(column, **kw)} ->> CAST({compiler.process(key, **kw)} AS TEXT))"
+
+    return JsonValue, JsonText
 
 
-_JsonValue = _json_value_construct()
+_JsonValue, _JsonText = _json_value_construct()
+
+
+def json_text(column, key: str):
+    """The value at ``key`` of a JSON object column as text, for values that are strings (segment
+    codes, text fields): the same as :func:`json_value` on SQLite, ``->>`` on PostgreSQL."""
+    from sqlalchemy import literal
+
+    return _JsonText(column, literal(f'$."{key}"'), literal(key))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -871,6 +894,28 @@ def stream_chunks(session, query, size: int):
         yield from result.partitions(size)
     finally:
         result.close()
+
+
+def copy_chunks(session, query, size: int):
+    """PostgreSQL (psycopg): the rows of a Core query as tuples of text (None for NULL) through
+    ``COPY (query) TO STDOUT``: streamed in constant memory, and planned as a plain query (a
+    server-side cursor's plan may not use parallel workers: twice as slow for a whole export).  The
+    query's parameters are bound by psycopg on the client (COPY takes none)."""
+    import psycopg
+
+    connection = session.connection()
+    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    dbapi = connection.connection.dbapi_connection
+    sql = psycopg.ClientCursor(dbapi).mogrify(str(compiled), compiled.params)
+    with dbapi.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT") as copy:
+        part: list[tuple] = []
+        for row in copy.rows():
+            part.append(row)
+            if len(part) >= size:
+                yield part
+                part = []
+        if part:
+            yield part
 
 
 def raw_chunks(session, query, size: int):

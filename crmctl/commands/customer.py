@@ -92,7 +92,7 @@ def list_(
                    name_like=name, limit=limit or None, stability=stability)
     out = spec(format, output, bom, encoding, labels)
     if (out.format == "csv" and not out.labels) or out.format == "xlsx":  # the export path: flat rows from one query
-        fields, rows = export_customers(app_, **filters)
+        fields, rows = export_customers(app_, text_cells=out.format == "csv", **filters)
         emit_tuples(out, fields, rows, label_columns=customer_columns(app_) if out.format == "xlsx" else None)
     else:
         # a table on a terminal: the first screenful, and how many more (CSV and JSON stay complete)

@@ -213,3 +213,37 @@ def test_a_grade_rerun_with_nothing_new_writes_no_result_rows(make_cli, tmp_path
         again = grade_customers(app, period, label)
     assert all(r["changed"] == 0 for r in again)
     assert [(t, n) for t, n in written if n] == []
+
+
+def test_the_copied_export_holds_what_the_typed_one_holds(make_cli):
+    """``customer list --format csv`` on PostgreSQL streams its rows with COPY … TO STDOUT, every
+    cell as text (crmctl.db.copy_chunks); the rows must be the ones the typed path gives: numbers as
+    numbers, yes/no fields as booleans, text with backslashes (COPY's escape: \\t, \\N) and quotes intact,
+    phone numbers with their leading zero, NULLs as None (on SQLite both paths are the same)."""
+    import json as _json
+
+    from crmctl.services.customers import export_customers
+
+    cli = make_cli("manufacturer")
+    cases = [
+        {"important": "yes", "registered_capital": "-1250.5", "address": "a\\tb\\N \\\\c \"q\" 'x' 第二行",
+         "phone": "03118888888", "business_scope": "=SUM(A1)"},
+        {"important": "no", "registered_capital": "12", "legal_representative": "张三", "postcode": "050000"},
+        {},
+    ]
+    for i, fields in enumerate(cases):
+        args = ["customer", "add", "--name", f"客户{i}", "--segment", "kind=supplier"]
+        for k, v in fields.items():
+            args += ["--field", f"{k}={v}"]
+        cli.ok(*args)
+    with _app(cli) as app:
+        keys, typed = export_customers(app)
+        typed = list(typed)
+        _keys, copied = export_customers(app, text_cells=True)
+        copied = list(copied)
+    assert len(typed) == 3
+    assert copied == typed
+    row = dict(zip([k.key for k in keys], typed[0]))
+    assert row["fields.important"] is True and row["fields.registered_capital"] == -1250.5
+    assert row["fields.phone"] == "03118888888" and row["fields.address"] == "a\\tb\\N \\\\c \"q\" 'x' 第二行"
+    assert _json.dumps(typed[2][0]) == '"' + typed[2][0] + '"'

@@ -9,13 +9,16 @@ may not read).  Headings and labels for tables are the view's (``crmctl.views.cu
 
 from __future__ import annotations
 
+import json
+
 from datetime import date
 from typing import Any, Iterator, Mapping
 
 from sqlalchemy import String, and_, exists, select, type_coerce
 from sqlalchemy.orm import aliased
 
-from ...db import day_decoder, json_decoder, json_value, raw_chunks, stream_chunks, utc_decoder
+from ...db import (copy_chunks, copy_supported, day_decoder, json_decoder, json_text, json_value, raw_chunks,
+                   stream_chunks, utc_decoder)
 from ...errors import InvalidInput
 from ...fields import Field
 from ...i18n import _
@@ -271,7 +274,8 @@ def _nested_rows(app: App, cq: CustomerQuery) -> Iterator[dict]:
                 yield row
 
 
-def export_customers(app: App, *, full: bool = True, **filters: Any) -> tuple[list[Field], Iterator[tuple]]:
+def export_customers(app: App, *, full: bool = True, text_cells: bool = False,
+                     **filters: Any) -> tuple[list[Field], Iterator[tuple]]:
     """The customer list flat, for csv: (fields, rows), each row a tuple in the order of the fields
     (:func:`customer_fields`) holding exactly what the nested objects of :func:`list_customers` hold.
 
@@ -279,24 +283,30 @@ def export_customers(app: App, *, full: bool = True, **filters: Any) -> tuple[li
     database (``crmctl.db.json_value``: text, and numbers exactly as stored; yes/no fields made
     booleans), one LEFT JOIN per grading scale, the owner's login, the last purchase where stability
     is defined.
+    ``text_cells`` (a CSV file): the cells may come as the text the CSV shows (numbers too), which
+    lets PostgreSQL stream the rows with ``COPY … TO STDOUT`` (:func:`crmctl.db.copy_chunks`).
     The filters are checked here, before anything is read or written."""
     cq = CustomerQuery(app, **filters)
-    return customer_fields(app.policy, full=full), _flat_rows(app, cq, full)
+    return customer_fields(app.policy, full=full), _flat_rows(app, cq, full, text_cells)
 
 
-def _flat_rows(app: App, cq: CustomerQuery, full: bool) -> Iterator[tuple]:
+def _flat_rows(app: App, cq: CustomerQuery, full: bool, text_cells: bool = False) -> Iterator[tuple]:
 
     pol = app.policy
     # in the order of customer_fields: code, name, status, segments…[, fields…], owner, grades…
     # [, stability][, created_at, tax_id]
     cols: list = [Customer.code, Customer.name, Customer.status]
-    cols += [json_value(Customer.segments, seg.key) for seg in pol.segments]
+    cols += [json_text(Customer.segments, seg.key) for seg in pol.segments]  # codes: text
     yes_no: list[int] = []  # positions of yes/no fields: SQLite's JSON gives 1/0 for true/false
+    numbers: list[int] = []  # positions of number fields (decoded from their JSON text when copied)
     if full:
         for f in pol.fields:
             if f.type == "bool":
                 yes_no.append(len(cols))
-            cols.append(json_value(Customer.fields, f.key))
+            elif f.type in ("int", "decimal"):
+                numbers.append(len(cols))
+            cols.append(json_value(Customer.fields, f.key) if f.type in ("bool", "int", "decimal")
+                        else json_text(Customer.fields, f.key))
     cols.append(Staff.login)
     grade_cols, joins = cq.grade_joins()
     cols += grade_cols
@@ -321,11 +331,18 @@ def _flat_rows(app: App, cq: CustomerQuery, full: bool) -> Iterator[tuple]:
         iso_time = utc_to_local_iso(app.tz)  # stored UTC (ISO text or datetime) -> ISO text in the zone
         width = len(cols) - (2 if restricted else 0)  # the row as the database gives it
         hidden_tail = (None,) * (width - 2)  # a restricted row: code and name only
-        plain = classify is None and not yes_no and full  # the common case: only created_at to convert
-        for part in raw_chunks(s, q, 2000):
+        copied = text_cells and copy_supported(s.connection())  # every cell text, numbers too
+        if copied:
+            chunks, loads = copy_chunks(s, q, 2000), json.loads
+            truth = "true"
+        else:
+            chunks, numbers = raw_chunks(s, q, 2000), []
+        plain = classify is None and not yes_no and not numbers and full  # only created_at to convert
+        for part in chunks:
             for r in part:
                 if restricted:
-                    if not scope.readable(r[-2], r[-1]):
+                    if not (scope.readable(int(r[-2]), int(r[-1]) if r[-1] is not None else None) if copied
+                            else scope.readable(r[-2], r[-1])):
                         yield (r[0], r[1]) + hidden_tail
                         continue
                     r = r[:-2]
@@ -335,11 +352,14 @@ def _flat_rows(app: App, cq: CustomerQuery, full: bool) -> Iterator[tuple]:
                     continue
                 row = list(r)
                 if classify is not None:
-                    last = row[at_stability]  # the ISO day from SQLite, a date from PostgreSQL
+                    last = row[at_stability]  # the ISO day from SQLite (and COPY), a date from PostgreSQL
                     row[at_stability] = classify(row[2], to_day(last) if last else None)
                 for at in yes_no:
                     if row[at] is not None:
-                        row[at] = bool(row[at])
+                        row[at] = (row[at] == truth) if copied else bool(row[at])
+                for at in numbers:  # the JSON text of a number: as the driver would have decoded it
+                    if row[at] is not None:
+                        row[at] = loads(row[at])
                 if full and row[at_created] is not None:
                     row[at_created] = iso_time(row[at_created])
                 yield tuple(row)
