@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sqlite3
@@ -18,7 +19,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
@@ -755,14 +756,31 @@ def _copy_into(conn, name: str, columns: tuple[str, ...], rows) -> None:
     copy.close()
 
 
-def bulk_insert(conn, table: str, columns: tuple[str, ...], rows: list[tuple], *, constants: dict[str, str] | None = None,
-                suffix: str = "") -> None:
+def _rows_or_none(rows: Iterable[tuple]) -> Iterator[tuple] | None:
+    """``rows`` as an iterator, or None when there are none (a generator is not consumed)."""
+    it = iter(rows)
+    first = next(it, None)
+    return None if first is None else itertools.chain((first,), it)
+
+
+def _chunks(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
+    while True:
+        part = list(itertools.islice(rows, BULK_CHUNK))
+        if not part:
+            return
+        yield part
+
+
+def bulk_insert(conn, table: str, columns: tuple[str, ...], rows: Iterable[tuple], *,
+                constants: dict[str, str] | None = None, suffix: str = "") -> None:
     """``INSERT INTO table (columns…, constants…) … suffix`` of many rows in the current transaction.
     ``constants``: column -> SQL literal, the same on every row (validated codes only).  ``suffix``:
     e.g. an ``ON CONFLICT`` clause.  SQLite: the driver's ``executemany`` in chunks (it steps every
     row in C); PostgreSQL with psycopg: the rows streamed with ``COPY`` into a temporary table, then
-    one ``INSERT … SELECT`` (a round trip per statement instead of pipelined single-row inserts)."""
-    if not rows:
+    one ``INSERT … SELECT`` (a round trip per statement instead of pipelined single-row inserts).
+    ``rows`` may be a generator: it is read once, a chunk at a time."""
+    rows = _rows_or_none(rows)
+    if rows is None:
         return
     constants = constants or {}
     all_cols = ", ".join((*constants, *columns))
@@ -770,8 +788,8 @@ def bulk_insert(conn, table: str, columns: tuple[str, ...], rows: list[tuple], *
         mark = marker(conn)
         values = ", ".join([*constants.values(), *[mark] * len(columns)])
         sql = f"INSERT INTO {table} ({all_cols}) VALUES ({values}){(' ' + suffix) if suffix else ''}"
-        for i in range(0, len(rows), BULK_CHUNK):
-            conn.exec_driver_sql(sql, rows[i:i + BULK_CHUNK])
+        for part in _chunks(rows):
+            conn.exec_driver_sql(sql, part)
         return
     name = _scratch_table(conn, table, columns)
     _copy_into(conn, name, columns, rows)
@@ -781,13 +799,14 @@ def bulk_insert(conn, table: str, columns: tuple[str, ...], rows: list[tuple], *
     conn.exec_driver_sql(f"DROP TABLE {name}")
 
 
-def bulk_update(conn, table: str, columns: tuple[str, ...], keys: tuple[str, ...], rows: list[tuple], *,
+def bulk_update(conn, table: str, columns: tuple[str, ...], keys: tuple[str, ...], rows: Iterable[tuple], *,
                 constants: dict[str, str] | None = None, where: str = "") -> None:
     """``UPDATE table SET columns…, constants… WHERE keys…`` of many rows; each row holds the new
     values, then the keys.  ``where``: a further condition on the table's constant columns (SQL
     text of validated codes).  SQLite: ``executemany``; PostgreSQL: ``COPY`` into a temporary
     table, then one ``UPDATE … FROM``."""
-    if not rows:
+    rows = _rows_or_none(rows)
+    if rows is None:
         return
     constants = constants or {}
     extra = f" AND {where}" if where else ""
@@ -795,8 +814,8 @@ def bulk_update(conn, table: str, columns: tuple[str, ...], keys: tuple[str, ...
         mark = marker(conn)
         sets = ", ".join([*(f"{c} = {mark}" for c in columns), *(f"{c} = {v}" for c, v in constants.items())])
         sql = f"UPDATE {table} SET {sets} WHERE {' AND '.join(f'{k} = {mark}' for k in keys)}{extra}"
-        for i in range(0, len(rows), BULK_CHUNK):
-            conn.exec_driver_sql(sql, rows[i:i + BULK_CHUNK])
+        for part in _chunks(rows):
+            conn.exec_driver_sql(sql, part)
         return
     name = _scratch_table(conn, table, (*columns, *keys))
     _copy_into(conn, name, (*columns, *keys), rows)

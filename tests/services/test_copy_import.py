@@ -204,8 +204,12 @@ def test_a_grade_rerun_with_nothing_new_writes_no_result_rows(make_cli, tmp_path
                                     for i, c in enumerate(codes)]))
     written: list[tuple[str, int]] = []
     real = store.bulk_insert
-    monkeypatch.setattr(store, "bulk_insert", lambda conn, table, cols, rows, **kw: (
-        written.append((table, len(rows))), real(conn, table, cols, rows, **kw))[1])
+    def spy(conn, table, cols, rows, **kw):
+        rows = list(rows)
+        written.append((table, len(rows)))
+        return real(conn, table, cols, rows, **kw)
+
+    monkeypatch.setattr(store, "bulk_insert", spy)
     with _app(cli) as app:
         first = grade_customers(app, period, label)
         assert sum(n for t, n in written if t == "grade_result") == sum(r["graded"] for r in first) > 0

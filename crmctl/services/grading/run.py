@@ -51,7 +51,7 @@ from ..volume_totals import best_month_sums, period_sums, priced_sums
 from .labels import after_condition, before_condition, key_of, label_key
 from .owners import owner_check
 from .scores import manual_scores
-from .store import Graded, store_results
+from .store import Graded, result_fingerprint, store_results
 
 
 #: a kind of period inside a message: its word (季度 in Chinese)
@@ -139,6 +139,25 @@ def _current_grades(session, scale_code: str) -> dict[int, tuple[str, str | None
             pair = (g, lb)
             out[cid] = shared.setdefault(pair, pair)
 
+
+
+def _stored_results(session, scale_code: str, label: str) -> dict[int, tuple[str, str | None, int]]:
+    """This label's results from an earlier run: customer -> (grade, previous, fingerprint of the
+    whole stored row).  A re-run rewrites a result only when the new row's fingerprint differs
+    (``store_results``); the row itself is not kept (a million of them would hold hundreds of MB).
+    JSON is read as text on every backend, as it is written."""
+    cur = raw(session, "SELECT customer_id, grade, previous, CAST(metrics AS TEXT), reason, CAST(factor_scores AS TEXT), "
+                       "score, rank, policy_version FROM grade_result WHERE scale = ? AND label = ?", scale_code, label)
+    shared: dict[tuple, tuple] = {}
+    out: dict[int, tuple[str, str | None, int]] = {}
+    while True:
+        part = cur.fetchmany(20_000)
+        if not part:
+            return out
+        for row in part:
+            pair = (row[1], row[2])
+            g, prev = shared.setdefault(pair, pair)
+            out[row[0]] = (g, prev, result_fingerprint(row[1:]))
 
 
 def _baselines(session, scale, scale_code: str, per: Period, ids: list[int],
@@ -261,10 +280,7 @@ def _grade_scale(s, app: App, policy: Policy, code: str, scale, per: Period, now
     with progress(_("grading {scale} {label}").format(scale=code, label=per.label), total=5) as bar:
         pop = covered_customers(s, scale, memo=memo)
         current = _current_grades(s, code)
-        # this label's results from an earlier run: customer -> (grade, previous, metrics, reason, ...)
-        stored = {row[0]: row[1:] for row in raw(
-            s, "SELECT customer_id, grade, previous, CAST(metrics AS TEXT), reason, CAST(factor_scores AS TEXT), score, "
-               "rank, policy_version FROM grade_result WHERE scale = ? AND label = ?", code, per.label).fetchall()}
+        stored = _stored_results(s, code, per.label)
         bar.advance()
         baselines = _baselines(s, scale, code, per, pop.ids, current, stored)
         bar.advance()
@@ -329,11 +345,11 @@ def _compute(s, code: str, scale, per: Period, pop: Population, baselines: list,
             sums = once(best_month_sums, per.start, per.end)
             pairs = [sums.get(cid) or (0.0, 0.0) for cid in ids]
             values = [p[0] for p in pairs]
-            metrics = [f'{{"volume":{b!r},"total":{t!r}}}' for b, t in pairs]
+            metrics = (f'{{"volume":{b!r},"total":{t!r}}}' for b, t in pairs)  # made as they are written
         else:
             get = once(period_sums, per.start, per.end).get
             values = [get(cid) or 0.0 for cid in ids]
-            metrics = [f'{{"volume":{v!r}}}' for v in values]
+            metrics = (f'{{"volume":{v!r}}}' for v in values)
         # stored: only what the band does not say (step limit, fixed rule); grade explain writes the
         # whole sentence from the metric and the policy version (rules.threshold_reason)
         _computed, grades, notes = rules.grade_threshold_many(scale, values, baselines, fixed)

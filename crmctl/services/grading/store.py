@@ -8,6 +8,7 @@ only where it moves, by primary key.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +27,7 @@ class Graded:
     grades: list[str]
     previous: list[str | None]
     reasons: list[str]
-    metrics: list[str]  # JSON text
+    metrics: Iterable[str]  # JSON text, in the order of ids (a generator: read once, by store_results)
     factor_scores: list[str | None]
     scores: list[float | None]
     ranks: list[int | None]
@@ -45,13 +46,12 @@ def store_results(s, app: App, code: str, per: Period, now: datetime, graded: Gr
     version = int(app.policy_version)
     # One row per customer: (customer_id, grade, previous, metrics, reason, factor_scores, score, rank),
     # the same order as the stored rows read by _grade_scale, so that a re-run writes only what moved.
-    rows = list(zip(graded.ids, graded.grades, graded.previous, graded.metrics, graded.reasons,
-                    graded.factor_scores, graded.scores, graded.ranks))
+    # Made one at a time as they are written (a million customers' rows are not held at once).
+    rows = zip(graded.ids, graded.grades, graded.previous, graded.metrics, graded.reasons,
+               graded.factor_scores, graded.scores, graded.ranks)
     if stored:
-        same = [r for r in rows if stored.get(r[0]) == r[1:] + (version,)]
-        if same:
-            keep = {r[0] for r in same}
-            rows = [r for r in rows if r[0] not in keep]
+        get = stored.get
+        rows = (r for r in rows if (st := get(r[0])) is None or st[2] != result_fingerprint(r[1:] + (version,)))
         graded_now = set(graded.ids)
         stale = [(cid,) for cid in stored if cid not in graded_now]
         if stale:  # customers no longer graded by this label (left the scale, suspended)
@@ -62,7 +62,7 @@ def store_results(s, app: App, code: str, per: Period, now: datetime, graded: Gr
     cols = ("customer_id", "grade", "previous", "metrics", "reason", "factor_scores", "score", "rank")
     if not any(x is not None for x in graded.scores):  # threshold: five values a row
         cols = cols[:5]
-        rows = [r[:5] for r in rows]
+        rows = (r[:5] for r in rows)
     suffix = ""
     if stored:
         suffix = ("ON CONFLICT (scale, label, customer_id) DO UPDATE SET policy_version = excluded.policy_version, "
@@ -74,18 +74,20 @@ def store_results(s, app: App, code: str, per: Period, now: datetime, graded: Gr
     if not is_current:
         return
     stamp = driver_value(conn, UTCDateTime(), now)
-    fresh, moved = [], []
-    get = current.get
-    for cid, g in zip(graded.ids, graded.grades):
-        cur = get(cid)
-        if cur is None:
-            fresh.append((cid, g, stamp))
-        elif cur[0] != g:
-            moved.append((g, stamp, cid))
+    had = current.get
+    fresh = ((cid, g, stamp) for cid, g in zip(graded.ids, graded.grades) if had(cid) is None)
+    moved = ((g, stamp, cid) for cid, g in zip(graded.ids, graded.grades) if (cur := had(cid)) is not None and cur[0] != g)
     sc, lb = _lit(code), _lit(per.label)
     bulk_insert(conn, "customer_grade", ("customer_id", "grade", "since"), fresh, constants={"scale": sc, "label": lb})
     bulk_update(conn, "customer_grade", ("grade", "since"), ("customer_id",), moved, constants={"label": lb},
                 where=f"customer_grade.scale = {sc}")
+
+
+def result_fingerprint(row: tuple) -> int:
+    """A stored result (grade, previous, metrics, reason, factor scores, score, rank, policy
+    version) as one number: equal rows give equal numbers (1 and 1.0 alike, as ``==``); a
+    different row gives the same one with a chance of 2⁻⁶⁴."""
+    return hash(row)
 
 
 _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
