@@ -294,7 +294,7 @@ class Config:
         if raw:
             checked, problem = check_value(key, raw)
             if problem:
-                raise ConfigError(_("{var}={value}: {problem}").format(var=var, value=shown_value(key, raw),
+                raise ConfigError(_("{var}={value}: {problem}").format(var=var, value=masked(key, raw),
                                                                         problem=problem))
             return Value(key, checked, "environment", var)
         for layer, source in ((self.user, "user"), (self.system, "system")):
