@@ -146,7 +146,8 @@ def item_line(item: dict, gettext=None) -> str:
     if what:
         line = f"{line}: {what}" if line else what
     if item.get("overdue"):
-        line = f"**{translated(Msg('overdue'), gettext or _same)}** {line}"
+        mark = translated(Msg("overdue"), gettext or _same)
+        line = f"**{mark}** {line}"
     return _cut(f"- {line}", MAX_LINE)
 
 

@@ -88,7 +88,8 @@ def robot_settings(app, *, webhook: str | None = None, secret: str | None = None
                              "(or [notify] webhook in the policy)"))
     problem = rules.check_webhook(webhook)
     if problem is not None:
-        raise InvalidInput(_("notify.webhook: {problem}").format(problem=_("not an http or https URL")))
+        raise InvalidInput(_("the chat robot's webhook (notify.webhook): {problem}").format(
+            problem=_("not an http or https URL")))
     return Robot(webhook.strip(), rules.robot_kind(webhook, kind), secret or None, source)
 
 
@@ -129,7 +130,7 @@ def post(robot: Robot, payload: dict, *, sleep=time.sleep, attempts: int = ATTEM
             last = _("cannot reach it: {reason}").format(reason=reason)
         else:
             if status in RETRY_STATUS:
-                last = _("HTTP {status}").format(status=status)
+                last = f"HTTP {status}"
             elif not 200 <= status < 300:
                 raise SendFailed(robot.scrub(_("the chat robot {robot} refused the message: HTTP {status}")
                                              .format(robot=robot.masked, status=status)))
