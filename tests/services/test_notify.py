@@ -143,7 +143,8 @@ def test_wecom_digest_posted_recorded_and_audited(robots, app):
     with app.db.read() as s:
         from sqlalchemy import text as sql
         row = s.execute(sql("select action, entity, after from audit_log where action = 'notify.send'")).one()
-    assert row[1] == "notify_send" and KEY not in str(row[2]) and '"items": 5' in str(row[2])
+    after = json.loads(row[2]) if isinstance(row[2], str) else row[2]
+    assert row[1] == "notify_send" and KEY not in json.dumps(after) and after["items"] == 5 and after["forced"] is False
 
 
 def test_dingtalk_signed_digest(robots, app):
@@ -315,3 +316,17 @@ def test_0010_matches_the_model(petrochem):
         assert diff == []
     finally:
         engine.dispose()
+
+
+def test_the_digest_in_chinese(robots, app):
+    from crmctl import i18n
+
+    i18n.set_language("zh")
+    try:
+        notify.send_digest(app, items(4, overdue=1), title="今日待办", robot=robot(robots.wecom(), "wecom"))
+        with pytest.raises(RuleViolation, match="今天已发送到 .*key=693a…"):
+            notify.send_digest(app, items(4), title="今日待办", robot=robot(robots.wecom(), "wecom"))
+    finally:
+        i18n.reset()
+    text = robots.received[0]["body"]["markdown"]["content"]
+    assert "共 4 项，逾期 1 项" in text and "**逾期** " in text and "### xs：共 2 项" in text
