@@ -183,7 +183,9 @@ def digest_lines(items: list[dict], gettext=None) -> list[tuple[str | None, str]
                        MAX_LINE)
         lines.append((None, heading))
         for kind, rows in kinds:
-            lines.append((heading, _cut(f"**{plain(kind) or '-'}** ({len(rows)})", MAX_LINE)))
+            # a heading, not a bold line: markdown would take a plain line after a list item as
+            # the item's continuation
+            lines.append((heading, _cut(f"#### {plain(kind) or '-'} ({len(rows)})", MAX_LINE)))
             lines.extend((heading, item_line(i, g)) for i in rows)
     return lines
 

@@ -15,6 +15,7 @@ webhook's key and the signing secret are never in a message, a record or the aud
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -125,7 +126,7 @@ def post(robot: Robot, payload: dict, *, sleep=time.sleep, attempts: int = ATTEM
     for attempt in range(1, attempts + 1):
         try:
             status, answer = post_once(robot, payload)
-        except (OSError, TimeoutError) as exc:  # URLError, refused, timed out, reset
+        except (OSError, http.client.HTTPException) as exc:  # URLError, refused, timed out, reset, cut short
             reason = getattr(exc, "reason", None) or exc
             last = _("cannot reach it: {reason}").format(reason=reason)
         else:

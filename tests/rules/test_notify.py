@@ -32,11 +32,13 @@ def test_grouped_per_owner_and_kind_overdue_first():
     lines = text.splitlines()
     assert lines[0] == "## 待办 2026-11-22" and lines[1] == "5 items, 1 overdue"
     heads = [ln for ln in lines if ln.startswith("### ")]
+    assert [ln for ln in lines if ln.startswith("#### ")] == ["#### visit (2)", "#### complaint (1)", "#### visit (1)",
+                                                               "#### doc (1)"]
     assert heads == ["### xs: 3 items, 1 overdue", "### zs: 1 items, 0 overdue", "### (no owner): 1 items, 0 overdue"]
     xs = lines[lines.index(heads[0]) + 1:lines.index(heads[1])]
     # the kind with an overdue item first, and in it the overdue item first
-    assert xs[0] == "**visit** (2)" and xs[1].startswith("- **overdue** 2026-11-20 C000003 ")
-    assert xs[2].startswith("- 2026-11-21 C000004 ") and xs[3] == "**complaint** (1)"
+    assert xs[0] == "#### visit (2)" and xs[1].startswith("- **overdue** 2026-11-20 C000003 ")
+    assert xs[2].startswith("- 2026-11-21 C000004 ") and xs[3] == "#### complaint (1)"
     assert "- 2026-11-23 C000002 河北华塑化工有限公司2: 季度拜访" in xs
 
 

@@ -27,7 +27,7 @@ SECRET = "SECf00dfeedbeef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 class Robots(ThreadingHTTPServer):
     """Both robots.  ``plan``: what to answer to the next requests, in order (then "ok"): "ok",
-    an HTTP status (500, 429, 404), "93000" (WeCom: invalid webhook), "bad-json"."""
+    an HTTP status (500, 429, 404), "93000" (WeCom: invalid webhook), "bad-json", "drop" (no answer)."""
 
     daemon_threads = True
 
@@ -73,6 +73,9 @@ class Handler(BaseHTTPRequestHandler):
                                     "type": self.headers.get("Content-Type")})
         if isinstance(step, int):
             return self._answer(step, {"errcode": -1, "errmsg": "system busy"} if step >= 500 else b"no")
+        if step == "drop":  # the connection closed with no answer
+            self.close_connection = True
+            return None
         if step == "bad-json":
             return self._answer(200, b"<html>proxy</html>")
         assert body["msgtype"] == "markdown"
@@ -178,6 +181,13 @@ def test_a_server_error_is_tried_again_with_back_off(robots, app):
     sent = notify.send_digest(app, items(), title="t", robot=robot(robots.wecom(), "wecom"), sleep=sleeps)
     assert sleeps == [1.0, 2.0] and sent["attempts"] == 3 and len(robots.received) == 3
     assert len(notify.sends(app)) == 1
+
+
+def test_a_dropped_connection_is_tried_again(robots, app):
+    robots.plan = ["drop"]
+    sleeps = Sleeps()
+    sent = notify.send_digest(app, items(), title="t", robot=robot(robots.wecom(), "wecom"), sleep=sleeps)
+    assert sleeps == [1.0] and sent["attempts"] == 2
 
 
 def test_a_robot_that_keeps_failing(robots, app):
