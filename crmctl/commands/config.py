@@ -72,6 +72,10 @@ def set_(
     table = config.editable_table(path)
     config.set_in(table, key, checked)
     config.write_table(path, table)
+    if key in config.SECRET_KEYS and not system:  # a robot's key: your file is yours alone to read
+        import os
+
+        os.chmod(path, 0o600)
     info(_("{file}: {key} set").format(file=path, key=key))
 
 

@@ -35,7 +35,10 @@ def shown() -> dict[str, dict]:
 
 
 def test_set_show_unset_the_robot(user):
+    ok("config", "set", "lang", "en")
+    assert user.stat().st_mode & 0o777 == 0o644
     ok("config", "set", "notify.webhook", DING)
+    assert user.stat().st_mode & 0o777 == 0o600  # the robot's key: readable by you alone
     ok("config", "set", "notify.secret", SECRET)
     ok("config", "set", "notify.kind", "DingTalk")
     ok("config", "set", "lang", "en")

@@ -340,3 +340,12 @@ def test_the_digest_in_chinese(robots, app):
         i18n.reset()
     text = robots.received[0]["body"]["markdown"]["content"]
     assert "共 4 项，逾期 1 项" in text and "**逾期** " in text and "### xs：共 2 项" in text
+
+
+def test_a_bad_robot_variable_is_refused_masked(app, monkeypatch):
+    from crmctl.config import ConfigError
+
+    monkeypatch.setenv("CRMCTL_NOTIFY_WEBHOOK", f"qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}")
+    with pytest.raises(ConfigError, match="CRMCTL_NOTIFY_WEBHOOK=qyap…\\*\\*\\*: not an http or https URL") as info:
+        notify.robot_settings(app)
+    assert KEY not in info.value.message
