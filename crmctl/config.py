@@ -7,13 +7,19 @@ Two TOML files, both optional::
     bom = true                  # CSV output starts with a UTF-8 byte-order mark (for Excel)
     encoding = "gb18030"        # CSV output: utf-8 | gb18030 | gbk (written as gb18030)
 
+    [notify]                    # the team's chat robot (``crmctl agenda --send``, issue 21)
+    webhook = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..."   # or a DingTalk robot's
+    secret = "SEC..."           # a DingTalk robot's signing secret (加签)
+    kind = "dingtalk"           # wecom | dingtalk (else told by the webhook's host)
+
 * the user's: ``config.toml`` in the platform's user config folder (``~/.config/crmctl`` on Linux,
   as platformdirs ``user_config_dir("crmctl")``); ``$CRMCTL_CONFIG`` names another file;
 * the machine's: ``/etc/crmctl/config.toml`` on POSIX (platformdirs ``site_config_dir`` elsewhere);
   ``$CRMCTL_SYSTEM_CONFIG`` names another file.
 
 A value comes from the first of: the command-line option, the environment variable
-(``CRMCTL_DB``, ``CRMCTL_LANG``, ``CRMCTL_BOM``, ``CRMCTL_ENCODING``), the user file, the system
+(``CRMCTL_DB``, ``CRMCTL_LANG``, ``CRMCTL_BOM``, ``CRMCTL_ENCODING``, ``CRMCTL_NOTIFY_WEBHOOK``,
+``CRMCTL_NOTIFY_SECRET``, ``CRMCTL_NOTIFY_KIND``), the user file, the system
 file, the default.  An unknown key or a bad value in a file is refused (:class:`ConfigError`, one
 ``Error:`` line naming the file and the key) -- except by ``crmctl config``, which is how it is fixed.
 
@@ -35,8 +41,16 @@ ENV_USER_FILE = "CRMCTL_CONFIG"
 ENV_SYSTEM_FILE = "CRMCTL_SYSTEM_CONFIG"
 
 #: key -> its environment variable.  The order is ``config show``'s.
-KEYS: dict[str, str] = {"db": "CRMCTL_DB", "lang": "CRMCTL_LANG", "bom": "CRMCTL_BOM", "encoding": "CRMCTL_ENCODING"}
-DEFAULTS: dict[str, object] = {"db": None, "lang": None, "bom": False, "encoding": "utf-8"}
+#: A dotted key is a key of a table (``notify.webhook`` is ``webhook`` under ``[notify]``).
+KEYS: dict[str, str] = {"db": "CRMCTL_DB", "lang": "CRMCTL_LANG", "bom": "CRMCTL_BOM", "encoding": "CRMCTL_ENCODING",
+                        "notify.webhook": "CRMCTL_NOTIFY_WEBHOOK", "notify.secret": "CRMCTL_NOTIFY_SECRET",
+                        "notify.kind": "CRMCTL_NOTIFY_KIND"}
+DEFAULTS: dict[str, object] = {"db": None, "lang": None, "bom": False, "encoding": "utf-8",
+                               "notify.webhook": None, "notify.secret": None, "notify.kind": None}
+#: the tables of the file (their keys are the dotted ones of :data:`KEYS`)
+TABLES = ("notify",)
+#: keys whose values are credentials: shown masked (``config show``, every message)
+SECRET_KEYS = ("notify.webhook", "notify.secret")
 
 SOURCES = ("option", "environment", "user", "system", "default")
 
@@ -107,6 +121,19 @@ def check_value(key: str, value: object) -> tuple[object, str | None]:
         if isinstance(value, str) and value.strip().lower() in _ENCODINGS:
             return _ENCODINGS[value.strip().lower()], None
         return None, _("use utf-8, gb18030 or gbk")
+    if key == "notify.webhook":
+        from .rules.notify import check_webhook
+
+        problem = check_webhook(value)
+        return (value.strip(), None) if problem is None else (None, _("not an http or https URL"))
+    if key == "notify.secret":
+        if isinstance(value, str) and value.strip():
+            return value.strip(), None
+        return None, _("the robot's signing secret, as text")
+    if key == "notify.kind":
+        if isinstance(value, str) and value.strip().lower() in ("wecom", "dingtalk"):
+            return value.strip().lower(), None
+        return None, _("use wecom or dingtalk")
     return None, _("unknown key")  # pragma: no cover - callers check the key first
 
 
@@ -115,7 +142,65 @@ def unknown_key(where: str, key: str) -> str:
 
 
 def bad_value(where: str, key: str, value: object, problem: str) -> str:
-    return _("{where}: {key} = {value}: {problem}").format(where=where, key=key, value=_shown(value), problem=problem)
+    return _("{where}: {key} = {value}: {problem}").format(where=where, key=key, value=shown_value(key, value),
+                                                          problem=problem)
+
+
+def shown_value(key: str, value: object) -> str:
+    """``value`` as a message may show it: a credential masked."""
+    if key in SECRET_KEYS and isinstance(value, str):
+        from .rules.notify import mask_secret, mask_webhook
+
+        return repr(mask_webhook(value) if key == "notify.webhook" and "://" in value else mask_secret(value))
+    return _shown(value)
+
+
+def masked(key: str, value: object) -> object:
+    """``value`` as ``config show`` prints it (a credential masked)."""
+    if key in SECRET_KEYS and isinstance(value, str):
+        from .rules.notify import mask_secret, mask_webhook
+
+        return mask_webhook(value) if key == "notify.webhook" and "://" in value else mask_secret(value)
+    return value
+
+
+def flat(table: dict) -> list[tuple[str, object]]:
+    """The (key, value) pairs of a file's table, a table's keys dotted (``notify.webhook``)."""
+    pairs = []
+    for key, value in table.items():
+        if key in TABLES and isinstance(value, dict):
+            pairs.extend((f"{key}.{sub}", v) for sub, v in value.items())
+        else:
+            pairs.append((key, value))
+    return pairs
+
+
+def set_in(table: dict, key: str, value: object) -> None:
+    """Set a (dotted) key in a file's table."""
+    if "." in key:
+        name, sub = key.split(".", 1)
+        inner = table.get(name)
+        if not isinstance(inner, dict):
+            inner = table[name] = {}
+        inner[sub] = value
+    else:
+        table[key] = value
+
+
+def remove_from(table: dict, key: str) -> bool:
+    """Remove a (dotted) key from a file's table (an emptied table too); False when it was not set."""
+    if key in table:
+        del table[key]
+        return True
+    if "." in key:
+        name, sub = key.split(".", 1)
+        inner = table.get(name)
+        if isinstance(inner, dict) and sub in inner:
+            del inner[sub]
+            if not inner:
+                del table[name]
+            return True
+    return False
 
 
 def _shown(value: object) -> str:
@@ -163,8 +248,8 @@ def read_layer(path: Path) -> Layer:
         layer.problems.append(_("{file} is not valid TOML: {detail}").format(file=path, detail=exc))
         return layer
     layer.raw = table
-    for key, value in table.items():
-        if key not in KEYS:
+    for key, value in flat(table):
+        if key not in KEYS or ("." in key and key.split(".", 1)[0] not in table):
             layer.problems.append(unknown_key(str(path), key))
             continue
         checked, problem = check_value(key, value)
@@ -209,7 +294,8 @@ class Config:
         if raw:
             checked, problem = check_value(key, raw)
             if problem:
-                raise ConfigError(_("{var}={value}: {problem}").format(var=var, value=raw, problem=problem))
+                raise ConfigError(_("{var}={value}: {problem}").format(var=var, value=masked(key, raw),
+                                                                        problem=problem))
             return Value(key, checked, "environment", var)
         for layer, source in ((self.user, "user"), (self.system, "system")):
             if key in layer.values:

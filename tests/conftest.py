@@ -76,7 +76,8 @@ def isolated_env(tmp_path, monkeypatch, shared_cache):
     # English unless a test chooses (the machine's locale and the built-in policies' `language = "zh"`
     # must not change the suite's expected words)
     monkeypatch.setenv("CRMCTL_LANG", "en")
-    for var in ("CRMCTL_DB", "CRMCTL_USER", "CRMCTL_DEBUG", "CRMCTL_ALLOW_NETWORK_FS", "CRMCTL_BOM", "CRMCTL_ENCODING"):
+    for var in ("CRMCTL_DB", "CRMCTL_USER", "CRMCTL_DEBUG", "CRMCTL_ALLOW_NETWORK_FS", "CRMCTL_BOM", "CRMCTL_ENCODING",
+                "CRMCTL_NOTIFY_WEBHOOK", "CRMCTL_NOTIFY_SECRET", "CRMCTL_NOTIFY_KIND"):
         monkeypatch.delenv(var, raising=False)
     # never the machine's configuration files (issue 19): a test writes its own
     monkeypatch.setenv("CRMCTL_CONFIG", str(tmp_path / "config" / "user.toml"))

@@ -48,7 +48,7 @@ def show(
         value, where = v.value, v.where
         if key == "db" and v.source == "default":
             value = config.default_db()
-        rows.append({"key": key, "value": value, "source": v.source, "where": where})
+        rows.append({"key": key, "value": config.masked(key, value), "source": v.source, "where": where})
     for problem in cfg.problems():
         warn(problem)
     emit_rows(spec(format, output, bom, encoding, labels), rows, config_columns())
@@ -56,8 +56,8 @@ def show(
 
 @app.command("set")
 def set_(
-    key: Annotated[str, typer.Argument(help="db, lang, bom or encoding.")],
-    value: Annotated[str, typer.Argument(help="Its value (bom: true or false).")],
+    key: Annotated[str, typer.Argument(help="db, lang, bom, encoding, notify.webhook, notify.secret or notify.kind.")],
+    value: Annotated[str, typer.Argument(help="Its value (bom: true or false; notify.kind: wecom or dingtalk).")],
     system: SystemOpt = False,
 ) -> None:
     """Set KEY to VALUE in your configuration file (made if missing; the other keys kept)."""
@@ -70,8 +70,12 @@ def set_(
         raise config.ConfigError(config.bad_value("config set", key, value, problem))
     path = config.system_path() if system else config.user_path()
     table = config.editable_table(path)
-    table[key] = checked
+    config.set_in(table, key, checked)
     config.write_table(path, table)
+    if key in config.SECRET_KEYS and not system:  # a robot's key: your file is yours alone to read
+        import os
+
+        os.chmod(path, 0o600)
     info(_("{file}: {key} set").format(file=path, key=key))
 
 
@@ -85,10 +89,9 @@ def unset(
 
     path = config.system_path() if system else config.user_path()
     table = config.editable_table(path)
-    if key not in table:
+    if not config.remove_from(table, key):
         info(_("{file}: {key} was not set").format(file=path, key=key))
         return
-    del table[key]
     config.write_table(path, table)
     info(_("{file}: {key} removed").format(file=path, key=key))
 

@@ -12,7 +12,7 @@ import importlib
 from .core import *  # noqa: F401,F403
 from .core import UTCDateTime  # noqa: F401
 
-_AREAS = ("grading", "service", "activities", "calendar")
+_AREAS = ("grading", "service", "activities", "calendar", "notify")
 
 
 def load_all() -> None:

@@ -850,6 +850,24 @@ class Reports(_Model):
     allocation: Allocation | None = None
 
 
+def _webhook(value: Any) -> Any:
+    from crmctl.rules.notify import check_webhook
+
+    problem = check_webhook(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value.strip()
+
+
+class Notify(_Model):
+    """The team's chat robot for ``crmctl agenda --send`` (issue 21); the configuration file's
+    ``[notify]`` keys win over these."""
+
+    webhook: Annotated[str, Strict(), AfterValidator(_webhook)] | None = None
+    secret: Annotated[str, Strict(), Field(min_length=1, max_length=200)] | None = None
+    kind: Literal["wecom", "dingtalk"] | None = None
+
+
 # --------------------------------------------------------------------------------------------------
 # The policy
 # --------------------------------------------------------------------------------------------------
@@ -879,6 +897,7 @@ class Policy(_Model):
     development: Development | None = None
     sales_plans: SalesPlans | None = None
     reports: Reports = Field(default_factory=Reports)
+    notify: Notify | None = None
 
     # ---- small conveniences for the rest of the program ----
 
@@ -915,7 +934,7 @@ __all__ = [
     "Activities", "Admission", "Allocation", "Benefit", "Cadence", "Calendar", "Churn", "ClockCondition",
     "Complaints", "Condition", "Constraint", "CustomField", "Customers", "Development", "Disqualification",
     "DocumentType", "Extension", "Factor", "FixedGrade", "FollowUp", "Grade", "Grading", "Greetings",
-    "OpinionApproval", "Permissions", "Policy", "PolicyInfo", "Proposals", "RankBand", "RankScale", "Reports", "SalesPlans",
+    "Notify", "OpinionApproval", "Permissions", "Policy", "PolicyInfo", "Proposals", "RankBand", "RankScale", "Reports", "SalesPlans",
     "ScaleModel", "ScoreBand", "Segment", "Service", "ServiceClock", "SlaRule", "Stability",
     "StabilityLabels", "Statuses", "Survey", "ThresholdBand", "ThresholdScale", "STATUSES",
     "PERIOD_KINDS", "CADENCE_UNITS", "FIELD_TYPES", "GREETING_HOLIDAY_CODES", "RESERVED_CUSTOMER_KEYS",

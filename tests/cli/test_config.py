@@ -107,8 +107,8 @@ def test_config_show_lists_every_key_and_where_it_came_from(files, monkeypatch):
     write(user, "bom = true\n")
     monkeypatch.setenv("CRMCTL_LANG", "zh")
     rows = shown("--db", "x.db")
-    assert list(rows) == ["db", "lang", "bom", "encoding"]
-    assert [rows[k]["source"] for k in rows] == ["option", "environment", "user", "system"]
+    assert list(rows) == ["db", "lang", "bom", "encoding", "notify.webhook", "notify.secret", "notify.kind"]
+    assert [rows[k]["source"] for k in rows] == ["option", "environment", "user", "system"] + ["default"] * 3
     assert rows["encoding"] == {"key": "encoding", "value": "gb18030", "source": "system", "where": str(system)}
     assert rows["bom"]["value"] is True
     table = ok("--lang", "en", "config", "show")
