@@ -93,8 +93,9 @@ CATALOGUE: dict[str, Feature] = {
     # ------------------------------------------------------------------ one PostgreSQL server
     "advisory lock": Feature("server", r"\bpg_(try_)?advisory", "session locks held by one server process "
                              "(CockroachDB: no session-level ones)", examples=("SELECT pg_advisory_xact_lock(1)",)),
-    "LISTEN/NOTIFY": Feature("server", r"^\s*(LISTEN|NOTIFY|UNLISTEN)\b|\bpg_notify\s*\(", "one server's message bus",
-                             examples=("NOTIFY crmctl", "SELECT pg_notify('a', 'b')")),
+    "LISTEN/NOTIFY": Feature("server", r"^\s*(LISTEN|NOTIFY|UNLISTEN)\s+[\w\"*]|\bpg_notify\s*\(", "one server's message bus",
+                             examples=("NOTIFY crmctl", "SELECT pg_notify('a', 'b')"),
+                             not_examples=("notify.webhook", "notify.kind")),
     "ctid": Feature("server", r"\bctid\b", "a physical row address on one server",
                     examples=("SELECT ctid FROM customer",)),
     "catalog": Feature("server", r"\b(pg_catalog|information_schema|pg_roles|pg_tables|pg_namespace|pg_trigger|pg_class"
