@@ -81,10 +81,3 @@ def sort_items(items: Iterable[Mapping], tz: ZoneInfo) -> list:
     """Grouped by kind (the order of :data:`KINDS`), soonest first within a kind, then by customer."""
     return sorted(items, key=lambda i: (KIND_ORDER.get(i["kind"], len(KINDS)), moment(i["due"], tz),
                                         i.get("customer") or "", i.get("command") or ""))
-
-
-def shell_word(text: str) -> str:
-    """``text`` as one shell word (quoted when it holds anything but safe characters)."""
-    import shlex
-
-    return shlex.quote(text)
