@@ -70,9 +70,17 @@ def state_text(state: rules.State) -> str:
     return ngettext("{n} day left", "{n} days left", n).format(n=n)
 
 
+#: state -> its words, for the command being run (many items share a state; the language of a
+#: process is fixed while the agenda is read: :func:`agenda_items` clears it)
+_WORDS: dict[rules.State, str] = {}
+
+
 def _item(kind: str, due, customer, name, owner, what: str, state: rules.State, command: str) -> dict:
+    words = _WORDS.get(state)
+    if words is None:
+        words = _WORDS[state] = state_text(state)
     return {"kind": kind, "due": due, "customer": customer, "name": name, "owner": owner, "what": what,
-            "state": state_text(state), "overdue": state.overdue, "command": command}
+            "state": words, "overdue": state.overdue, "command": command}
 
 
 def agenda_items(app: App, *, week: bool = False, owner: str | None = None, everyone: bool = False) -> list[dict]:
@@ -85,6 +93,7 @@ def agenda_items(app: App, *, week: bool = False, owner: str | None = None, ever
     last_day = rules.horizon(today, week)
     end = rules.horizon_end(today, tz, week)
     out: list[dict] = []
+    _WORDS.clear()
     with app.db.read() as s:
         ids, own_approvals = _people(app, s, owner, everyone)
         scope = Scope(s, app)
@@ -106,7 +115,7 @@ def _mine(column, ids: set[int] | None):
 
 
 def _activities(app: App, s, scope: Scope, ids, today: date, last_day: date) -> list[dict]:
-    kinds = app.policy.activities.kinds
+    labels = {k: i18n.label(k, app.policy.activities.kinds) for k in app.policy.activities.kinds}
     q = (select(Activity.id, Activity.kind, Activity.due_date, Activity.customer_id, Activity.owner_id,
                 Customer.code, Customer.name, Customer.owner_id, Staff.login)
          .outerjoin(Customer, Customer.id == Activity.customer_id)
@@ -116,7 +125,7 @@ def _activities(app: App, s, scope: Scope, ids, today: date, last_day: date) -> 
     for aid, kind, due, cid, oid, code, name, keeper, login in s.execute(q):
         if not scope.readable(cid, keeper, oid):
             continue
-        out.append(_item("activity", due, code, name, login, i18n.label(kind, kinds),
+        out.append(_item("activity", due, code, name, login, labels.get(kind, kind),
                          rules.date_state(due, today), f"crmctl visit log --planned {aid}"))
     return out
 
@@ -128,12 +137,13 @@ def _complaints(app: App, s, scope: Scope, ids, now: datetime, end: datetime) ->
          .outerjoin(Staff, Staff.id == Complaint.owner_id)
          .where(Complaint.status == "open", Complaint.due_at < end, _mine(Complaint.owner_id, ids)))
     cal = app.calendar
+    template = _("complaint {number}: {summary}")
     out = []
     for number, due, summary, cid, oid, code, name, keeper, login in s.execute(q):
         if not scope.readable(cid, keeper, oid):
             continue
         due = due.astimezone(app.tz)
-        what = _("complaint {number}: {summary}").format(number=number, summary=summary)
+        what = template.format(number=number, summary=summary)
         out.append(_item("complaint", due, code, name, login, what,
                          rules.deadline_state(due, now, cal.working_days_between),
                          f"crmctl complaint close {number} --note TEXT"))
@@ -152,6 +162,8 @@ def _tickets(app: App, s, scope: Scope, ids, now: datetime, end: datetime) -> li
          .where(T.status != "resolved", open_clock, mine))
     kinds = app.policy.service.kinds
     cal = app.calendar
+    texts = {"respond": _("{number} {kind}: send a technician"), "arrive": _("{number} {kind}: technician to arrive"),
+             "resolve": _("{number} {kind}: to resolve")}
     out = []
     for t, code, name, keeper, login in s.execute(q):
         if not scope.readable(t.customer_id, keeper, t.technician_id, t.owner_id):
@@ -161,12 +173,13 @@ def _tickets(app: App, s, scope: Scope, ids, now: datetime, end: datetime) -> li
         if clock is None:
             continue
         due = getattr(t, CLOCK_DEADLINES[clock]).astimezone(app.tz)
+        what = texts[clock]
         if clock == "respond":
-            what, command = _("{number} {kind}: send a technician"), f"crmctl service dispatch {t.number} --technician LOGIN"
+            command = f"crmctl service dispatch {t.number} --technician LOGIN"
         elif clock == "arrive":
-            what, command = _("{number} {kind}: technician to arrive"), f"crmctl service arrive {t.number}"
+            command = f"crmctl service arrive {t.number}"
         else:
-            what, command = _("{number} {kind}: to resolve"), f"crmctl service resolve {t.number}"
+            command = f"crmctl service resolve {t.number}"
         out.append(_item("service", due, code, name, login,
                          what.format(number=t.number, kind=i18n.label(t.kind, kinds)),
                          rules.deadline_state(due, now, cal.working_days_between), command))
@@ -199,6 +212,7 @@ def _documents(app: App, s, scope: Scope, ids, today: date) -> list[dict]:
          .where(Document.type.in_(list(notices)), Document.expires.is_not(None), Document.expires <= furthest,
                 Customer.status != "disqualified", ~renewed, _mine(Customer.owner_id, ids)))
     docs = app.policy.documents
+    renew_text, expiry_text = _("{document} expires: renew the contract"), _("{document} expires")
     out = []
     for type_, number, expires, cid, code, name, keeper, login in s.execute(q):
         if expires - notices[type_] > today or not scope.readable(cid, keeper):
@@ -206,8 +220,7 @@ def _documents(app: App, s, scope: Scope, ids, today: date) -> list[dict]:
         d = docs[type_]
         kind = "renewal" if d.notice_kind else "document"
         label = d.label
-        what = (_("{document} expires: renew the contract") if kind == "renewal"
-                else _("{document} expires")).format(document=label if not number else f"{label} {number}")
+        what = (renew_text if kind == "renewal" else expiry_text).format(document=label if not number else f"{label} {number}")
         command = f"crmctl doc add {code} --type {type_} --expires DATE"
         out.append(_item(kind, expires, code, name, login, what, rules.date_state(expires, today), command))
     return out
@@ -220,12 +233,13 @@ def _proposals(app: App, s, scope: Scope, ids, now: datetime) -> list[dict]:
          .outerjoin(Staff, Staff.id == Proposal.owner_id)
          .where(Proposal.status == "open", _mine(Proposal.owner_id, ids)))
     cal = app.calendar
+    template = _("proposal {number}: {summary}")
     out = []
     for number, due, summary, cid, oid, code, name, keeper, login in s.execute(q):
         if not scope.readable(cid, keeper, oid):
             continue
         due = due.astimezone(app.tz)
-        what = _("proposal {number}: {summary}").format(number=number, summary=summary)
+        what = template.format(number=number, summary=summary)
         out.append(_item("proposal", due, code, name, login, what,
                          rules.deadline_state(due, now, cal.working_days_between),
                          f"crmctl proposal close {number} --adopted|--rejected"))
