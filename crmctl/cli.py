@@ -46,6 +46,7 @@ _PASS_THROUGH = tuple(
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("setup", "Create the database, store the policy as version 1 and the first administrator (every role)."),
     "demo": ("demo", "Build a sample database (Chinese names, 18 months of volumes) and run the pipeline on it."),
+    "agenda": ("agenda", "Today's agenda: visits, complaints, tickets, approvals, documents and proposals due or late."),
     "approve": ("approve", "Approve (or --reject) your step of a customer's admission; --list shows what waits for you."),
 }
 GROUPS: dict[str, tuple[str, str]] = {

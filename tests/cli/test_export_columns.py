@@ -49,6 +49,7 @@ WALK: dict[str, list[str]] = {
     "calendar due": ["--from", "2026-09-30T15:00", "--in", "1 working day"],
     "audit list": [],
     "approve": ["--list"],
+    "agenda": ["--all", "--week"],
     # every report is walked with its defaults: "report *"
 }
 

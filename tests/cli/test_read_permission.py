@@ -46,6 +46,7 @@ READ: dict[str, list[list[str]]] = {
     "calendar show": [["--month", "2026-10"]],
     "audit list": [[], ["--customer", "{X}"], ["--limit", "50"]],
     "approve": [["--list"]],
+    "agenda": [[], ["--week"]],
     "report *": [[]],  # every report, with its defaults
 }
 
