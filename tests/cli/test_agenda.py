@@ -114,3 +114,55 @@ def test_service_ticket_clock(make_cli, monkeypatch):
     gas.ok("service", "dispatch", tid, "--technician", "qiangxiu", "--at", "2026-11-16T08:30")
     rows = [r for r in json.loads(gas.ok("agenda", "--all", "--week", "-f", "json")) if r["kind"] == "service"]
     assert rows[0]["command"] == f"crmctl service resolve {tid}"
+
+
+# ---------------------------------------------------------------------------------------------
+# agenda --send: the digest to a chat robot (a local server plays WeCom's group robot)
+
+
+@pytest.fixture
+def robot_url(monkeypatch):
+    from tests.services.test_notify import Robots
+
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    import threading
+
+    server = Robots()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("CRMCTL_NOTIFY_WEBHOOK", server.wecom())
+    monkeypatch.setenv("CRMCTL_NOTIFY_KIND", "wecom")
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_send_posts_the_digest_once_a_day(data, robot_url):
+    from tests.services.test_notify import KEY
+
+    cli, d = data
+    shown = json.loads(cli.ok("agenda", "--all", "--format", "json"))
+    out = cli.ok("agenda", "--all", "--send")
+    assert out.startswith(f"sent {len(shown)} items in 1 messages to ") and KEY not in out
+    [posted] = robot_url.received
+    text = posted["body"]["markdown"]["content"]
+    assert d["c1"] in text and "Agenda 2026-" in text
+    # the same day again: refused, nothing posted, unless --force
+    r = cli.refused("agenda", "--all", "--send", match="already sent today")
+    assert KEY not in r.stderr and len(robot_url.received) == 1
+    cli.ok("agenda", "--all", "--send", "--force")
+    assert len(robot_url.received) == 2
+
+
+def test_send_refusals(data, robot_url, monkeypatch):
+    from tests.services.test_notify import KEY
+
+    cli, _d = data
+    cli.refused("agenda", "--force", match="--force goes with --send")
+    cli.refused_zh("agenda", "--force", match="--force 需与 --send 一起使用")
+    robot_url.plan = ["93000", "93000"]  # refused() runs it in English, then in Chinese
+    r = cli.refused("agenda", "--all", "--send", match="invalid webhook")
+    assert KEY not in r.stderr and KEY not in r.stdout
+    monkeypatch.delenv("CRMCTL_NOTIFY_WEBHOOK")
+    monkeypatch.delenv("CRMCTL_NOTIFY_KIND")
+    cli.refused("agenda", "--all", "--send", match="no chat robot is set")
