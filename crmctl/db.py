@@ -918,14 +918,12 @@ def stream_chunks(session, query, size: int):
 def copy_chunks(session, query, size: int):
     """PostgreSQL (psycopg): the rows of a Core query as tuples of text (None for NULL) through
     ``COPY (query) TO STDOUT``: streamed in constant memory, and planned as a plain query (a
-    server-side cursor's plan may not use parallel workers: twice as slow for a whole export).  The
-    query's parameters are bound by psycopg on the client (COPY takes none)."""
-    import psycopg
-
+    server-side cursor's plan may not use parallel workers: twice as slow for a whole export).  COPY
+    takes no parameters: SQLAlchemy writes them into the statement as literals, each by its type
+    (a type it cannot write as a literal is refused at compile time, never bound unconverted)."""
     connection = session.connection()
-    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     dbapi = connection.connection.dbapi_connection
-    sql = psycopg.ClientCursor(dbapi).mogrify(str(compiled), compiled.params)
     with dbapi.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT") as copy:
         part: list[tuple] = []
         for row in copy.rows():
