@@ -726,10 +726,6 @@ class CopyIn:
             pass
 
 
-def copy_rows(conn, table: str, columns: tuple[str, ...]) -> CopyIn:
-    return CopyIn(conn, table, columns)
-
-
 #: rows per ``executemany`` call of :func:`bulk_insert` (SQLite's driver steps them one by one anyway)
 BULK_CHUNK = 10_000
 _scratch = iter(range(1, 1 << 62))

@@ -131,23 +131,8 @@ def _activities(app: App, s, scope: Scope, ids, today: date, last_day: date) -> 
 
 
 def _complaints(app: App, s, scope: Scope, ids, now: datetime, end: datetime) -> list[dict]:
-    q = (select(Complaint.number, Complaint.due_at, Complaint.summary, Complaint.customer_id, Complaint.owner_id,
-                Customer.code, Customer.name, Customer.owner_id, Staff.login)
-         .join(Customer, Customer.id == Complaint.customer_id)
-         .outerjoin(Staff, Staff.id == Complaint.owner_id)
-         .where(Complaint.status == "open", Complaint.due_at < end, _mine(Complaint.owner_id, ids)))
-    cal = app.calendar
-    template = _("complaint {number}: {summary}")
-    out = []
-    for number, due, summary, cid, oid, code, name, keeper, login in s.execute(q):
-        if not scope.readable(cid, keeper, oid):
-            continue
-        due = due.astimezone(app.tz)
-        what = template.format(number=number, summary=summary)
-        out.append(_item("complaint", due, code, name, login, what,
-                         rules.deadline_state(due, now, cal.working_days_between),
-                         f"crmctl complaint close {number} --note TEXT"))
-    return out
+    return _numbered(app, s, scope, Complaint, "complaint", Complaint.due_at < end, ids, now,
+                     _("complaint {number}: {summary}"), "crmctl complaint close {number} --note TEXT")
 
 
 def _tickets(app: App, s, scope: Scope, ids, now: datetime, end: datetime) -> list[dict]:
@@ -227,22 +212,29 @@ def _documents(app: App, s, scope: Scope, ids, today: date) -> list[dict]:
 
 
 def _proposals(app: App, s, scope: Scope, ids, now: datetime) -> list[dict]:
-    q = (select(Proposal.number, Proposal.due_at, Proposal.summary, Proposal.customer_id, Proposal.owner_id,
+    return _numbered(app, s, scope, Proposal, "proposal", None, ids, now,
+                     _("proposal {number}: {summary}"), "crmctl proposal close {number} --adopted|--rejected")
+
+
+def _numbered(app: App, s, scope: Scope, model, kind: str, due_within, ids, now: datetime, template: str,
+              command: str) -> list[dict]:
+    """Open complaints or proposals (numbered, with a deadline, an owner and a summary) of the
+    people looked at: one query; ``due_within`` further limits the deadline (None: every open one)."""
+    q = (select(model.number, model.due_at, model.summary, model.customer_id, model.owner_id,
                 Customer.code, Customer.name, Customer.owner_id, Staff.login)
-         .join(Customer, Customer.id == Proposal.customer_id)
-         .outerjoin(Staff, Staff.id == Proposal.owner_id)
-         .where(Proposal.status == "open", _mine(Proposal.owner_id, ids)))
+         .join(Customer, Customer.id == model.customer_id)
+         .outerjoin(Staff, Staff.id == model.owner_id)
+         .where(model.status == "open", _mine(model.owner_id, ids)))
+    if due_within is not None:
+        q = q.where(due_within)
     cal = app.calendar
-    template = _("proposal {number}: {summary}")
     out = []
     for number, due, summary, cid, oid, code, name, keeper, login in s.execute(q):
         if not scope.readable(cid, keeper, oid):
             continue
         due = due.astimezone(app.tz)
-        what = template.format(number=number, summary=summary)
-        out.append(_item("proposal", due, code, name, login, what,
-                         rules.deadline_state(due, now, cal.working_days_between),
-                         f"crmctl proposal close {number} --adopted|--rejected"))
+        out.append(_item(kind, due, code, name, login, template.format(number=number, summary=summary),
+                         rules.deadline_state(due, now, cal.working_days_between), command.format(number=number)))
     return out
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..db import bulk_load, copy_rows, copy_supported, insert_sql
+from ..db import CopyIn, bulk_load, copy_supported, insert_sql
 from ..errors import InvalidInput
 from ..i18n import _
 from ..models import Customer, UsageRecord
@@ -328,7 +328,7 @@ class _Copy:
         conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {self.STAGE} (row_no integer NOT NULL, code text NOT NULL, "
                              "day date NOT NULL, qty double precision NOT NULL, product text, "
                              "amount double precision) ON COMMIT DROP")
-        self.copy = copy_rows(conn, self.STAGE, ("row_no", "code", "day", "qty", "product", "amount"))
+        self.copy = CopyIn(conn, self.STAGE, ("row_no", "code", "day", "qty", "product", "amount"))
         self.write = self.copy.write_row
         self.n = 0
         self.done = False
