@@ -713,13 +713,17 @@ def _text(text: str, encoding: str):
     return Text(text)
 
 
-def _cell(value: Any, column: Column | None, encoding: str):
+def _cell_text(value: Any, column: Column | None) -> str:
     if value is not None and column is not None:
         if column.table_format is not None:
             value = column.table_format(value)
         elif column.number is not None:
             value = format_number(value, column.number, column.decimals)
-    return _text(_table_text(value), encoding)
+    return _table_text(value)
+
+
+def _cell(value: Any, column: Column | None, encoding: str):
+    return _text(_cell_text(value, column), encoding)
 
 
 def _as_columns(columns) -> list[Column]:
@@ -730,20 +734,17 @@ def _as_columns(columns) -> list[Column]:
 
 def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iterable[Mapping], title: str | None,
                  max_rows: int | None = None, more_hint: str = MORE_HINT) -> int:
-    from rich.table import Table
-
-    from crmctl.output_terminal import MORE_COLUMNS_HINT, fit_columns, keeps_whole, page
+    from crmctl.output_terminal import MORE_COLUMNS_HINT, fit_columns, keeps_whole, page, plain_table, rich_table
 
     columns = _as_columns(columns)
-    enc = spec.encoding
     console = _console(stream)
     keys = [c.key for c in columns]
     nested = any("." in k for k in keys)
     n = 0
     it = iter(rows)
-    body: list[list[Any]] = []
+    body: list[list[str]] = []
     for row in it:
-        body.append([_cell(v, c, enc) for v, c in zip(_values(row, keys, nested), columns)])
+        body.append([_cell_text(v, c) for v, c in zip(_values(row, keys, nested), columns)])
         n += 1
         if n >= (max_rows or TABLE_ROW_LIMIT):
             break
@@ -754,21 +755,14 @@ def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iter
         if c.number == "pct" and shown.endswith("%"):  # the cells carry the % (完成率 88.9%), CSV's heading keeps it
             shown = shown[:-1].rstrip()
         headings.append(shown)
-    texts = [[r[i].plain for r in body] for i in range(len(columns))]
+    texts = [[r[i] for r in body] for i in range(len(columns))]
     whole = [keeps_whole(c, t) for c, t in zip(columns, texts)]
     hidden = 0
-    if console.width < _WIDE:  # a terminal: fit its width, the first columns kept, the rest named in a note
+    terminal = console.width < _WIDE
+    if terminal:  # a terminal: fit its width, the first columns kept, the rest named in a note
         fit, headings = fit_columns(headings, texts, whole, console.width)
         hidden = len(columns) - fit
-        columns, whole = columns[:fit], whole[:fit]
-    table = Table(title=_text(translate(title), enc) if title else None)
-    for c, head, keep in zip(columns, headings, whole):
-        # a long name folds (a Chinese name has no spaces to wrap at): all of it is shown; codes, logins,
-        # dates and numbers are never broken over two lines
-        table.add_column(_text(head, enc), justify=c.justify,  # type: ignore[arg-type]
-                         overflow="ellipsis" if keep else "fold", no_wrap=keep)
-    for r in body:
-        table.add_row(*r[:len(columns)])
+        columns, whole, texts = columns[:fit], whole[:fit], texts[:fit]
     notes = []
     if hidden:
         notes.append(ngettext("… {n} more column: {hint}", "… {n} more columns: {hint}", hidden)
@@ -777,15 +771,20 @@ def _write_table(spec: OutputSpec, stream: IO, columns: list[Column], rows: Iter
         hint = translate(more_hint if max_rows else MORE_HINT)
         line = ngettext("… {n} more row; {hint}", "… {n} more rows; {hint}", more)
         notes.append(line.format(n=more, hint=hint))
-    if console.width < _WIDE and stream is sys.stdout and columns:
-        with console.capture() as captured:
-            console.print(table)
-        text = captured.get() + "".join(line + "\n" for line in notes)
-        if not page(stream, text, console.height, _stream_is_terminal(stream)):
-            stream.write(text)
-        return n + more
-    if columns:
-        console.print(table)
+    shown_title = translate(title) if title else None
+    plain = None
+    if not terminal and columns and console.encoding.startswith("utf"):  # else rich's ASCII box
+        plain = plain_table(shown_title, headings, [c.justify for c in columns], texts, console.width)
+    if plain is not None:
+        stream.write(plain)
+    elif columns:
+        text = rich_table(console, shown_title, columns, headings, whole, texts)
+        if terminal and stream is sys.stdout:
+            text += "".join(line + "\n" for line in notes)
+            if not page(stream, text, console.height, _stream_is_terminal(stream)):
+                stream.write(text)
+            return n + more
+        stream.write(text)
     for line in notes:
         stream.write(line + "\n")
     return n + more

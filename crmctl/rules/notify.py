@@ -38,6 +38,10 @@ DINGTALK_LIMIT = 5000   # bytes of UTF-8 in markdown.text (kept well under the r
 LIMITS = {WECOM: WECOM_LIMIT, DINGTALK: DINGTALK_LIMIT}
 PER_MINUTE = 20         # messages a robot takes in a minute (both)
 MAX_LINE = 300          # bytes of one item's line (a longer one is cut, with "…")
+#: errcodes that mean "too many messages now" or "busy, try later" (企业微信: -1 系统繁忙, 45009 接口调用超过
+#:限制, 45033 接口并发调用超过限制; 钉钉: 130101 / 130102 send too fast, 410100 发送速度太快而限流): the
+#: message is sent again after the robot's minute has moved on, not refused
+THROTTLED = {WECOM: frozenset({-1, 45009, 45033}), DINGTALK: frozenset({-1, 130101, 130102, 410100})}
 
 #: query parameters of a webhook that are credentials (masked by :func:`mask_webhook`)
 SECRET_PARAMS = ("key", "access_token", "sign", "secret", "token")

@@ -35,6 +35,7 @@ ATTEMPTS = 3            # tries of one message
 BACKOFF = 1.0           # seconds before the second try; doubled before each next one
 MAX_MESSAGES = 60       # a digest longer than this is refused (send it per owner)
 RETRY_STATUS = (429, 500, 502, 503, 504)
+THROTTLE_WAIT = 20.0    # seconds before trying again a message the robot throttled (rules.THROTTLED); doubled
 
 
 class SendFailed(CrmError):
@@ -124,6 +125,7 @@ def post(robot: Robot, payload: dict, *, sleep=time.sleep, attempts: int = ATTEM
     :class:`SendFailed` (the webhook masked) when the robot refuses or cannot be reached."""
     last = ""
     for attempt in range(1, attempts + 1):
+        wait = BACKOFF
         try:
             status, answer = post_once(robot, payload)
         except (OSError, http.client.HTTPException) as exc:  # URLError, refused, timed out, reset, cut short
@@ -138,6 +140,9 @@ def post(robot: Robot, payload: dict, *, sleep=time.sleep, attempts: int = ATTEM
             elif not isinstance(answer, dict) or "errcode" not in answer:
                 raise SendFailed(robot.scrub(_("the chat robot {robot} gave an answer crmctl does not know")
                                              .format(robot=robot.masked)))
+            elif answer.get("errcode") in rules.THROTTLED.get(robot.kind, ()):
+                last = f"{str(answer.get('errmsg') or '')[:300]} (errcode {answer.get('errcode')})"
+                wait = THROTTLE_WAIT
             elif answer.get("errcode") != 0:
                 raise SendFailed(robot.scrub(_("the chat robot {robot} refused the message: {errmsg} (errcode {code})")
                                              .format(robot=robot.masked, errmsg=str(answer.get("errmsg") or "")[:300],
@@ -145,7 +150,7 @@ def post(robot: Robot, payload: dict, *, sleep=time.sleep, attempts: int = ATTEM
             else:
                 return attempt
         if attempt < attempts:
-            sleep(BACKOFF * 2 ** (attempt - 1))
+            sleep(wait * 2 ** (attempt - 1))
     raise SendFailed(robot.scrub(_("the chat robot {robot} could not be reached after {n} attempts: {reason}")
                                  .format(robot=robot.masked, n=attempts, reason=last)))
 

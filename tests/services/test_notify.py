@@ -79,6 +79,11 @@ class Handler(BaseHTTPRequestHandler):
         if step == "bad-json":
             return self._answer(200, b"<html>proxy</html>")
         assert body["msgtype"] == "markdown"
+        if step == "45009":  # 企业微信's answer to too many messages
+            return self._answer(200, {"errcode": 45009, "errmsg": "api freq out of limit, more info at "
+                                      "https://open.work.weixin.qq.com/devtool/query?e=45009"})
+        if step == "130101":  # 钉钉's
+            return self._answer(200, {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"})
         if robot == "wecom":
             assert set(body) == {"msgtype", "markdown"} and set(body["markdown"]) == {"content"}
             if step == "93000" or query.get("key") != KEY:
@@ -188,6 +193,33 @@ def test_a_dropped_connection_is_tried_again(robots, app):
     sleeps = Sleeps()
     sent = notify.send_digest(app, items(), title="t", robot=robot(robots.wecom(), "wecom"), sleep=sleeps)
     assert sleeps == [1.0] and sent["attempts"] == 2
+
+
+@pytest.mark.parametrize("kind", ["wecom", "dingtalk"])
+def test_a_throttled_message_waits_for_the_robots_minute(robots, app, kind):
+    robots.plan = ["45009" if kind == "wecom" else "130101"]
+    sleeps = Sleeps()
+    url = robots.wecom() if kind == "wecom" else robots.dingtalk()
+    sent = notify.send_digest(app, items(), title="t", robot=robot(url, kind, SECRET if kind == "dingtalk" else None),
+                              sleep=sleeps)
+    assert sleeps == [notify.THROTTLE_WAIT] and sent["attempts"] == 2 and len(robots.received) == 2
+    assert len(notify.sends(app)) == 1
+
+
+def test_a_robot_that_keeps_throttling(robots, app):
+    robots.plan = ["45009"] * 3
+    sleeps = Sleeps()
+    with pytest.raises(notify.SendFailed) as info:
+        notify.send_digest(app, items(), title="t", robot=robot(robots.wecom(), "wecom"), sleep=sleeps)
+    assert sleeps == [20.0, 40.0] and "after 3 attempts: api freq out of limit" in info.value.message
+    assert "(errcode 45009)" in info.value.message and KEY not in info.value.message and notify.sends(app) == []
+
+
+def test_another_robots_throttle_code_is_a_refusal(robots, app):
+    robots.plan = ["130101"]  # a 企业微信 robot never answers 130101: not taken for throttling
+    with pytest.raises(notify.SendFailed, match="refused the message: send too fast"):
+        notify.send_digest(app, items(), title="t", robot=robot(robots.wecom(), "wecom"), sleep=Sleeps())
+    assert len(robots.received) == 1
 
 
 def test_a_robot_that_keeps_failing(robots, app):
