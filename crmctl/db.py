@@ -821,14 +821,37 @@ def bulk_update(conn, table: str, columns: tuple[str, ...], keys: tuple[str, ...
     conn.exec_driver_sql(f"DROP TABLE {name}")
 
 
-def raw(session, sql: str, *params):
+def raw(session, sql: str, *params, stream: bool = False):
     """The driver cursor of a statement on the unit of work's connection, for bulk reads: plain
     tuples, no per-row wrapping.  ``sql`` is written with ``?`` markers.  It runs through
-    SQLAlchemy's ``exec_driver_sql``, so statement events (and the statement-count tests) see it."""
+    SQLAlchemy's ``exec_driver_sql``, so statement events (and the statement-count tests) see it.
+    ``stream``: rows come from the server as they are fetched (PostgreSQL: a server-side cursor;
+    SQLite's cursor always steps), not all held by the driver first."""
     conn = session.connection()
     if conn.dialect.paramstyle != "qmark":
         sql = sql.replace("?", marker(conn))
+    if stream and conn.dialect.name != "sqlite":
+        return _Streamed(conn.exec_driver_sql(sql, tuple(params), execution_options={"stream_results": True}))
     return conn.exec_driver_sql(sql, tuple(params)).cursor
+
+
+class _Streamed:
+    """A server-side cursor's rows as plain tuples, ``fetchmany`` only.  SQLAlchemy reads the first
+    row ahead into its own buffer: the first part is taken through the result (which empties that
+    buffer), the rest straight from the driver's cursor."""
+
+    def __init__(self, result):
+        self._result, self._first, self._done = result, True, False
+
+    def fetchmany(self, size: int) -> list:
+        if self._done:
+            return []
+        if self._first:
+            self._first = False
+            rows = [tuple(row) for row in self._result.fetchmany(max(size, 1))]
+            self._done = len(rows) < max(size, 1)  # all there is (SQLAlchemy may have closed the cursor)
+            return rows
+        return self._result.cursor.fetchmany(size)
 
 
 def driver_value(conn, type_, value):
@@ -951,30 +974,3 @@ def raw_chunks(session, query, size: int):
             yield rows
     finally:
         result.close()
-
-
-def json_decoder():
-    """Driver value of a JSON column -> Python (SQLite gives text, psycopg the decoded value)."""
-    import json
-
-    loads = json.loads
-    return lambda v: loads(v) if isinstance(v, (str, bytes)) else v
-
-
-def utc_decoder():
-    """Driver value of a stored UTC date-time -> an aware datetime."""
-
-    def to_time(v):
-        if isinstance(v, str):
-            v = datetime.fromisoformat(v)
-        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v
-
-    return to_time
-
-
-def day_decoder():
-    """Driver value of a date column -> a date (SQLite gives ISO text)."""
-    from datetime import date
-
-    return lambda v: date.fromisoformat(v[:10]) if isinstance(v, str) else v
-

@@ -10,18 +10,28 @@ other scales' grades take one streamed query, grouped in Python.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..db import raw
 from ..rules import grading as rules
+from .aligned import fetched, id_array
 
 
 @dataclass
 class Population:
-    ids: list[int] = field(default_factory=list)  # ascending
-    owners: dict[int, int | None] = field(default_factory=dict)
+    """The customers a scale covers: their ids (ascending, a compact array), their owners (a list
+    lined up with the ids: ``crmctl.services.aligned``) and the fixed grades of some of them."""
+
+    ids: Sequence[int] = field(default_factory=id_array)
+    owners: list[int | None] = field(default_factory=list)
     fixed: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+    def set_sorted(self, pairs: list[tuple[int, int | None]]) -> None:
+        pairs.sort()
+        self.ids = id_array(p[0] for p in pairs)
+        self.owners = [p[1] for p in pairs]
 
 
 @dataclass
@@ -82,6 +92,7 @@ def covered_customers(session, scale, *, statuses: tuple[str, ...] = ("active",)
     marks = ", ".join("?" * len(statuses))
     pop = Population()
     if need_fields or need_grades:
+        pairs: list[tuple[int, int | None]] = []
         mkey = ("customers", need_fields, need_grades, statuses)
         groups = memo.get(mkey) if memo is not None else None
         if groups is None:
@@ -94,12 +105,11 @@ def covered_customers(session, scale, *, statuses: tuple[str, ...] = ("active",)
             g = dict(grades or ())
             if not rules.matches(scale.applies_to, segments=segs, fields=flds, grades=g, status=status):
                 continue
-            pop.ids.extend(ids)
-            pop.owners.update(zip(ids, owners))
+            pairs.extend(zip(ids, owners))
             fx = rules.fixed_grade(scale, segments=segs, fields=flds, grades=g, status=status)
             if fx is not None:
                 pop.fixed.update(dict.fromkeys(ids, fx))
-        pop.ids.sort()
+        pop.set_sorted(pairs)
         return pop
     mkey = ("combos", statuses)
     combos = memo.get(mkey) if memo is not None else None
@@ -119,19 +129,24 @@ def covered_customers(session, scale, *, statuses: tuple[str, ...] = ("active",)
         fx = rules.fixed_grade(scale, segments=segs, status=status)
         if fx is not None:
             fixed.setdefault(fx, []).append(key)
-    rows: list = []
+    # streamed into the columns (a million (id, owner) tuples are never held); owner ids kept once each
+    ids, owners, shared = id_array(), [], {}
     for i in range(0, len(covered), 400):
         part = covered[i:i + 400]
-        rows += raw(session, f"SELECT id, owner_id FROM customer WHERE status IN ({marks}) "
-                             f"AND {_COMBO} IN ({', '.join('?' * len(part))}) ORDER BY id", *statuses, *part).fetchall()
-    if len(covered) > 400:
-        rows.sort()
-    pop.ids = [r[0] for r in rows]
-    pop.owners = dict(rows)
+        for rows in fetched(raw(session, f"SELECT id, owner_id FROM customer WHERE status IN ({marks}) "
+                                         f"AND {_COMBO} IN ({', '.join('?' * len(part))}) ORDER BY id",
+                                *statuses, *part, stream=True)):
+            for cid, owner in rows:
+                ids.append(cid)
+                owners.append(shared.setdefault(owner, owner))
+    if len(covered) > 400:  # several ordered scans: put them in one order
+        pop.set_sorted(list(zip(ids, owners)))
+    else:
+        pop.ids, pop.owners = ids, owners
     for fx, keys in fixed.items():
         for i in range(0, len(keys), 400):
             part = keys[i:i + 400]
-            ids = raw(session, f"SELECT id FROM customer WHERE status IN ({marks}) "
-                               f"AND {_COMBO} IN ({', '.join('?' * len(part))})", *statuses, *part).fetchall()
-            pop.fixed.update(dict.fromkeys((r[0] for r in ids), fx))
+            found = raw(session, f"SELECT id FROM customer WHERE status IN ({marks}) "
+                                 f"AND {_COMBO} IN ({', '.join('?' * len(part))})", *statuses, *part).fetchall()
+            pop.fixed.update(dict.fromkeys((r[0] for r in found), fx))
     return pop

@@ -8,6 +8,7 @@ volumes (``rules.grading.VOLUME_DIGITS``), so a sum such as 1999.9999999997 is 2
 
 from __future__ import annotations
 
+from array import array
 from datetime import date
 
 from sqlalchemy import Date, func, select
@@ -15,6 +16,7 @@ from sqlalchemy import Date, func, select
 from ..db import driver_value, raw
 from ..models import UsageRecord
 from ..rules.grading import round_volume, round_volume_sql
+from .aligned import fetched
 
 _MONTH = "substr(CAST(day AS VARCHAR(10)), 1, 7)"
 
@@ -40,13 +42,33 @@ def period_sums(session, start: date, end: date) -> dict[int, float]:
                     _day(session, start), _day(session, end)).fetchall())
 
 
-def best_month_sums(session, start: date, end: date) -> dict[int, tuple[float, float]]:
-    """(best calendar month's Σ qty, period Σ qty) per customer."""
+def period_sum_columns(session, start: date, end: date) -> tuple[array, array]:
+    """:func:`period_sums` as two compact columns (customer ids, sums), streamed from the server in
+    id order (placed without a search: ``crmctl.services.aligned``): 16 bytes a customer instead of
+    a dict's hundred (a grade run over a million customers)."""
+    ids, sums = array("q"), array("d")
+    for rows in fetched(raw(session, f"SELECT customer_id, {_r(session, 'SUM(qty)')} FROM usage_record "
+                                     "WHERE day >= ? AND day < ? GROUP BY customer_id ORDER BY customer_id",
+                            _day(session, start), _day(session, end), stream=True)):
+        for cid, total in rows:
+            ids.append(cid)
+            sums.append(total)
+    return ids, sums
+
+
+def best_month_columns(session, start: date, end: date) -> tuple[array, array, array]:
+    """(best calendar month's Σ qty, period Σ qty) per customer over [start, end), as three compact
+    columns (customer ids, best months, totals)."""
     months = (f"SELECT customer_id AS cid, {_MONTH} AS m, SUM(qty) AS q FROM usage_record "
               f"WHERE day >= ? AND day < ? GROUP BY customer_id, {_MONTH}")
-    cur = raw(session, f"SELECT cid, {_r(session, 'MAX(q)')}, {_r(session, 'SUM(q)')} FROM ({months}) t GROUP BY cid",
-              _day(session, start), _day(session, end))
-    return {cid: (best, total) for cid, best, total in cur.fetchall()}
+    ids, best, totals = array("q"), array("d"), array("d")
+    for rows in fetched(raw(session, f"SELECT cid, {_r(session, 'MAX(q)')}, {_r(session, 'SUM(q)')} FROM ({months}) t "
+                                     "GROUP BY cid ORDER BY cid", _day(session, start), _day(session, end), stream=True)):
+        for cid, b, t in rows:
+            ids.append(cid)
+            best.append(b)
+            totals.append(t)
+    return ids, best, totals
 
 
 def priced_sums(session, start: date, end: date) -> dict[int, tuple[float, float | None, float | None]]:

@@ -17,8 +17,8 @@ from typing import Any, Iterator, Mapping
 from sqlalchemy import String, and_, exists, select, type_coerce
 from sqlalchemy.orm import aliased
 
-from ...db import (copy_chunks, copy_supported, day_decoder, json_decoder, json_text, json_value, raw_chunks,
-                   stream_chunks, utc_decoder)
+from ...db import copy_chunks, copy_supported, json_text, json_value, raw_chunks, stream_chunks
+from ...db_decoders import day_decoder, json_decoder, utc_decoder
 from ...errors import InvalidInput
 from ...fields import Field
 from ...i18n import _

@@ -38,8 +38,8 @@ def owner_check(s, app: App, scale, pop: Population, graded: Graded, is_current:
             holders.setdefault(role, set()).add(sid)
     kept_by = {g: holders.get(role, set()) for g, role in roles_by_grade.items()}  # grade -> who may keep it
     everyone = _Everyone()
-    owner_of = list(map(pop.owners.get, graded.ids))
-    wrong = [(cid, g, roles_by_grade[g], o) for cid, g, o in zip(graded.ids, graded.grades, owner_of)
+    # graded.ids are the population's: its owners are lined up with them
+    wrong = [(cid, g, roles_by_grade[g], o) for cid, g, o in zip(graded.ids, graded.grades, pop.owners)
              if o not in kept_by.get(g, everyone)]
     if not wrong:
         return result

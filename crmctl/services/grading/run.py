@@ -27,6 +27,7 @@ the database work itself (see benchmarks/bench_grading.py).
 from __future__ import annotations
 
 import json
+from array import array
 from collections import Counter as Tally
 from datetime import date, datetime
 
@@ -47,11 +48,12 @@ from .. import audit
 from ..app import App
 from ..documents import apply_expiry
 from ..population import Population, covered_customers
-from ..volume_totals import best_month_sums, period_sums, priced_sums
+from ..aligned import aligned, aligned_numbers, fetched, position
+from ..volume_totals import best_month_columns, period_sum_columns, period_sums, priced_sums
 from .labels import after_condition, before_condition, key_of, label_key
 from .owners import owner_check
 from .scores import manual_scores
-from .store import Graded, result_fingerprint, store_results
+from .store import Graded, Stored, result_fingerprint, store_results
 
 
 #: a kind of period inside a message: its word (季度 in Chinese)
@@ -127,42 +129,45 @@ def _roomy_cache(session) -> None:
 
 
 
-def _current_grades(session, scale_code: str) -> dict[int, tuple[str, str | None]]:
-    cur = raw(session, "SELECT customer_id, grade, label FROM customer_grade WHERE scale = ?", scale_code)
-    shared: dict[tuple, tuple] = {}  # a few distinct (grade, label) pairs: one tuple each, not one per customer
-    out: dict[int, tuple[str, str | None]] = {}
-    while True:
-        part = cur.fetchmany(20_000)
-        if not part:
-            return out
-        for cid, g, lb in part:
-            pair = (g, lb)
-            out[cid] = shared.setdefault(pair, pair)
+def _current_grades(session, scale_code: str, ids) -> list[tuple[str, str | None] | None]:
+    """The current (grade, label) of each customer in ``ids``, lined up with them (None: none yet)."""
+    cur = raw(session, "SELECT customer_id, grade, label FROM customer_grade WHERE scale = ? ORDER BY customer_id",
+              scale_code, stream=True)
+    # a few distinct (grade, label) pairs: one tuple each, not one per customer
+    return aligned(ids, ([(cid, (g, lb)) for cid, g, lb in part] for part in fetched(cur)), shared={})
 
 
-
-def _stored_results(session, scale_code: str, label: str) -> dict[int, tuple[str, str | None, int]]:
-    """This label's results from an earlier run: customer -> (grade, previous, fingerprint of the
-    whole stored row).  A re-run rewrites a result only when the new row's fingerprint differs
-    (``store_results``); the row itself is not kept (a million of them would hold hundreds of MB).
-    JSON is read as text on every backend, as it is written."""
+def _stored_results(session, scale_code: str, label: str, ids) -> Stored:
+    """This label's results from an earlier run, lined up with ``ids``: (grade, previous) and the
+    fingerprint of the whole stored row.  A re-run rewrites a result only when the new row's
+    fingerprint differs (``store_results``); the row itself is not kept (a million of them would
+    hold hundreds of MB).  JSON is read as text on every backend, as it is written."""
     cur = raw(session, "SELECT customer_id, grade, previous, CAST(metrics AS TEXT), reason, CAST(factor_scores AS TEXT), "
-                       "score, rank, policy_version FROM grade_result WHERE scale = ? AND label = ?", scale_code, label)
+                       "score, rank, policy_version FROM grade_result WHERE scale = ? AND label = ? ORDER BY customer_id",
+              scale_code, label, stream=True)
+    n = len(ids)
+    out = Stored([None] * n, array("q", bytes(8 * n)))
     shared: dict[tuple, tuple] = {}
-    out: dict[int, tuple[str, str | None, int]] = {}
-    while True:
-        part = cur.fetchmany(20_000)
-        if not part:
-            return out
+    pairs, fps, stale = out.pairs, out.fps, out.stale
+    nxt = 0
+    for part in fetched(cur):
         for row in part:
+            pos = position(ids, row[0], nxt)
+            if pos < 0:
+                stale.append(row[0])
+                continue
+            nxt = pos + 1
             pair = (row[1], row[2])
-            g, prev = shared.setdefault(pair, pair)
-            out[row[0]] = (g, prev, result_fingerprint(row[1:]))
+            pairs[pos] = shared.setdefault(pair, pair)
+            fps[pos] = result_fingerprint(row[1:])
+            out.n += 1
+    out.n += len(stale)
+    return out
 
 
-def _baselines(session, scale, scale_code: str, per: Period, ids: list[int],
-               current: dict[int, tuple[str, str | None]], stored: dict[int, tuple[str, str | None]]) -> list[str | None]:
-    """The grade each customer had before this label (what the step limit measures against).
+def _baselines(session, scale, scale_code: str, per: Period, ids, current: list, stored: Stored) -> list[str | None]:
+    """The grade each customer had before this label (what the step limit measures against), lined
+    up with ``ids`` (``current``: :func:`_current_grades`).
 
     * the current grade, when it is the initial one (no label) or was set by an earlier label (a
       review that confirms a grade leaves its label, so "earlier" holds until the grade moves);
@@ -171,32 +176,40 @@ def _baselines(session, scale, scale_code: str, per: Period, ids: list[int],
     """
     key = rules.period_key(per.start, per.end)
     earlier: dict[str | None, bool] = {None: True}
-    for lb in {v[1] for v in current.values()}:
-        if lb is not None:
+    for c in dict.fromkeys(current):  # the few distinct (grade, label) pairs
+        lb = c[1] if c is not None else None
+        if lb is not None and lb not in earlier:
             k = key_of(lb)
             earlier[lb] = k is not None and k < key
     late = {lb for lb, before in earlier.items() if not before}
     initial = scale.initial_grade
-    cur_of = list(map(current.get, ids))
-    out: list[str | None] = [c[0] if c is not None and c[1] not in late else None for c in cur_of]
-    pending: dict[int, int] = {ids[pos]: pos for pos, c in enumerate(cur_of) if c is None or c[1] in late}
-    if not pending:
-        return out
+    out: list[str | None] = [c[0] if c is not None and c[1] not in late else None for c in current]
     if not stored and not late and initial is None and not session.execute(
             select(GradeRun.id).where(GradeRun.scale == scale_code).limit(1)).first():
         return out  # never graded, no initial grade: nothing before this label
+    pending = array("q", (pos for pos, c in enumerate(current) if c is None or c[1] in late))
+    if not pending:
+        return out
+    waiting = bytearray(len(ids))
+    for pos in pending:
+        waiting[pos] = 1
     # Labels graded before this one, newest first (grade_run: few rows).
     labels = session.execute(select(GradeRun.label, GradeRun.period_start, GradeRun.period_end)
                              .where(GradeRun.scale == scale_code, before_condition(per)).distinct()).all()
     labels.sort(key=lambda r: rules.period_key(r[1], r[2]), reverse=True)
     if labels:
         # The latest earlier label settles most of them in one query.
-        for cid, g in raw(session, "SELECT customer_id, grade FROM grade_result WHERE scale = ? AND label = ?",
-                           scale_code, labels[0][0]).fetchall():
-            pos = pending.pop(cid, None)
-            if pos is not None:
-                out[pos] = g
-        rest = sorted(pending)
+        nxt = 0
+        for part in fetched(raw(session, "SELECT customer_id, grade FROM grade_result WHERE scale = ? AND label = ? "
+                                         "ORDER BY customer_id", scale_code, labels[0][0], stream=True)):
+            for cid, g in part:
+                pos = position(ids, cid, nxt)
+                if pos >= 0:
+                    nxt = pos + 1
+                    if waiting[pos]:
+                        out[pos] = g
+                        waiting[pos] = 0
+        rest = [ids[pos] for pos in pending if waiting[pos]]
         older = [lb[0] for lb in labels[1:]]
         for i in range(0, len(rest) if older else 0, 500):
             best: dict[int, tuple[tuple, str]] = {}
@@ -208,10 +221,14 @@ def _baselines(session, scale, scale_code: str, per: Period, ids: list[int],
                 if cid not in best or k > best[cid][0]:
                     best[cid] = (k, g)
             for cid, (_k, g) in best.items():
-                out[pending.pop(cid)] = g
-    for cid, pos in pending.items():
-        prev = stored.get(cid)
-        out[pos] = prev[1] if prev is not None else initial
+                pos = position(ids, cid)
+                out[pos] = g
+                waiting[pos] = 0
+    pairs = stored.pairs
+    for pos in pending:
+        if waiting[pos]:
+            prev = pairs[pos]
+            out[pos] = prev[1] if prev is not None else initial
     return out
 
 
@@ -279,8 +296,8 @@ def _grade_scale(s, app: App, policy: Policy, code: str, scale, per: Period, now
     unit = policy.policy.volume_unit
     with progress(_("grading {scale} {label}").format(scale=code, label=per.label), total=5) as bar:
         pop = covered_customers(s, scale, memo=memo)
-        current = _current_grades(s, code)
-        stored = _stored_results(s, code, per.label)
+        current = _current_grades(s, code, pop.ids)
+        stored = _stored_results(s, code, per.label, pop.ids)
         bar.advance()
         baselines = _baselines(s, scale, code, per, pop.ids, current, stored)
         bar.advance()
@@ -294,7 +311,7 @@ def _grade_scale(s, app: App, policy: Policy, code: str, scale, per: Period, now
             counts[g] = n
         # Moves against what this label said before (a re-run: the stored results; else the grade before).
         if stored:
-            befores = [stored[cid][0] if cid in stored else prev for cid, prev in zip(ids, graded.previous)]
+            befores = [p[0] if p is not None else prev for p, prev in zip(stored.pairs, graded.previous)]
         else:
             befores = graded.previous
         up = down = new = 0
@@ -342,20 +359,18 @@ def _compute(s, code: str, scale, per: Period, pop: Population, baselines: list,
 
     if scale.method == "threshold":
         if scale.aggregate == "max_month" and per.kind != "month":
-            sums = once(best_month_sums, per.start, per.end)
-            pairs = [sums.get(cid) or (0.0, 0.0) for cid in ids]
-            values = [p[0] for p in pairs]
-            metrics = (f'{{"volume":{b!r},"total":{t!r}}}' for b, t in pairs)  # made as they are written
+            keys, best, totals = once(best_month_columns, per.start, per.end)
+            values = aligned_numbers(ids, keys, best)
+            total = aligned_numbers(ids, keys, totals)
+            metrics = (f'{{"volume":{b!r},"total":{t!r}}}' for b, t in zip(values, total))  # made as written
         else:
-            get = once(period_sums, per.start, per.end).get
-            values = [get(cid) or 0.0 for cid in ids]
+            keys, sums = once(period_sum_columns, per.start, per.end)
+            values = aligned_numbers(ids, keys, sums)
             metrics = (f'{{"volume":{v!r}}}' for v in values)
         # stored: only what the band does not say (step limit, fixed rule); grade explain writes the
         # whole sentence from the metric and the policy version (rules.threshold_reason)
         _computed, grades, notes = rules.grade_threshold_many(scale, values, baselines, fixed)
-        n = len(ids)
-        return Graded(ids, grades, baselines, [note.text() if note else "" for note in notes], metrics,
-                      [None] * n, [None] * n, [None] * n)
+        return Graded(ids, grades, baselines, [note.text() if note else "" for note in notes], metrics)
     this = once(priced_sums, per.start, per.end)
     last = per.shifted(years=-1)
     before = once(period_sums, last.start, last.end)
@@ -369,7 +384,9 @@ def _compute(s, code: str, scale, per: Period, pop: Population, baselines: list,
                                           manual=scores.get(cid),
                                           manual_labels=labels.get(cid)))
     outcomes = sorted(rules.grade_rank(scale, candidates, rules.purchase_price(scale, per.label)), key=lambda o: o.key)
-    return Graded([o.key for o in outcomes], [o.grade for o in outcomes], [o.previous for o in outcomes],
+    if len(outcomes) != len(ids):  # the columns are lined up with the population's ids
+        raise AssertionError("grade_rank did not grade every candidate once")
+    return Graded(ids, [o.grade for o in outcomes], [o.previous for o in outcomes],
                   [str(o.reason) for o in outcomes], [_json(o.metrics) for o in outcomes],
                   [_json(o.factor_scores) for o in outcomes], [o.score for o in outcomes],
                   [o.rank for o in outcomes])

@@ -8,8 +8,9 @@ only where it moves, by primary key.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ...db import bulk_insert, bulk_update, driver_value, marker
@@ -21,22 +22,39 @@ from ..app import App
 
 @dataclass
 class Graded:
-    """The outcome of one scale, column-wise (parallel to ``ids``)."""
+    """The outcome of one scale, column-wise (lined up with ``ids``, the population's ids)."""
 
-    ids: list[int]
+    ids: Sequence[int]
     grades: list[str]
     previous: list[str | None]
     reasons: list[str]
     metrics: Iterable[str]  # JSON text, in the order of ids (a generator: read once, by store_results)
-    factor_scores: list[str | None]
-    scores: list[float | None]
-    ranks: list[int | None]
+    # a rank scale's; None for a threshold scale (its rows have no factor scores, score or rank)
+    factor_scores: list[str | None] | None = None
+    scores: list[float | None] | None = None
+    ranks: list[int | None] | None = None
 
 
-def store_results(s, app: App, code: str, per: Period, now: datetime, graded: Graded, current: dict,
-           stored: dict, is_current: bool, changed: int) -> None:
-    """Replace the label's results and move the current grades: bulk statements only.  ``stored``:
-    the label's results before this run (a re-run rewrites only the rows that differ)."""
+@dataclass
+class Stored:
+    """A label's results before this run, lined up with the population's ids: (grade, previous)
+    or None, and the fingerprint of the whole row (:func:`result_fingerprint`); the customers with
+    a result who are no longer in the population (``stale``); how many results there are (``n``)."""
+
+    pairs: list[tuple[str, str | None] | None] = field(default_factory=list)
+    fps: array = field(default_factory=lambda: array("q"))
+    stale: list[int] = field(default_factory=list)
+    n: int = 0
+
+    def __bool__(self) -> bool:
+        return self.n > 0
+
+
+def store_results(s, app: App, code: str, per: Period, now: datetime, graded: Graded, current: list,
+                  stored: Stored, is_current: bool, changed: int) -> None:
+    """Replace the label's results and move the current grades: bulk statements only.  ``current``
+    (the current grade and label of each customer) and ``stored`` (the label's results before this
+    run: a re-run rewrites only the rows that differ) are lined up with ``graded.ids``."""
     s.add(GradeRun(scale=code, label=per.label, period_start=per.start, period_end=per.end,
                    policy_version=app.policy_version, started_at=now, finished_at=now, actor=app.actor.login,
                    graded=len(graded.ids), changed=changed))
@@ -47,22 +65,27 @@ def store_results(s, app: App, code: str, per: Period, now: datetime, graded: Gr
     # One row per customer: (customer_id, grade, previous, metrics, reason, factor_scores, score, rank),
     # the same order as the stored rows read by _grade_scale, so that a re-run writes only what moved.
     # Made one at a time as they are written (a million customers' rows are not held at once).
-    rows = zip(graded.ids, graded.grades, graded.previous, graded.metrics, graded.reasons,
-               graded.factor_scores, graded.scores, graded.ranks)
+    threshold = graded.scores is None  # five values a row
+    if threshold:
+        rows = zip(graded.ids, graded.grades, graded.previous, graded.metrics, graded.reasons)
+        tail: tuple = (None, None, None, version)  # a stored threshold row's factor scores, score, rank
+    else:
+        rows = zip(graded.ids, graded.grades, graded.previous, graded.metrics, graded.reasons,
+                   graded.factor_scores, graded.scores, graded.ranks)
+        tail = (version,)
     if stored:
-        get = stored.get
-        rows = (r for r in rows if (st := get(r[0])) is None or st[2] != result_fingerprint(r[1:] + (version,)))
-        graded_now = set(graded.ids)
-        stale = [(cid,) for cid in stored if cid not in graded_now]
+        pairs, fps = stored.pairs, stored.fps
+        rows = (r for pos, r in enumerate(rows)
+                if pairs[pos] is None or fps[pos] != result_fingerprint(r[1:] + tail))
+        stale = [(cid,) for cid in stored.stale]
         if stale:  # customers no longer graded by this label (left the scale, suspended)
             conn.exec_driver_sql(f"DELETE FROM grade_result WHERE scale = {_lit(code)} AND label = {_lit(per.label)} "
                                  f"AND customer_id = {mark}", stale)
     # scale, label and policy version are the same on every row: written into the statement (they
     # are validated codes), so that each row binds only what differs.
     cols = ("customer_id", "grade", "previous", "metrics", "reason", "factor_scores", "score", "rank")
-    if not any(x is not None for x in graded.scores):  # threshold: five values a row
+    if threshold:
         cols = cols[:5]
-        rows = (r[:5] for r in rows)
     suffix = ""
     if stored:
         suffix = ("ON CONFLICT (scale, label, customer_id) DO UPDATE SET policy_version = excluded.policy_version, "
@@ -74,9 +97,8 @@ def store_results(s, app: App, code: str, per: Period, now: datetime, graded: Gr
     if not is_current:
         return
     stamp = driver_value(conn, UTCDateTime(), now)
-    had = current.get
-    fresh = ((cid, g, stamp) for cid, g in zip(graded.ids, graded.grades) if had(cid) is None)
-    moved = ((g, stamp, cid) for cid, g in zip(graded.ids, graded.grades) if (cur := had(cid)) is not None and cur[0] != g)
+    fresh = ((cid, g, stamp) for cid, g, cur in zip(graded.ids, graded.grades, current) if cur is None)
+    moved = ((g, stamp, cid) for cid, g, cur in zip(graded.ids, graded.grades, current) if cur is not None and cur[0] != g)
     sc, lb = _lit(code), _lit(per.label)
     bulk_insert(conn, "customer_grade", ("customer_id", "grade", "since"), fresh, constants={"scale": sc, "label": lb})
     bulk_update(conn, "customer_grade", ("grade", "since"), ("customer_id",), moved, constants={"label": lb},
