@@ -154,14 +154,12 @@ ALLOWED: dict[tuple[str, str], str] = {
                                                              "from its dialect, row locks do the rest",
     ("PRAGMA", "crmctl.db:restore_sqlite"): "SQLite file restore (db restore refuses a server URL; pg_restore there)",
     ("PRAGMA", "crmctl.db:integrity_problems"): "guarded by db.is_sqlite; the audit chain walk is the portable check",
-    ("PRAGMA", "crmctl.db:bulk_load"): "SQLite only (returns first on other dialects): index drop/rebuild",
-    ("rowid", "crmctl.db:bulk_load"): "SQLite only (see above): an O(log n) upper bound of the row count",
+    ("rowid", "crmctl.db:bulk_load"): "SQLite only (bulk_load returns first elsewhere): an O(log n) bound of the row count",
     ("sqlite_master", "crmctl.db:bulk_load"): "SQLite only (see above): the indexes to rebuild",
     ("json_extract", "crmctl.db:_json_value_construct*"): "SQLite's rendering of db.json_value; PostgreSQL's is "
                                                           "the -> operator (@compiles per dialect)",
     ("json_extract", "crmctl.services.customers.names:_key_in"): "SQLite's json_each of one bound list; "
                                                                  "PostgreSQL: = ANY(array) (dialect.name check)",
-    ("PRAGMA", "crmctl.services.grading.run:_roomy_cache"): "guarded by dialect.name == 'sqlite'",
     ("PRAGMA", "crmctl.services.maintenance:*"): "db backup / restore / verify of SQLite files (sqlite3 module); "
                                                  "PostgreSQL: pg_dump / pg_restore (services.pg_backup)",
     ("PRAGMA", "crmctl.services.demo:_move_into_place"): "the demo builds a SQLite file only",

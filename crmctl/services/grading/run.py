@@ -120,15 +120,6 @@ def resolve_run(policy, period: str | None, label: str | None, scale: str | None
 
 
 
-def _roomy_cache(session) -> None:
-    """A run reads and writes several large B-trees at once (usage index, customers, results, current
-    grades): on SQLite give this connection a 64 MB page cache instead of the default 2 MB."""
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA cache_size = -65536")
-
-
-
 def _current_grades(session, scale_code: str, ids) -> list[tuple[str, str | None] | None]:
     """The current (grade, label) of each customer in ``ids``, lined up with them (None: none yet)."""
     cur = raw(session, "SELECT customer_id, grade, label FROM customer_grade WHERE scale = ? ORDER BY customer_id",
@@ -261,7 +252,6 @@ def grade_customers(app: App, period: str | None = None, label: str | None = Non
     summaries: list[dict] = []
     try:
         with app.db.write() as s:
-            _roomy_cache(s)
             docs = apply_expiry(s, app, today)
             doc_check = {"suspended": len(docs["suspended"]), "reactivated": len(docs["reactivated"])}
             memo: dict = {}  # customers and aggregates shared by the scales of this run
