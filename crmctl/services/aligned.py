@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 FETCH = 20_000  # rows fetched from the driver at a time
 
@@ -31,13 +31,31 @@ def id_array(ids: Iterable[int] = ()) -> array:
     return array("q", ids)
 
 
-def position(ids: Sequence[int], key: int, hint: int = 0) -> int:
-    """Where ``key`` is in the ascending ``ids``, or -1; ``hint``: where it probably is (tried first)."""
-    n = len(ids)
-    if hint < n and ids[hint] == key:
-        return hint
+def position(ids: Sequence[int], key: int) -> int:
+    """Where ``key`` is in the ascending ``ids``, or -1."""
     pos = bisect_left(ids, key)
-    return pos if pos < n and ids[pos] == key else -1
+    return pos if pos < len(ids) and ids[pos] == key else -1
+
+
+def placer(ids: Sequence[int]) -> Callable[[int], int]:
+    """A function giving the position of a customer id in the ascending ``ids`` (-1: not there),
+    for the rows of one read: each id is first tried just after the one placed before it, so rows
+    that come in id order are placed without a search."""
+    n = len(ids)
+    nxt = 0
+
+    def place(key: int) -> int:
+        nonlocal nxt
+        if nxt < n and ids[nxt] == key:
+            pos = nxt
+        else:
+            pos = bisect_left(ids, key)
+            if pos >= n or ids[pos] != key:
+                return -1
+        nxt = pos + 1
+        return pos
+
+    return place
 
 
 def aligned(ids: Sequence[int], chunks: Iterable[Iterable[tuple]], default=None, extra: list | None = None,
@@ -46,37 +64,25 @@ def aligned(ids: Sequence[int], chunks: Iterable[Iterable[tuple]], default=None,
     the ascending ``ids``: one list, ``default`` where a customer has no row.  Ids of rows for
     customers not in ``ids`` are appended to ``extra`` when given.  ``shared``: equal values are
     kept once (a few distinct grades over a million customers)."""
-    n = len(ids)
-    out = [default] * n
-    nxt = 0
+    out = [default] * len(ids)
+    place = placer(ids)
     for chunk in chunks:
         for key, value in chunk:
-            if nxt < n and ids[nxt] == key:
-                pos = nxt
-            else:
-                pos = bisect_left(ids, key)
-                if pos >= n or ids[pos] != key:
-                    if extra is not None:
-                        extra.append(key)
-                    continue
-            out[pos] = value if shared is None else shared.setdefault(value, value)
-            nxt = pos + 1
+            pos = place(key)
+            if pos >= 0:
+                out[pos] = value if shared is None else shared.setdefault(value, value)
+            elif extra is not None:
+                extra.append(key)
     return out
 
 
 def aligned_numbers(ids: Sequence[int], keys: Sequence[int], values: Sequence[float], default: float = 0.0) -> array:
     """Like :func:`aligned` for numbers given as two parallel columns (``keys`` in any order): an
     ``array`` of doubles lined up with ``ids`` (8 bytes a customer, not a float object's 32)."""
-    n = len(ids)
-    out = array("d", [default]) * n
-    nxt = 0
+    out = array("d", [default]) * len(ids)
+    place = placer(ids)
     for key, value in zip(keys, values):
-        if nxt < n and ids[nxt] == key:
-            pos = nxt
-        else:
-            pos = bisect_left(ids, key)
-            if pos >= n or ids[pos] != key:
-                continue
-        out[pos] = value
-        nxt = pos + 1
+        pos = place(key)
+        if pos >= 0:
+            out[pos] = value
     return out

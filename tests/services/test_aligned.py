@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import sqlite3
 
-from crmctl.services.aligned import aligned, aligned_numbers, fetched, id_array, position
+from crmctl.services.aligned import aligned, aligned_numbers, fetched, id_array, placer, position
 
 
 def test_rows_in_any_order_land_on_their_customer():
@@ -43,6 +43,12 @@ def test_position_and_empty_ids():
     ids = id_array([10, 20])
     assert position(ids, 20) == 1 and position(ids, 15) == -1 and position(ids, 99) == -1
     assert aligned(id_array(), [[(1, "a")]]) == [] and position(id_array(), 1) == -1
+
+
+def test_a_placer_follows_rows_in_order_and_finds_the_others():
+    place = placer(id_array([10, 20, 30, 40]))
+    assert [place(k) for k in (10, 20, 25, 30, 40, 10, 99, 40, 5)] == [0, 1, -1, 2, 3, 0, -1, 3, -1]
+    assert placer(id_array())(1) == -1
 
 
 def test_fetched_reads_a_cursor_in_parts():

@@ -48,7 +48,7 @@ from .. import audit
 from ..app import App
 from ..documents import apply_expiry
 from ..population import Population, covered_customers
-from ..aligned import aligned, aligned_numbers, fetched, position
+from ..aligned import aligned, aligned_numbers, fetched, placer, position
 from ..volume_totals import best_month_columns, period_sum_columns, period_sums, priced_sums
 from .labels import after_condition, before_condition, key_of, label_key
 from .owners import owner_check
@@ -140,14 +140,13 @@ def _stored_results(session, scale_code: str, label: str, ids) -> Stored:
     out = Stored([None] * n, array("q", bytes(8 * n)))
     shared: dict[tuple, tuple] = {}
     pairs, fps, stale = out.pairs, out.fps, out.stale
-    nxt = 0
+    place = placer(ids)
     for part in fetched(cur):
         for row in part:
-            pos = position(ids, row[0], nxt)
+            pos = place(row[0])
             if pos < 0:
                 stale.append(row[0])
                 continue
-            nxt = pos + 1
             pair = (row[1], row[2])
             pairs[pos] = shared.setdefault(pair, pair)
             fps[pos] = result_fingerprint(row[1:])
@@ -190,16 +189,14 @@ def _baselines(session, scale, scale_code: str, per: Period, ids, current: list,
     labels.sort(key=lambda r: rules.period_key(r[1], r[2]), reverse=True)
     if labels:
         # The latest earlier label settles most of them in one query.
-        nxt = 0
+        place = placer(ids)
         for part in fetched(raw(session, "SELECT customer_id, grade FROM grade_result WHERE scale = ? AND label = ? "
                                          "ORDER BY customer_id", scale_code, labels[0][0], stream=True)):
             for cid, g in part:
-                pos = position(ids, cid, nxt)
-                if pos >= 0:
-                    nxt = pos + 1
-                    if waiting[pos]:
-                        out[pos] = g
-                        waiting[pos] = 0
+                pos = place(cid)
+                if pos >= 0 and waiting[pos]:
+                    out[pos] = g
+                    waiting[pos] = 0
         rest = [ids[pos] for pos in pending if waiting[pos]]
         older = [lb[0] for lb in labels[1:]]
         for i in range(0, len(rest) if older else 0, 500):
