@@ -37,15 +37,13 @@ def in_period(q, start: date, end: date):
 
 def period_sums(session, start: date, end: date) -> dict[int, float]:
     """Σ qty per customer over [start, end)."""
-    return dict(raw(session, f"SELECT customer_id, {_r(session, 'SUM(qty)')} FROM usage_record "
-                             "WHERE day >= ? AND day < ? GROUP BY customer_id",
-                    _day(session, start), _day(session, end)).fetchall())
+    return dict(zip(*period_sum_columns(session, start, end)))
 
 
 def period_sum_columns(session, start: date, end: date) -> tuple[array, array]:
-    """:func:`period_sums` as two compact columns (customer ids, sums), streamed from the server in
-    id order (placed without a search: ``crmctl.services.aligned``): 16 bytes a customer instead of
-    a dict's hundred (a grade run over a million customers)."""
+    """Σ qty per customer over [start, end) as two compact columns (customer ids, sums), streamed
+    from the server in id order (placed without a search: ``crmctl.services.aligned``): 16 bytes a
+    customer instead of a dict's hundred (a grade run over a million customers)."""
     ids, sums = array("q"), array("d")
     for rows in fetched(raw(session, f"SELECT customer_id, {_r(session, 'SUM(qty)')} FROM usage_record "
                                      "WHERE day >= ? AND day < ? GROUP BY customer_id ORDER BY customer_id",
