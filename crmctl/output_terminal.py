@@ -127,18 +127,12 @@ def page(stream: IO, text: str, height: int, is_terminal: bool) -> bool:
     return True
 
 
-def _width(text: str) -> int:
-    if text.isascii():
-        return len(text)
-    from rich.cells import cell_len
-
-    return cell_len(text)
-
-
 def _justified(text: str, width: int, justify: str) -> str:
     if justify != "left":  # as rich's Text.justify: spaces at the end do not count when aligning
         text = text.rstrip()
-    excess = width - _width(text)
+    from rich.cells import cell_len
+
+    excess = width - cell_len(text)
     if justify == "right":
         return " " * excess + text
     if justify == "center":
@@ -153,12 +147,14 @@ def plain_table(title: str | None, headings: list[str], justify: list[str], colu
     fits ``width``: the same text in a fraction of the time (rich measures and renders every cell
     as an object of its own: 0.6 s for an agenda of 1 500 lines); None where rich's folding and
     wrapping are needed.  ``columns`` holds each column's cells."""
+    from rich.cells import cell_len
+
     cells = [[h, *col] for h, col in zip(headings, columns)]
     if not all(t.isprintable() for col in cells for t in col):
         return None
-    widths = [max(map(_width, col)) for col in cells]
+    widths = [max(map(cell_len, col)) for col in cells]
     inner = sum(widths) + 3 * len(widths) - 1
-    if inner + 2 > width or (title and (not title.isprintable() or _width(title) > inner + 2)):
+    if inner + 2 > width or (title and (not title.isprintable() or cell_len(title) > inner + 2)):
         return None
     lines = []
     if title:

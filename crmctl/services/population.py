@@ -63,10 +63,7 @@ def _customer_groups(session, need_fields: bool, need_grades: bool, statuses: tu
     cur = raw(session, f"SELECT id, owner_id, status, CAST(segments AS TEXT){fields} FROM customer "
                        f"WHERE status IN ({marks})", *statuses)
     get = groups.get
-    while True:
-        chunk = cur.fetchmany(10_000)
-        if not chunk:
-            break
+    for chunk in fetched(cur, 10_000):
         for cid, owner, status, segs, flds in chunk:
             key = (status, segs, flds, grades.get(cid) if need_grades else None)
             grp = get(key)
