@@ -34,10 +34,13 @@ Nothing here imports crmctl's other modules, the database layer or Click at modu
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import os
 import re
+import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 LANGUAGES = ("zh", "en")
 DEFAULT = "en"
@@ -475,49 +478,22 @@ def install_click_words() -> None:
     _installed = True
     try:
         import typer.core as tcore
-        from typer import rich_utils
-    except ImportError:  # pragma: no cover - Typer without rich support
-        tcore = rich_utils = None  # type: ignore[assignment]
+    except ImportError:  # pragma: no cover
+        tcore = None  # type: ignore[assignment]
     try:
         from typer import _click as click  # Typer >= 0.29 carries its own Click
     except ImportError:  # pragma: no cover - older Typer
         import click  # type: ignore[no-redef]
 
     # 1. gettext as Typer (and older Click) call it at run time
-    for module in (tcore, rich_utils, getattr(click, "core", None), getattr(click, "parser", None),
+    for module in (tcore, getattr(click, "core", None), getattr(click, "parser", None),
                    getattr(click, "exceptions", None), getattr(click, "formatting", None),
                    getattr(click, "decorators", None), getattr(click, "types", None), getattr(click, "termui", None)):
-        if module is not None and callable(getattr(module, "_", None)):
-            original = module._
+        _translate_gettext(module)
 
-            def gettext(message, _original=original):
-                return _(message) if current() == "zh" else _original(message)
-
-            module._ = gettext
-
-    # 2. Typer's rich panels: constants set for each help or error printed
-    if rich_utils is not None:
-        english = {name: getattr(rich_utils, name) for name in RICH_CONSTANTS if hasattr(rich_utils, name)}
-
-        def with_words(function):
-            def wrapper(*args, **kwargs):
-                zh = current() == "zh"
-                for name, value in english.items():
-                    setattr(rich_utils, name, _(RICH_CONSTANTS[name]) if zh else value)
-                if zh and args and hasattr(args[0], "format_message") and function.__name__ == "rich_format_error":
-                    _translate_exception(args[0])
-                return function(*args, **kwargs)
-
-            wrapper.__name__ = function.__name__
-            return wrapper
-
-        for name in ("rich_format_help", "rich_format_error", "rich_abort_error"):
-            if callable(getattr(rich_utils, name, None)):
-                setattr(rich_utils, name, with_words(getattr(rich_utils, name)))
-
-    # 2b. help texts (docstrings, help=, the lazy command tables) through the catalogue
-    if rich_utils is not None:
-        _wrap_help_texts(rich_utils)
+    # 2. Typer's rich help and error panels: typer.rich_utils (rich's markdown, syntax, tables:
+    # 60 ms) is imported by Typer only to print a help or an error; it is wrapped then
+    after_import("typer.rich_utils", _install_rich_words)
 
     # 3. "Usage: " and the help option's help
     formatter = getattr(getattr(click, "formatting", None), "HelpFormatter", None)
@@ -572,6 +548,78 @@ def install_click_words() -> None:
             return show(self, file)
 
         exception.show = show_translated
+
+
+def _translate_gettext(module) -> None:
+    """A module's ``_`` (gettext as Typer and Click call it at run time) through our catalogue in Chinese."""
+    if module is not None and callable(getattr(module, "_", None)):
+        original = module._
+
+        def gettext(message, _original=original):
+            return _(message) if current() == "zh" else _original(message)
+
+        module._ = gettext
+
+
+def _install_rich_words(rich_utils) -> None:
+    """Typer's rich panels in Chinese: its words, the constants set for each help or error printed,
+    the help texts through the catalogue."""
+    _translate_gettext(rich_utils)
+    english = {name: getattr(rich_utils, name) for name in RICH_CONSTANTS if hasattr(rich_utils, name)}
+
+    def with_words(function):
+        def wrapper(*args, **kwargs):
+            zh = current() == "zh"
+            for name, value in english.items():
+                setattr(rich_utils, name, _(RICH_CONSTANTS[name]) if zh else value)
+            if zh and args and hasattr(args[0], "format_message") and function.__name__ == "rich_format_error":
+                _translate_exception(args[0])
+            return function(*args, **kwargs)
+
+        wrapper.__name__ = function.__name__
+        return wrapper
+
+    for name in ("rich_format_help", "rich_format_error", "rich_abort_error"):
+        if callable(getattr(rich_utils, name, None)):
+            setattr(rich_utils, name, with_words(getattr(rich_utils, name)))
+
+    # help texts (docstrings, help=, the lazy command tables) through the catalogue
+    _wrap_help_texts(rich_utils)
+
+
+def after_import(name: str, then: Callable[[Any], None]) -> None:
+    """Call ``then(module)`` once module ``name`` is imported: now if it is, else right after the
+    import that loads it (a one-shot finder ahead of the others on ``sys.meta_path``)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        then(module)
+        return
+    sys.meta_path.insert(0, _AfterImport(name, then))
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    def __init__(self, name: str, then: Callable[[Any], None]) -> None:
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        loader, then = spec.loader, self.then
+
+        class Loader(importlib.abc.Loader):
+            def create_module(self, spec):
+                return loader.create_module(spec)
+
+            def exec_module(self, module):
+                loader.exec_module(module)
+                then(module)
+
+        spec.loader = Loader()
+        return spec
 
 
 def _wrap_help_texts(rich_utils) -> None:

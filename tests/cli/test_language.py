@@ -138,6 +138,28 @@ def test_the_catalogue_is_read_only_for_chinese():
     assert out.stdout.strip() == "True", out.stderr
 
 
+def test_typer_rich_panels_are_translated_when_typer_loads_them(tmp_path):
+    """Chinese commands leave typer.rich_utils (rich's markdown and syntax: 60 ms) unimported until
+    Typer prints a help or an error; it is translated then, in the same process."""
+    code = ("import sys\n"
+            "from crmctl.cli import app\n"
+            "def run(*args):\n"
+            "    try:\n"
+            "        app(['--lang', 'zh', *args], prog_name='crmctl')\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            "run('staff', 'list', '--db', sys.argv[1])\n"
+            "print('loaded:', 'typer.rich_utils' in sys.modules, file=sys.stderr)\n"
+            "run('customer', 'shw')\n"
+            "run('grade', '--help')\n")
+    env = {"PATH": "", "CRMCTL_NOW": "2026-11-30T10:00:00", "CRMCTL_USER": "admin", "COLUMNS": "100"}
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "none.db")], capture_output=True, text=True,
+                         env={**env, **_pythonpath()})
+    assert "loaded: False" in out.stderr, out.stderr
+    assert "没有命令 'shw'" in out.stderr and "您是不是要用 'show'？" in out.stderr, out.stderr
+    assert "用法: crmctl grade [选项] 命令 [参数]..." in out.stdout and "╭─ 命令 " in out.stdout, out.stdout
+
+
 def _pythonpath() -> dict:
     import os
 
