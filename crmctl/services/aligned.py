@@ -79,10 +79,17 @@ def aligned(ids: Sequence[int], chunks: Iterable[Iterable[tuple]], default=None,
 def aligned_numbers(ids: Sequence[int], keys: Sequence[int], values: Sequence[float], default: float = 0.0) -> array:
     """Like :func:`aligned` for numbers given as two parallel columns (``keys`` in any order): an
     ``array`` of doubles lined up with ``ids`` (8 bytes a customer, not a float object's 32)."""
-    out = array("d", [default]) * len(ids)
-    place = placer(ids)
+    n = len(ids)
+    out = array("d", [default]) * n
+    nxt = 0
+    # placer() inlined: a call per row is a third of this loop (a million customers, several scales)
     for key, value in zip(keys, values):
-        pos = place(key)
-        if pos >= 0:
+        if nxt < n and ids[nxt] == key:
+            out[nxt] = value
+            nxt += 1
+            continue
+        pos = bisect_left(ids, key)
+        if pos < n and ids[pos] == key:
             out[pos] = value
+            nxt = pos + 1
     return out

@@ -67,14 +67,19 @@ def _petro_customers(cli, tmp_path: Path, n: int = 6) -> list[str]:
 
 
 def _grades(cli, scale: str) -> dict:
+    return dict(_rows(cli, "select c.code, g.grade from customer_grade g join customer c "
+                           "on c.id = g.customer_id where g.scale = :s", s=scale))
+
+
+def _rows(cli, sql: str, **params) -> list[tuple]:
+    """The rows of a query on the test's database (SQLite or PostgreSQL)."""
     from sqlalchemy import create_engine, text
 
     db = str(cli.db)
     engine = create_engine(db if "://" in db else f"sqlite:///{db}")
     try:
         with engine.connect() as conn:
-            return dict(conn.execute(text("select c.code, g.grade from customer_grade g join customer c "
-                                          "on c.id = g.customer_id where g.scale = :s"), {"s": scale}).all())
+            return [tuple(r) for r in conn.execute(text(sql), params).all()]
     finally:
         engine.dispose()
 
@@ -252,6 +257,57 @@ def test_rerun_rewrites_only_what_moved(make_cli, tmp_path):
     assert [h["grade"] for h in history(app, "F1")] == ["gold"] and _grades(cli, "big")["F1"] == "gold"
     assert before != fingerprint(cli.db)
     app.close()
+
+
+def test_current_grades_follow_the_results_on_both_write_paths(make_cli, tmp_path):
+    """The current grade of every graded customer is its latest label's result: customers new to the
+    scale are written with one INSERT … SELECT from the results when they are most of the run (a
+    first grading), row by row when they are few; moves are updated by key."""
+    from sqlalchemy import event
+
+    from crmctl.services.grading import grade_customers
+
+    cli = make_cli("fuel-retail")
+    g = given(cli)
+    head = "code,name,nature,card,industry"
+    g.import_customers(_csv(tmp_path / "c1.csv", head, ["F1,甲,big,unit,taxi", "F2,乙,big,unit,taxi"]))
+    g.import_volumes(_csv(tmp_path / "v1.csv", "customer,date,qty", ["F1,2025-08-01,2500", "F2,2025-08-01,100"]))
+    sent: list[str] = []
+
+    def graded(label):
+        app = _app(cli)
+        event.listen(app.db.engine, "before_cursor_execute", lambda c, cur, stmt, *a: sent.append(stmt))
+        try:
+            [one] = grade_customers(app, "half-year", label, "big")
+        finally:
+            app.close()
+        current = set(_rows(cli, "select customer_id, grade, label from customer_grade where scale = 'big'"))
+        results = _rows(cli, "select r.customer_id, r.grade, r.label from grade_result r where r.scale = 'big' "
+                             "and r.label = (select max(label) from grade_run where scale = 'big')")
+        # a grade the review confirms keeps the label that set it
+        assert {c[:2] for c in current} == {r[:2] for r in results}, (current, results)
+        return one, {c[0]: c[2] for c in current}
+
+    select_path = "INSERT INTO customer_grade (customer_id, scale, grade, label, since) SELECT"
+    one, labels1 = graded("2025-H2")  # a first grading: both new
+    assert one["new"] == 2 and sum(select_path in q for q in sent) == 1
+    # three more customers (3 of 5 new: one INSERT … SELECT), F1 moves up a step
+    g.import_customers(_csv(tmp_path / "c2.csv", head, ["F3,丙,big,unit,taxi", "F4,丁,big,unit,taxi",
+                                                        "F5,戊,big,unit,taxi"]))
+    g.import_volumes(_csv(tmp_path / "v2.csv", "customer,date,qty",
+                          ["F1,2026-02-01,9000", "F2,2026-02-01,100", "F3,2026-02-01,2500", "F5,2026-02-01,9000"]))
+    sent.clear()
+    two, labels2 = graded("2026-H1")
+    assert two["new"] == 3 and two["up"] == 1 and sum(select_path in q for q in sent) == 1
+    assert labels1 == {1: "2025-H2", 2: "2025-H2"}
+    assert labels2 == {1: "2026-H1", 2: "2025-H2", 3: "2026-H1", 4: "2026-H1", 5: "2026-H1"}
+    # one more (1 of 6 new): inserted by key, nothing through INSERT … SELECT
+    g.import_customers(_csv(tmp_path / "c3.csv", head, ["F6,己,big,unit,taxi"]))
+    sent.clear()
+    three, labels3 = graded("2026-H1")
+    assert labels3 == {**labels2, 6: "2026-H1"}
+    assert three["new"] == 1 and not any(select_path in q for q in sent)
+    assert any(q.startswith("INSERT INTO customer_grade") for q in sent)
 
 
 # ---------------------------------------------------------------------------------------------

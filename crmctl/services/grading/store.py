@@ -2,7 +2,7 @@
 
 Bulk statements only: ``executemany`` through the driver, a re-run rewriting only the rows that
 differ (an upsert) and deleting those of customers no longer graded; the current grade written
-only where it moves, by primary key.
+only where it moves, by primary key (a first grading: one ``INSERT … SELECT`` from the results).
 """
 
 from __future__ import annotations
@@ -97,10 +97,20 @@ def store_results(s, app: App, code: str, per: Period, now: datetime, graded: Gr
     if not is_current:
         return
     stamp = driver_value(conn, UTCDateTime(), now)
-    fresh = ((cid, g, stamp) for cid, g, cur in zip(graded.ids, graded.grades, current) if cur is None)
-    moved = ((g, stamp, cid) for cid, g, cur in zip(graded.ids, graded.grades, current) if cur is not None and cur[0] != g)
     sc, lb = _lit(code), _lit(per.label)
-    bulk_insert(conn, "customer_grade", ("customer_id", "grade", "since"), fresh, constants={"scale": sc, "label": lb})
+    n_fresh = current.count(None)
+    if n_fresh * 2 >= len(current):
+        # mostly customers without a grade on the scale (a first grading): one INSERT … SELECT from
+        # the label's results just written (they are exactly this run's customers), not a row each
+        conn.exec_driver_sql(
+            "INSERT INTO customer_grade (customer_id, scale, grade, label, since) "
+            f"SELECT r.customer_id, r.scale, r.grade, r.label, {mark} FROM grade_result r "
+            f"WHERE r.scale = {sc} AND r.label = {lb} AND NOT EXISTS (SELECT 1 FROM customer_grade c "
+            "WHERE c.customer_id = r.customer_id AND c.scale = r.scale)", (stamp,))
+    elif n_fresh:
+        fresh = ((cid, g, stamp) for cid, g, cur in zip(graded.ids, graded.grades, current) if cur is None)
+        bulk_insert(conn, "customer_grade", ("customer_id", "grade", "since"), fresh, constants={"scale": sc, "label": lb})
+    moved = ((g, stamp, cid) for cid, g, cur in zip(graded.ids, graded.grades, current) if cur is not None and cur[0] != g)
     bulk_update(conn, "customer_grade", ("grade", "since"), ("customer_id",), moved, constants={"label": lb},
                 where=f"customer_grade.scale = {sc}")
 
