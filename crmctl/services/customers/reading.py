@@ -152,11 +152,11 @@ class CustomerQuery:
         self.where: list = []
         if self.with_stability:  # (imported here: the usage tables load on first use)
             from ..stability import stability_clause
-            from ..volume_totals import last_purchase_subquery
+            from ..volume_totals import last_purchase_column
 
-            self.last = last_purchase_subquery()
+            self.last = last_purchase_column()
             if stability:
-                self.where.append(stability_clause(app, stability, self.last.c.last))
+                self.where.append(stability_clause(app, stability, self.last))
         if status:  # by code or by the policy's label (正式客户)
             from ...rules.codes import pick_code
 
@@ -198,11 +198,9 @@ class CustomerQuery:
         return cols, joins
 
     def select(self, session, *columns, joins: list = ()):
-        """``columns`` of the matching customers in code order (last purchase joined where needed,
-        and ``joins`` from :meth:`grade_joins`)."""
+        """``columns`` of the matching customers in code order (``joins`` from :meth:`grade_joins`;
+        the last purchase, :attr:`last`, is a correlated column)."""
         q = select(*columns).select_from(Customer)
-        if self.last is not None:
-            q = q.outerjoin(self.last, self.last.c.customer_id == Customer.id)
         for target, on in joins:
             q = q.outerjoin(target, on)
         if self.owner:
@@ -231,7 +229,7 @@ def _nested_rows(app: App, cq: CustomerQuery) -> Iterator[dict]:
     last_at = len(cols)
     if with_stability:
         classify = rules_grading.stability_classifier(app.now().date(), app.policy.stability.lost_after_months)
-        cols.append(cq.last.c.last)
+        cols.append(cq.last)
 
     seg_keys = [seg.key for seg in app.policy.segments]
     field_keys = [f.key for f in app.policy.fields]
@@ -312,7 +310,7 @@ def _flat_rows(app: App, cq: CustomerQuery, full: bool, text_cells: bool = False
     cols += grade_cols
     at_stability = len(cols)
     if cq.with_stability:
-        cols.append(type_coerce(cq.last.c.last, String))
+        cols.append(type_coerce(cq.last, String))
     at_created = len(cols)
     if full:
         # ISO text in the company's zone, as the json shows it: converted below from what the driver
