@@ -370,13 +370,30 @@ def _compute(s, code: str, scale, per: Period, pop: Population, baselines: list,
                                           amount=amt, last_volume=rules.round_volume(last_qty) if last_qty else last_qty,
                                           manual=scores.get(cid),
                                           manual_labels=labels.get(cid)))
-    outcomes = sorted(rules.grade_rank(scale, candidates, rules.purchase_price(scale, per.label)), key=lambda o: o.key)
-    if len(outcomes) != len(ids):  # the columns are lined up with the population's ids
-        raise AssertionError("grade_rank did not grade every candidate once")
-    return Graded(ids, [o.grade for o in outcomes], [o.previous for o in outcomes],
-                  [str(o.reason) for o in outcomes], [_json(o.metrics) for o in outcomes],
-                  [_json(o.factor_scores) for o in outcomes], [o.score for o in outcomes],
-                  [o.rank for o in outcomes])
+    price = rules.purchase_price(scale, per.label)
+    # the columns, lined up with the population's ids, filled as the outcomes come (fixed grades
+    # first): what is stored is kept (text), each outcome and its reason's messages are dropped
+    n = len(ids)
+    grades: list = [None] * n
+    previous: list = [None] * n
+    reasons: list = [None] * n
+    metrics_json: list = [None] * n
+    factor_json: list = [None] * n
+    scores_col: list = [None] * n
+    ranks: list = [None] * n
+    place = placer(ids)
+    graded = 0
+    for o in rules.rank_outcomes(scale, candidates, price):
+        pos = place(o.key)
+        if pos < 0 or grades[pos] is not None:
+            raise AssertionError("rank_outcomes graded a customer twice or one not asked for")
+        grades[pos], previous[pos], reasons[pos] = o.grade, o.previous, str(o.reason)
+        metrics_json[pos], factor_json[pos] = _json(o.metrics), _json(o.factor_scores)
+        scores_col[pos], ranks[pos] = o.score, o.rank
+        graded += 1
+    if graded != n:
+        raise AssertionError("rank_outcomes did not grade every candidate once")
+    return Graded(ids, grades, previous, reasons, metrics_json, factor_json, scores_col, ranks)
 
 def _json(obj) -> str | None:
     """JSON text of a result object (``None`` stays SQL NULL)."""
