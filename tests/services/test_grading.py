@@ -568,6 +568,17 @@ def test_migration_matches_models_and_downgrades(make_cli, tmp_path):
 
 
 @pytest.mark.sqlite_only  # writes the customers and records straight into the SQLite file
+def _many_customers(cli, n: int, segments_of, stamp: str):
+    """N active customers (segments_of(i): their segments' JSON) written straight with sqlite3, owned
+    by admin: (the open connection, their ids)."""
+    conn = sqlite3.connect(cli.db)
+    admin = conn.execute("select id from staff where login = 'admin'").fetchone()[0]
+    conn.executemany("insert into customer(code, name, name_key, status, owner_id, segments, fields, admission_round,"
+                     " created_at, updated_at, status_changed_at) values (?,?,?,'active',?,?,'{}',0,?,?,?)",
+                     ((f"M{i:06d}", f"客户{i}", f"客户{i}", admin, segments_of(i), stamp, stamp, stamp) for i in range(n)))
+    return conn, [r[0] for r in conn.execute("select id from customer")]
+
+
 def test_rank_run_memory_per_customer(make_cli):
     """A rank scale's run (gas-tiered, weighted score, top 10 % / next 30 %) holds each outcome only
     until its stored text is made: what Python allocates at the peak, per ranked customer, is about
@@ -581,14 +592,8 @@ def test_rank_run_memory_per_customer(make_cli):
     n = 10_000
     cli = make_cli("gas-tiered")
     rng = random.Random(11)
-    conn = sqlite3.connect(cli.db)
-    admin = conn.execute("select id from staff where login = 'admin'").fetchone()[0]
-    stamp = "2025-01-01 00:00:00"
     segs = [json.dumps({"supply": "pipeline", "sector": s}) for s in ("industrial", "public")]
-    conn.executemany("insert into customer(code, name, name_key, status, owner_id, segments, fields, admission_round,"
-                     " created_at, updated_at, status_changed_at) values (?,?,?,'active',?,?,'{}',0,?,?,?)",
-                     ((f"G{i:06d}", f"客户{i}", f"客户{i}", admin, segs[i % 2], stamp, stamp, stamp) for i in range(n)))
-    ids = [r[0] for r in conn.execute("select id from customer")]
+    conn, ids = _many_customers(cli, n, lambda i: segs[i % 2], "2025-01-01 00:00:00")
     rows = []
     for cid in ids:
         for _ in range(2):
@@ -622,14 +627,8 @@ def test_grade_run_memory_per_customer(make_cli):
     n = 20_000
     cli = make_cli("fuel-retail")
     rng = random.Random(9)
-    conn = sqlite3.connect(cli.db)
-    admin = conn.execute("select id from staff where login = 'admin'").fetchone()[0]
-    stamp = "2026-01-01 00:00:00"
     seg = json.dumps({"nature": "big", "card": "unit", "industry": "taxi"})
-    conn.executemany("insert into customer(code, name, name_key, status, owner_id, segments, fields, admission_round,"
-                     " created_at, updated_at, status_changed_at) values (?,?,?,'active',?,?,'{}',0,?,?,?)",
-                     ((f"M{i:06d}", f"客户{i}", f"客户{i}", admin, seg, stamp, stamp, stamp) for i in range(n)))
-    ids = [r[0] for r in conn.execute("select id from customer")]
+    conn, ids = _many_customers(cli, n, lambda i: seg, "2026-01-01 00:00:00")
     conn.executemany("insert into usage_record(customer_id, day, qty) values (?,?,?)",
                      ((cid, f"2026-0{rng.randrange(1, 7)}-1{rng.randrange(10)}", rng.lognormvariate(8, 1.5))
                       for cid in ids for _ in range(2)))
