@@ -51,7 +51,7 @@ for _name, sql in indexes:
 conn.execute("commit")
 """
 
-NO_BULK = "import crmctl.db as d; d.BULK_MIN_ROWS = 10**12; from crmctl.cli import main; main()"
+NO_BULK = "import crmctl.db_bulk as d; d.BULK_MIN_ROWS = 10**12; from crmctl.cli import main; main()"
 
 
 def run(argv: list[str], env: dict | None = None) -> float:

@@ -1,3 +1,3 @@
 """crmctl: customer-relationship management driven by per-company policy files."""
 
-__version__ = "0.10.0"
+__version__ = "0.11.0"

@@ -657,44 +657,6 @@ def insert_sql(conn, table: str, columns: tuple[str, ...] | list[str], *, values
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({vals}){suffix}"
 
 
-#: a load smaller than this never rebuilds indexes (building them again costs more than it saves)
-BULK_MIN_ROWS = 50_000
-
-
-@contextmanager
-def bulk_load(conn, table: str, rows_coming: int) -> Iterator[bool]:
-    """Around a load of about ``rows_coming`` rows into ``table`` in the current write transaction.
-    On SQLite, when that is at least as many rows as the table holds (a first import, a file bigger
-    than what is there), the table's secondary indexes are dropped first and built again at the end:
-    one sort per index instead of a B-tree insertion per row per index, in random key order (about
-    4 × faster for a first load of 2 M records).  The DDL is part of the transaction: a failed load
-    rolls the DROP back with the rows, so the indexes are never lost.  Yields whether it did."""
-    if rows_coming < BULK_MIN_ROWS:
-        yield False
-        return
-    if conn.dialect.name != "sqlite":
-        yield False
-        # the planner's statistics of the table, fresh before the next command plans on it (autovacuum
-        # would take a while; the plans of a table it thinks empty or small can be quadratic)
-        conn.exec_driver_sql(f"ANALYZE {table}")
-        return
-    held = conn.exec_driver_sql(f"SELECT max(rowid) FROM {table}").scalar() or 0  # an upper bound, O(log n)
-    if rows_coming < held:
-        yield False
-        return
-    indexes = conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-        (table,)).all()
-    for name, _sql in indexes:
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    # the connection's default page cache (2 MB): a 64 MB one made the load of 20 M records 27 % and of
-    # 2 M 10 % slower, and doubled the peak memory (benchmarks/bench_scale.py; the sorts of CREATE
-    # INDEX do not need it)
-    yield bool(indexes)
-    for _name, sql in indexes:  # not reached when the load raised: the rollback restores them
-        conn.exec_driver_sql(sql)
-
-
 def copy_supported(conn) -> bool:
     """Whether rows can be streamed with ``COPY … FROM STDIN`` (PostgreSQL through psycopg 3)."""
     return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"

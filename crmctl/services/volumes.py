@@ -21,7 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..db import CopyIn, bulk_load, copy_supported, insert_sql
+from ..db import CopyIn, copy_supported, insert_sql
+from ..db_bulk import bulk_load
 from ..errors import InvalidInput
 from ..i18n import _
 from ..models import Customer, UsageRecord
@@ -183,85 +184,87 @@ def _import(app: App, path: Path, name: str, sha: str, total: int, text: tuple[s
         days: dict[str, object] = {}
         batch_id = batch.id
         row_no = 1
-        sink = (_Executemany(s, conn, name, batch_id) if app.db.is_sqlite or not copy_supported(conn)
-                else _Copy(conn, name, batch_id))
-        try:
-            with ExitStack() as stack:
-                bar = stack.enter_context(progress(_("importing volumes"), total=max(total, 0)))
-                if book is None:
-                    fh = stack.enter_context(path.open("r", encoding=text[0], newline=""))
-                    reader = csv.reader(fh)
-                    header = [h.strip().lower() for h in (next(reader, None) or [])]
-                    source = ((reader.line_num, row) for row in reader)
-                else:
-                    sheet_rows = book.rows()
-                    header = [h.lower() for h in xlsxfiles.header_of(book, sheet_rows)[1]]
-                    source = _typed_rows(sheet_rows, header, name)
-                ci, di, qi, pi, ai = _columns(header, name)
-                width = len(header)
-                stack.enter_context(bulk_load(conn, "usage_record", total))  # a big first load: indexes built at the end
-                stack.push(sink.exit)  # the copy ended (a refused row: before the row numbers are compared)
-                customer, add = sink.customer, sink.add
-                for row_no, row in source:
-                    if not row or (len(row) == 1 and isinstance(row[0], str) and not row[0].strip()):
-                        continue
-                    if len(row) > width:
-                        raise InvalidInput(_("{file}: row {row}: {cells} cells but {width} columns").format(
-                            file=name, row=row_no, cells=len(row), width=width))
-                    try:
-                        code = row[ci].strip()
-                        if not code:
-                            raise InvalidInput(_("{file}: row {row}: customer is empty").format(file=name, row=row_no))
-                        cid = customer(code, row_no)
-                        ds = row[di]
-                        day = days.get(ds)
-                        if day is None:
-                            d = _check_day(parse_date(ds, "date"), today, "date")
-                            day = days[ds] = d.isoformat() if iso_days else d
-                        if code in blocked:
-                            b = blocked[code]
-                            _check_status(app, b[0], b[1], b[2], b[3], date.fromisoformat(day) if iso_days else day)
-                        cell = row[qi]
+        # a big first load: the indexes dropped before the rows come (on PostgreSQL before the COPY
+        # starts: its connection is busy until the copy ends), built again at the end
+        with bulk_load(conn, "usage_record", total):
+            sink = (_Executemany(s, conn, name, batch_id) if app.db.is_sqlite or not copy_supported(conn)
+                    else _Copy(conn, name, batch_id))
+            try:
+                with ExitStack() as stack:
+                    bar = stack.enter_context(progress(_("importing volumes"), total=max(total, 0)))
+                    if book is None:
+                        fh = stack.enter_context(path.open("r", encoding=text[0], newline=""))
+                        reader = csv.reader(fh)
+                        header = [h.strip().lower() for h in (next(reader, None) or [])]
+                        source = ((reader.line_num, row) for row in reader)
+                    else:
+                        sheet_rows = book.rows()
+                        header = [h.lower() for h in xlsxfiles.header_of(book, sheet_rows)[1]]
+                        source = _typed_rows(sheet_rows, header, name)
+                    ci, di, qi, pi, ai = _columns(header, name)
+                    width = len(header)
+                    stack.push(sink.exit)  # the copy ended (a refused row: before the row numbers are compared)
+                    customer, add = sink.customer, sink.add
+                    for row_no, row in source:
+                        if not row or (len(row) == 1 and isinstance(row[0], str) and not row[0].strip()):
+                            continue
+                        if len(row) > width:
+                            raise InvalidInput(_("{file}: row {row}: {cells} cells but {width} columns").format(
+                                file=name, row=row_no, cells=len(row), width=width))
                         try:
-                            q = float(cell)
-                        except ValueError:
-                            q = -1.0
-                        if not 0.0 <= q <= rules.MAX_QTY:
-                            q = rules.parse_quantity(cell, "qty")  # raises with the precise reason
-                        product = amount = None
-                        if pi is not None and pi < len(row):
-                            product = row[pi].strip() or None
-                            if product and (len(product) > MAX_PRODUCT or not product.isprintable()):
-                                product = _clean_product(product)
-                        if ai is not None and ai < len(row) and (type(row[ai]) is not str or row[ai].strip()):
-                            cell = row[ai]
+                            code = row[ci].strip()
+                            if not code:
+                                raise InvalidInput(_("{file}: row {row}: customer is empty").format(file=name, row=row_no))
+                            cid = customer(code, row_no)
+                            ds = row[di]
+                            day = days.get(ds)
+                            if day is None:
+                                d = _check_day(parse_date(ds, "date"), today, "date")
+                                day = days[ds] = d.isoformat() if iso_days else d
+                            if code in blocked:
+                                b = blocked[code]
+                                _check_status(app, b[0], b[1], b[2], b[3], date.fromisoformat(day) if iso_days else day)
+                            cell = row[qi]
                             try:
-                                amount = float(cell)
+                                q = float(cell)
                             except ValueError:
-                                amount = -1.0
-                            if not 0.0 <= amount <= rules.MAX_QTY:
-                                amount = rules.parse_quantity(cell, "amount")
-                    except IndexError:
-                        raise InvalidInput(_("{file}: row {row}: {cells} cells, customer, date and qty are required").format(
-                            file=name, row=row_no, cells=len(row))) from None
-                    except RuleError as exc:
-                        raise exc.within(_("{file}: row {row}").format(file=name, row=row_no)) from None
-                    if add(row_no, cid, day, q, product, amount):
-                        bar.advance(CHUNK)
-                n = sink.finish()  # PostgreSQL: the merge, after the unknown codes' check
-                bar.advance(n % CHUNK)
-        except InvalidInput:
-            sink.earlier_unknown(row_no)  # an unknown code before the refused row is the first problem
-            raise
-        except UnicodeDecodeError:
-            sink.earlier_unknown(row_no + 1)
-            enc, encoding = text
-            message = (_("{file}: row {row} is not valid {encoding} (try --encoding gbk)") if enc.startswith("utf")
-                       else _("{file}: row {row} is not valid {encoding}"))
-            raise InvalidInput(message.format(file=name, row=row_no + 1, encoding=encoding)) from None
-        except csv.Error as exc:
-            sink.earlier_unknown(row_no + 1)
-            raise InvalidInput(_("{file}: row {row}: {problem}").format(file=name, row=row_no + 1, problem=exc)) from None
+                                q = -1.0
+                            if not 0.0 <= q <= rules.MAX_QTY:
+                                q = rules.parse_quantity(cell, "qty")  # raises with the precise reason
+                            product = amount = None
+                            if pi is not None and pi < len(row):
+                                product = row[pi].strip() or None
+                                if product and (len(product) > MAX_PRODUCT or not product.isprintable()):
+                                    product = _clean_product(product)
+                            if ai is not None and ai < len(row) and (type(row[ai]) is not str or row[ai].strip()):
+                                cell = row[ai]
+                                try:
+                                    amount = float(cell)
+                                except ValueError:
+                                    amount = -1.0
+                                if not 0.0 <= amount <= rules.MAX_QTY:
+                                    amount = rules.parse_quantity(cell, "amount")
+                        except IndexError:
+                            raise InvalidInput(_("{file}: row {row}: {cells} cells, customer, date and qty are required").format(
+                                file=name, row=row_no, cells=len(row))) from None
+                        except RuleError as exc:
+                            raise exc.within(_("{file}: row {row}").format(file=name, row=row_no)) from None
+                        if add(row_no, cid, day, q, product, amount):
+                            bar.advance(CHUNK)
+                    n = sink.finish()  # PostgreSQL: the merge, after the unknown codes' check
+                    bar.advance(n % CHUNK)
+            except InvalidInput:
+                sink.earlier_unknown(row_no)  # an unknown code before the refused row is the first problem
+                raise
+            except UnicodeDecodeError:
+                sink.earlier_unknown(row_no + 1)
+                enc, encoding = text
+                message = (_("{file}: row {row} is not valid {encoding} (try --encoding gbk)") if enc.startswith("utf")
+                           else _("{file}: row {row} is not valid {encoding}"))
+                raise InvalidInput(message.format(file=name, row=row_no + 1, encoding=encoding)) from None
+            except csv.Error as exc:
+                sink.earlier_unknown(row_no + 1)
+                raise InvalidInput(_("{file}: row {row}: {problem}").format(file=name, row=row_no + 1, problem=exc)) from None
         if n == 0:
             raise InvalidInput(_("{file}: no data rows").format(file=name))
         batch.rows = n

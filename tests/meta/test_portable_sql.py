@@ -154,8 +154,10 @@ ALLOWED: dict[tuple[str, str], str] = {
                                                              "from its dialect, row locks do the rest",
     ("PRAGMA", "crmctl.db:restore_sqlite"): "SQLite file restore (db restore refuses a server URL; pg_restore there)",
     ("PRAGMA", "crmctl.db:integrity_problems"): "guarded by db.is_sqlite; the audit chain walk is the portable check",
-    ("rowid", "crmctl.db:bulk_load"): "SQLite only (bulk_load returns first elsewhere): an O(log n) bound of the row count",
-    ("sqlite_master", "crmctl.db:bulk_load"): "SQLite only (see above): the indexes to rebuild",
+    ("rowid", "crmctl.db_bulk:bulk_load"): "SQLite only (PostgreSQL counts at most the rows coming + 1, portable "
+                                           "SQL): an O(log n) bound of the row count",
+    ("sqlite_master", "crmctl.db_bulk:_secondary_indexes"): "SQLite only: the indexes to rebuild (elsewhere the "
+                                                            "dialect's introspection and the models' Index objects)",
     ("json_extract", "crmctl.db:_json_value_construct*"): "SQLite's rendering of db.json_value; PostgreSQL's is "
                                                           "the -> operator (@compiles per dialect)",
     ("json_extract", "crmctl.services.customers.names:_key_in"): "SQLite's json_each of one bound list; "
@@ -238,7 +240,7 @@ ALLOWED: dict[tuple[str, str], str] = {
                                                    "skip it) [gap: docs/distributed.md change 11]",
     ("ANALYZE", "crmctl.services.maintenance:copy_database"): "statistics of a database copied onto PostgreSQL "
                                                                "(as bulk_load's, below)",
-    ("ANALYZE", "crmctl.db:bulk_load"): "ANALYZE usage_record after a bulk load on PostgreSQL: Citus propagates "
+    ("ANALYZE", "crmctl.db_bulk:bulk_load"): "ANALYZE usage_record after a bulk load on PostgreSQL: Citus propagates "
                                         "ANALYZE to the shards; CockroachDB accepts ANALYZE as CREATE STATISTICS",
 }
 

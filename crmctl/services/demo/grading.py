@@ -8,7 +8,8 @@ from typing import Iterator
 
 from sqlalchemy import insert, select
 
-from ...db import bulk_load, insert_sql
+from ...db import insert_sql
+from ...db_bulk import bulk_load
 from ... import i18n
 from ...i18n import _
 from ...models import Customer, FactorScore, SalesPlan
