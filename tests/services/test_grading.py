@@ -567,7 +567,6 @@ def test_migration_matches_models_and_downgrades(make_cli, tmp_path):
 # Memory: a run holds columns lined up with the customer ids, not dicts keyed by customer
 
 
-@pytest.mark.sqlite_only  # writes the customers and records straight into the SQLite file
 def _many_customers(cli, n: int, segments_of, stamp: str):
     """N active customers (segments_of(i): their segments' JSON) written straight with sqlite3, owned
     by admin: (the open connection, their ids)."""
@@ -579,6 +578,7 @@ def _many_customers(cli, n: int, segments_of, stamp: str):
     return conn, [r[0] for r in conn.execute("select id from customer")]
 
 
+@pytest.mark.sqlite_only  # writes the customers and records straight into the SQLite file
 def test_rank_run_memory_per_customer(make_cli):
     """A rank scale's run (gas-tiered, weighted score, top 10 % / next 30 %) holds each outcome only
     until its stored text is made: what Python allocates at the peak, per ranked customer, is about
@@ -614,6 +614,7 @@ def test_rank_run_memory_per_customer(make_cli):
     assert peak / n < 4_000, peak / n
 
 
+@pytest.mark.sqlite_only  # writes the customers and records straight into the SQLite file
 def test_grade_run_memory_per_customer(make_cli):
     """What Python allocates at the peak of a first run and of a re-run, per covered customer (not
     a timing; at 20 000 customers the run's fixed allocations are a third of it): 300 and 360 bytes
