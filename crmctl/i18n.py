@@ -492,7 +492,7 @@ def install_click_words() -> None:
         _translate_gettext(module)
 
     # 2. Typer's rich help and error panels: typer.rich_utils (rich's markdown, syntax, tables:
-    # 60 ms) is imported by Typer only to print a help or an error; it is wrapped then
+    # about 30 ms of start-up) is imported by Typer only to print a help or an error; wrapped then
     after_import("typer.rich_utils", _install_rich_words)
 
     # 3. "Usage: " and the help option's help

@@ -139,7 +139,7 @@ def test_the_catalogue_is_read_only_for_chinese():
 
 
 def test_typer_rich_panels_are_translated_when_typer_loads_them(tmp_path):
-    """Chinese commands leave typer.rich_utils (rich's markdown and syntax: 60 ms) unimported until
+    """Chinese commands leave typer.rich_utils (rich's markdown and syntax: ~30 ms) unimported until
     Typer prints a help or an error; it is translated then, in the same process."""
     code = ("import sys\n"
             "from crmctl.cli import app\n"
