@@ -2,7 +2,7 @@
 customers, and the customers whose usage fell far below the base period.
 
 Stability is derived, never stored: from the customer's status and the last day it bought anything
-(one aggregate, :func:`crmctl.services.volume_totals.last_purchase_subquery`), by the rule in
+(one index seek per customer, :func:`crmctl.services.volume_totals.last_purchase_column`), by the rule in
 :mod:`crmctl.rules.grading` (Python and SQL forms side by side).
 """
 
@@ -22,7 +22,7 @@ from ..rules.errors import Invalid
 from ..rules.periods import last_completed, parse_label
 from .app import App
 from .population import Watched, covered_customers
-from .volume_totals import last_purchase_subquery, period_sums
+from .volume_totals import last_purchase_column, period_sums
 
 
 def stability_clause(app: App, which: str, last_col):
@@ -47,9 +47,7 @@ def stability_counts(app: App) -> dict[str, int]:
     st = app.policy.stability
     if st is None:
         return {}
-    sub = last_purchase_subquery()
-    q = (select(Customer.status, sub.c.last).outerjoin(sub, sub.c.customer_id == Customer.id)
-         .where(Customer.status != "disqualified"))
+    q = select(Customer.status, last_purchase_column()).where(Customer.status != "disqualified")
     classify = rules.stability_classifier(app.now().date(), st.lost_after_months)
     out = {k: 0 for k in rules.STABILITIES}
     with app.db.read() as s:
